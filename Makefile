@@ -1,0 +1,130 @@
+# Kestrel hypervisor: one Makefile for the whole build.
+#   make          build/hv.efi, the guest images and build/esp/
+#   make run      boot the default configuration under QEMU + OVMF, console on the terminal
+#   make test     every test (unit + integration)
+#   make check    the fast host-side subset
+#   make bench    exit-cost benchmark
+.DEFAULT_GOAL := all
+
+B        := build
+CONFIG   ?= configs/default.cfg
+PYTHON   := /usr/bin/python3
+V        ?= 0
+Q        := $(if $(filter 1,$(V)),,@)
+
+CC       := gcc
+HOSTCC   := gcc
+OBJCOPY  := objcopy
+
+WARN     := -Wall -Wextra -Werror -Wmissing-prototypes -Wshadow -Wstrict-prototypes
+FREESTANDING := -ffreestanding -fno-stack-protector -fno-builtin -mno-red-zone \
+                -mgeneral-regs-only -fno-strict-aliasing -std=gnu11 -O2 -g
+
+# ---------------------------------------------------------------- hv.efi
+# The UEFI loader (efi/) and the hypervisor core are one PE image built with
+# GNU-EFI: the loader calls hv_main() after ExitBootServices.
+EFI_INC  := /usr/include/efi
+EFI_LIB  := /usr/lib
+HV_CFLAGS := $(WARN) $(FREESTANDING) -fpic -fshort-wchar -mcmodel=small \
+             -isystem $(EFI_INC) -isystem $(EFI_INC)/x86_64 -Iinclude -Ihypervisor/include -I$(B)/gen -DGNU_EFI_USE_MS_ABI \
+             -maccumulate-outgoing-args
+
+HV_C_SRCS := $(wildcard efi/*.c hypervisor/core/*.c hypervisor/lib/*.c \
+               hypervisor/arch/x86/*.c hypervisor/arch/x86/svm/*.c hypervisor/devices/*.c)
+HV_C_SRCS := $(filter-out hypervisor/arch/x86/asm-offsets.c,$(HV_C_SRCS))
+HV_S_SRCS := $(wildcard hypervisor/arch/x86/*.S hypervisor/arch/x86/svm/*.S)
+HV_OBJS   := $(patsubst %.c,$(B)/obj/%.o,$(HV_C_SRCS)) $(patsubst %.S,$(B)/obj/%.o,$(HV_S_SRCS))
+
+# Offsets used by assembly are generated from the C structs (never typed by hand).
+$(B)/gen/asm-offsets.h: hypervisor/arch/x86/asm-offsets.c $(wildcard hypervisor/include/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(HV_CFLAGS) -S -o $(B)/gen/asm-offsets.s $<
+	sed -n 's/.*@@OFFSET \([A-Z_0-9]*\) \$$\?\([0-9-]*\).*/#define \1 \2/p' $(B)/gen/asm-offsets.s > $@.tmp
+	(echo '/* generated from asm-offsets.c */'; cat $@.tmp) > $@; rm -f $@.tmp
+
+$(B)/obj/%.o: %.c $(B)/gen/asm-offsets.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(HV_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/obj/%.o: %.S $(B)/gen/asm-offsets.h
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	$(Q)$(CC) $(HV_CFLAGS) -MMD -MP -D__ASSEMBLY__ -c -o $@ $<
+
+$(B)/hv.so: $(HV_OBJS)
+	ld -nostdlib -znocombreloc -shared -Bsymbolic -T $(EFI_LIB)/elf_x86_64_efi.lds \
+	   $(EFI_LIB)/crt0-efi-x86_64.o $(HV_OBJS) -o $@ -L$(EFI_LIB) -lgnuefi \
+	   $$($(CC) -print-libgcc-file-name)
+
+$(B)/hv.efi: $(B)/hv.so
+	$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela \
+	   -j .rel.* -j .rela.* -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
+
+# ---------------------------------------------------------------- guests
+GUEST_CFLAGS := $(WARN) $(FREESTANDING) -fno-pic -fno-pie -mcmodel=small -Iinclude \
+                -mno-sse -mno-mmx -fno-asynchronous-unwind-tables
+GUEST_MIN_SRCS := $(wildcard guest-tools/minimal/*.c guest-tools/minimal/*.S)
+GUEST_MIN_OBJS := $(patsubst %,$(B)/guest/%.o,$(GUEST_MIN_SRCS))
+
+$(B)/guest/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(GUEST_CFLAGS) -MMD -MP -c -o $@ $<
+$(B)/guest/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	$(Q)$(CC) $(GUEST_CFLAGS) -MMD -MP -D__ASSEMBLY__ -c -o $@ $<
+
+$(B)/guests/minimal.elf: $(GUEST_MIN_OBJS) guest-tools/minimal/kernel.ld
+	@mkdir -p $(dir $@)
+	ld -nostdlib -static -z max-page-size=4096 -T guest-tools/minimal/kernel.ld -o $@ $(GUEST_MIN_OBJS)
+
+GUESTS := $(B)/guests/minimal.elf
+
+# ---------------------------------------------------------------- ESP
+# build/esp: EFI/BOOT/BOOTX64.EFI, the active configuration (hv.cfg) and the guests.
+.PHONY: esp
+esp: $(B)/esp/.stamp
+$(B)/esp/.stamp: $(B)/hv.efi $(GUESTS) $(CONFIG)
+	rm -rf $(B)/esp && mkdir -p $(B)/esp/EFI/BOOT $(B)/esp/guests
+	cp $(B)/hv.efi $(B)/esp/EFI/BOOT/BOOTX64.EFI
+	cp $(GUESTS) $(B)/esp/guests/
+	cp $(CONFIG) $(B)/esp/hv.cfg
+	touch $@
+
+# ---------------------------------------------------------------- host tests
+HOST_CFLAGS := $(WARN) -std=gnu11 -O1 -g -Iinclude -Ihypervisor/include \
+               -Iefi -fsanitize=address,undefined -fno-omit-frame-pointer
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
+# Each unit test names the sources it links in a line: "// UNIT-SOURCES: a.c b.c"
+$(B)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(HV_C_SRCS)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $< $$(sed -n 's|^// UNIT-SOURCES: ||p' $<) $$(sed -n 's|^// UNIT-LIBS: ||p' $<)
+
+.PHONY: all run test check unit integration bench clean setup
+all: $(B)/hv.efi $(GUESTS) esp
+
+setup:
+	bash scripts/setup.sh
+
+run: all
+	$(PYTHON) scripts/run-qemu.py --config $(CONFIG) --interactive
+
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+check: unit
+
+integration: all
+	$(PYTHON) -m pytest -v tests/integration
+
+test: unit integration
+
+bench: all
+	$(PYTHON) scripts/bench.py
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

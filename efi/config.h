@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hv.cfg parser: turns the hand-written configuration text into a struct cfg
+ * the UEFI loader can act on. Pure and freestanding (no allocation, no I/O,
+ * no libc), so the same file is linked into hv.efi and into the host unit
+ * tests and fuzzer. The file format is described in docs/config.md.
+ *
+ * Error policy: a problem inside one [vm NAME] section makes only that VM
+ * invalid (cfg_vm.valid = false, cfg_vm.error says why); problems outside any
+ * VM section land in cfg.errors[] and never invalidate a VM. Every message
+ * has the form "FILE:LINE: [vm "NAME": ]what went wrong".
+ */
+#ifndef KESTREL_EFI_CONFIG_H
+#define KESTREL_EFI_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "hv/bootinfo.h"
+
+#define CFG_MAX_VCPUS   8
+#define CFG_MAX_ERRORS  8                 /* cfg.errors[] slots */
+#define CFG_MEM_MIN     (2ull << 20)      /* 2 MiB */
+#define CFG_MEM_MAX     (64ull << 30)     /* 64 GiB */
+#define CFG_MEM_ALIGN   (2ull << 20)      /* guest RAM is mapped with 2 MiB pages */
+
+struct cfg_vm {
+	char     name[HV_VM_NAME_MAX];    /* always a valid name, NUL-terminated */
+	uint64_t mem_size;                /* bytes; 0 if no valid memory line */
+	uint32_t nr_vcpus;                /* default 1 */
+	uint32_t boot_protocol;           /* enum hv_boot_protocol, default kestrel */
+	char     kernel[HV_PATH_MAX];     /* relative to the ESP root, '/' separators */
+	char     initrd[HV_PATH_MAX];     /* "" when none */
+	char     cmdline[HV_CMDLINE_MAX]; /* "" when none */
+	unsigned line;                    /* line of the [vm NAME] header */
+	bool     valid;                   /* false: do not run; other fields may be partial */
+	unsigned nr_errors;               /* problems found in this section */
+	char     error[HV_ERROR_MAX];     /* the first of them; "" when valid */
+};
+
+struct cfg {
+	bool     batch;                   /* power off once every VM has stopped */
+	unsigned nr_vms;                  /* vms[0 .. nr_vms-1], valid or not */
+	struct cfg_vm vms[HV_MAX_VMS];
+	unsigned nr_errors;               /* errors[0 .. nr_errors-1], <= CFG_MAX_ERRORS */
+	unsigned nr_errors_dropped;       /* further problems that did not fit */
+	char     errors[CFG_MAX_ERRORS][HV_ERROR_MAX]; /* problems not tied to one VM */
+};
+
+/*
+ * Parse len bytes of text (need not be NUL-terminated; may contain any byte)
+ * into *out, which is completely overwritten. file_name is only used in
+ * messages. Never fails as a whole: whatever could not be understood is
+ * reported in out->errors[] or in the affected VM's error.
+ */
+void config_parse(const char *text, size_t len, const char *file_name, struct cfg *out);
+
+#endif

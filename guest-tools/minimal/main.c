@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kmain: copy the start info, print the boot log, parse the command line and
+ * run the selected mode. Command line: "[mode] [key=value ...]", where mode
+ * is selftest (default), triple-fault, bad-insn or bench.
+ */
+#include <hv/hypercall.h>
+#include "cpu.h"
+
+#define BENCH_ITERS_DEFAULT  20000
+#define BENCH_ITERS_MAX      100000000
+#define WORD_MAX             128
+
+enum mode {
+	MODE_SELFTEST,
+	MODE_TRIPLE_FAULT,
+	MODE_BAD_INSN,
+	MODE_BENCH,
+	MODE_INVALID,
+};
+
+struct options {
+	enum mode mode;
+	uint64_t  bench_iters;
+};
+
+struct dt_desc {
+	uint16_t limit;
+	uint64_t base;
+} __attribute__((packed));
+
+static const char *const mode_names[] = {
+	[MODE_SELFTEST]     = "selftest",
+	[MODE_TRIPLE_FAULT] = "triple-fault",
+	[MODE_BAD_INSN]     = "bad-insn",
+	[MODE_BENCH]        = "bench",
+};
+
+struct boot_info boot_info;
+
+/* Secondary vCPUs: check in for the smp check, then stay parked. */
+static void __attribute__((noreturn)) secondary_main(unsigned vcpu)
+{
+	smp_check_in(vcpu);
+	halt_forever();
+}
+
+/* The start info and command line live in the boot data area: copy them. */
+static bool boot_info_copy(const struct hv_start_info *si)
+{
+	uintptr_t addr = (uintptr_t)si;
+	const char *cmdline;
+	size_t i = 0;
+
+	if (addr > IDENTITY_MAP_END - sizeof(*si) || si->magic != HV_START_INFO_MAGIC) {
+		kprintf("kestrel-minimal: no start info at 0x%lx\n", addr);
+		return false;
+	}
+	boot_info.si = *si;
+	boot_info.si.vm_name[HV_VM_NAME_MAX - 1] = '\0';
+	cmdline = (const char *)(uintptr_t)si->cmdline_gpa;
+	if (si->cmdline_gpa && si->cmdline_gpa < IDENTITY_MAP_END - HV_CMDLINE_MAX) {
+		for (; i < HV_CMDLINE_MAX - 1 && cmdline[i]; i++)
+			boot_info.cmdline[i] = cmdline[i];
+	}
+	boot_info.cmdline[i] = '\0';
+	return true;
+}
+
+/* Copies the next blank-separated word; returns where to continue, or NULL. */
+static const char *cmdline_next_word(const char *s, char *word)
+{
+	size_t n = 0;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (!*s)
+		return NULL;
+	for (; *s && *s != ' ' && *s != '\t'; s++) {
+		if (n < WORD_MAX - 1)
+			word[n++] = *s;
+	}
+	word[n] = '\0';
+	return s;
+}
+
+static enum mode mode_lookup(const char *word)
+{
+	for (unsigned m = 0; m < ARRAY_SIZE(mode_names); m++) {
+		if (!strcmp(word, mode_names[m]))
+			return (enum mode)m;
+	}
+	return MODE_INVALID;
+}
+
+static void option_apply(struct options *o, const char *word)
+{
+	static const char key[] = "bench_iters=";
+	uint64_t n;
+
+	if (strncmp(word, key, sizeof(key) - 1)) {
+		kprintf("cmdline: ignoring unknown option '%s'\n", word);
+		return;
+	}
+	if (!parse_u64(word + sizeof(key) - 1, &n) || n == 0 || n > BENCH_ITERS_MAX) {
+		kprintf("cmdline: bad %s (1..%u), keeping %lu\n", word, BENCH_ITERS_MAX,
+			o->bench_iters);
+		return;
+	}
+	o->bench_iters = n;
+}
+
+static struct options cmdline_parse(const char *s)
+{
+	struct options o = { .mode = MODE_SELFTEST, .bench_iters = BENCH_ITERS_DEFAULT };
+	char word[WORD_MAX];
+	bool first = true;
+
+	while ((s = cmdline_next_word(s, word))) {
+		if (first && !strchr(word, '=')) {
+			o.mode = mode_lookup(word);
+			if (o.mode == MODE_INVALID)
+				kprintf("FAIL: cmdline (unknown mode '%s')\n", word);
+		} else {
+			option_apply(&o, word);
+		}
+		first = false;
+	}
+	return o;
+}
+
+static void __attribute__((noreturn)) triple_fault_run(void)
+{
+	static const struct dt_desc empty_idt = { 0, 0 };
+
+	kprintf("triple-fault: loading an empty IDT and raising #BP\n");
+	asm volatile("lidt %0\n\tint3" : : "m"(empty_idt) : "memory");
+	kprintf("FAIL: triple-fault did not stop the VM\n");
+	hv_poweroff(1);
+}
+
+/* VMSAVE (APM vol. 3): the hypervisor intercepts it and must stop the VM. */
+static void __attribute__((noreturn)) bad_insn_run(void)
+{
+	kprintf("bad-insn: executing VMSAVE\n");
+	asm volatile("vmsave %%rax" : : "a"(0ul) : "memory");
+	kprintf("FAIL: bad-insn did not stop the VM\n");
+	hv_poweroff(1);
+}
+
+static void boot_log(void)
+{
+	const struct hv_start_info *si = &boot_info.si;
+	long khz = hypercall(HV_HC_TSC_KHZ, 0, 0, 0);
+
+	boot_info.tsc_khz = khz > 0 ? (uint64_t)khz : 0;
+	kprintf("kestrel-minimal: vm %s id %u, %u vCPU(s), %lu MiB RAM, cmdline \"%s\"\n",
+		si->vm_name, si->vm_id, si->nr_vcpus, si->mem_size / MIB, boot_info.cmdline);
+	kprintf("kestrel-minimal: hypervisor %s, features 0x%x, hypercall %s, TSC %lu kHz, "
+		"image 0x%lx-0x%lx\n", boot_info.hv_detected ? "Kestrel" : "unknown",
+		boot_info.hv_features, hypercall_insn_name(), boot_info.tsc_khz,
+		(uintptr_t)_kernel_start, (uintptr_t)_kernel_end);
+}
+
+void kmain(const struct hv_start_info *si, unsigned long vcpu)
+{
+	struct options opts;
+
+	if (vcpu != 0)
+		secondary_main((unsigned)vcpu);
+	hypercall_init();
+	if (!boot_info_copy(si))
+		hv_poweroff(1);
+	boot_log();
+	opts = cmdline_parse(boot_info.cmdline);
+	switch (opts.mode) {
+	case MODE_SELFTEST:
+		hv_poweroff(selftest_run());
+	case MODE_TRIPLE_FAULT:
+		triple_fault_run();
+	case MODE_BAD_INSN:
+		bad_insn_run();
+	case MODE_BENCH:
+		bench_run(opts.bench_iters);
+	default:
+		hv_poweroff(1);
+	}
+}

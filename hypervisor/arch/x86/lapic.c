@@ -1,0 +1,68 @@
+/* The host's local APIC in xAPIC mode (SDM vol. 3, 10.4 and 10.5.4): the
+ * periodic timer that drives the scheduler. The L1 CPU under QEMU TCG has
+ * no x2APIC and no TSC-deadline mode, so this is the portable choice. */
+#include <x86/cpu.h>
+#include <x86/processor.h>
+
+#define APIC_BASE_ENABLE  (1ull << 11)
+#define APIC_ID           0x020
+#define APIC_EOI          0x0b0
+#define APIC_SVR          0x0f0
+#define APIC_LVT_TIMER    0x320
+#define APIC_TIMER_INIT   0x380
+#define APIC_TIMER_CUR    0x390
+#define APIC_TIMER_DIV    0x3e0
+#define APIC_SVR_ENABLE   (1u << 8)
+#define LVT_MASKED        (1u << 16)
+#define LVT_PERIODIC      (1u << 17)
+#define TIMER_DIV_16      0x3
+
+static volatile uint32_t *lapic;
+
+static uint32_t lapic_read(unsigned reg)
+{
+	return lapic[reg / 4];
+}
+
+static void lapic_write(unsigned reg, uint32_t v)
+{
+	lapic[reg / 4] = v;
+}
+
+void lapic_init(void)
+{
+	uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
+
+	wrmsr(MSR_IA32_APIC_BASE, base | APIC_BASE_ENABLE);
+	lapic = (volatile uint32_t *)(uintptr_t)(base & ~0xfffull);
+	lapic_write(APIC_SVR, APIC_SVR_ENABLE | VECTOR_SPURIOUS);
+	lapic_write(APIC_TIMER_DIV, TIMER_DIV_16);
+	lapic_write(APIC_LVT_TIMER, LVT_MASKED);
+	/* Mask the legacy PICs: all our interrupts come through the LAPIC. */
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
+}
+
+void lapic_eoi(void)
+{
+	lapic_write(APIC_EOI, 0);
+}
+
+void lapic_timer_start_oneshot_max(void)
+{
+	lapic_write(APIC_LVT_TIMER, LVT_MASKED);
+	lapic_write(APIC_TIMER_INIT, 0xffffffffu);
+}
+
+uint32_t lapic_timer_count(void)
+{
+	return lapic_read(APIC_TIMER_CUR);
+}
+
+void lapic_timer_periodic(uint32_t hz)
+{
+	uint32_t count = lapic_ticks_per_ms() * 1000 / hz;
+
+	lapic_write(APIC_LVT_TIMER, LVT_PERIODIC | VECTOR_TIMER);
+	lapic_write(APIC_TIMER_INIT, count ? count : 1);
+}

@@ -1,0 +1,162 @@
+/* The shared 4-level page-table builder and the x86-64/NPT entry formats. */
+#include <stddef.h>
+#include <x86/paging.h>
+
+#define X86_PTE_P     (1ull << 0)
+#define X86_PTE_RW    (1ull << 1)
+#define X86_PTE_US    (1ull << 2)
+#define X86_PTE_PWT   (1ull << 3)
+#define X86_PTE_PCD   (1ull << 4)
+#define X86_PTE_PS    (1ull << 7)
+#define X86_PTE_NX    (1ull << 63)
+#define X86_ADDR_MASK 0x000ffffffffff000ull
+
+static unsigned level_shift(unsigned level)
+{
+	return PAGE_SHIFT + 9 * (level - 1);
+}
+
+static uint64_t *table_at(const struct pt *pt, uint64_t pa)
+{
+	return pt->to_virt(pt->ctx, pa);
+}
+
+int pt_init(struct pt *pt)
+{
+	pt->root_pa = pt->alloc_table(pt->ctx);
+	return pt->root_pa ? 0 : -1;
+}
+
+/* Returns the level-`level` table covering va, creating tables on the way. */
+static uint64_t *walk_create(struct pt *pt, uint64_t va, unsigned level)
+{
+	uint64_t *table = table_at(pt, pt->root_pa);
+
+	for (unsigned l = 4; l > level; l--) {
+		uint64_t *e = &table[(va >> level_shift(l)) & 511];
+
+		if (!pt->fmt->present(*e)) {
+			uint64_t pa = pt->alloc_table(pt->ctx);
+
+			if (!pa)
+				return NULL;
+			*e = pt->fmt->table_entry(pa);
+		} else if (pt->fmt->is_leaf(*e, l)) {
+			return NULL; /* already covered by a large page */
+		}
+		table = table_at(pt, *e & pt->fmt->addr_mask);
+	}
+	return table;
+}
+
+static unsigned pick_level(const struct pt *pt, uint64_t va, uint64_t pa, uint64_t left)
+{
+	for (unsigned level = pt->fmt->max_leaf_level; level > 1; level--) {
+		uint64_t sz = 1ull << level_shift(level);
+
+		if (!(va & (sz - 1)) && !(pa & (sz - 1)) && left >= sz)
+			return level;
+	}
+	return 1;
+}
+
+int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned flags)
+{
+	if ((va | pa | size) & (PAGE_SIZE - 1))
+		return -1;
+	while (size) {
+		unsigned level = pick_level(pt, va, pa, size);
+		uint64_t sz = 1ull << level_shift(level);
+		uint64_t *table = walk_create(pt, va, level);
+		uint64_t *e;
+
+		if (!table)
+			return -1;
+		e = &table[(va >> level_shift(level)) & 511];
+		if (pt->fmt->present(*e))
+			return -1;
+		*e = pt->fmt->leaf_entry(pa, level, flags);
+		va += sz;
+		pa += sz;
+		size -= sz;
+	}
+	return 0;
+}
+
+bool pt_lookup(const struct pt *pt, uint64_t va, uint64_t *pa, unsigned *level)
+{
+	uint64_t *table = table_at(pt, pt->root_pa);
+
+	for (unsigned l = 4; l >= 1; l--) {
+		uint64_t e = table[(va >> level_shift(l)) & 511];
+		uint64_t offset_mask = (1ull << level_shift(l)) - 1;
+
+		if (!pt->fmt->present(e))
+			return false;
+		if (l == 1 || pt->fmt->is_leaf(e, l)) {
+			*pa = (e & pt->fmt->addr_mask & ~offset_mask) | (va & offset_mask);
+			*level = l;
+			return true;
+		}
+		table = table_at(pt, e & pt->fmt->addr_mask);
+	}
+	return false;
+}
+
+/* ---- x86-64 long-mode entries (SDM vol. 3, 4.5, tables 4-14..4-20) ---- */
+
+static uint64_t x86_table_entry(uint64_t pa)
+{
+	return pa | X86_PTE_P | X86_PTE_RW;
+}
+
+static uint64_t x86_leaf_entry(uint64_t pa, unsigned level, unsigned flags)
+{
+	uint64_t e = pa | X86_PTE_P;
+
+	if (flags & PT_WRITE)
+		e |= X86_PTE_RW;
+	if (!(flags & PT_EXEC))
+		e |= X86_PTE_NX;
+	if (flags & PT_UNCACHED)
+		e |= X86_PTE_PCD | X86_PTE_PWT;
+	if (level > 1)
+		e |= X86_PTE_PS;
+	return e;
+}
+
+static uint64_t npt_table_entry(uint64_t pa)
+{
+	return x86_table_entry(pa) | X86_PTE_US;
+}
+
+static uint64_t npt_leaf_entry(uint64_t pa, unsigned level, unsigned flags)
+{
+	return x86_leaf_entry(pa, level, flags) | X86_PTE_US;
+}
+
+static bool x86_present(uint64_t e)
+{
+	return e & X86_PTE_P;
+}
+
+static bool x86_is_leaf(uint64_t e, unsigned level)
+{
+	return level == 1 || (e & X86_PTE_PS);
+}
+
+#define X86_FORMAT(var, fmt_name, table, leaf, max_level) \
+	const struct pt_format var = {                    \
+		.name = fmt_name,                         \
+		.table_entry = table,                     \
+		.leaf_entry = leaf,                       \
+		.present = x86_present,                   \
+		.is_leaf = x86_is_leaf,                   \
+		.addr_mask = X86_ADDR_MASK,               \
+		.max_leaf_level = max_level,              \
+	}
+
+X86_FORMAT(pt_format_x86_64, "x86-64", x86_table_entry, x86_leaf_entry, 2);
+X86_FORMAT(pt_format_x86_64_1g, "x86-64/1G", x86_table_entry, x86_leaf_entry, 3);
+X86_FORMAT(pt_format_npt, "NPT", npt_table_entry, npt_leaf_entry, 2);
+X86_FORMAT(pt_format_npt_1g, "NPT/1G", npt_table_entry, npt_leaf_entry, 3);

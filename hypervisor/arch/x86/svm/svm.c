@@ -1,0 +1,353 @@
+/*
+ * AMD SVM backend (APM vol. 2, chapter 15) with nested paging.
+ *
+ * Under QEMU TCG there is no next-RIP save and no decode assist, so the
+ * length of an exiting instruction is found by decoding it from guest
+ * memory (svm_insn_len). Interrupts are delivered through V_IRQ.
+ */
+#include <core/page_alloc.h>
+#include <core/vm.h>
+#include <hv/hypercall.h>
+#include <lib/printk.h>
+#include <lib/string.h>
+#include <x86/guest_mem.h>
+#include <x86/processor.h>
+#include <x86/vendor.h>
+#include "vmcb.h"
+
+#define CPUID_8_1_ECX_SVM   (1u << 2)
+#define CPUID_8_A_EDX_NP    (1u << 0)
+#define VM_CR_SVMDIS        (1ull << 4)
+#define IOPM_PAGES          3
+#define MSRPM_PAGES         2
+
+struct svm_vcpu {
+	struct vmcb *vmcb;
+	uint64_t vmcb_pa;
+	bool irq_in_flight;        /* V_IRQ set for irq_vector, not yet taken */
+	uint8_t irq_vector;
+};
+
+void svm_vmrun(struct vcpu *v, uint64_t vmcb_pa, uint64_t host_vmcb_pa);
+
+static uint64_t host_vmcb_pa, iopm_pa, msrpm_pa;
+static uint32_t nr_asids, next_asid = 1;
+static const struct vcpu *last_vcpu;
+
+static bool svm_probe(char *why, size_t len)
+{
+	if (!(cpuid(0x80000001, 0).ecx & CPUID_8_1_ECX_SVM)) {
+		snprintf(why, len, "CPU has no SVM");
+		return false;
+	}
+	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) {
+		snprintf(why, len, "SVM is disabled by the firmware (VM_CR.SVMDIS)");
+		return false;
+	}
+	if (!(cpuid(0x8000000a, 0).edx & CPUID_8_A_EDX_NP)) {
+		snprintf(why, len, "SVM without nested paging is not supported");
+		return false;
+	}
+	nr_asids = cpuid(0x8000000a, 0).ebx;
+	return true;
+}
+
+/* Let the guest own the MSRs that VMLOAD/VMSAVE switch (clear both the
+ * read and the write intercept bit; APM vol. 2, 15.11). */
+static void msrpm_pass(uint8_t *msrpm, uint32_t msr)
+{
+	uint32_t base = msr < 0x2000 ? 0 : msr < 0xc0002000 ? 0x800 : 0x1000;
+	uint32_t index = (msr & 0x1fff) * 2;
+
+	msrpm[base + index / 8] &= (uint8_t)~(3u << (index % 8));
+}
+
+static int svm_cpu_enable(void)
+{
+	static const uint32_t passthrough[] = {
+		MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR,
+		MSR_CSTAR, MSR_SFMASK, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_CS + 1,
+		MSR_IA32_SYSENTER_CS + 2,
+	};
+	uint64_t hsave = page_alloc(1, 1);
+	uint8_t *msrpm;
+
+	host_vmcb_pa = page_alloc(1, 1);
+	iopm_pa = page_alloc(IOPM_PAGES, 1);
+	msrpm_pa = page_alloc(MSRPM_PAGES, 1);
+	if (!hsave || !host_vmcb_pa || !iopm_pa || !msrpm_pa) {
+		printk("kestrel: svm: out of memory\n");
+		return -1;
+	}
+	/* Every port and every MSR exits unless listed. */
+	memset((void *)(uintptr_t)iopm_pa, 0xff, IOPM_PAGES * PAGE_SIZE);
+	msrpm = (uint8_t *)(uintptr_t)msrpm_pa;
+	memset(msrpm, 0xff, MSRPM_PAGES * PAGE_SIZE);
+	for (unsigned i = 0; i < sizeof(passthrough) / sizeof(passthrough[0]); i++)
+		msrpm_pass(msrpm, passthrough[i]);
+
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, hsave);
+	/* The host's FS/GS/TR/LDTR and SYSCALL MSRs, restored after each exit. */
+	__asm__ volatile("vmsave %0" : : "a"(host_vmcb_pa) : "memory");
+	return 0;
+}
+
+static int svm_vm_init(struct vm *vm)
+{
+	bool gbpages = cpuid(0x80000001, 0).edx & (1u << 26);
+
+	/* One ASID per VM; ASID 0 belongs to the host. */
+	if (next_asid >= nr_asids) {
+		printk("kestrel: svm: out of ASIDs (%u)\n", nr_asids);
+		return -1;
+	}
+	vm->asid = next_asid++;
+	vm->npt.fmt = gbpages ? &pt_format_npt_1g : &pt_format_npt;
+	return 0;
+}
+
+static void vmcb_init_control(struct vmcb_control *c, const struct vm *vm)
+{
+	c->intercept_exceptions = (1u << X86_EXC_UD) | (1u << X86_EXC_MC);
+	c->intercept_misc1 = INTERCEPT1_INTR | INTERCEPT1_NMI | INTERCEPT1_SMI |
+			     INTERCEPT1_INIT | INTERCEPT1_CPUID | INTERCEPT1_INVD |
+			     INTERCEPT1_HLT | INTERCEPT1_INVLPGA | INTERCEPT1_IOIO_PROT |
+			     INTERCEPT1_MSR_PROT | INTERCEPT1_SHUTDOWN;
+	/* VMRUN must be intercepted (APM 2, 15.5.1); the rest of SVM is ours. */
+	c->intercept_misc2 = INTERCEPT2_VMRUN | INTERCEPT2_VMMCALL | INTERCEPT2_VMLOAD |
+			     INTERCEPT2_VMSAVE | INTERCEPT2_STGI | INTERCEPT2_CLGI |
+			     INTERCEPT2_SKINIT | INTERCEPT2_MONITOR | INTERCEPT2_MWAIT |
+			     INTERCEPT2_MWAIT_COND;
+	c->iopm_base_pa = iopm_pa;
+	c->msrpm_base_pa = msrpm_pa;
+	c->asid = vm->asid;
+	c->tlb_control = TLB_CONTROL_FLUSH_ALL;
+	/* Physical interrupts exit (INTR intercept) and the guest's IF only
+	 * masks virtual ones (APM 2, 15.21.1). */
+	c->int_ctl = V_INTR_MASKING;
+	c->nested_ctl = NESTED_CTL_NP_ENABLE;
+	c->nested_cr3 = vm->npt.root_pa;
+}
+
+static int svm_vcpu_init(struct vcpu *v)
+{
+	struct svm_vcpu *s = page_alloc_ptr(1);
+	uint64_t vmcb_pa = page_alloc(1, 1);
+
+	if (!s || !vmcb_pa)
+		return -1;
+	s->vmcb_pa = vmcb_pa;
+	s->vmcb = (struct vmcb *)(uintptr_t)vmcb_pa;
+	v->vendor = s;
+	vmcb_init_control(&s->vmcb->control, v->vm);
+	s->vmcb->save.dr6 = 0xffff0ff0;
+	s->vmcb->save.dr7 = 0x400;
+	return 0;
+}
+
+static void seg_to_vmcb(struct vmcb_seg *d, const struct x86_segment *s)
+{
+	*d = (struct vmcb_seg){ s->sel, s->attr, s->limit, s->base };
+}
+
+static void seg_from_vmcb(struct x86_segment *d, const struct vmcb_seg *s)
+{
+	*d = (struct x86_segment){ s->selector, s->attrib, s->limit, s->base };
+}
+
+static void svm_write_sregs(struct vcpu *v, const struct guest_sregs *g)
+{
+	struct vmcb_save *s = &((struct svm_vcpu *)v->vendor)->vmcb->save;
+
+	s->rip = g->rip;
+	s->rflags = g->rflags;
+	s->cr0 = g->cr0;
+	s->cr2 = g->cr2;
+	s->cr3 = g->cr3;
+	s->cr4 = g->cr4;
+	s->efer = g->efer | EFER_SVME;   /* VMRUN requires it; hidden from the guest */
+	seg_to_vmcb(&s->cs, &g->cs);
+	seg_to_vmcb(&s->ds, &g->ds);
+	seg_to_vmcb(&s->es, &g->es);
+	seg_to_vmcb(&s->fs, &g->fs);
+	seg_to_vmcb(&s->gs, &g->gs);
+	seg_to_vmcb(&s->ss, &g->ss);
+	seg_to_vmcb(&s->tr, &g->tr);
+	seg_to_vmcb(&s->ldtr, &g->ldtr);
+	s->gdtr = (struct vmcb_seg){ .limit = g->gdtr.limit, .base = g->gdtr.base };
+	s->idtr = (struct vmcb_seg){ .limit = g->idtr.limit, .base = g->idtr.base };
+	s->cpl = SEG_ATTR_DPL(g->ss.attr);
+	s->g_pat = g->pat;
+}
+
+static void svm_read_sregs(struct vcpu *v, struct guest_sregs *g)
+{
+	const struct vmcb_save *s = &((struct svm_vcpu *)v->vendor)->vmcb->save;
+
+	*g = (struct guest_sregs){
+		.rip = s->rip, .rflags = s->rflags, .cr0 = s->cr0, .cr2 = s->cr2,
+		.cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer & ~EFER_SVME, .pat = s->g_pat,
+		.gdtr = { s->gdtr.base, s->gdtr.limit }, .idtr = { s->idtr.base, s->idtr.limit },
+	};
+	seg_from_vmcb(&g->cs, &s->cs);
+	seg_from_vmcb(&g->ds, &s->ds);
+	seg_from_vmcb(&g->es, &s->es);
+	seg_from_vmcb(&g->fs, &s->fs);
+	seg_from_vmcb(&g->gs, &s->gs);
+	seg_from_vmcb(&g->ss, &s->ss);
+	seg_from_vmcb(&g->tr, &s->tr);
+	seg_from_vmcb(&g->ldtr, &s->ldtr);
+}
+
+static void svm_skip_insn(struct vcpu *v, unsigned len)
+{
+	struct vmcb *vmcb = ((struct svm_vcpu *)v->vendor)->vmcb;
+
+	vmcb->save.rip += len;
+	vmcb->control.int_state &= ~INT_STATE_SHADOW;
+}
+
+static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
+				 uint32_t error)
+{
+	struct vmcb *vmcb = ((struct svm_vcpu *)v->vendor)->vmcb;
+
+	vmcb->control.event_inj = vector | EVENT_TYPE_EXCEPTION | EVENT_VALID |
+		(has_error ? EVENT_ERROR_VALID | ((uint64_t)error << 32) : 0);
+}
+
+/* Offer the highest pending interrupt through V_IRQ; the CPU delivers it
+ * when the guest can take it (APM 2, 15.21.4). */
+static void svm_offer_irq(struct vcpu *v, struct svm_vcpu *s)
+{
+	int vector;
+
+	if (s->irq_in_flight || (vector = vcpu_pending_irq(v)) < 0)
+		return;
+	s->irq_in_flight = true;
+	s->irq_vector = (uint8_t)vector;
+	s->vmcb->control.int_ctl = V_INTR_MASKING | V_IRQ | V_IGN_TPR |
+		(0xfull << V_INTR_PRIO_SHIFT) | ((uint64_t)vector << V_INTR_VECTOR_SHIFT);
+}
+
+static void svm_check_irq_taken(struct vcpu *v, struct svm_vcpu *s)
+{
+	if (s->irq_in_flight && !(s->vmcb->control.int_ctl & V_IRQ)) {
+		s->irq_in_flight = false;
+		vcpu_ack_irq(v, s->irq_vector);
+	}
+}
+
+/* The benchmark's floor: serve the exit with nothing but a RIP update. */
+static bool svm_bench_floor(struct vcpu *v, struct vmcb *vmcb)
+{
+	uint64_t code = vmcb->control.exit_code;
+	bool match = (v->bench_floor_exit == HV_BENCH_EXIT_CPUID && code == SVM_EXIT_CPUID) ||
+		     (v->bench_floor_exit == HV_BENCH_EXIT_HYPERCALL && code == SVM_EXIT_VMMCALL);
+
+	if (!v->bench_floor_left || !match)
+		return false;
+	v->bench_floor_left--;
+	vmcb->save.rip += v->bench_floor_len;
+	return true;
+}
+
+static void svm_enter(struct vcpu *v, struct svm_vcpu *s)
+{
+	struct vmcb *vmcb = s->vmcb;
+
+	/* vCPUs of one VM share its ASID: flush when switching between them. */
+	if (last_vcpu != v && last_vcpu && last_vcpu->vm == v->vm)
+		vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
+	last_vcpu = v;
+	vmcb->save.rax = v->regs.gpr[GPR_RAX];
+	vmcb->save.rsp = v->regs.gpr[GPR_RSP];
+	/* GIF = 0 holds host interrupts until after the exit; host IF = 1 makes
+	 * them exit the guest. STGI then lets the pending one in. */
+	__asm__ volatile("clgi; sti" ::: "memory");
+	do
+		svm_vmrun(v, s->vmcb_pa, host_vmcb_pa);
+	while (svm_bench_floor(v, vmcb));
+	__asm__ volatile("stgi; cli" ::: "memory");
+	vmcb->control.tlb_control = 0;
+	v->regs.gpr[GPR_RAX] = vmcb->save.rax;
+	v->regs.gpr[GPR_RSP] = vmcb->save.rsp;
+}
+
+/* Length of the instruction at RIP, checked against what must have exited. */
+static uint8_t svm_insn_len(struct vcpu *v, enum exit_reason reason)
+{
+	struct fetched_insn f;
+	const struct x86_insn *i = &f.insn;
+	bool ok;
+
+	if (guest_fetch_insn(v, &f))
+		return 0;
+	switch (reason) {
+	case EXIT_CPUID:     ok = i->map == 2 && i->opcode == 0xa2; break;
+	case EXIT_HLT:       ok = i->map == 1 && i->opcode == 0xf4; break;
+	case EXIT_MSR_READ:  ok = i->map == 2 && i->opcode == 0x32; break;
+	case EXIT_MSR_WRITE: ok = i->map == 2 && i->opcode == 0x30; break;
+	case EXIT_HYPERCALL: ok = i->map == 2 && i->opcode == 0x01 && i->has_modrm &&
+				  i->mod == 3 && i->reg == 3 && (i->rm & 7) == 1; break;
+	default:             ok = false;
+	}
+	return ok ? i->len : 0;
+}
+
+static void svm_run(struct vcpu *v, struct exit_info *e)
+{
+	struct svm_vcpu *s = v->vendor;
+	struct vmcb *vmcb = s->vmcb;
+
+	svm_offer_irq(v, s);
+	svm_enter(v, s);
+	svm_check_irq_taken(v, s);
+	/* An event whose delivery the exit interrupted is delivered again
+	 * (APM 2, 15.7.2); trust EXITINTINFO only with its valid bit. */
+	if (vmcb->control.exit_int_info & EVENT_VALID)
+		vmcb->control.event_inj = vmcb->control.exit_int_info;
+	svm_decode_exit(vmcb, e);
+	switch (e->reason) {
+	case EXIT_CPUID:
+	case EXIT_HLT:
+	case EXIT_MSR_READ:
+	case EXIT_MSR_WRITE:
+	case EXIT_HYPERCALL:
+		e->insn_len = svm_insn_len(v, e->reason);
+		break;
+	default:
+		break;
+	}
+}
+
+static void svm_dump(struct vcpu *v)
+{
+	const struct vmcb *vmcb = ((struct svm_vcpu *)v->vendor)->vmcb;
+	const struct vmcb_control *c = &vmcb->control;
+	const struct vmcb_save *s = &vmcb->save;
+
+	printk("VMCB control: exitcode 0x%lx exitinfo1 0x%lx exitinfo2 0x%lx exitintinfo 0x%lx\n",
+	       c->exit_code, c->exit_info_1, c->exit_info_2, c->exit_int_info);
+	printk("  int_ctl 0x%lx int_state 0x%lx event_inj 0x%lx asid %u ncr3 0x%lx\n",
+	       c->int_ctl, c->int_state, c->event_inj, c->asid, c->nested_cr3);
+	printk("VMCB save: cs %04x/%03x/%lx ss %04x/%03x ds %04x tr %04x/%03x cpl %u efer 0x%lx\n",
+	       s->cs.selector, s->cs.attrib, s->cs.base, s->ss.selector, s->ss.attrib,
+	       s->ds.selector, s->tr.selector, s->tr.attrib, s->cpl, s->efer);
+}
+
+const struct vendor_ops svm_vendor_ops = {
+	.name = "AMD SVM",
+	.probe = svm_probe,
+	.cpu_enable = svm_cpu_enable,
+	.vm_init = svm_vm_init,
+	.vcpu_init = svm_vcpu_init,
+	.read_sregs = svm_read_sregs,
+	.write_sregs = svm_write_sregs,
+	.run = svm_run,
+	.skip_insn = svm_skip_insn,
+	.inject_exception = svm_inject_exception,
+	.dump = svm_dump,
+	.hypercall_feature = HV_FEATURE_VMMCALL,
+};

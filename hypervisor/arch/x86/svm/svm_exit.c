@@ -1,0 +1,110 @@
+/*
+ * SVM exit decoding: EXITCODE and EXITINFO1/2 into struct exit_info, through
+ * a table indexed by exit code. Exit codes not in the table come out as
+ * EXIT_UNHANDLED and stop the VM. Pure code (no hypervisor state), so the
+ * host unit tests check it against hand-made VMCBs.
+ */
+#include <core/exit.h>
+#include "vmcb.h"
+
+typedef void svm_decoder_fn(const struct vmcb *vmcb, struct exit_info *e);
+
+struct svm_exit_desc {
+	const char *name;
+	enum exit_reason reason;
+	svm_decoder_fn *decode;     /* fills the reason-specific fields */
+};
+
+static void decode_ioio(const struct vmcb *vmcb, struct exit_info *e)
+{
+	uint64_t info = vmcb->control.exit_info_1;
+
+	e->io.port = (uint16_t)(info >> IOIO_PORT_SHIFT);
+	e->io.size = info & IOIO_SZ32 ? 4 : info & IOIO_SZ16 ? 2 : 1;
+	e->io.in = info & IOIO_TYPE_IN;
+	e->io.string = info & IOIO_STR;
+	e->io.rep = info & IOIO_REP;
+	/* EXITINFO2 is the RIP of the next instruction (APM 2, 15.10.2). */
+	e->insn_len = (uint8_t)(vmcb->control.exit_info_2 - vmcb->save.rip);
+}
+
+static void decode_msr(const struct vmcb *vmcb, struct exit_info *e)
+{
+	e->reason = vmcb->control.exit_info_1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
+}
+
+static void decode_npf(const struct vmcb *vmcb, struct exit_info *e)
+{
+	uint64_t code = vmcb->control.exit_info_1;
+
+	e->npf.gpa = vmcb->control.exit_info_2;
+	e->npf.present = code & NPF_P;
+	e->npf.write = code & NPF_RW;
+	e->npf.fetch = code & NPF_ID;
+	e->npf.read = !e->npf.write && !e->npf.fetch;
+	e->npf.page_walk = code & NPF_GUEST_TABLES;
+}
+
+static void decode_exception(const struct vmcb *vmcb, struct exit_info *e)
+{
+	uint8_t vector = (uint8_t)(vmcb->control.exit_code - SVM_EXIT_EXCP_BASE);
+
+	e->exc.vector = vector;
+	/* Vectors that push an error code (SDM vol. 3, 6.15). */
+	e->exc.has_error = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 ||
+			   vector == 21 || vector == 29 || vector == 30;
+	e->exc.error = e->exc.has_error ? (uint32_t)vmcb->control.exit_info_1 : 0;
+	e->exc.cr2 = vector == 14 ? vmcb->control.exit_info_2 : 0;
+}
+
+static const struct svm_exit_desc svm_exits[] = {
+	[SVM_EXIT_EXCP_BASE + 6]  = { "#UD",      EXIT_EXCEPTION, decode_exception },
+	[SVM_EXIT_EXCP_BASE + 18] = { "#MC",      EXIT_EXCEPTION, decode_exception },
+	[SVM_EXIT_INTR]       = { "INTR",     EXIT_INTR,      NULL },
+	[SVM_EXIT_NMI]        = { "NMI",      EXIT_UNHANDLED, NULL },
+	[SVM_EXIT_VINTR]      = { "VINTR",    EXIT_IRQ_WINDOW, NULL },
+	[SVM_EXIT_CPUID]      = { "CPUID",    EXIT_CPUID,     NULL },
+	[SVM_EXIT_INVD]       = { "INVD",     EXIT_UNHANDLED, NULL },
+	[SVM_EXIT_HLT]        = { "HLT",      EXIT_HLT,       NULL },
+	[SVM_EXIT_INVLPGA]    = { "INVLPGA",  EXIT_UNHANDLED, NULL },
+	[SVM_EXIT_IOIO]       = { "IOIO",     EXIT_IO,        decode_ioio },
+	[SVM_EXIT_MSR]        = { "MSR",      EXIT_MSR_READ,  decode_msr },
+	[SVM_EXIT_SHUTDOWN]   = { "SHUTDOWN", EXIT_SHUTDOWN,  NULL },
+	[SVM_EXIT_VMRUN]      = { "VMRUN",    EXIT_UNHANDLED, NULL },
+	[SVM_EXIT_VMMCALL]    = { "VMMCALL",  EXIT_HYPERCALL, NULL },
+	[SVM_EXIT_VMLOAD]     = { "VMLOAD",   EXIT_UNHANDLED, NULL },
+	[SVM_EXIT_VMSAVE]     = { "VMSAVE",   EXIT_UNHANDLED, NULL },
+	[SVM_EXIT_STGI]       = { "STGI",     EXIT_UNHANDLED, NULL },
+	[SVM_EXIT_CLGI]       = { "CLGI",     EXIT_UNHANDLED, NULL },
+	[SVM_EXIT_SKINIT]     = { "SKINIT",   EXIT_UNHANDLED, NULL },
+	[SVM_EXIT_MONITOR]    = { "MONITOR",  EXIT_UNHANDLED, NULL },
+	[SVM_EXIT_MWAIT]      = { "MWAIT",    EXIT_UNHANDLED, NULL },
+	[SVM_EXIT_MWAIT_COND] = { "MWAIT_COND", EXIT_UNHANDLED, NULL },
+};
+
+#define NR_SVM_EXITS (sizeof(svm_exits) / sizeof(svm_exits[0]))
+
+void svm_decode_exit(const struct vmcb *vmcb, struct exit_info *e)
+{
+	uint64_t code = vmcb->control.exit_code;
+	const struct svm_exit_desc *d = code < NR_SVM_EXITS ? &svm_exits[code] : NULL;
+
+	*e = (struct exit_info){ .reason = EXIT_UNHANDLED, .raw = code };
+	if ((uint32_t)code == SVM_EXIT_INVALID) {
+		e->reason = EXIT_ENTRY_FAILED;
+		e->raw_name = "VMEXIT_INVALID";
+		return;
+	}
+	if (code == SVM_EXIT_NPF) {
+		e->reason = EXIT_NPF;
+		e->raw_name = "NPF";
+		decode_npf(vmcb, e);
+		return;
+	}
+	if (!d || !d->name)
+		return;
+	e->raw_name = d->name;
+	e->reason = d->reason;
+	if (d->decode)
+		d->decode(vmcb, e);
+}

@@ -1,0 +1,235 @@
+/*
+ * Management console on the host serial line: a prompt, a line editor and
+ * a table of commands {name, args, help, fn}.
+ */
+#include <core/console.h>
+#include <core/page_alloc.h>
+#include <core/vm.h>
+#include <lib/printk.h>
+#include <lib/string.h>
+#include <x86/serial.h>
+#include <x86/vendor.h>
+
+#define PROMPT     "kestrel> "
+#define LINE_MAX   128
+#define MAX_ARGS   4
+
+struct command {
+	const char *name, *args, *help;
+	void (*fn)(int argc, char **argv);
+};
+
+static char line[LINE_MAX];
+static unsigned line_len;
+
+static struct vm *arg_vm(const char *arg)
+{
+	struct vm *vm = vm_find(arg);
+
+	if (!vm)
+		printk("error: no VM \"%s\" (see `vms`)\n", arg);
+	return vm;
+}
+
+static uint64_t vm_exit_count(const struct vm *vm)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		n += vm->vcpus[i]->stats.total;
+	return n;
+}
+
+void console_print_vms(void)
+{
+	printk("%-3s %-16s %-8s %5s %8s %12s  %s\n", "ID", "NAME", "STATE", "VCPUS", "MEMORY",
+	       "EXITS", "REASON");
+	for (unsigned i = 0; i < nr_vms; i++) {
+		const struct vm *vm = vms[i];
+
+		printk("%-3u %-16s %-8s %5u %7luM %12lu  %s\n", vm->id, vm->name,
+		       vm_state_name(vm->state), vm->nr_vcpus, vm->mem_size >> 20,
+		       vm_exit_count(vm), vm->stop_reason);
+	}
+}
+
+static void cmd_vms(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	console_print_vms();
+}
+
+static void cmd_stats(int argc, char **argv)
+{
+	struct vm *vm = arg_vm(argv[1]);
+	uint64_t by_reason[NR_EXIT_REASONS] = { 0 };
+
+	(void)argc;
+	if (!vm)
+		return;
+	for (unsigned c = 0; c < vm->nr_vcpus; c++)
+		for (unsigned r = 0; r < NR_EXIT_REASONS; r++)
+			by_reason[r] += vm->vcpus[c]->stats.exits[r];
+	printk("vm %u (%s): %lu exits\n", vm->id, vm->name, vm_exit_count(vm));
+	for (unsigned r = 0; r < NR_EXIT_REASONS; r++)
+		if (by_reason[r])
+			printk("  %-14s %12lu\n", exit_reason_name(r), by_reason[r]);
+	printk("  unbacked memory: %lu reads, %lu writes; unclaimed ports: %lu reads, %lu writes\n",
+	       vm->unbacked.mem_reads, vm->unbacked.mem_writes, vm->unbacked.port_reads,
+	       vm->unbacked.port_writes);
+}
+
+static void cmd_regs(int argc, char **argv)
+{
+	struct vm *vm = arg_vm(argv[1]);
+
+	(void)argc;
+	if (!vm)
+		return;
+	if (!vm->nr_vcpus)
+		printk("error: vm %u (%s) has no vCPUs (%s)\n", vm->id, vm->name, vm->stop_reason);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_print_regs(vm->vcpus[i]);
+}
+
+static void cmd_pause(int argc, char **argv)
+{
+	struct vm *vm = arg_vm(argv[1]);
+
+	(void)argc;
+	if (vm && vm->state != VM_RUNNING)
+		printk("error: vm %u (%s) is %s, not running\n", vm->id, vm->name,
+		       vm_state_name(vm->state));
+	else if (vm)
+		vm->state = VM_PAUSED;
+}
+
+static void cmd_resume(int argc, char **argv)
+{
+	struct vm *vm = arg_vm(argv[1]);
+
+	(void)argc;
+	if (vm && vm->state != VM_PAUSED)
+		printk("error: vm %u (%s) is %s, not paused\n", vm->id, vm->name,
+		       vm_state_name(vm->state));
+	else if (vm)
+		vm->state = VM_RUNNING;
+}
+
+static void cmd_stop(int argc, char **argv)
+{
+	struct vm *vm = arg_vm(argv[1]);
+
+	(void)argc;
+	if (vm && !vm_is_live(vm))
+		printk("error: vm %u (%s) is already %s\n", vm->id, vm->name,
+		       vm_state_name(vm->state));
+	else if (vm)
+		vm_stop(vm, false, "stopped from the console");
+}
+
+static void cmd_info(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printk("kestrel hypervisor, backend %s, %lu MiB free\n", vendor ? vendor->name : "none",
+	       page_alloc_free_pages() >> 8);
+}
+
+static void cmd_help(int argc, char **argv);
+
+static const struct command commands[] = {
+	{ "help",   "",     "list the commands",                       cmd_help },
+	{ "info",   "",     "hypervisor backend and free memory",      cmd_info },
+	{ "vms",    "",     "list VMs: id, name, state, vCPUs, memory, exits", cmd_vms },
+	{ "stats",  "<vm>", "exits by reason and unbacked accesses",   cmd_stats },
+	{ "regs",   "<vm>", "guest registers of every vCPU",           cmd_regs },
+	{ "pause",  "<vm>", "stop scheduling a VM",                    cmd_pause },
+	{ "resume", "<vm>", "schedule a paused VM again",              cmd_resume },
+	{ "stop",   "<vm>", "stop a VM for good",                      cmd_stop },
+};
+
+#define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	for (unsigned i = 0; i < NR_COMMANDS; i++)
+		printk("  %-7s %-5s  %s\n", commands[i].name, commands[i].args, commands[i].help);
+	printk("<vm> is a VM id or name.\n");
+}
+
+static int split(char *s, char **argv)
+{
+	int argc = 0;
+
+	while (*s && argc < MAX_ARGS) {
+		while (*s == ' ')
+			*s++ = '\0';
+		if (!*s)
+			break;
+		argv[argc++] = s;
+		while (*s && *s != ' ')
+			s++;
+	}
+	return *s ? -1 : argc;
+}
+
+static void console_run(char *cmdline)
+{
+	char *argv[MAX_ARGS];
+	int argc = split(cmdline, argv);
+
+	if (argc == 0)
+		return;
+	if (argc < 0) {
+		printk("error: too many arguments\n");
+		return;
+	}
+	for (unsigned i = 0; i < NR_COMMANDS; i++) {
+		const struct command *c = &commands[i];
+
+		if (strcmp(c->name, argv[0]))
+			continue;
+		if ((c->args[0] != '\0') + 1 != argc)
+			printk("error: usage: %s %s\n", c->name, c->args);
+		else
+			c->fn(argc, argv);
+		return;
+	}
+	printk("error: unknown command \"%s\" (try `help`)\n", argv[0]);
+}
+
+void console_init(void)
+{
+	printk("kestrel: console ready; type `help`\n" PROMPT);
+}
+
+void console_poll(void)
+{
+	static bool last_cr;
+	int c;
+
+	while ((c = serial_getc()) >= 0) {
+		bool lf_after_cr = c == '\n' && last_cr;
+
+		last_cr = c == '\r';
+		if (lf_after_cr)
+			continue;
+		if (c == '\r' || c == '\n') {
+			printk("\n");
+			line[line_len] = '\0';
+			console_run(line);
+			line_len = 0;
+			printk(PROMPT);
+		} else if ((c == 0x7f || c == 0x08) && line_len) {
+			line_len--;
+			printk("\b \b");
+		} else if (c >= 0x20 && c < 0x7f && line_len < LINE_MAX - 1) {
+			line[line_len++] = (char)c;
+			printk("%c", c);
+		}
+	}
+}

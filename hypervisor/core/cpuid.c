@@ -1,0 +1,97 @@
+/*
+ * CPUID as the guest sees it: the host's values, minus what the hypervisor
+ * does not virtualize, plus the hypervisor leaves (include/hv/hypercall.h).
+ * Bits: SDM vol. 2A, CPUID; APM vol. 3, appendix E.
+ */
+#include <core/handlers.h>
+#include <hv/hypercall.h>
+#include <x86/processor.h>
+#include <x86/vendor.h>
+
+/* Leaf 1 ECX */
+#define CPUID_1_ECX_MONITOR      (1u << 3)
+#define CPUID_1_ECX_VMX          (1u << 5)
+#define CPUID_1_ECX_SMX          (1u << 6)
+#define CPUID_1_ECX_X2APIC       (1u << 21)
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
+#define CPUID_1_ECX_OSXSAVE      (1u << 27)
+#define CPUID_1_ECX_HYPERVISOR   (1u << 31)
+/* Leaf 1 EDX */
+#define CPUID_1_EDX_MCE          (1u << 7)
+#define CPUID_1_EDX_MTRR         (1u << 12)
+#define CPUID_1_EDX_MCA          (1u << 14)
+#define CPUID_1_EDX_HTT          (1u << 28)
+/* Leaf 0x80000001 */
+#define CPUID_8_1_ECX_SVM        (1u << 2)
+#define CPUID_8_1_ECX_SKINIT     (1u << 12)
+#define CPUID_8_1_EDX_RDTSCP     (1u << 27)
+#define X86_CR4_OSXSAVE          (1ull << 18)
+
+static void cpuid_leaf1(struct vcpu *v, struct cpuid_regs *r)
+{
+	struct guest_sregs s;
+
+	vendor->read_sregs(v, &s);
+	r->ecx &= ~(CPUID_1_ECX_MONITOR | CPUID_1_ECX_VMX | CPUID_1_ECX_SMX |
+		    CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE | CPUID_1_ECX_OSXSAVE);
+	r->ecx |= CPUID_1_ECX_HYPERVISOR;
+	if (s.cr4 & X86_CR4_OSXSAVE)
+		r->ecx |= CPUID_1_ECX_OSXSAVE;
+	/* No machine-check or MTRR MSRs are emulated. */
+	r->edx &= ~(CPUID_1_EDX_MCE | CPUID_1_EDX_MCA | CPUID_1_EDX_MTRR | CPUID_1_EDX_HTT);
+	if (v->vm->nr_vcpus > 1)
+		r->edx |= CPUID_1_EDX_HTT;
+	/* EBX[31:24] initial APIC ID, [23:16] logical processors. */
+	r->ebx = (r->ebx & 0xffff) | (v->vm->nr_vcpus << 16) | (v->id << 24);
+}
+
+void cpuid_emulate(struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r);
+
+void cpuid_emulate(struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
+{
+	if (leaf == HV_CPUID_LEAF_BASE) {
+		*r = (struct cpuid_regs){ HV_CPUID_LEAF_FEATURES, HV_CPUID_SIGNATURE_EBX,
+					  HV_CPUID_SIGNATURE_ECX, HV_CPUID_SIGNATURE_EDX };
+		return;
+	}
+	if (leaf == HV_CPUID_LEAF_FEATURES) {
+		*r = (struct cpuid_regs){ .eax = HV_ABI_VERSION,
+			.edx = vendor->hypercall_feature | HV_FEATURE_TIMER };
+		return;
+	}
+	if ((leaf & 0xffff0000u) == 0x40000000u) {
+		*r = (struct cpuid_regs){ 0 };
+		return;
+	}
+	*r = cpuid(leaf, subleaf);
+	switch (leaf) {
+	case 1:
+		cpuid_leaf1(v, r);
+		break;
+	case 0xb:
+	case 0x1f:
+		r->edx = v->id;   /* x2APIC ID */
+		break;
+	case 0x80000001:
+		r->ecx &= ~(CPUID_8_1_ECX_SVM | CPUID_8_1_ECX_SKINIT);
+		r->edx &= ~CPUID_8_1_EDX_RDTSCP;
+		break;
+	case 0x8000000a:   /* SVM features: none for the guest */
+		*r = (struct cpuid_regs){ 0 };
+		break;
+	}
+}
+
+void handle_cpuid(struct vcpu *v, struct exit_info *e)
+{
+	uint64_t *g = v->regs.gpr;
+	struct cpuid_regs r;
+
+	cpuid_emulate(v, (uint32_t)g[GPR_RAX], (uint32_t)g[GPR_RCX], &r);
+	if (!exit_skip_insn(v, e))
+		return;
+	g[GPR_RAX] = r.eax;
+	g[GPR_RBX] = r.ebx;
+	g[GPR_RCX] = r.ecx;
+	g[GPR_RDX] = r.edx;
+}

@@ -1,0 +1,144 @@
+/* ELF64 guest kernels: header checks and segment loading (System V gABI,
+ * "ELF-64 Object File Format" 1.5). */
+#include <core/elf.h>
+#include <lib/printk.h>
+#include <lib/string.h>
+#include <stdarg.h>
+#include <stdbool.h>
+
+#define EI_NIDENT    16
+#define ELFCLASS64   2
+#define ELFDATA2LSB  1
+#define ET_EXEC      2
+#define EM_X86_64    62
+#define PT_LOAD      1
+#define PF_X         1
+#define MAX_PHDRS    64
+
+struct elf64_ehdr {
+	uint8_t  e_ident[EI_NIDENT];
+	uint16_t e_type, e_machine;
+	uint32_t e_version;
+	uint64_t e_entry, e_phoff, e_shoff;
+	uint32_t e_flags;
+	uint16_t e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx;
+};
+_Static_assert(sizeof(struct elf64_ehdr) == 64, "ELF64 header");
+
+struct elf64_phdr {
+	uint32_t p_type, p_flags;
+	uint64_t p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align;
+};
+_Static_assert(sizeof(struct elf64_phdr) == 56, "ELF64 program header");
+
+static int __attribute__((format(printf, 3, 4)))
+fail(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int check_header(const struct elf64_ehdr *eh, size_t size, char *err, size_t len)
+{
+	if (memcmp(eh->e_ident, "\177ELF", 4))
+		return fail(err, len, "not an ELF file (bad magic)");
+	if (eh->e_ident[4] != ELFCLASS64 || eh->e_ident[5] != ELFDATA2LSB)
+		return fail(err, len, "not a little-endian ELF64 file (class %u)", eh->e_ident[4]);
+	if (eh->e_machine != EM_X86_64)
+		return fail(err, len, "not an x86-64 image (machine %u)", eh->e_machine);
+	if (eh->e_type != ET_EXEC)
+		return fail(err, len, "not an executable (type %u)", eh->e_type);
+	if (eh->e_phentsize != sizeof(struct elf64_phdr) || !eh->e_phnum ||
+	    eh->e_phnum > MAX_PHDRS)
+		return fail(err, len, "bad program header table (%u entries)", eh->e_phnum);
+	if (eh->e_phoff > size || (size - eh->e_phoff) / sizeof(struct elf64_phdr) < eh->e_phnum)
+		return fail(err, len, "program headers beyond the end of the file (offset %lu)",
+			    eh->e_phoff);
+	return 0;
+}
+
+/* Headers are copied out: an image read from disk need not be aligned. */
+static struct elf64_ehdr ehdr(const void *img)
+{
+	struct elf64_ehdr eh;
+
+	memcpy(&eh, img, sizeof(eh));
+	return eh;
+}
+
+static struct elf64_phdr phdr(const void *img, const struct elf64_ehdr *eh, unsigned i)
+{
+	struct elf64_phdr ph;
+
+	memcpy(&ph, (const uint8_t *)img + eh->e_phoff + i * sizeof(ph), sizeof(ph));
+	return ph;
+}
+
+static int check_segment(const struct elf64_phdr *ph, size_t size, uint64_t min_paddr,
+			 uint64_t mem_size, char *err, size_t len)
+{
+	if (ph->p_filesz > ph->p_memsz)
+		return fail(err, len, "segment at 0x%lx: file size exceeds memory size", ph->p_paddr);
+	if (ph->p_offset > size || size - ph->p_offset < ph->p_filesz)
+		return fail(err, len, "segment at 0x%lx: data beyond the end of the file",
+			    ph->p_paddr);
+	if (ph->p_paddr < min_paddr || ph->p_paddr > mem_size ||
+	    mem_size - ph->p_paddr < ph->p_memsz)
+		return fail(err, len, "segment at 0x%lx does not fit in guest RAM", ph->p_paddr);
+	return 0;
+}
+
+int elf_check(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_size,
+	      struct elf_image *out, char *err, size_t err_len)
+{
+	struct elf64_ehdr eh_copy, *eh = &eh_copy;
+	bool entry_ok = false, any = false;
+
+	if (size < sizeof(*eh))
+		return fail(err, err_len, "file too short for an ELF header (%zu bytes)", size);
+	eh_copy = ehdr(img);
+	if (check_header(eh, size, err, err_len))
+		return -1;
+	*out = (struct elf_image){ .entry = eh->e_entry, .lowest = UINT64_MAX };
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		struct elf64_phdr ph_copy = phdr(img, eh, i), *ph = &ph_copy;
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (check_segment(ph, size, min_paddr, mem_size, err, err_len))
+			return -1;
+		any = true;
+		if (ph->p_paddr < out->lowest)
+			out->lowest = ph->p_paddr;
+		if (ph->p_paddr + ph->p_memsz > out->highest)
+			out->highest = ph->p_paddr + ph->p_memsz;
+		if ((ph->p_flags & PF_X) && eh->e_entry >= ph->p_paddr &&
+		    eh->e_entry - ph->p_paddr < ph->p_memsz)
+			entry_ok = true;
+	}
+	if (!any)
+		return fail(err, err_len, "no loadable segment");
+	if (!entry_ok)
+		return fail(err, err_len, "entry point 0x%lx is not in an executable segment",
+			    eh->e_entry);
+	return 0;
+}
+
+void elf_load(const void *img, void *ram)
+{
+	struct elf64_ehdr eh = ehdr(img);
+
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		struct elf64_phdr ph_copy = phdr(img, &eh, i), *ph = &ph_copy;
+		uint8_t *dst = (uint8_t *)ram + ph->p_paddr;
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		memcpy(dst, (const uint8_t *)img + ph->p_offset, ph->p_filesz);
+		memset(dst + ph->p_filesz, 0, ph->p_memsz - ph->p_filesz);
+	}
+}

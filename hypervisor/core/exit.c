@@ -1,0 +1,121 @@
+/*
+ * Generic exit dispatch: one handler per exit reason, looked up in a table.
+ * An exit without a handler stops its VM with a dump; nothing is skipped
+ * silently.
+ */
+#include <core/handlers.h>
+#include <lib/printk.h>
+#include <stdarg.h>
+#include <x86/processor.h>
+#include <x86/vendor.h>
+
+typedef void exit_handler_fn(struct vcpu *v, struct exit_info *e);
+
+static const char *const reason_names[NR_EXIT_REASONS] = {
+	[EXIT_NONE] = "none", [EXIT_CPUID] = "cpuid", [EXIT_IO] = "io",
+	[EXIT_MSR_READ] = "msr-read", [EXIT_MSR_WRITE] = "msr-write", [EXIT_HLT] = "hlt",
+	[EXIT_HYPERCALL] = "hypercall", [EXIT_NPF] = "npf", [EXIT_INTR] = "interrupt",
+	[EXIT_IRQ_WINDOW] = "irq-window", [EXIT_EXCEPTION] = "exception",
+	[EXIT_SHUTDOWN] = "shutdown", [EXIT_ENTRY_FAILED] = "entry-failed",
+	[EXIT_UNHANDLED] = "unhandled",
+};
+
+const char *exit_reason_name(enum exit_reason r)
+{
+	return r < NR_EXIT_REASONS ? reason_names[r] : "?";
+}
+
+void exit_stop_vm(struct vcpu *v, const struct exit_info *e, const char *fmt, ...)
+{
+	char why[VM_STOP_REASON_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	printk("kestrel: vm %u (%s) vcpu %u: %s (exit 0x%lx %s)\n", v->vm->id, v->vm->name,
+	       v->id, why, e->raw, e->raw_name ? e->raw_name : "");
+	vendor->dump(v);
+	vcpu_print_regs(v);
+	vm_stop(v->vm, false, "%s", why);
+}
+
+bool exit_skip_insn(struct vcpu *v, const struct exit_info *e)
+{
+	if (!e->insn_len) {
+		exit_stop_vm(v, e, "cannot decode the instruction that caused a %s exit",
+			     exit_reason_name(e->reason));
+		return false;
+	}
+	vendor->skip_insn(v, e->insn_len);
+	return true;
+}
+
+static void handle_nothing(struct vcpu *v, struct exit_info *e)
+{
+	(void)v;
+	(void)e;
+}
+
+/* HLT yields the rest of the slice. With interrupts disabled nothing can
+ * wake the vCPU, so it is parked for good (the VM may still run others). */
+static void handle_hlt(struct vcpu *v, struct exit_info *e)
+{
+	struct guest_sregs s;
+
+	if (!exit_skip_insn(v, e))
+		return;
+	vendor->read_sregs(v, &s);
+	if (vcpu_pending_irq(v) >= 0 && (s.rflags & X86_RFLAGS_IF))
+		return;
+	v->state = s.rflags & X86_RFLAGS_IF ? VCPU_HALTED : VCPU_PARKED;
+}
+
+/* Exceptions are intercepted only to observe them: give them back. */
+static void handle_exception(struct vcpu *v, struct exit_info *e)
+{
+	vendor->inject_exception(v, e->exc.vector, e->exc.has_error, e->exc.error);
+}
+
+static void handle_shutdown(struct vcpu *v, struct exit_info *e)
+{
+	exit_stop_vm(v, e, "triple fault (shutdown)");
+}
+
+static void handle_entry_failed(struct vcpu *v, struct exit_info *e)
+{
+	exit_stop_vm(v, e, "the CPU refused the guest state on entry");
+}
+
+static void handle_unhandled(struct vcpu *v, struct exit_info *e)
+{
+	exit_stop_vm(v, e, "unhandled exit 0x%lx (%s)", e->raw,
+		     e->raw_name ? e->raw_name : "unknown");
+}
+
+static exit_handler_fn *const exit_handlers[NR_EXIT_REASONS] = {
+	[EXIT_NONE]         = handle_nothing,
+	[EXIT_CPUID]        = handle_cpuid,
+	[EXIT_IO]           = handle_io,
+	[EXIT_MSR_READ]     = handle_msr_read,
+	[EXIT_MSR_WRITE]    = handle_msr_write,
+	[EXIT_HLT]          = handle_hlt,
+	[EXIT_HYPERCALL]    = handle_hypercall,
+	[EXIT_NPF]          = handle_npf,
+	[EXIT_INTR]         = handle_nothing,    /* taken by the host after the exit */
+	[EXIT_IRQ_WINDOW]   = handle_nothing,    /* the backend injects on entry */
+	[EXIT_EXCEPTION]    = handle_exception,
+	[EXIT_SHUTDOWN]     = handle_shutdown,
+	[EXIT_ENTRY_FAILED] = handle_entry_failed,
+	[EXIT_UNHANDLED]    = handle_unhandled,
+};
+
+void exit_dispatch(struct vcpu *v, struct exit_info *e)
+{
+	exit_handler_fn *fn = e->reason < NR_EXIT_REASONS ? exit_handlers[e->reason] : NULL;
+
+	v->stats.total++;
+	if (e->reason < NR_EXIT_REASONS)
+		v->stats.exits[e->reason]++;
+	(fn ? fn : handle_unhandled)(v, e);
+}

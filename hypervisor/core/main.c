@@ -1,0 +1,74 @@
+/* Start-up of the hypervisor core after ExitBootServices. */
+#include <core/console.h>
+#include <core/hv_main.h>
+#include <core/page_alloc.h>
+#include <core/sched.h>
+#include <core/vm.h>
+#include <lib/printk.h>
+#include <x86/cpu.h>
+#include <x86/processor.h>
+#include <x86/serial.h>
+#include <x86/vendor.h>
+
+#define STACK_PAGES 16
+
+const struct vendor_ops *vendor;
+
+static const struct vendor_ops *const backends[] = { &svm_vendor_ops };
+
+static void vendor_select(void)
+{
+	char why[128];
+
+	for (unsigned i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		if (!backends[i]->probe(why, sizeof(why))) {
+			printk("kestrel: %s: %s\n", backends[i]->name, why);
+			continue;
+		}
+		if (backends[i]->cpu_enable() == 0) {
+			vendor = backends[i];
+			printk("kestrel: using %s\n", vendor->name);
+			return;
+		}
+	}
+	printk("kestrel: no usable hardware virtualization; no VM can run\n");
+}
+
+static __attribute__((noreturn)) void hv_start(struct hv_bootinfo *bi)
+{
+	cpu_tables_init();
+	lapic_init();
+	time_calibrate();
+	vendor_select();
+	vm_create_all(bi);
+	console_init();
+	lapic_timer_periodic(SCHED_TICK_HZ);
+	sched_loop(bi->flags & HV_BOOT_BATCH);
+}
+
+void hv_main(struct hv_bootinfo *bi)
+{
+	uint64_t top, stack;
+
+	serial_init();
+	printk_set_sink(serial_write);
+	if (bi->magic != HV_BOOTINFO_MAGIC) {
+		printk("kestrel: bad boot information from the loader; halting\n");
+		cpu_halt_forever();
+	}
+	top = page_alloc_init(&bi->memmap);
+	printk("kestrel: %lu MiB free for the hypervisor\n", page_alloc_free_pages() >> 8);
+	host_paging_init(top);
+	stack = page_alloc(STACK_PAGES, 1);
+	if (!stack) {
+		printk("kestrel: out of memory at start-up; halting\n");
+		cpu_halt_forever();
+	}
+	/* Leave the firmware's stack (boot-services memory) for our own. */
+	__asm__ volatile("mov %0, %%rsp\n\t"
+			 "xor %%ebp, %%ebp\n\t"
+			 "call *%1"
+			 : : "r"(stack + STACK_PAGES * PAGE_SIZE), "r"(hv_start), "D"(bi)
+			 : "memory");
+	__builtin_unreachable();
+}

@@ -1,0 +1,126 @@
+/*
+ * Intercepted MSRs. The backends pass through only the MSRs that live in
+ * the VMCB/VMCS (segment bases, SYSCALL/SYSENTER); everything else exits
+ * here. An MSR this table does not know raises #GP in the guest, as on a
+ * CPU that lacks it (SDM vol. 4, 2.1).
+ */
+#include <core/handlers.h>
+#include <lib/printk.h>
+#include <x86/processor.h>
+#include <x86/vendor.h>
+
+#define APIC_DEFAULT_BASE 0xfee00000ull
+#define APIC_BASE_BSP     (1ull << 8)
+#define APIC_BASE_EN      (1ull << 11)
+#define EFER_GUEST_BITS   (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
+
+struct msr_handler {
+	uint32_t msr;
+	int (*read)(struct vcpu *v, uint64_t *val);    /* 0, or -1 for #GP */
+	int (*write)(struct vcpu *v, uint64_t val);
+};
+
+static int tsc_read(struct vcpu *v, uint64_t *val)
+{
+	(void)v;
+	*val = rdtsc();   /* guest TSC = host TSC (no offset) */
+	return 0;
+}
+
+static int apic_base_read(struct vcpu *v, uint64_t *val)
+{
+	*val = APIC_DEFAULT_BASE | APIC_BASE_EN | (v->id == 0 ? APIC_BASE_BSP : 0);
+	return 0;
+}
+
+static int efer_read(struct vcpu *v, uint64_t *val)
+{
+	struct guest_sregs s;
+
+	vendor->read_sregs(v, &s);
+	*val = s.efer;
+	return 0;
+}
+
+/* LMA is read-only and follows CR0.PG; only known bits may be set. */
+static int efer_write(struct vcpu *v, uint64_t val)
+{
+	struct guest_sregs s;
+
+	if (val & ~EFER_GUEST_BITS)
+		return -1;
+	vendor->read_sregs(v, &s);
+	s.efer = (val & ~EFER_LMA) | (s.efer & EFER_LMA);
+	vendor->write_sregs(v, &s);
+	return 0;
+}
+
+static int pat_read(struct vcpu *v, uint64_t *val)
+{
+	struct guest_sregs s;
+
+	vendor->read_sregs(v, &s);
+	*val = s.pat;
+	return 0;
+}
+
+static int pat_write(struct vcpu *v, uint64_t val)
+{
+	struct guest_sregs s;
+
+	/* Each byte must be a valid type: 0, 1, 4, 5, 6 or 7 (SDM 3, 11.12.2). */
+	for (int i = 0; i < 8; i++) {
+		uint8_t t = (val >> (i * 8)) & 0xff;
+
+		if (t > 7 || t == 2 || t == 3)
+			return -1;
+	}
+	vendor->read_sregs(v, &s);
+	s.pat = val;
+	vendor->write_sregs(v, &s);
+	return 0;
+}
+
+static const struct msr_handler msr_table[] = {
+	{ MSR_IA32_TSC,       tsc_read,       NULL },
+	{ MSR_IA32_APIC_BASE, apic_base_read, NULL },
+	{ MSR_EFER,           efer_read,      efer_write },
+	{ MSR_IA32_PAT,       pat_read,       pat_write },
+};
+
+static const struct msr_handler *msr_find(uint32_t msr)
+{
+	for (unsigned i = 0; i < sizeof(msr_table) / sizeof(msr_table[0]); i++)
+		if (msr_table[i].msr == msr)
+			return &msr_table[i];
+	return NULL;
+}
+
+void handle_msr_read(struct vcpu *v, struct exit_info *e)
+{
+	uint32_t msr = (uint32_t)v->regs.gpr[GPR_RCX];
+	const struct msr_handler *h = msr_find(msr);
+	uint64_t val = 0;
+
+	if (!h || !h->read || h->read(v, &val)) {
+		vendor->inject_exception(v, X86_EXC_GP, true, 0);
+		return;
+	}
+	if (!exit_skip_insn(v, e))
+		return;
+	v->regs.gpr[GPR_RAX] = (uint32_t)val;
+	v->regs.gpr[GPR_RDX] = val >> 32;
+}
+
+void handle_msr_write(struct vcpu *v, struct exit_info *e)
+{
+	uint32_t msr = (uint32_t)v->regs.gpr[GPR_RCX];
+	uint64_t val = (uint32_t)v->regs.gpr[GPR_RAX] | (v->regs.gpr[GPR_RDX] << 32);
+	const struct msr_handler *h = msr_find(msr);
+
+	if (!h || !h->write || h->write(v, val)) {
+		vendor->inject_exception(v, X86_EXC_GP, true, 0);
+		return;
+	}
+	exit_skip_insn(v, e);
+}

@@ -1,0 +1,125 @@
+/*
+ * Physical page allocator: a bitmap over [0, top of free memory), one bit
+ * per 4 KiB page, set = in use. First fit; the hypervisor allocates rarely
+ * (at VM creation), so simplicity wins over speed.
+ */
+#include <core/page_alloc.h>
+#include <lib/printk.h>
+#include <lib/string.h>
+#include <stdbool.h>
+#include <x86/paging.h>
+
+/* UEFI spec 2.9, 7.2: EFI_MEMORY_TYPE. */
+#define EFI_CONVENTIONAL_MEMORY 7
+#define LOW_LIMIT (1ull << 20)   /* keep real-mode memory untouched */
+
+struct efi_memory_descriptor {
+	uint32_t type;
+	uint32_t pad;
+	uint64_t phys_start;
+	uint64_t virt_start;
+	uint64_t nr_pages;
+	uint64_t attribute;
+};
+
+static uint8_t *bitmap;
+static uint64_t nr_pages_total, nr_free;
+
+static const struct efi_memory_descriptor *desc_at(const struct hv_memmap *map, uint64_t i)
+{
+	return (const void *)(uintptr_t)(map->desc_addr + i * map->desc_size);
+}
+
+static bool page_used(uint64_t pfn)
+{
+	return bitmap[pfn / 8] & (1u << (pfn % 8));
+}
+
+static void mark(uint64_t pfn, uint64_t count, bool used)
+{
+	for (uint64_t p = pfn; p < pfn + count; p++) {
+		if (page_used(p) == used)
+			continue;
+		bitmap[p / 8] ^= (uint8_t)(1u << (p % 8));
+		nr_free += used ? -1ull : 1;
+	}
+}
+
+static bool usable(const struct efi_memory_descriptor *d)
+{
+	return d->type == EFI_CONVENTIONAL_MEMORY &&
+	       d->phys_start + d->nr_pages * PAGE_SIZE > LOW_LIMIT;
+}
+
+uint64_t page_alloc_init(const struct hv_memmap *map)
+{
+	uint64_t n = map->map_size / map->desc_size, top_free = 0, top_any = 0;
+	uint64_t bitmap_bytes;
+
+	for (uint64_t i = 0; i < n; i++) {
+		const struct efi_memory_descriptor *d = desc_at(map, i);
+		uint64_t end = d->phys_start + d->nr_pages * PAGE_SIZE;
+
+		if (end > top_any)
+			top_any = end;
+		if (usable(d) && end > top_free)
+			top_free = end;
+	}
+	nr_pages_total = top_free / PAGE_SIZE;
+	bitmap_bytes = (nr_pages_total + 7) / 8;
+	/* The bitmap itself lives in the first free range big enough. */
+	for (uint64_t i = 0; i < n && !bitmap; i++) {
+		const struct efi_memory_descriptor *d = desc_at(map, i);
+
+		if (usable(d) && d->phys_start >= LOW_LIMIT &&
+		    d->nr_pages * PAGE_SIZE >= bitmap_bytes)
+			bitmap = (uint8_t *)(uintptr_t)d->phys_start;
+	}
+	if (!bitmap)
+		return top_any;
+	memset(bitmap, 0xff, bitmap_bytes);
+	for (uint64_t i = 0; i < n; i++) {
+		const struct efi_memory_descriptor *d = desc_at(map, i);
+		uint64_t start = d->phys_start < LOW_LIMIT ? LOW_LIMIT : d->phys_start;
+		uint64_t end = d->phys_start + d->nr_pages * PAGE_SIZE;
+
+		if (usable(d))
+			mark(start / PAGE_SIZE, (end - start) / PAGE_SIZE, false);
+	}
+	mark((uintptr_t)bitmap / PAGE_SIZE, (bitmap_bytes + PAGE_SIZE - 1) / PAGE_SIZE, true);
+	return top_any;
+}
+
+uint64_t page_alloc(uint64_t count, uint64_t align)
+{
+	uint64_t run = 0;
+
+	if (!bitmap || !count)
+		return 0;
+	for (uint64_t p = 0; p < nr_pages_total; p++) {
+		if (run == 0 && (p & (align - 1)))
+			continue;
+		if (page_used(p)) {
+			run = 0;
+			continue;
+		}
+		if (++run == count) {
+			uint64_t first = p + 1 - count;
+
+			mark(first, count, true);
+			memset((void *)(uintptr_t)(first * PAGE_SIZE), 0, count * PAGE_SIZE);
+			return first * PAGE_SIZE;
+		}
+	}
+	return 0;
+}
+
+void page_free(uint64_t pa, uint64_t count)
+{
+	mark(pa / PAGE_SIZE, count, false);
+}
+
+uint64_t page_alloc_free_pages(void)
+{
+	return nr_free;
+}

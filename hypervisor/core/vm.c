@@ -1,0 +1,199 @@
+/* VM and vCPU life cycle. */
+#include <core/boot.h>
+#include <core/page_alloc.h>
+#include <core/vm.h>
+#include <devices/uart16550.h>
+#include <lib/printk.h>
+#include <lib/string.h>
+#include <stdarg.h>
+#include <x86/vendor.h>
+
+#define COM1_BASE 0x3f8
+
+struct vm *vms[MAX_VMS];
+unsigned nr_vms;
+
+static const char *const state_names[] = {
+	[VM_FAILED] = "failed", [VM_RUNNING] = "running",
+	[VM_PAUSED] = "paused", [VM_STOPPED] = "stopped",
+};
+
+const char *vm_state_name(enum vm_state s)
+{
+	return state_names[s];
+}
+
+bool vm_is_live(const struct vm *vm)
+{
+	return vm->state == VM_RUNNING || vm->state == VM_PAUSED;
+}
+
+void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	if (gpa > vm->mem_size || vm->mem_size - gpa < len)
+		return NULL;
+	return (void *)(uintptr_t)(vm->ram_hpa + gpa);
+}
+
+static uint64_t npt_alloc_table(void *ctx)
+{
+	(void)ctx;
+	return page_alloc(1, 1);
+}
+
+static void *npt_to_virt(void *ctx, uint64_t pa)
+{
+	(void)ctx;
+	return (void *)(uintptr_t)pa;
+}
+
+/* Guest RAM is the only thing nested paging maps: every other guest-physical
+ * access faults and is emulated or refused (core/exit.c). */
+static int vm_map_ram(struct vm *vm)
+{
+	vm->npt.alloc_table = npt_alloc_table;
+	vm->npt.to_virt = npt_to_virt;
+	if (pt_init(&vm->npt))
+		return -1;
+	return pt_map(&vm->npt, 0, vm->ram_hpa, vm->mem_size, PT_RWX);
+}
+
+static int vcpus_create(struct vm *vm, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct vcpu *v = page_alloc_ptr((sizeof(*v) + PAGE_SIZE - 1) / PAGE_SIZE);
+
+		if (!v)
+			return -1;
+		v->vm = vm;
+		v->id = i;
+		v->state = VCPU_RUNNABLE;
+		vm->vcpus[vm->nr_vcpus++] = v;
+		if (vendor->vcpu_init(v))
+			return -1;
+	}
+	return 0;
+}
+
+static int vm_setup(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t len)
+{
+	if (vendor->vm_init(vm) || vm_map_ram(vm)) {
+		snprintf(err, len, "cannot set up nested paging (out of memory?)");
+		return -1;
+	}
+	if (vcpus_create(vm, bv->nr_vcpus)) {
+		snprintf(err, len, "cannot create %u vCPUs", bv->nr_vcpus);
+		return -1;
+	}
+	if (uart16550_create(vm, COM1_BASE)) {
+		snprintf(err, len, "cannot create the UART");
+		return -1;
+	}
+	return boot_prepare(vm, bv, err, len);
+}
+
+static void vm_create(const struct hv_boot_vm *bv)
+{
+	struct vm *vm = page_alloc_ptr((sizeof(*vm) + PAGE_SIZE - 1) / PAGE_SIZE);
+
+	if (!vm) {
+		printk("kestrel: vm \"%s\": out of memory\n", bv->name);
+		return;
+	}
+	vm->id = nr_vms;
+	vms[nr_vms++] = vm;
+	strlcpy(vm->name, bv->name, sizeof(vm->name));
+	vm->mem_size = bv->mem_size;
+	vm->ram_hpa = bv->ram_hpa;
+	vm->state = VM_FAILED;
+	if (bv->error[0]) {
+		strlcpy(vm->stop_reason, bv->error, sizeof(vm->stop_reason));
+		return;   /* the loader already reported it */
+	}
+	if (!vendor) {
+		strlcpy(vm->stop_reason, "no hardware virtualization", sizeof(vm->stop_reason));
+		return;
+	}
+	if (vm_setup(vm, bv, vm->stop_reason, sizeof(vm->stop_reason))) {
+		printk("kestrel: vm %u (%s) not started: %s\n", vm->id, vm->name, vm->stop_reason);
+		return;
+	}
+	vm->state = VM_RUNNING;
+	printk("kestrel: vm %u (%s): %u vCPU(s), %lu MiB, kernel %s\n", vm->id, vm->name,
+	       vm->nr_vcpus, vm->mem_size >> 20, bv->kernel.path);
+}
+
+void vm_create_all(const struct hv_bootinfo *bi)
+{
+	for (unsigned i = 0; i < bi->nr_vms && i < MAX_VMS; i++)
+		vm_create(&bi->vms[i]);
+}
+
+struct vm *vm_find(const char *id_or_name)
+{
+	for (unsigned i = 0; i < nr_vms; i++) {
+		char id[12];
+
+		snprintf(id, sizeof(id), "%u", vms[i]->id);
+		if (!strcmp(id, id_or_name) || !strcmp(vms[i]->name, id_or_name))
+			return vms[i];
+	}
+	return NULL;
+}
+
+void vm_stop(struct vm *vm, bool ended_well, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!vm_is_live(vm))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
+	va_end(ap);
+	uart16550_flush(vm);
+	vm->state = VM_STOPPED;
+	vm->ended_well = ended_well;
+	printk("kestrel: vm %u (%s) stopped: %s\n", vm->id, vm->name, vm->stop_reason);
+}
+
+void vcpu_raise_irq(struct vcpu *v, uint8_t vector)
+{
+	v->pending_irqs[vector / 64] |= 1ull << (vector % 64);
+	if (v->state == VCPU_HALTED)
+		v->state = VCPU_RUNNABLE;
+}
+
+int vcpu_pending_irq(const struct vcpu *v)
+{
+	for (int w = 3; w >= 0; w--)
+		if (v->pending_irqs[w])
+			return w * 64 + 63 - __builtin_clzll(v->pending_irqs[w]);
+	return -1;
+}
+
+void vcpu_ack_irq(struct vcpu *v, uint8_t vector)
+{
+	v->pending_irqs[vector / 64] &= ~(1ull << (vector % 64));
+}
+
+void vcpu_print_regs(struct vcpu *v)
+{
+	const uint64_t *g = v->regs.gpr;
+	struct guest_sregs s;
+
+	vendor->read_sregs(v, &s);
+	printk("vm %u (%s) vcpu %u: %s\n", v->vm->id, v->vm->name, v->id,
+	       v->state == VCPU_RUNNABLE ? "runnable" : "halted");
+	printk("  RAX %016lx RBX %016lx RCX %016lx RDX %016lx\n", g[GPR_RAX], g[GPR_RBX],
+	       g[GPR_RCX], g[GPR_RDX]);
+	printk("  RSI %016lx RDI %016lx RBP %016lx RSP %016lx\n", g[GPR_RSI], g[GPR_RDI],
+	       g[GPR_RBP], g[GPR_RSP]);
+	printk("  R8  %016lx R9  %016lx R10 %016lx R11 %016lx\n", g[GPR_R8], g[GPR_R9],
+	       g[GPR_R10], g[GPR_R11]);
+	printk("  R12 %016lx R13 %016lx R14 %016lx R15 %016lx\n", g[GPR_R12], g[GPR_R13],
+	       g[GPR_R14], g[GPR_R15]);
+	printk("  RIP %016lx RFLAGS %016lx CS %04x SS %04x\n", s.rip, s.rflags, s.cs.sel, s.ss.sel);
+	printk("  CR0 %016lx CR2 %016lx CR3 %016lx CR4 %016lx\n", s.cr0, s.cr2, s.cr3, s.cr4);
+	printk("  EFER %016lx GDTR %016lx/%x IDTR %016lx/%x\n", s.efer, s.gdtr.base, s.gdtr.limit,
+	       s.idtr.base, s.idtr.limit);
+}

@@ -1,0 +1,23 @@
+/* Validation and loading of ELF64 guest kernels (pure: no hypervisor state,
+ * so the host unit tests and fuzzers exercise exactly this code). */
+#ifndef CORE_ELF_H
+#define CORE_ELF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct elf_image {
+	uint64_t entry;
+	uint64_t lowest, highest;    /* guest-physical span of the PT_LOAD segments */
+};
+
+/* Checks that `img` is an ELF64 x86-64 executable whose PT_LOAD segments lie
+ * in guest RAM [min_paddr, mem_size) and whose entry point is inside one of
+ * them. On failure returns -1 and writes the failed check to err. */
+int elf_check(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_size,
+	      struct elf_image *out, char *err, size_t err_len);
+/* Copies the segments of a checked image into guest RAM at `ram` and zeroes
+ * the part of each segment beyond its file size. */
+void elf_load(const void *img, void *ram);
+
+#endif

@@ -1,0 +1,22 @@
+/* Exit handlers, one per generic exit reason (dispatched by core/exit.c). */
+#ifndef CORE_HANDLERS_H
+#define CORE_HANDLERS_H
+
+#include <core/exit.h>
+#include <core/vm.h>
+
+void handle_cpuid(struct vcpu *v, struct exit_info *e);
+void handle_msr_read(struct vcpu *v, struct exit_info *e);
+void handle_msr_write(struct vcpu *v, struct exit_info *e);
+void handle_hypercall(struct vcpu *v, struct exit_info *e);
+void handle_io(struct vcpu *v, struct exit_info *e);
+void handle_npf(struct vcpu *v, struct exit_info *e);
+
+/* Moves past the exiting instruction; stops the VM (and returns false)
+ * when its length could not be determined. */
+bool exit_skip_insn(struct vcpu *v, const struct exit_info *e);
+/* Stops the VM and prints the backend's dump of the vCPU. */
+void exit_stop_vm(struct vcpu *v, const struct exit_info *e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,107 @@
+/* VMs and vCPUs. */
+#ifndef CORE_VM_H
+#define CORE_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <core/exit.h>
+#include <core/iobus.h>
+#include <hv/bootinfo.h>
+#include <x86/paging.h>
+#include <x86/regs.h>
+
+#define MAX_VCPUS_PER_VM  8
+#define MAX_VMS           HV_MAX_VMS
+#define VM_STOP_REASON_MAX 160
+
+enum vm_state {
+	VM_FAILED,     /* never started: bad config or image */
+	VM_RUNNING,
+	VM_PAUSED,     /* by the console */
+	VM_STOPPED,    /* ended: powered off, or stopped for cause */
+};
+
+enum vcpu_state {
+	VCPU_RUNNABLE,
+	VCPU_HALTED,   /* in HLT, waiting for an interrupt */
+	VCPU_PARKED,   /* HLT with interrupts disabled: only a reset wakes it */
+};
+
+struct vcpu_stats {
+	uint64_t exits[NR_EXIT_REASONS];
+	uint64_t total;
+};
+
+struct vcpu {
+	/* Must stay first: the entry stubs address it from the vcpu pointer. */
+	struct guest_gprs regs;
+	struct vm *vm;
+	unsigned id;
+	enum vcpu_state state;
+	void *vendor;                 /* the backend's per-vCPU state */
+
+	/* Interrupts waiting for delivery, one bit per vector. */
+	uint64_t pending_irqs[4];
+	/* Paravirtual one-shot timer (HV_HC_TIMER_SET). */
+	uint64_t timer_deadline;
+	uint8_t timer_vector;
+
+	/* Benchmark: exits of one kind the backend serves from an empty loop. */
+	uint64_t bench_floor_left;
+	uint8_t bench_floor_exit;     /* HV_BENCH_EXIT_* */
+	uint8_t bench_floor_len;
+
+	struct vcpu_stats stats;
+};
+
+struct vm_unbacked_stats {
+	uint64_t mem_reads, mem_writes;    /* guest-physical accesses nothing backs */
+	uint64_t port_reads, port_writes;  /* port I/O no device claims */
+};
+
+struct vm {
+	unsigned id;
+	char name[HV_VM_NAME_MAX];
+	enum vm_state state;
+	char stop_reason[VM_STOP_REASON_MAX];
+	bool ended_well;              /* powered off with status 0 */
+	int exit_status;
+
+	uint64_t mem_size;
+	uint64_t ram_hpa;             /* host-physical base; identity-mapped */
+	struct pt npt;                /* nested page tables (NPT or EPT format) */
+	uint32_t asid;                /* address-space tag (ASID / VPID) */
+
+	unsigned nr_vcpus;
+	struct vcpu *vcpus[MAX_VCPUS_PER_VM];
+
+	struct pio_bus pio;
+	struct mmio_bus mmio;
+	struct vm_unbacked_stats unbacked;
+	void *uart;                   /* the VM's 16550 (devices/uart16550.c) */
+};
+
+extern struct vm *vms[MAX_VMS];
+extern unsigned nr_vms;
+
+/* Creates every VM described by the boot info; VMs whose preparation fails
+ * are kept in state VM_FAILED with the reason. */
+void vm_create_all(const struct hv_bootinfo *bi);
+/* By decimal id or by name; NULL when there is none. */
+struct vm *vm_find(const char *id_or_name);
+/* Host pointer for [gpa, gpa+len) of guest RAM, or NULL if not all RAM. */
+void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
+/* Stops the VM for good; `reason` is kept and printed. */
+void vm_stop(struct vm *vm, bool ended_well, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+const char *vm_state_name(enum vm_state s);
+bool vm_is_live(const struct vm *vm);
+
+void vcpu_raise_irq(struct vcpu *v, uint8_t vector);
+/* Highest pending vector, or -1. */
+int vcpu_pending_irq(const struct vcpu *v);
+void vcpu_ack_irq(struct vcpu *v, uint8_t vector);
+/* Prints the guest registers (console `regs`, stop dumps). */
+void vcpu_print_regs(struct vcpu *v);
+
+#endif

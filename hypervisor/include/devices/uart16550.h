@@ -1,0 +1,15 @@
+/* Emulated 16550 UART: each VM's serial line, sent to the physical serial
+ * line one line at a time with a "[<vm name>] " prefix. */
+#ifndef DEVICES_UART16550_H
+#define DEVICES_UART16550_H
+
+#include <stdint.h>
+
+struct vm;
+
+/* Registers the UART's 8 ports at `base` on the VM's port-I/O bus. */
+int uart16550_create(struct vm *vm, uint16_t base);
+/* Writes out a partial line still buffered (when the VM stops). */
+void uart16550_flush(struct vm *vm);
+
+#endif

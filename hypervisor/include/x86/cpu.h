@@ -1,0 +1,46 @@
+/* The host CPU: descriptor tables, exceptions, interrupts, LAPIC, time. */
+#ifndef X86_CPU_H
+#define X86_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define HOST_CS        0x08
+#define HOST_DS        0x10
+#define HOST_TSS       0x18
+
+#define VECTOR_TIMER     0x20
+#define VECTOR_SPURIOUS  0xff
+
+/* Frame built by the exception/interrupt stubs (arch/x86/entry.S). */
+struct trap_frame {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+	uint64_t rdi, rsi, rbp, rbx, rdx, rcx, rax;
+	uint64_t vector, error;
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+
+/* Loads the hypervisor's GDT, TSS and IDT. */
+void cpu_tables_init(void);
+/* Called from the stubs. */
+void trap_handle(struct trap_frame *f);
+
+/* Builds and loads the hypervisor's identity-mapped page tables. */
+void host_paging_init(uint64_t top);
+
+/* Local APIC (xAPIC, MMIO). */
+void lapic_init(void);
+void lapic_eoi(void);
+void lapic_timer_periodic(uint32_t hz);
+/* Calibration helpers: a masked one-shot from 0xffffffff, and its count. */
+void lapic_timer_start_oneshot_max(void);
+uint32_t lapic_timer_count(void);
+
+/* Time, calibrated against the PIT at start-up. */
+void time_calibrate(void);
+uint64_t tsc_khz(void);
+uint32_t lapic_ticks_per_ms(void);
+/* Incremented by the timer interrupt. */
+extern volatile uint64_t timer_ticks;
+
+#endif

@@ -1,0 +1,160 @@
+/* x86 registers, bits and instruction wrappers used by the host side. */
+#ifndef X86_PROCESSOR_H
+#define X86_PROCESSOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Control register bits (SDM vol. 3, 2.5). */
+#define X86_CR0_PE   (1ull << 0)
+#define X86_CR0_MP   (1ull << 1)
+#define X86_CR0_ET   (1ull << 4)
+#define X86_CR0_NE   (1ull << 5)
+#define X86_CR0_WP   (1ull << 16)
+#define X86_CR0_NW   (1ull << 29)
+#define X86_CR0_CD   (1ull << 30)
+#define X86_CR0_PG   (1ull << 31)
+#define X86_CR4_PAE  (1ull << 5)
+#define X86_CR4_PGE  (1ull << 7)
+#define X86_CR4_OSFXSR (1ull << 9)
+#define X86_CR4_VMXE (1ull << 13)
+
+#define X86_RFLAGS_IF (1ull << 9)
+#define X86_RFLAGS_TF (1ull << 8)
+#define X86_RFLAGS_VM (1ull << 17)
+#define X86_RFLAGS_FIXED (1ull << 1)
+
+/* MSRs (SDM vol. 4; APM vol. 2, appendix A). */
+#define MSR_IA32_TSC            0x00000010
+#define MSR_IA32_APIC_BASE      0x0000001b
+#define MSR_IA32_FEATURE_CONTROL 0x0000003a
+#define MSR_IA32_MTRRCAP        0x000000fe
+#define MSR_IA32_SYSENTER_CS    0x00000174
+#define MSR_IA32_MISC_ENABLE    0x000001a0
+#define MSR_IA32_PAT            0x00000277
+#define MSR_IA32_MTRR_DEF_TYPE  0x000002ff
+#define MSR_EFER                0xc0000080
+#define MSR_STAR                0xc0000081
+#define MSR_LSTAR               0xc0000082
+#define MSR_CSTAR               0xc0000083
+#define MSR_SFMASK              0xc0000084
+#define MSR_FS_BASE             0xc0000100
+#define MSR_GS_BASE             0xc0000101
+#define MSR_KERNEL_GS_BASE      0xc0000102
+#define MSR_TSC_AUX             0xc0000103
+#define MSR_VM_CR               0xc0010114
+#define MSR_VM_HSAVE_PA         0xc0010117
+
+#define EFER_SCE   (1ull << 0)
+#define EFER_LME   (1ull << 8)
+#define EFER_LMA   (1ull << 10)
+#define EFER_NXE   (1ull << 11)
+#define EFER_SVME  (1ull << 12)
+
+/* Exception vectors (SDM vol. 3, 6.15). */
+enum {
+	X86_EXC_DE = 0, X86_EXC_DB = 1, X86_EXC_NMI = 2, X86_EXC_BP = 3,
+	X86_EXC_OF = 4, X86_EXC_BR = 5, X86_EXC_UD = 6, X86_EXC_NM = 7,
+	X86_EXC_DF = 8, X86_EXC_TS = 10, X86_EXC_NP = 11, X86_EXC_SS = 12,
+	X86_EXC_GP = 13, X86_EXC_PF = 14, X86_EXC_MF = 16, X86_EXC_AC = 17,
+	X86_EXC_MC = 18, X86_EXC_XM = 19,
+};
+
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static inline void outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline void outw(uint16_t port, uint16_t v)
+{
+	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+struct cpuid_regs {
+	uint32_t eax, ebx, ecx, edx;
+};
+
+static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
+{
+	struct cpuid_regs r;
+	__asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+			 : "a"(leaf), "c"(subleaf));
+	return r;
+}
+
+#define DEFINE_CR_ACCESSORS(n)                                            \
+	static inline uint64_t read_cr##n(void)                           \
+	{                                                                 \
+		uint64_t v;                                               \
+		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));         \
+		return v;                                                 \
+	}                                                                 \
+	static inline void write_cr##n(uint64_t v)                        \
+	{                                                                 \
+		__asm__ volatile("mov %0, %%cr" #n : : "r"(v) : "memory"); \
+	}
+DEFINE_CR_ACCESSORS(0)
+DEFINE_CR_ACCESSORS(3)
+DEFINE_CR_ACCESSORS(4)
+
+static inline uint64_t read_cr2(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr2, %0" : "=r"(v));
+	return v;
+}
+
+static inline void cpu_relax(void)
+{
+	__asm__ volatile("pause" ::: "memory");
+}
+
+static inline void irq_disable(void)
+{
+	__asm__ volatile("cli" ::: "memory");
+}
+
+static inline void irq_enable(void)
+{
+	__asm__ volatile("sti" ::: "memory");
+}
+
+/* Wait for an interrupt with interrupts enabled only for the wait itself. */
+static inline void cpu_idle(void)
+{
+	__asm__ volatile("sti; hlt; cli" ::: "memory");
+}
+
+static inline __attribute__((noreturn)) void cpu_halt_forever(void)
+{
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * The seam between generic code and the hardware virtualization backends
+ * (AMD SVM in arch/x86/svm/, Intel VMX in arch/x86/vmx/). One const ops
+ * table is chosen at start-up from CPUID; generic code calls only these.
+ */
+#ifndef X86_VENDOR_H
+#define X86_VENDOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <core/exit.h>
+#include <x86/paging.h>
+#include <x86/regs.h>
+
+struct vm;
+struct vcpu;
+
+struct vendor_ops {
+	const char *name;
+	/* Whether this CPU has the extension with nested paging; when not,
+	 * writes the reason to why. */
+	bool (*probe)(char *why, size_t len);
+	/* Enables the extension on this physical CPU. 0 or -1 (printed). */
+	int (*cpu_enable)(void);
+	/* Prepares the VM's nested page tables and address-space tag. */
+	int (*vm_init)(struct vm *vm);
+	/* Allocates and initializes the per-vCPU control structure. */
+	int (*vcpu_init)(struct vcpu *v);
+	void (*read_sregs)(struct vcpu *v, struct guest_sregs *s);
+	void (*write_sregs)(struct vcpu *v, const struct guest_sregs *s);
+	/* Enters the guest and returns at the next exit the generic code must
+	 * see, decoded into *e. Pending interrupts are delivered here. */
+	void (*run)(struct vcpu *v, struct exit_info *e);
+	/* Moves RIP past the exiting instruction and clears the interrupt
+	 * shadow it may have set. */
+	void (*skip_insn)(struct vcpu *v, unsigned len);
+	/* Queues an exception for the next entry (SDM 3, 6.15; APM 2, 15.20). */
+	void (*inject_exception)(struct vcpu *v, uint8_t vector, bool has_error,
+				 uint32_t error);
+	/* Prints the control structure and registers (for a stopped VM). */
+	void (*dump)(struct vcpu *v);
+	/* The CPUID 0x40000001 EDX bit naming the hypercall instruction. */
+	uint32_t hypercall_feature;
+};
+
+extern const struct vendor_ops *vendor;
+extern const struct vendor_ops svm_vendor_ops;
+
+#endif

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Hand-over from the UEFI loader (efi/) to the hypervisor core, after
+ * ExitBootServices. Everything it points to is physical memory the loader
+ * allocated as EfiLoaderData, identity-mapped.
+ */
+#ifndef HV_BOOTINFO_H
+#define HV_BOOTINFO_H
+
+#include <stdint.h>
+#include "start_info.h"
+
+#define HV_BOOTINFO_MAGIC    0x4b424f4f54303031ull /* "KBOOT001" */
+#define HV_MAX_VMS           8
+#define HV_PATH_MAX          96
+#define HV_ERROR_MAX         160
+
+enum hv_boot_protocol {
+	HV_BOOT_KESTREL = 0,  /* ELF64, include/hv/start_info.h */
+};
+
+struct hv_blob {              /* a file read from the ESP */
+	uint64_t addr;            /* host-physical, 0 when absent */
+	uint64_t size;
+	char     path[HV_PATH_MAX];
+};
+
+struct hv_boot_vm {
+	char     name[HV_VM_NAME_MAX];
+	uint64_t mem_size;        /* bytes, multiple of 2 MiB */
+	uint64_t ram_hpa;         /* host-physical base of guest RAM, 2 MiB aligned */
+	uint32_t nr_vcpus;
+	uint32_t boot_protocol;   /* enum hv_boot_protocol */
+	struct hv_blob kernel;
+	struct hv_blob initrd;
+	char     cmdline[HV_CMDLINE_MAX];
+	char     error[HV_ERROR_MAX]; /* non-empty: the loader could not prepare this VM */
+};
+
+/* Memory map as returned by the final GetMemoryMap (UEFI spec 2.9, 7.2). */
+struct hv_memmap {
+	uint64_t desc_addr;
+	uint64_t map_size;        /* bytes */
+	uint64_t desc_size;       /* bytes per descriptor (not sizeof!) */
+	uint32_t desc_version;
+	uint32_t reserved;
+};
+
+#define HV_BOOT_BATCH  (1u << 0)  /* power off when every VM has stopped */
+
+struct hv_bootinfo {
+	uint64_t magic;
+	uint32_t flags;           /* HV_BOOT_* */
+	uint32_t nr_vms;
+	uint64_t acpi_rsdp;       /* host RSDP, 0 if the firmware gave none */
+	uint64_t image_base;      /* hv.efi as loaded */
+	uint64_t image_size;
+	struct hv_memmap memmap;
+	struct hv_boot_vm vms[HV_MAX_VMS];
+};
+
+#endif
