@@ -100,7 +100,8 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*
 # Each unit test names the sources it links in a line: "// UNIT-SOURCES: a.c b.c"
 $(B)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(HV_C_SRCS)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) -o $@ $< $$(sed -n 's|^// UNIT-SOURCES: ||p' $<) $$(sed -n 's|^// UNIT-LIBS: ||p' $<)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOSTCC) $(HOST_CFLAGS) -o $@ $< $$(sed -n 's|^// UNIT-SOURCES: ||p' $<) $$(sed -n 's|^// UNIT-LIBS: ||p' $<)
 
 .PHONY: all run test check unit integration bench clean setup
 all: $(B)/hv.efi $(GUESTS) esp

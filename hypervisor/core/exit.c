@@ -33,8 +33,11 @@ void exit_stop_vm(struct vcpu *v, const struct exit_info *e, const char *fmt, ..
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	printk("kestrel: vm %u (%s) vcpu %u: %s (exit 0x%lx %s)\n", v->vm->id, v->vm->name,
-	       v->id, why, e->raw, e->raw_name ? e->raw_name : "");
+	if (e->reason == EXIT_UNHANDLED)
+		printk("kestrel: vm %u (%s) vcpu %u: %s\n", v->vm->id, v->vm->name, v->id, why);
+	else
+		printk("kestrel: vm %u (%s) vcpu %u: %s (exit 0x%lx %s)\n", v->vm->id,
+		       v->vm->name, v->id, why, e->raw, e->raw_name ? e->raw_name : "");
 	vendor->dump(v);
 	vcpu_print_regs(v);
 	vm_stop(v->vm, false, "%s", why);

@@ -55,7 +55,6 @@ struct exit_info {
 		struct exit_io io;
 		struct exit_npf npf;
 		struct exit_exception exc;
-		uint32_t msr;
 	};
 };
 

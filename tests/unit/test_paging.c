@@ -1,0 +1,122 @@
+/* The shared page-table builder: large-page choice, lookups, overlap and
+ * out-of-memory handling, and the NPT format's U/S requirement. */
+// UNIT-SOURCES: hypervisor/arch/x86/paging.c
+#include <stdlib.h>
+#include <string.h>
+#include <x86/paging.h>
+#include "unit.h"
+
+#define POOL_PAGES 64
+
+struct pool {
+	uint8_t *mem;
+	unsigned used, limit;
+};
+
+/* Tables come from an aligned pool; "physical" addresses are the pointers. */
+static uint64_t pool_alloc(void *ctx)
+{
+	struct pool *p = ctx;
+	uint8_t *page;
+
+	if (p->used == p->limit)
+		return 0;
+	page = p->mem + (p->used++) * PAGE_SIZE;
+	memset(page, 0, PAGE_SIZE);
+	return (uint64_t)(uintptr_t)page;
+}
+
+static void *pool_virt(void *ctx, uint64_t pa)
+{
+	(void)ctx;
+	return (void *)(uintptr_t)pa;
+}
+
+static struct pt make_pt(struct pool *p, const struct pt_format *fmt, unsigned limit)
+{
+	p->used = 0;
+	p->limit = limit;
+	return (struct pt){ .fmt = fmt, .alloc_table = pool_alloc, .to_virt = pool_virt, .ctx = p };
+}
+
+static void test_large_pages(struct pool *p)
+{
+	struct pt pt = make_pt(p, &pt_format_npt_1g, POOL_PAGES);
+	uint64_t pa;
+	unsigned level;
+
+	CHECK(pt_init(&pt) == 0);
+	/* 2 GiB at a 1 GiB-aligned host address: two 1 GiB pages. */
+	CHECK(pt_map(&pt, 0, 0x40000000, 2 * SZ_1G, PT_RWX) == 0);
+	CHECK(pt_lookup(&pt, 0x12345678, &pa, &level));
+	CHECK_EQ(pa, 0x40000000 + 0x12345678);
+	CHECK_EQ(level, 3);
+	CHECK_EQ(p->used, 2);   /* PML4 + PDPT only */
+	/* Misaligned host address: 2 MiB pages, then 4 KiB at the tail. */
+	CHECK(pt_map(&pt, 4 * SZ_1G, 0x200000, SZ_2M + 0x3000, PT_RWX) == 0);
+	CHECK(pt_lookup(&pt, 4 * SZ_1G + 0x1234, &pa, &level));
+	CHECK_EQ(pa, 0x201234);
+	CHECK_EQ(level, 2);
+	CHECK(pt_lookup(&pt, 4 * SZ_1G + SZ_2M + 0x2fff, &pa, &level));
+	CHECK_EQ(pa, 0x200000 + SZ_2M + 0x2fff);
+	CHECK_EQ(level, 1);
+	CHECK(!pt_lookup(&pt, 4 * SZ_1G + SZ_2M + 0x3000, &pa, &level));
+	CHECK(!pt_lookup(&pt, 3 * SZ_1G, &pa, &level));
+}
+
+static void test_no_1g_format(struct pool *p)
+{
+	struct pt pt = make_pt(p, &pt_format_npt, POOL_PAGES);
+	uint64_t pa;
+	unsigned level;
+
+	CHECK(pt_init(&pt) == 0);
+	CHECK(pt_map(&pt, 0, 0, SZ_1G, PT_RWX) == 0);
+	CHECK(pt_lookup(&pt, SZ_1G - 1, &pa, &level));
+	CHECK_EQ(level, 2);
+	CHECK_EQ(pa, SZ_1G - 1);
+}
+
+static void test_errors(struct pool *p)
+{
+	struct pt pt = make_pt(p, &pt_format_x86_64, POOL_PAGES);
+
+	CHECK(pt_init(&pt) == 0);
+	CHECK(pt_map(&pt, 0x1000, 0x1000, 0x800, PT_RWX) == -1);     /* not page-sized */
+	CHECK(pt_map(&pt, 0, 0, SZ_2M, PT_RWX) == 0);
+	CHECK(pt_map(&pt, 0x1000, 0x5000, 0x1000, PT_RWX) == -1);    /* inside a large page */
+	CHECK(pt_map(&pt, 0, 0, SZ_2M, PT_RWX) == -1);               /* same range again */
+	pt = make_pt(p, &pt_format_x86_64, 3);
+	CHECK(pt_init(&pt) == 0);
+	CHECK(pt_map(&pt, 0, 0, 0x1000, PT_RWX) == -1);              /* needs 4 tables */
+}
+
+static void test_entry_bits(struct pool *p)
+{
+	struct pt pt = make_pt(p, &pt_format_npt, POOL_PAGES);
+	uint64_t *pml4, *pdpt, *pd;
+
+	CHECK(pt_init(&pt) == 0);
+	CHECK(pt_map(&pt, 0, 0x400000, SZ_2M, PT_READ | PT_WRITE) == 0);
+	pml4 = (uint64_t *)(uintptr_t)pt.root_pa;
+	pdpt = (uint64_t *)(uintptr_t)(pml4[0] & 0x000ffffffffff000ull);
+	pd = (uint64_t *)(uintptr_t)(pdpt[0] & 0x000ffffffffff000ull);
+	/* NPT: U/S at every level (APM 2, 15.25.5), PS on the leaf, NX when
+	 * not executable. */
+	CHECK_EQ(pml4[0] & 7, 7);
+	CHECK_EQ(pdpt[0] & 7, 7);
+	CHECK_EQ(pd[0], 0x400000ull | 0x87 | (1ull << 63));
+	CHECK_EQ(pt_format_x86_64.leaf_entry(0x1000, 1, PT_RWX | PT_UNCACHED), 0x101bull);
+}
+
+int main(void)
+{
+	struct pool p = { .mem = aligned_alloc(PAGE_SIZE, POOL_PAGES * PAGE_SIZE) };
+
+	test_large_pages(&p);
+	test_no_1g_format(&p);
+	test_errors(&p);
+	test_entry_bits(&p);
+	free(p.mem);
+	return unit_finish("test_paging");
+}
