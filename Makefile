@@ -25,7 +25,8 @@ FREESTANDING := -ffreestanding -fno-stack-protector -fno-builtin -mno-red-zone \
 # GNU-EFI: the loader calls hv_main() after ExitBootServices.
 EFI_INC  := /usr/include/efi
 EFI_LIB  := /usr/lib
-HV_CFLAGS := $(WARN) $(FREESTANDING) -fpic -fshort-wchar -mcmodel=small \
+TRACE    ?= 1
+HV_CFLAGS := -DCONFIG_TRACE=$(TRACE) $(WARN) $(FREESTANDING) -fpic -fshort-wchar -mcmodel=small \
              -isystem $(EFI_INC) -isystem $(EFI_INC)/x86_64 -Iinclude -Ihypervisor/include -I$(B)/gen -DGNU_EFI_USE_MS_ABI \
              -maccumulate-outgoing-args
 

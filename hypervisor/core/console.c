@@ -4,6 +4,7 @@
  */
 #include <core/console.h>
 #include <core/page_alloc.h>
+#include <core/trace.h>
 #include <core/vm.h>
 #include <lib/printk.h>
 #include <lib/string.h>
@@ -137,6 +138,15 @@ static void cmd_info(int argc, char **argv)
 	       page_alloc_free_pages() >> 8);
 }
 
+static void cmd_trace(int argc, char **argv)
+{
+	struct vm *vm = argc > 1 ? arg_vm(argv[1]) : NULL;
+
+	if (argc > 1 && !vm)
+		return;
+	trace_print(32, vm ? (int)vm->id : -1);
+}
+
 static void cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
@@ -148,6 +158,7 @@ static const struct command commands[] = {
 	{ "pause",  "<vm>", "stop scheduling a VM",                    cmd_pause },
 	{ "resume", "<vm>", "schedule a paused VM again",              cmd_resume },
 	{ "stop",   "<vm>", "stop a VM for good",                      cmd_stop },
+	{ "trace",  "[vm]", "the last 32 exits (of one VM)",           cmd_trace },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -193,7 +204,7 @@ static void console_run(char *cmdline)
 
 		if (strcmp(c->name, argv[0]))
 			continue;
-		if ((c->args[0] != '\0') + 1 != argc)
+		if (argc > 2 || (c->args[0] == '<' && argc != 2) || (!c->args[0] && argc != 1))
 			printk("error: usage: %s %s\n", c->name, c->args);
 		else
 			c->fn(argc, argv);

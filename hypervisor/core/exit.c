@@ -4,6 +4,7 @@
  * silently.
  */
 #include <core/handlers.h>
+#include <core/trace.h>
 #include <lib/printk.h>
 #include <stdarg.h>
 #include <x86/processor.h>
@@ -120,5 +121,6 @@ void exit_dispatch(struct vcpu *v, struct exit_info *e)
 	v->stats.total++;
 	if (e->reason < NR_EXIT_REASONS)
 		v->stats.exits[e->reason]++;
+	trace_exit(v, e);
 	(fn ? fn : handle_unhandled)(v, e);
 }
