@@ -1,0 +1,231 @@
+#!/usr/bin/python3
+"""Boot a Kestrel ESP under QEMU + OVMF.
+
+    run-qemu.py [--esp DIR] [--config FILE] [--batch | --interactive] [--timeout SEC]
+                [--log FILE] [--smp N] [--memory SIZE] [--print-cmd] [-- QEMU ARGS...]
+
+Batch mode (default when stdin is not a TTY): the hv.cfg on the disk gets
+"[hypervisor] batch = on"; the serial line goes to the log file and to stdout.
+Interactive mode: the serial console is on this terminal (Ctrl-A x quits QEMU,
+Ctrl-A h lists the other keys) and is also written to the log file.
+
+Exit status: 0 the hypervisor reported success (it wrote 0x10 to port 0xf4, QEMU exit 33),
+1 it reported a failure (0x11, QEMU exit 35), 124 timeout, 130 interrupted,
+2 anything else (QEMU error, reset, killed). In interactive mode quitting QEMU
+(Ctrl-A x, QEMU exit 0) is 0 too.
+"""
+import argparse
+import ctypes
+import fcntl
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from esp_image import make_disk_image  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OVMF = "/usr/share/ovmf/OVMF.fd"
+QEMU = "qemu-system-x86_64"
+EXIT_PASS, EXIT_FAIL = (0x10 << 1) | 1, (0x11 << 1) | 1     # 33, 35
+RC_PASS, RC_FAIL, RC_OTHER, RC_TIMEOUT, RC_INTERRUPTED = 0, 1, 2, 124, 130
+KVM_CREATE_VM = 0xAE01
+PR_SET_PDEATHSIG = 1
+
+
+def log(msg):
+    print(f"run-qemu: {msg}", file=sys.stderr, flush=True)
+
+
+def parse_args(argv):
+    extra = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1:]
+    doc = __doc__.split("\n\n")
+    p = argparse.ArgumentParser(description=doc[0], epilog="\n\n".join(doc[2:]),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--esp", metavar="DIR", default=os.path.join(REPO, "build", "esp"),
+                   help="ESP directory (default: build/esp)")
+    p.add_argument("--config", metavar="FILE", help="VM config that replaces the ESP's hv.cfg")
+    p.add_argument("--log", metavar="FILE", help="serial log file (default: build/serial.log)")
+    p.add_argument("--image", metavar="FILE", help="write the disk image here and keep it "
+                   "(default: a temporary file, removed at exit)")
+    p.add_argument("--timeout", type=float, metavar="SEC",
+                   help="kill QEMU after SEC seconds (exit 124)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--interactive", dest="interactive", action="store_true",
+                      default=None, help="console on the terminal (default if stdin is a TTY)")
+    mode.add_argument("--batch", dest="interactive", action="store_false",
+                      help="serial to the log and stdout; hv.cfg gets [hypervisor] batch = on")
+    p.add_argument("--smp", type=int, default=1, metavar="N", help="CPUs (default: 1)")
+    p.add_argument("--memory", default="2G", help="RAM, as for qemu -m (default: 2G)")
+    p.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto",
+                   help="auto: KVM when /dev/kvm is usable and the CPU has svm/vmx")
+    p.add_argument("--print-cmd", action="store_true", help="print the QEMU command line")
+    p.add_argument("--dry-run", action="store_true",
+                   help="build the image and print the command, but do not run QEMU "
+                   "(with --image to keep the image)")
+    args = p.parse_args(argv)
+    args.qemu_args = extra
+    if args.interactive is None:
+        args.interactive = sys.stdin.isatty()
+    if args.log is None:
+        args.log = os.path.join(REPO, "build", "serial.log")
+    return args
+
+
+def kvm_unusable_reason():
+    """None when KVM can run a guest that itself uses SVM/VMX, else why not."""
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    except OSError as e:
+        return f"/dev/kvm: {e.strerror}"
+    try:
+        os.close(fcntl.ioctl(fd, KVM_CREATE_VM, 0))
+    except OSError as e:
+        return f"/dev/kvm: cannot create a VM: {e.strerror}"
+    finally:
+        os.close(fd)
+    with open("/proc/cpuinfo") as f:
+        flags = next((line.split() for line in f if line.startswith("flags")), [])
+    if "svm" not in flags and "vmx" not in flags:
+        return "/dev/kvm works but the CPU has no svm/vmx flag (no nested virtualization)"
+    return None
+
+
+def accel_args(choice):
+    """(QEMU arguments, description) for the chosen accelerator."""
+    if choice == "auto":
+        reason = kvm_unusable_reason()
+        if reason is None:
+            return ["-enable-kvm", "-cpu", "host"], "KVM (-enable-kvm -cpu host)"
+        return ["-accel", "tcg", "-cpu", "max"], f"TCG (-cpu max); {reason}"
+    if choice == "kvm":
+        return ["-enable-kvm", "-cpu", "host"], "KVM (-enable-kvm -cpu host), forced"
+    return ["-accel", "tcg", "-cpu", "max"], "TCG (-cpu max), forced"
+
+
+def qemu_path(path):
+    """A path as a QEMU option value: commas are doubled."""
+    return str(path).replace(",", ",,")
+
+
+def serial_args(interactive, log_path):
+    """COM1 on stdio with a log file; interactive mode muxes the monitor in (Ctrl-A c/x)."""
+    if interactive:
+        return ["-chardev", f"stdio,id=con0,mux=on,logfile={qemu_path(log_path)}",
+                "-serial", "chardev:con0", "-mon", "chardev=con0,mode=readline"]
+    return ["-chardev", f"stdio,id=con0,logfile={qemu_path(log_path)}",
+            "-serial", "chardev:con0"]
+
+
+def qemu_command(args, image, accel):
+    return ([QEMU, "-machine", "pc", "-m", args.memory, "-smp", str(args.smp),
+             "-bios", OVMF, "-drive", f"format=raw,file={qemu_path(image)}",
+             "-nodefaults", "-vga", "none", "-display", "none", "-net", "none",
+             "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+            + accel + serial_args(args.interactive, args.log) + args.qemu_args)
+
+
+def map_status(status, interactive):
+    """QEMU's exit status -> (our exit status, message or None)."""
+    if status == EXIT_PASS:
+        return RC_PASS, None
+    if status == EXIT_FAIL:
+        return RC_FAIL, "the hypervisor reported a failure (0x11 on port 0xf4)"
+    if status == 0 and interactive:
+        return RC_PASS, "QEMU quit"
+    if status < 0:
+        what = f"QEMU was killed by signal {-status} ({signal.Signals(-status).name})"
+    elif status == 0:
+        what = "QEMU exited with status 0 (a reset or power-off, not the isa-debug-exit port)"
+    else:
+        what = f"QEMU exited with status {status}"
+    return RC_OTHER, f"{what}; expected 33 (pass) or 35 (fail) from port 0xf4"
+
+
+def _raise_interrupt(signum, _frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def stop(proc):
+    """End QEMU: SIGTERM, then SIGKILL after 5 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _die_with_parent():
+    """In the child: get SIGTERM when run-qemu.py dies, even by SIGKILL (Linux)."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def run_qemu(cmd, interactive, timeout):
+    """Run QEMU; returns our exit status."""
+    stdin = None if interactive else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, stdin=stdin, preexec_fn=_die_with_parent)
+    try:
+        status = proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        stop(proc)
+        log(f"TIMEOUT: QEMU was still running after {timeout:g} s and has been killed")
+        return RC_TIMEOUT
+    except KeyboardInterrupt as e:
+        # Ctrl-C reached QEMU too (same process group): give it a moment to quit itself.
+        try:
+            proc.wait(2)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            pass
+        stop(proc)
+        log(f"interrupted ({e or 'SIGINT'}); QEMU stopped")
+        return RC_INTERRUPTED
+    rc, msg = map_status(status, interactive)
+    if msg:
+        log(msg)
+    return rc
+
+
+def main(argv):
+    args = parse_args(argv)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_interrupt)
+    if shutil.which(QEMU) is None:
+        log(f"{QEMU} not found: run `make setup` (bash scripts/setup.sh)")
+        return RC_OTHER
+    os.makedirs(os.path.dirname(os.path.abspath(args.log)), exist_ok=True)
+    tmpdir = tempfile.mkdtemp(prefix="kestrel-qemu-")
+    try:
+        image = args.image or os.path.join(tmpdir, "disk.img")
+        try:
+            make_disk_image(args.esp, args.config, not args.interactive, image)
+        except (OSError, RuntimeError) as e:
+            log(f"cannot build the disk image: {e}")
+            return RC_OTHER
+        accel, desc = accel_args(args.accel)
+        log(f"accelerator: {desc}")
+        cmd = qemu_command(args, image, accel)
+        if args.print_cmd or args.dry_run:
+            print(shlex.join(cmd), file=sys.stderr, flush=True)
+        if args.dry_run:
+            return RC_PASS
+        if args.interactive:
+            log(f"serial log: {args.log}; Ctrl-A x quits QEMU, Ctrl-A h for help")
+        return run_qemu(cmd, args.interactive, args.timeout)
+    except KeyboardInterrupt:
+        log("interrupted")
+        return RC_INTERRUPTED
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

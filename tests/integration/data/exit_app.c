@@ -1,0 +1,111 @@
+/*
+ * A tiny EFI application for testing scripts/run-qemu.py without the
+ * hypervisor.  Built by tests/integration/test_runner.py with gnu-efi and
+ * -DMODE=<n>:
+ *   MODE_PASS    print "hello" on COM1, write 0x10 to port 0xf4 (QEMU exits 33)
+ *   MODE_FAIL    print "hello" on COM1, write 0x11 to port 0xf4 (QEMU exits 35)
+ *   MODE_HANG    print "hello" on COM1, then halt forever (timeout test)
+ *   MODE_RESET   print "hello" on COM1, then reset the machine (-no-reboot)
+ *   MODE_CONSOLE a line-echo console with the prompt "kestrel> ": "quit"
+ *                writes 0x10 to port 0xf4, anything else is echoed back.
+ */
+#include <efi.h>
+#include <efilib.h>
+
+#define MODE_PASS    0
+#define MODE_FAIL    1
+#define MODE_HANG    2
+#define MODE_RESET   3
+#define MODE_CONSOLE 4
+#ifndef MODE
+#define MODE MODE_PASS
+#endif
+
+#define COM1 0x3f8
+
+static inline void outb(UINT16 port, UINT8 v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline UINT8 inb(UINT16 port)
+{
+	UINT8 v;
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static void putc_com1(char c)
+{
+	while (!(inb(COM1 + 5) & 0x20)) /* LSR: transmitter holding register empty */
+		;
+	outb(COM1, (UINT8)c);
+}
+
+static void puts_com1(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\n')
+			putc_com1('\r');
+		putc_com1(*s);
+	}
+}
+
+static char getc_com1(void)
+{
+	while (!(inb(COM1 + 5) & 0x01)) /* LSR: data ready */
+		;
+	return (char)inb(COM1);
+}
+
+static int streq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+static void console(void)
+{
+	char line[80];
+	unsigned n;
+
+	for (;;) {
+		puts_com1("kestrel> ");
+		n = 0;
+		for (char c = getc_com1(); c != '\r' && c != '\n'; c = getc_com1())
+			if (n < sizeof(line) - 1)
+				line[n++] = c;
+		line[n] = 0;
+		puts_com1("\n");
+		if (streq(line, "quit"))
+			outb(0xf4, 0x10);
+		puts_com1("echo: ");
+		puts_com1(line);
+		puts_com1("\n");
+	}
+}
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
+{
+	(void)image;
+	puts_com1("hello\n");
+	switch (MODE) {
+	case MODE_PASS:
+		outb(0xf4, 0x10);
+		break;
+	case MODE_FAIL:
+		outb(0xf4, 0x11);
+		break;
+	case MODE_RESET:
+		uefi_call_wrapper(st->RuntimeServices->ResetSystem, 4,
+				  EfiResetCold, EFI_SUCCESS, 0, NULL);
+		break;
+	case MODE_CONSOLE:
+		console();
+		break;
+	}
+	for (;;)
+		__asm__ volatile("cli; hlt");
+	return EFI_SUCCESS;
+}

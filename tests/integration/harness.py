@@ -1,0 +1,225 @@
+"""Helpers for the integration tests: boot an ESP under scripts/run-qemu.py.
+
+    boot_batch(config, esp=..., workdir=..., timeout=...) -> Result
+    InteractiveSession(config, esp=..., workdir=...)        (context manager, pexpect)
+    build_efi_app(source, out_efi, defines)                 (gnu-efi, for runner tests)
+
+Tests normally use the fixtures of the same names in conftest.py, which fill in the ESP
+(--esp / KESTREL_ESP) and a per-test tmp dir. Every timeout here is multiplied by the
+environment variable KESTREL_TIMEOUT_SCALE (default 1), e.g. for slow machines.
+"""
+import io
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+RUNNER = REPO / "scripts" / "run-qemu.py"
+PYTHON = "/usr/bin/python3"
+DEFAULT_ESP = REPO / "build" / "esp"
+PROMPT = r"kestrel> "
+TIMEOUT_SCALE = float(os.environ.get("KESTREL_TIMEOUT_SCALE", "1"))
+BOOT_TIMEOUT = 120 * TIMEOUT_SCALE      # OVMF alone needs 3.4-5.4 s under TCG
+COMMAND_TIMEOUT = 30 * TIMEOUT_SCALE
+BATCH_TIMEOUT = 180 * TIMEOUT_SCALE
+TAIL_LINES = 40
+
+
+def tail(text, n=TAIL_LINES):
+    lines = text.splitlines()
+    cut = f"[... {len(lines) - n} earlier lines ...]\n" if len(lines) > n else ""
+    return cut + "\n".join(lines[-n:])
+
+
+def clean_serial(text):
+    """CR LF (and the CR CR LF a terminal makes of it) -> LF."""
+    return re.sub(r"\r+\n", "\n", text)
+
+
+class Result:
+    """One batch boot: rc is run-qemu.py's exit status (0 pass, 1 fail, 2 other, 124 timeout)."""
+
+    def __init__(self, rc, log_text, log_path, stderr, elapsed):
+        self.rc = rc
+        self.log_text = log_text
+        self.lines = log_text.splitlines()
+        self.log_path = log_path
+        self.stderr = stderr
+        self.elapsed = elapsed
+
+    def __repr__(self):
+        return f"<Result rc={self.rc} {self.elapsed:.1f}s log={self.log_path}>"
+
+    def describe(self):
+        """rc, the runner's messages and the serial log's tail, for assertion messages."""
+        return (f"run-qemu.py exit status {self.rc} after {self.elapsed:.1f} s\n"
+                f"--- runner stderr ---\n{self.stderr.strip()}\n"
+                f"--- serial log tail ({self.log_path}) ---\n{tail(self.log_text)}")
+
+    def assert_rc(self, expected):
+        assert self.rc == expected, f"expected exit status {expected}\n{self.describe()}"
+
+    def assert_ok(self):
+        self.assert_rc(0)
+
+    def search(self, pattern):
+        """The first match of a regex in the serial log (MULTILINE), or AssertionError."""
+        m = re.search(pattern, self.log_text, re.MULTILINE)
+        assert m, f"{pattern!r} not in the serial log\n{self.describe()}"
+        return m
+
+
+def config_file(config, workdir):
+    """config: None (keep the ESP's hv.cfg), a path (Path, or a str naming a file), or
+    the config text itself (written to workdir/hv.cfg). Returns a path or None."""
+    if config is None:
+        return None
+    if isinstance(config, Path) or ("\n" not in config and os.path.isfile(config)):
+        return Path(config)
+    path = Path(workdir) / "hv.cfg"
+    path.write_text(config)
+    return path
+
+
+def runner_args(esp, workdir, config, timeout, smp=1, memory="2G", qemu_args=()):
+    """The run-qemu.py arguments (without --batch/--interactive) for one run in workdir."""
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    args = ["--esp", str(esp), "--log", str(workdir / "serial.log"),
+            "--image", str(workdir / "disk.img"), "--timeout", str(timeout),
+            "--smp", str(smp), "--memory", str(memory)]
+    cfg = config_file(config, workdir)
+    if cfg is not None:
+        args += ["--config", str(cfg)]
+    if qemu_args:
+        args += ["--", *qemu_args]
+    return args
+
+
+def boot_batch(config, *, esp=DEFAULT_ESP, workdir, timeout=BATCH_TIMEOUT, **kw):
+    """Boot once in batch mode and wait for the end. The serial output also goes to this
+    process's stdout (pytest captures it); the runner's messages are echoed to stderr."""
+    args = runner_args(esp, workdir, config, timeout, **kw)
+    start = time.monotonic()
+    proc = subprocess.run([PYTHON, str(RUNNER), "--batch", *args], stdin=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, timeout=timeout + 60)
+    elapsed = time.monotonic() - start
+    sys.stderr.write(proc.stderr)
+    log_path = Path(workdir) / "serial.log"
+    log_text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    return Result(proc.returncode, clean_serial(log_text), log_path, proc.stderr, elapsed)
+
+
+class InteractiveSession:
+    """run-qemu.py --interactive under pexpect, the console on a pseudo-terminal.
+
+        with InteractiveSession(cfg, esp=esp, workdir=tmp) as s:
+            s.read_until_prompt()              # waits for the boot (BOOT_TIMEOUT)
+            out = s.command("help")            # text printed before the next prompt
+    """
+
+    def __init__(self, config=None, *, esp=DEFAULT_ESP, workdir, timeout=None, **kw):
+        self.workdir = Path(workdir)
+        self.args = runner_args(esp, workdir, config, timeout or 10 * BOOT_TIMEOUT, **kw)
+        self.log_path = self.workdir / "serial.log"
+        self.output = io.StringIO()     # everything read from the terminal
+        self.child = None
+        self.rc = None
+        self.booted = False
+
+    def __enter__(self):
+        import pexpect
+        self.child = pexpect.spawn(PYTHON, [str(RUNNER), "--interactive", *self.args],
+                                   encoding="utf-8", codec_errors="replace", echo=False,
+                                   timeout=COMMAND_TIMEOUT, dimensions=(50, 200))
+        self.child.logfile_read = self.output
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def _fail(self, what):
+        raise AssertionError(f"{what}\n--- console tail ---\n"
+                             f"{tail(clean_serial(self.output.getvalue()))}") from None
+
+    def expect(self, pattern, timeout=None):
+        """Wait for a regex on the console; returns the re.Match. The first wait defaults
+        to BOOT_TIMEOUT, later ones to COMMAND_TIMEOUT."""
+        import pexpect
+        if timeout is None:
+            timeout = COMMAND_TIMEOUT if self.booted else BOOT_TIMEOUT
+        try:
+            self.child.expect(pattern, timeout=timeout)
+        except pexpect.TIMEOUT:
+            self._fail(f"no {pattern!r} on the console within {timeout:g} s")
+        except pexpect.EOF:
+            self._fail(f"console closed (run-qemu.py exit status {self.wait()}) "
+                       f"while waiting for {pattern!r}")
+        self.booted = True
+        return self.child.match
+
+    def send_command(self, cmd):
+        """Type one line on the console (ended by CR, as the Enter key sends)."""
+        self.child.send(cmd + "\r")
+
+    def read_until_prompt(self, timeout=None):
+        """The console text (line ends cleaned) from the last match to the next prompt."""
+        self.expect(PROMPT, timeout)
+        return clean_serial(self.child.before)
+
+    def command(self, cmd, timeout=None):
+        """send_command + read_until_prompt. When the console echoes, only the text after
+        the echoed line is returned (guest output printed before it is dropped)."""
+        self.send_command(cmd)
+        out = self.read_until_prompt(timeout)
+        echo = re.search(rf"^{re.escape(cmd)}[ \t]*\n", out, re.MULTILINE)
+        if echo:
+            return out[echo.end():]
+        return out[1:] if out.startswith("\n") else out
+
+    def quit(self, timeout=15):
+        """Ctrl-A x (quit QEMU); returns run-qemu.py's exit status."""
+        if self.rc is None and self.child.isalive():
+            self.child.send("\x01x")
+        return self.wait(timeout)
+
+    def wait(self, timeout=COMMAND_TIMEOUT):
+        """Wait for run-qemu.py to end (killing it after timeout); its exit status."""
+        import pexpect
+        if self.rc is not None:
+            return self.rc
+        try:
+            self.child.expect(pexpect.EOF, timeout=timeout)
+        except pexpect.TIMEOUT:
+            self.child.terminate(force=True)
+        self.child.close()
+        self.rc = self.child.exitstatus
+        return self.rc
+
+    def close(self):
+        if self.child is not None and self.rc is None:
+            self.quit()
+
+
+def build_efi_app(source, out_efi, defines=()):
+    """Compile and link one C file into an EFI application with gnu-efi."""
+    out_efi = Path(out_efi)
+    obj, so = out_efi.with_suffix(".o"), out_efi.with_suffix(".so")
+    cflags = ["-Wall", "-Wextra", "-Werror", "-O2", "-ffreestanding", "-fno-stack-protector",
+              "-fpic", "-fshort-wchar", "-mno-red-zone", "-maccumulate-outgoing-args",
+              "-DGNU_EFI_USE_MS_ABI", "-I/usr/include/efi", "-I/usr/include/efi/x86_64"]
+    sections = [".text", ".sdata", ".data", ".dynamic", ".dynsym", ".rel", ".rela",
+                ".rel.*", ".rela.*", ".reloc"]
+    cmds = [["gcc", *cflags, *[f"-D{d}" for d in defines], "-c", str(source), "-o", str(obj)],
+            ["ld", "-nostdlib", "-znocombreloc", "-shared", "-Bsymbolic",
+             "-T", "/usr/lib/elf_x86_64_efi.lds", "/usr/lib/crt0-efi-x86_64.o", str(obj),
+             "-o", str(so), "-L/usr/lib", "-lefi", "-lgnuefi"],
+            ["objcopy", *[a for s in sections for a in ("-j", s)],
+             "--target", "efi-app-x86_64", "--subsystem=10", str(so), str(out_efi)]]
+    for cmd in cmds:
+        subprocess.run(cmd, check=True)
+    return out_efi
