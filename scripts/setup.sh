@@ -7,6 +7,7 @@ PACKAGES=(
   qemu-system-x86 ovmf
   mtools dosfstools
   python3-pytest python3-pexpect
+  libzydis-dev
 )
 
 missing=()

@@ -290,7 +290,7 @@ static uint8_t svm_insn_len(struct vcpu *v, enum exit_reason reason)
 	case EXIT_MSR_READ:  ok = i->map == 2 && i->opcode == 0x32; break;
 	case EXIT_MSR_WRITE: ok = i->map == 2 && i->opcode == 0x30; break;
 	case EXIT_HYPERCALL: ok = i->map == 2 && i->opcode == 0x01 && i->has_modrm &&
-				  i->mod == 3 && i->reg == 3 && (i->rm & 7) == 1; break;
+				  i->mod == 3 && (i->reg & 7) == 3 && (i->rm & 7) == 1; break;
 	default:             ok = false;
 	}
 	return ok ? i->len : 0;
