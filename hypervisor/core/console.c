@@ -22,6 +22,38 @@ struct command {
 
 static char line[LINE_MAX];
 static unsigned line_len;
+/* The prompt (and what was typed) is on the current output line. Output
+ * from elsewhere then starts on a line of its own, and the prompt is drawn
+ * again at the next key press. */
+static bool prompt_shown, prompt_lost, console_printing;
+
+void console_sink(const char *s, size_t len)
+{
+	if (prompt_shown && !console_printing) {
+		serial_write("\n", 1);
+		prompt_shown = false;
+		prompt_lost = true;
+	}
+	serial_write(s, len);
+}
+
+static void console_prompt(void)
+{
+	console_printing = true;
+	printk(PROMPT "%.*s", (int)line_len, line);
+	console_printing = false;
+	prompt_shown = true;
+	prompt_lost = false;
+}
+
+static void console_echo(const char *s)
+{
+	if (prompt_lost)
+		console_prompt();
+	console_printing = true;
+	printk("%s", s);
+	console_printing = false;
+}
 
 static struct vm *arg_vm(const char *arg)
 {
@@ -215,7 +247,8 @@ static void console_run(char *cmdline)
 
 void console_init(void)
 {
-	printk("kestrel: console ready; type `help`\n" PROMPT);
+	printk("kestrel: console ready; type `help`\n");
+	console_prompt();
 }
 
 void console_poll(void)
@@ -230,17 +263,20 @@ void console_poll(void)
 		if (lf_after_cr)
 			continue;
 		if (c == '\r' || c == '\n') {
-			printk("\n");
+			console_echo("\n");
+			prompt_shown = false;
 			line[line_len] = '\0';
 			console_run(line);
 			line_len = 0;
-			printk(PROMPT);
+			console_prompt();
 		} else if ((c == 0x7f || c == 0x08) && line_len) {
 			line_len--;
-			printk("\b \b");
+			console_echo("\b \b");
 		} else if (c >= 0x20 && c < 0x7f && line_len < LINE_MAX - 1) {
+			char echo[2] = { (char)c, '\0' };
+
 			line[line_len++] = (char)c;
-			printk("%c", c);
+			console_echo(echo);
 		}
 	}
 }

@@ -51,7 +51,7 @@ void hv_main(struct hv_bootinfo *bi)
 	uint64_t top, stack;
 
 	serial_init();
-	printk_set_sink(serial_write);
+	printk_set_sink(console_sink);
 	if (bi->magic != HV_BOOTINFO_MAGIC) {
 		printk("kestrel: bad boot information from the loader; halting\n");
 		cpu_halt_forever();

@@ -1,0 +1,134 @@
+"""The foundation, end to end: hv.efi under OVMF boots the project's minimal guests,
+isolates the ones that misbehave, reports bad configuration and images, and answers on
+its console."""
+import re
+import shutil
+import struct
+
+import pytest
+
+GUEST = "guests/minimal.elf"
+
+# Every check the minimal guest runs (guest-tools/minimal/selftest.c); each must PASS in
+# both VMs. A check that silently disappeared would fail here.
+CHECKS_1_VCPU = ["cpuid-hypervisor-bit", "cpuid-signature", "cpuid-hides-svm-vmx",
+                 "uart-scratch", "unbacked-port", "hypercall-version", "hypercall-unknown",
+                 "hypercall-nop", "msr-tsc", "msr-unknown-gp", "exception-ud", "timer",
+                 "timer-busy", "timer-cancel", "outside-ram", "ram-pattern"]
+
+
+def vm(name, cmdline="selftest", memory="16M", vcpus=1, kernel=GUEST):
+    return (f"[vm {name}]\nmemory = {memory}\nvcpus = {vcpus}\nkernel = {kernel}\n"
+            f"cmdline = {cmdline}\n\n")
+
+
+def guest_lines(r, name):
+    return [l[len(name) + 3:] for l in r.lines if l.startswith(f"[{name}] ")]
+
+
+def assert_selftest_passed(r, name, checks):
+    lines = guest_lines(r, name)
+    fails = [l for l in lines if l.startswith("FAIL")]
+    assert not fails, f"{name}: {fails}\n{r.describe()}"
+    for check in checks:
+        assert f"PASS: {check}" in lines, f"{name}: no 'PASS: {check}'\n{r.describe()}"
+    r.search(rf"^\[{name}\] selftest: {len(checks)} passed, 0 failed$")
+    r.search(rf"^kestrel: vm \d+ \({name}\) stopped: powered off by the guest \(status 0\)$")
+
+
+def test_two_guests_pass_every_selfcheck(boot_batch):
+    r = boot_batch(vm("alpha") + vm("beta", vcpus=2))
+    r.assert_ok()
+    assert_selftest_passed(r, "alpha", CHECKS_1_VCPU)
+    assert_selftest_passed(r, "beta", CHECKS_1_VCPU + ["smp"])
+    r.search(r"^kestrel: batch mode: every VM ended well; powering off$")
+    # The final state table lists both VMs.
+    r.search(r"^0\s+alpha\s+stopped\s+1\s+16M\s+\d+\s+powered off")
+    r.search(r"^1\s+beta\s+stopped\s+2\s+16M\s+\d+\s+powered off")
+
+
+def test_guest_output_is_prefixed_per_line(boot_batch):
+    r = boot_batch(vm("a") + vm("b"))
+    r.assert_ok()
+    banners = [l for l in r.lines if "kestrel-minimal: vm" in l]
+    assert len(banners) == 2, r.describe()
+    for line in banners:
+        assert re.match(r"^\[(a|b)\] kestrel-minimal: vm \1 id \d", line), line
+
+
+def test_triple_fault_stops_only_that_vm(boot_batch):
+    r = boot_batch(vm("good") + vm("crash", "triple-fault", memory="8M"))
+    r.assert_rc(1)                  # not every VM ended well
+    r.search(r"^kestrel: vm 1 \(crash\) vcpu 0: triple fault \(shutdown\) \(exit 0x7f SHUTDOWN\)$")
+    r.search(r"^VMCB control: exitcode 0x7f ")          # the VMCB dump
+    r.search(r"^  RIP [0-9a-f]{16} RFLAGS")            # and the guest registers
+    r.search(r"^kestrel: vm 1 \(crash\) stopped: triple fault")
+    assert not any("FAIL: triple-fault did not stop" in l for l in r.lines), r.describe()
+    assert_selftest_passed(r, "good", CHECKS_1_VCPU)
+
+
+def test_unhandled_instruction_stops_only_that_vm(boot_batch):
+    r = boot_batch(vm("bad", "bad-insn", memory="8M") + vm("good"))
+    r.assert_rc(1)
+    r.search(r"^kestrel: vm 0 \(bad\) vcpu 0: unhandled exit 0x83 \(VMSAVE\)$")
+    r.search(r"^VMCB control: exitcode 0x83 ")
+    r.search(r"^kestrel: vm 0 \(bad\) stopped: unhandled exit 0x83 \(VMSAVE\)$")
+    assert_selftest_passed(r, "good", CHECKS_1_VCPU)
+
+
+def test_bad_config_entries_are_reported_and_others_start(boot_batch):
+    cfg = (vm("sizeless", memory="12Q") + vm("good")
+           + "[vm typo]\nmemroy = 8M\nkernel = guests/minimal.elf\n\n"
+           + vm("missing", kernel="guests/no-such.elf", memory="8M")
+           + "[vm good]\nmemory = 8M\nkernel = guests/minimal.elf\n")
+    r = boot_batch(cfg)
+    r.assert_rc(1)
+    r.search(r'^kestrel: hv\.cfg:2: vm "sizeless": memory "12Q": expected a size like 64M$')
+    r.search(r'^kestrel: hv\.cfg:\d+: vm "typo": .*memroy')
+    r.search(r'^kestrel: vm "missing": cannot read kernel "guests/no-such\.elf": file not found$')
+    r.search(r'^kestrel: hv\.cfg:\d+: .*duplicate.*"good"|^kestrel: hv\.cfg:\d+: vm "good".*')
+    assert_selftest_passed(r, "good", CHECKS_1_VCPU)
+    r.search(r"^\d+\s+sizeless\s+failed\s")
+    r.search(r"^\d+\s+missing\s+failed\s")
+
+
+def test_corrupt_kernel_image_is_refused_with_the_failed_check(boot_batch, esp_dir, tmp_path):
+    esp = tmp_path / "esp"
+    shutil.copytree(esp_dir, esp)
+    elf = (esp / GUEST).read_bytes()
+    (esp / "guests" / "notelf.bin").write_bytes(b"MZ" + elf[2:])
+    (esp / "guests" / "truncated.elf").write_bytes(elf[:200])
+    cfg = (vm("notelf", kernel="guests/notelf.bin", memory="8M")
+           + vm("truncated", kernel="guests/truncated.elf", memory="8M") + vm("good"))
+    r = boot_batch(cfg, esp=esp)
+    r.assert_rc(1)
+    r.search(r'^kestrel: vm 0 \(notelf\) not started: kernel "guests/notelf\.bin": '
+             r'not an ELF file \(bad magic\)$')
+    r.search(r'^kestrel: vm 1 \(truncated\) not started: kernel "guests/truncated\.elf": '
+             r'segment at 0x[0-9a-f]+: data beyond the end of the file$')
+    assert_selftest_passed(r, "good", CHECKS_1_VCPU)
+
+
+def relocated_elf(elf, paddr):
+    """A copy of an ELF64 image whose first PT_LOAD segment asks for another address."""
+    phoff, = struct.unpack_from("<Q", elf, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", elf, 0x36)
+    out = bytearray(elf)
+    for i in range(phnum):
+        at = phoff + i * phentsize
+        if struct.unpack_from("<I", out, at)[0] == 1:       # PT_LOAD
+            struct.pack_into("<Q", out, at + 0x18, paddr)   # p_paddr
+            return bytes(out)
+    raise AssertionError("no PT_LOAD segment")
+
+
+def test_kernel_that_does_not_fit_in_guest_ram(boot_batch, esp_dir, tmp_path):
+    esp = tmp_path / "esp"
+    shutil.copytree(esp_dir, esp)
+    (esp / "guests" / "high.elf").write_bytes(relocated_elf((esp / GUEST).read_bytes(),
+                                                            0x40000000))
+    r = boot_batch(vm("high", kernel="guests/high.elf") + vm("good"), esp=esp)
+    r.assert_rc(1)
+    r.search(r'^kestrel: vm 0 \(high\) not started: kernel "guests/high\.elf": '
+             r'segment at 0x40000000 does not fit in guest RAM$')
+    assert_selftest_passed(r, "good", CHECKS_1_VCPU)
