@@ -104,19 +104,43 @@ $(B)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(HV_C_SRCS)
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOSTCC) $(HOST_CFLAGS) -o $@ $< $$(sed -n 's|^// UNIT-SOURCES: ||p' $<) $$(sed -n 's|^// UNIT-LIBS: ||p' $<)
 
-.PHONY: all run test check unit integration bench clean setup
-all: $(B)/hv.efi $(GUESTS) esp
+.PHONY: all run test check unit integration bench clean setup fuzz fuzz-smoke
+all: $(B)/.setup-stamp $(B)/hv.efi $(GUESTS) esp
 
-setup:
+# The Debian packages the build and the tests need, installed once per machine.
+setup $(B)/.setup-stamp: scripts/setup.sh
 	bash scripts/setup.sh
+	@mkdir -p $(B) && touch $(B)/.setup-stamp
 
 run: all
 	$(PYTHON) scripts/run-qemu.py --config $(CONFIG) --interactive
 
-unit: $(UNIT_TESTS)
+unit: $(B)/.setup-stamp $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
-check: unit
+# libFuzzer targets for the parsers of untrusted input. `make fuzz` runs each
+# for FUZZ_SECONDS; `make check` runs a short smoke round.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+               -Iinclude -Ihypervisor/include -Iefi
+FUZZERS := $(B)/fuzz/fuzz_config $(B)/fuzz/fuzz_elf
+$(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c efi/config.c efi/config.h
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_config.c efi/config.c
+$(B)/fuzz/fuzz_elf: tests/fuzz/fuzz_elf.c hypervisor/core/elf.c hypervisor/include/core/elf.h
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_elf.c hypervisor/core/elf.c
+fuzz: $(B)/.setup-stamp $(FUZZERS)
+	@for f in $(FUZZERS); do mkdir -p $$f-corpus; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) $$f-corpus > $$f.log 2>&1 || \
+	    { tail -30 $$f.log; echo "$$f: FAILED (log: $$f.log)"; exit 1; }; \
+	  echo "$$(basename $$f): $$(grep -o 'Done [0-9]* runs' $$f.log), no failure"; done
+fuzz-smoke: FUZZ_SECONDS := 10
+fuzz-smoke: fuzz
+
+check: unit fuzz-smoke
 
 integration: all
 	$(PYTHON) -m pytest -v tests/integration

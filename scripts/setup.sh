@@ -7,7 +7,7 @@ PACKAGES=(
   qemu-system-x86 ovmf
   mtools dosfstools
   python3-pytest python3-pexpect
-  libzydis-dev
+  libzydis-dev clang libclang-rt-14-dev
 )
 
 missing=()

@@ -1,0 +1,675 @@
+// SPDX-License-Identifier: MIT
+// Host unit tests for the hv.cfg parser (efi/config.c); format in docs/config.md.
+// UNIT-SOURCES: efi/config.c
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "config.h"
+#include "unit.h"
+
+/* String checks that print what was found; got is evaluated once. */
+#define CHECK_STR(got, want)                                                 \
+	do {                                                                 \
+		const char *got_ = (got), *want_ = (want);                   \
+		CHECK_MSG(strcmp(got_, want_) == 0, "%s is \"%s\", expected \"%s\"", \
+			  #got, got_, want_);                                \
+	} while (0)
+
+#define CHECK_HAS(got, part)                                                 \
+	do {                                                                 \
+		const char *got_ = (got), *part_ = (part);                   \
+		CHECK_MSG(strstr(got_, part_) != NULL,                      \
+			  "%s is \"%s\", expected it to contain \"%s\"", #got, got_, part_); \
+	} while (0)
+
+static struct cfg cfg;
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (!p) {
+		perror("malloc");
+		exit(2);
+	}
+	return p;
+}
+
+static int terminated(const char *s, size_t cap)
+{
+	return memchr(s, '\0', cap) != NULL;
+}
+
+/* Every string in the result is NUL-terminated and every count in range. */
+static int cfg_sane(const struct cfg *c)
+{
+	if (c->nr_vms > HV_MAX_VMS || c->nr_errors > CFG_MAX_ERRORS)
+		return 0;
+	for (unsigned i = 0; i < CFG_MAX_ERRORS; i++)
+		if (!terminated(c->errors[i], HV_ERROR_MAX))
+			return 0;
+	for (unsigned i = 0; i < HV_MAX_VMS; i++) {
+		const struct cfg_vm *vm = &c->vms[i];
+
+		if (!terminated(vm->name, sizeof(vm->name)) ||
+		    !terminated(vm->kernel, sizeof(vm->kernel)) ||
+		    !terminated(vm->initrd, sizeof(vm->initrd)) ||
+		    !terminated(vm->cmdline, sizeof(vm->cmdline)) ||
+		    !terminated(vm->error, sizeof(vm->error)))
+			return 0;
+		if (i < c->nr_vms && vm->valid != (vm->error[0] == '\0'))
+			return 0;
+		if (i < c->nr_vms && vm->valid != (vm->nr_errors == 0))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Parse exactly len bytes from a heap copy with nothing after it, so that
+ * AddressSanitizer catches any read past the end. The result is pre-filled
+ * with junk to check that the parser overwrites everything.
+ */
+static const struct cfg *parse_raw(const char *text, size_t len)
+{
+	char *copy = xmalloc(len ? len : 1);
+
+	memcpy(copy, text, len);
+	memset(&cfg, 0xa5, sizeof(cfg));
+	config_parse(copy, len, "hv.cfg", &cfg);
+	free(copy);
+	return &cfg;
+}
+
+static const struct cfg *parse_n(const char *text, size_t len)
+{
+	parse_raw(text, len);
+	CHECK(cfg_sane(&cfg));
+	return &cfg;
+}
+
+static const struct cfg *parse(const char *text)
+{
+	return parse_n(text, strlen(text));
+}
+
+/* One VM with the two required keys, then extra lines from the caller. */
+static const struct cfg *parse_vm(const char *extra)
+{
+	static char buf[1 << 18];
+
+	snprintf(buf, sizeof(buf), "[vm a]\nmemory = 16M\nkernel = k.elf\n%s\n", extra);
+	return parse(buf);
+}
+
+static const char *vm_error(const char *extra)
+{
+	const struct cfg *c = parse_vm(extra);
+
+	CHECK(c->nr_vms == 1 && c->nr_errors == 0);
+	return c->vms[0].error;
+}
+
+static char *repeat(char ch, size_t n)
+{
+	char *s = xmalloc(n + 1);
+
+	memset(s, ch, n);
+	s[n] = '\0';
+	return s;
+}
+
+static void test_valid_multi_vm(void)
+{
+	const struct cfg *c = parse(
+		"# Kestrel test configuration\n"
+		"; another comment style\n"
+		"\n"
+		"[hypervisor]\n"
+		"batch = on              # power off at the end\n"
+		"\n"
+		"[vm alpha]\n"
+		"memory = 16M\n"
+		"vcpus = 2\n"
+		"kernel = guests/minimal.elf\n"
+		"initrd = guests/initrd.img\n"
+		"cmdline = \"selftest foo=bar # kept\"  # not kept\n"
+		"boot = kestrel\n"
+		"\n"
+		"  [ vm   Beta_2.x-y ]   ; indented header\n"
+		"\tMemory\t=\t1G\n"
+		"KERNEL=guests/b.elf\n"
+		"[vm gamma]\n"
+		"memory = 2097152\n"
+		"kernel = \"guests/my kernel.elf\"\n"
+		"cmdline = console=ttyS0 quiet\n");
+
+	CHECK(c->nr_errors == 0);
+	CHECK(c->nr_errors_dropped == 0);
+	CHECK(c->batch);
+	CHECK(c->nr_vms == 3);
+	CHECK_STR(c->vms[0].name, "alpha");
+	CHECK(c->vms[0].valid);
+	CHECK(c->vms[0].line == 7);
+	CHECK(c->vms[0].mem_size == 16ull << 20);
+	CHECK(c->vms[0].nr_vcpus == 2);
+	CHECK(c->vms[0].boot_protocol == HV_BOOT_KESTREL);
+	CHECK_STR(c->vms[0].kernel, "guests/minimal.elf");
+	CHECK_STR(c->vms[0].initrd, "guests/initrd.img");
+	CHECK_STR(c->vms[0].cmdline, "selftest foo=bar # kept");
+	CHECK_STR(c->vms[0].error, "");
+	CHECK_STR(c->vms[1].name, "Beta_2.x-y");
+	CHECK(c->vms[1].valid);
+	CHECK(c->vms[1].line == 15);
+	CHECK(c->vms[1].mem_size == 1ull << 30);
+	CHECK(c->vms[1].nr_vcpus == 1);
+	CHECK_STR(c->vms[1].kernel, "guests/b.elf");
+	CHECK_STR(c->vms[1].initrd, "");
+	CHECK_STR(c->vms[1].cmdline, "");
+	CHECK_STR(c->vms[2].name, "gamma");
+	CHECK(c->vms[2].valid);
+	CHECK(c->vms[2].mem_size == 2ull << 20);
+	CHECK_STR(c->vms[2].kernel, "guests/my kernel.elf");
+	CHECK_STR(c->vms[2].cmdline, "console=ttyS0 quiet");
+}
+
+static void test_one_of_three_broken(void)
+{
+	const struct cfg *c = parse(
+		"[vm alpha]\nmemory = 16M\nkernel = a.elf\n"
+		"[vm beta]\nmemory = 12Q\nkernel = b.elf\n"
+		"[vm gamma]\nmemory = 32M\nkernel = c.elf\ncmdline = x\n");
+
+	CHECK(c->nr_vms == 3);
+	CHECK(c->nr_errors == 0);
+	CHECK(c->vms[0].valid);
+	CHECK(!c->vms[1].valid);
+	CHECK(c->vms[2].valid);
+	CHECK_STR(c->vms[1].error, "hv.cfg:5: vm \"beta\": memory \"12Q\": expected a size like 64M");
+	CHECK(c->vms[1].nr_errors == 1);
+	CHECK_STR(c->vms[2].kernel, "c.elf");
+	CHECK(c->vms[2].mem_size == 32ull << 20);
+	CHECK_STR(c->vms[2].cmdline, "x");
+}
+
+static void test_batch(void)
+{
+	static const char *const on[] = { "on", "ON", "yes", "True", "1" };
+	static const char *const off[] = { "off", "No", "false", "0" };
+	char buf[128];
+	const struct cfg *c;
+
+	for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
+		snprintf(buf, sizeof(buf), "[hypervisor]\nbatch = %s\n[vm a]\nmemory=2M\nkernel=k\n", on[i]);
+		c = parse(buf);
+		CHECK(c->batch && c->nr_errors == 0);
+	}
+	for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++) {
+		snprintf(buf, sizeof(buf), "[hypervisor]\nbatch = %s\n[vm a]\nmemory=2M\nkernel=k\n", off[i]);
+		c = parse(buf);
+		CHECK(!c->batch && c->nr_errors == 0);
+	}
+	c = parse("[vm a]\nmemory=2M\nkernel=k\n");
+	CHECK(!c->batch);
+	c = parse("[hypervisor]\nbatch = maybe\n[vm a]\nmemory=2M\nkernel=k\n");
+	CHECK(!c->batch);
+	CHECK(c->nr_errors == 1);
+	CHECK_STR(c->errors[0], "hv.cfg:2: batch \"maybe\": expected on or off (or yes/no, true/false, 1/0)");
+	CHECK(c->vms[0].valid);
+	c = parse("[hypervisor]\nbatch = on\nbatch = off\n[vm a]\nmemory=2M\nkernel=k\n");
+	CHECK(c->batch);
+	CHECK_STR(c->errors[0], "hv.cfg:3: batch: set twice (first on line 2)");
+	CHECK(c->vms[0].valid);
+	c = parse("[hypervisor]\nfoo = 1\n[vm a]\nmemory=2M\nkernel=k\n");
+	CHECK_STR(c->errors[0], "hv.cfg:2: unknown key \"foo\" (expected batch)");
+	CHECK(c->vms[0].valid);
+	c = parse("[hypervisor]\nbatch=1\n[vm a]\nmemory=2M\nkernel=k\n[hypervisor]\nbatch=0\n");
+	CHECK(c->batch);
+	CHECK_STR(c->errors[0], "hv.cfg:7: batch: set twice (first on line 2)");
+	CHECK(c->vms[0].valid);
+	c = parse("[vm a]\nmemory=2M\nkernel=k\n[hypervisor]\n[hypervisor]\nbatch=true\n");
+	CHECK(c->batch && c->nr_errors == 0);
+	/* scripts/esp_image.py appends this stanza for batch runs. */
+	c = parse("[vm one]\nmemory = 16M\nkernel = k" "\n[hypervisor]\nbatch = on\n");
+	CHECK(c->batch && c->nr_errors == 0 && c->vms[0].valid);
+}
+
+static void test_comments(void)
+{
+	const struct cfg *c = parse_vm(
+		"   # indented comment\n"
+		"\t; tab-indented comment\n"
+		"#[vm commented_out]\n"
+		"initrd = i.img; not a comment, no blank before it\n");
+
+	CHECK(c->vms[0].valid);
+	CHECK_STR(c->vms[0].error, "");
+	c = parse_vm("cmdline = a#b c;d # comment ; more");
+	CHECK(c->vms[0].valid);
+	CHECK_STR(c->vms[0].cmdline, "a#b c;d");
+	c = parse_vm("cmdline = x=\"a # b\" y ;comment");
+	CHECK_STR(c->vms[0].cmdline, "x=\"a # b\" y");
+	c = parse_vm("cmdline = \"x=\"a b\"\"   # comment");
+	CHECK_STR(c->vms[0].cmdline, "x=\"a b\"");
+	c = parse_vm("cmdline = \"#1 ;2\"");
+	CHECK_STR(c->vms[0].cmdline, "#1 ;2");
+	c = parse("[vm a] # comment\nmemory = 16M ; comment\nkernel = k.elf # c\n");
+	CHECK(c->vms[0].valid);
+	CHECK_STR(c->vms[0].kernel, "k.elf");
+}
+
+static void test_cmdline(void)
+{
+	char *buf, *val;
+	const struct cfg *c;
+
+	c = parse_vm("cmdline = \"\"");
+	CHECK(c->vms[0].valid);
+	CHECK_STR(c->vms[0].cmdline, "");
+	c = parse_vm("cmdline =");
+	CHECK(c->vms[0].valid);
+	CHECK_STR(c->vms[0].cmdline, "");
+	c = parse_vm("cmdline = \"  padded  \"");
+	CHECK_STR(c->vms[0].cmdline, "  padded  ");
+	CHECK_STR(vm_error("cmdline = \"open"),
+		  "hv.cfg:4: vm \"a\": \"cmdline = \"open\": missing closing '\"'");
+	CHECK_HAS(vm_error("cmdline = \""), "missing closing");
+
+	val = repeat('c', HV_CMDLINE_MAX - 1);
+	buf = xmalloc(HV_CMDLINE_MAX + 32);
+	snprintf(buf, HV_CMDLINE_MAX + 32, "cmdline = %s", val);
+	c = parse_vm(buf);
+	CHECK(c->vms[0].valid);
+	CHECK(strcmp(c->vms[0].cmdline, val) == 0);
+	snprintf(buf, HV_CMDLINE_MAX + 32, "cmdline = \"%s\"", val);
+	c = parse_vm(buf);
+	CHECK(c->vms[0].valid);
+	snprintf(buf, HV_CMDLINE_MAX + 32, "cmdline = %sX", val);
+	CHECK_STR(vm_error(buf), "hv.cfg:4: vm \"a\": cmdline \"ccccccccccccccccccccc...\": "
+		  "too long (at most 2047 characters)");
+	CHECK_STR(cfg.vms[0].cmdline, "");
+	free(val);
+	free(buf);
+}
+
+static void test_memory(void)
+{
+	static const struct { const char *text; uint64_t size; } ok[] = {
+		{ "2M", 2ull << 20 }, { "2m", 2ull << 20 }, { "64G", 64ull << 30 },
+		{ "4096K", 4ull << 20 }, { "4096k", 4ull << 20 }, { "6291456", 6ull << 20 },
+		{ "0016M", 16ull << 20 }, { "\"16M\"", 16ull << 20 }, { "1g", 1ull << 30 },
+	};
+	static const char *const syntax[] = {
+		"12Q", "", "M", "16 M", "-2M", "+2M", "0x200000", "2MB", "2MiB", "1.5G",
+		"99999999999999999999", "18446744073709551615G", "18446744073709551616",
+	};
+	char buf[128];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(buf, sizeof(buf), "[vm a]\nmemory = %s\nkernel = k\n", ok[i].text);
+		const struct cfg *c = parse(buf);
+
+		CHECK(c->vms[0].valid);
+		CHECK(c->vms[0].mem_size == ok[i].size);
+	}
+	for (size_t i = 0; i < sizeof(syntax) / sizeof(syntax[0]); i++) {
+		snprintf(buf, sizeof(buf), "[vm a]\nmemory = %s\nkernel = k\n", syntax[i]);
+		const struct cfg *c = parse(buf);
+
+		CHECK(!c->vms[0].valid);
+		CHECK_HAS(c->vms[0].error, "expected a size like 64M");
+	}
+	CHECK_HAS(vm_error("memory = 0"), "set twice");
+	CHECK_STR(parse("[vm a]\nmemory = 0\nkernel = k\n")->vms[0].error,
+		  "hv.cfg:2: vm \"a\": memory \"0\": must be between 2M and 64G");
+	CHECK_HAS(parse("[vm a]\nmemory = 1M\nkernel = k\n")->vms[0].error, "between 2M and 64G");
+	CHECK_HAS(parse("[vm a]\nmemory = 66G\nkernel = k\n")->vms[0].error, "between 2M and 64G");
+	CHECK_HAS(parse("[vm a]\nmemory = 16383P\nkernel = k\n")->vms[0].error, "expected a size");
+	CHECK_STR(parse("[vm a]\nmemory = 3M\nkernel = k\n")->vms[0].error,
+		  "hv.cfg:2: vm \"a\": memory \"3M\": must be a multiple of 2M");
+	CHECK_HAS(parse("[vm a]\nmemory = 2097153\nkernel = k\n")->vms[0].error, "multiple of 2M");
+	CHECK_STR(parse("[vm a]\nkernel = k\n")->vms[0].error,
+		  "hv.cfg:1: vm \"a\": no memory line; it is required");
+}
+
+static void test_vcpus(void)
+{
+	static const char *const bad[] = { "0", "9", "x", "", "-1", "1.0", "99999999999999999999999" };
+	char buf[128];
+
+	CHECK(parse_vm("")->vms[0].nr_vcpus == 1);
+	CHECK(parse_vm("vcpus = 8")->vms[0].nr_vcpus == 8);
+	CHECK(parse_vm("vcpus = 1")->vms[0].valid);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf), "vcpus = %s", bad[i]);
+		CHECK_HAS(vm_error(buf), "expected a number from 1 to 8");
+	}
+	CHECK_STR(vm_error("vcpus = 9"), "hv.cfg:4: vm \"a\": vcpus \"9\": expected a number from 1 to 8");
+}
+
+static void test_paths(void)
+{
+	static const struct { const char *line, *why; } bad[] = {
+		{ "initrd = /guests/i.img", "drop the leading '/'" },
+		{ "initrd = guests\\i.img", "not '\\'" },
+		{ "initrd = guests//i.img", "empty directory name" },
+		{ "initrd = guests/", "empty directory name" },
+		{ "initrd = ../i.img", "'.' and '..'" },
+		{ "initrd = a/./i.img", "'.' and '..'" },
+		{ "initrd = a/..", "'.' and '..'" },
+		{ "initrd = a:b", "FAT file names" },
+		{ "initrd = a*b", "FAT file names" },
+		{ "initrd = a\"b", "FAT file names" },
+		{ "initrd = a\tb", "FAT file names cannot contain tabs" },
+		{ "initrd =", "expected a path" },
+		{ "initrd = \"\"", "expected a path" },
+	};
+	char *name = repeat('p', HV_PATH_MAX - 1), buf[256];
+	const struct cfg *c;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_HAS(vm_error(bad[i].line), bad[i].why);
+	CHECK(parse_vm("initrd = .hidden/..x/a..b")->vms[0].valid);
+	snprintf(buf, sizeof(buf), "initrd = %s", name);
+	c = parse_vm(buf);
+	CHECK(c->vms[0].valid);
+	CHECK(strcmp(c->vms[0].initrd, name) == 0);
+	snprintf(buf, sizeof(buf), "initrd = %sp", name);
+	CHECK_HAS(vm_error(buf), "too long (at most 95 characters)");
+	CHECK_STR(cfg.vms[0].initrd, "");
+
+	c = parse("[vm a]\nmemory = 16M\n\n[vm b]\nmemory = 16M\nkernel = b\n");
+	CHECK_STR(c->vms[0].error, "hv.cfg:1: vm \"a\": no kernel line; it is required");
+	CHECK(c->vms[1].valid);
+	c = parse("[vm a]\nmemory = 16M\nkernel = /k\n");
+	CHECK_STR(c->vms[0].error, "hv.cfg:3: vm \"a\": kernel \"/k\": "
+		  "paths are relative to the ESP root: drop the leading '/'");
+	CHECK(c->vms[0].nr_errors == 1); /* a bad kernel line is not also "missing" */
+	free(name);
+}
+
+static void test_boot(void)
+{
+	CHECK(parse_vm("boot = kestrel")->vms[0].valid);
+	CHECK(parse_vm("boot = \"Kestrel\"")->vms[0].boot_protocol == HV_BOOT_KESTREL);
+	CHECK_STR(vm_error("boot = linux"),
+		  "hv.cfg:4: vm \"a\": boot \"linux\": expected kestrel (the only boot protocol so far)");
+}
+
+static void test_vm_section_errors(void)
+{
+	const struct cfg *c;
+
+	CHECK_STR(vm_error("colour = blue"), "hv.cfg:4: vm \"a\": unknown key \"colour\" "
+		  "(expected memory, vcpus, kernel, initrd, cmdline or boot)");
+	CHECK_STR(vm_error("memory = 32M"), "hv.cfg:4: vm \"a\": memory: set twice (first on line 2)");
+	CHECK(cfg.vms[0].mem_size == 16ull << 20);
+	CHECK_STR(vm_error("just some words"),
+		  "hv.cfg:4: vm \"a\": \"just some words\": expected \"key = value\" or a [section] header");
+	CHECK_HAS(vm_error("= 5"), "expected \"key = value\"");
+	CHECK_HAS(vm_error("mem ory = 5"), "expected \"key = value\"");
+	CHECK_HAS(vm_error("memory: 5"), "expected \"key = value\"");
+
+	/* Only the first error is kept; the count says how many there were. */
+	c = parse("[vm a]\nfoo = 1\nmemory = x\nvcpus = 0\n");
+	CHECK(c->vms[0].nr_errors == 4);
+	CHECK_HAS(c->vms[0].error, "hv.cfg:2: vm \"a\": unknown key \"foo\"");
+	CHECK(c->nr_errors == 0);
+
+	/* Duplicate names: the later VM is invalid, names compare ignoring case. */
+	c = parse("[vm a]\nmemory=2M\nkernel=k\n[vm b]\nmemory=2M\nkernel=k\n"
+		  "[vm A]\nmemory=2M\nkernel=k\n");
+	CHECK(c->nr_vms == 3);
+	CHECK(c->vms[0].valid && c->vms[1].valid && !c->vms[2].valid);
+	CHECK_STR(c->vms[2].error, "hv.cfg:7: vm \"A\": name already used by the VM on line 1");
+	CHECK(c->nr_errors == 0);
+	c = parse("[vm a]\nmemory=2M\nkernel=k\n[vm b]\nmemory=2M\nkernel=k\n"
+		  "[vm b]\nmemory=2M\nkernel=k\n");
+	CHECK(c->vms[0].valid && c->vms[1].valid && !c->vms[2].valid);
+	CHECK_STR(c->vms[2].error, "hv.cfg:7: vm \"b\": name already used by the VM on line 4");
+}
+
+static void test_vm_names(void)
+{
+	char *name = repeat('n', HV_VM_NAME_MAX - 1), buf[256];
+	const struct cfg *c;
+
+	snprintf(buf, sizeof(buf), "[vm %s]\nmemory=2M\nkernel=k\n", name);
+	c = parse(buf);
+	CHECK(c->vms[0].valid);
+	CHECK(strcmp(c->vms[0].name, name) == 0);
+
+	snprintf(buf, sizeof(buf), "[vm %sn]\nmemory=2M\nkernel=k\n[vm ok]\nmemory=2M\nkernel=k\n", name);
+	c = parse(buf);
+	CHECK(c->nr_vms == 1);
+	CHECK_STR(c->vms[0].name, "ok");
+	CHECK(c->vms[0].valid);
+	CHECK(c->nr_errors == 1);
+	CHECK_STR(c->errors[0], "hv.cfg:1: \"[vm nnnnnnnnnnnnnnnnn...\": a VM name is 1 to 31 "
+		  "characters from A-Z a-z 0-9 _ . -; lines up to the next section are ignored");
+
+	c = parse("[vm]\nmemory=2M\n[vm a b]\nx\n[vm a/b]\n[vm x]\nmemory=2M\nkernel=k\n");
+	CHECK(c->nr_vms == 1 && c->vms[0].valid);
+	CHECK(c->nr_errors == 3);
+	CHECK_HAS(c->errors[0], "hv.cfg:1: \"[vm]\": a VM name is");
+	CHECK_HAS(c->errors[1], "hv.cfg:3: \"[vm a b]\": a VM name is");
+	CHECK_HAS(c->errors[2], "hv.cfg:5: \"[vm a/b]\": a VM name is");
+	free(name);
+}
+
+static void test_too_many_vms(void)
+{
+	char buf[4096];
+	size_t len = 0;
+	const struct cfg *c;
+
+	for (int i = 0; i < HV_MAX_VMS + 2; i++)
+		len += snprintf(buf + len, sizeof(buf) - len,
+				"[vm v%d]\nmemory = 2M\nkernel = k%d\n", i, i);
+	c = parse(buf);
+	CHECK(c->nr_vms == HV_MAX_VMS);
+	for (unsigned i = 0; i < c->nr_vms; i++)
+		CHECK(c->vms[i].valid);
+	CHECK_STR(c->vms[HV_MAX_VMS - 1].kernel, "k7");
+	CHECK(c->nr_errors == 2);
+	CHECK_STR(c->errors[0], "hv.cfg:25: \"[vm v8]\": too many VMs (at most 8); "
+		  "lines up to the next section are ignored");
+	CHECK_HAS(c->errors[1], "hv.cfg:28: \"[vm v9]\": too many VMs");
+}
+
+static void test_global_errors(void)
+{
+	const struct cfg *c = parse(
+		"hello world\n"                       /* 1 */
+		"memory = 16M\n"                      /* 2 */
+		"[network]\n"                         /* 3 */
+		"anything = goes; ignored\n"          /* 4 */
+		"[vm a]\nmemory = 2M\nkernel = k\n"   /* 5-7 */
+		"[hypervisor extra]\n"                /* 8 */
+		"[vm b\n"                             /* 9 */
+		"memory = 4M\n"                       /* 10 */
+		"[vm c]\nmemory = 2M\nkernel = k\n"); /* 11-13 */
+
+	CHECK(c->nr_vms == 2);
+	CHECK(c->vms[0].valid && c->vms[1].valid);
+	CHECK_STR(c->vms[1].name, "c");
+	CHECK(c->nr_errors == 5);
+	CHECK_STR(c->errors[0], "hv.cfg:1: \"hello world\": expected \"key = value\" or a [section] header");
+	CHECK_STR(c->errors[1], "hv.cfg:2: \"memory = 16M\": setting outside any section");
+	CHECK_STR(c->errors[2], "hv.cfg:3: \"[network]\": unknown section (expected [hypervisor] "
+		  "or [vm NAME]); lines up to the next section are ignored");
+	CHECK_HAS(c->errors[3], "hv.cfg:8: \"[hypervisor extra]\": [hypervisor] takes no name");
+	CHECK_HAS(c->errors[4], "hv.cfg:9: \"[vm b\": a section header ends with ']'");
+}
+
+static void test_error_overflow(void)
+{
+	char buf[4096] = "";
+	const struct cfg *c;
+
+	for (int i = 0; i < CFG_MAX_ERRORS + 5; i++)
+		strcat(buf, "garbage\n");
+	strcat(buf, "[vm a]\nmemory = 2M\nkernel = k\n");
+	c = parse(buf);
+	CHECK(c->nr_errors == CFG_MAX_ERRORS);
+	CHECK(c->nr_errors_dropped == 5);
+	CHECK_HAS(c->errors[CFG_MAX_ERRORS - 1], "hv.cfg:8:");
+	CHECK(c->vms[0].valid);
+}
+
+static void test_empty(void)
+{
+	const struct cfg *c = parse("");
+
+	CHECK(c->nr_vms == 0);
+	CHECK(c->nr_errors == 1);
+	CHECK_STR(c->errors[0], "hv.cfg: no [vm NAME] section, so there is nothing to run");
+	c = parse("# nothing\n\n\n[hypervisor]\nbatch = on\n");
+	CHECK(c->nr_vms == 0 && c->nr_errors == 1 && c->batch);
+	memset(&cfg, 0xa5, sizeof(cfg));
+	config_parse(NULL, 100, NULL, &cfg);
+	CHECK(cfg_sane(&cfg));
+	CHECK_STR(cfg.errors[0], "config: no [vm NAME] section, so there is nothing to run");
+}
+
+static void test_line_endings(void)
+{
+	const struct cfg *c = parse("[hypervisor]\r\nbatch = yes\r\n[vm a]\r\nmemory = 4M\r\n"
+				    "kernel = k.elf\r\ncmdline = \"q\"\r\n\r\n[vm b]\r\nmemory = 2M\r\nkernel = x");
+
+	CHECK(c->nr_errors == 0);
+	CHECK(c->batch);
+	CHECK(c->nr_vms == 2 && c->vms[0].valid && c->vms[1].valid);
+	CHECK_STR(c->vms[0].kernel, "k.elf");
+	CHECK_STR(c->vms[0].cmdline, "q");
+	CHECK_STR(c->vms[1].kernel, "x");  /* no final newline */
+	c = parse("[vm a]\nmemory = 2M\nkernel = k\r");
+	CHECK(c->vms[0].valid);
+	CHECK_STR(c->vms[0].kernel, "k");
+	CHECK_STR(vm_error("cmdline = a\rb"), "hv.cfg:4: vm \"a\": control byte 0x0D at column 12");
+	c = parse("[vm a]\rmemory = 2M\rkernel = k\r");
+	CHECK(c->nr_vms == 0 && c->nr_errors == 2);
+	CHECK_HAS(c->errors[0], "hv.cfg:1: control byte 0x0D at column 7");
+}
+
+static void test_bad_bytes(void)
+{
+	static const char nul_vm[] = "[vm a]\nmemory = 2M\nkernel = k\0x\n[vm b]\nmemory=2M\nkernel=k\n";
+	static const char nul_global[] = "\0\n[vm a]\nmemory = 2M\nkernel = k\n";
+	static const char nul_comment[] = "[vm a]\nmemory = 2M\nkernel = k # \0\n";
+	static const char nul_header[] = "[vm \0a]\nmemory = 2M\nkernel = k\n[vm b]\nmemory=2M\nkernel=k\n";
+	const struct cfg *c;
+
+	c = parse_n(nul_vm, sizeof(nul_vm) - 1);
+	CHECK(c->nr_vms == 2 && !c->vms[0].valid && c->vms[1].valid);
+	CHECK_STR(c->vms[0].error, "hv.cfg:3: vm \"a\": NUL byte at column 11");
+	CHECK(c->nr_errors == 0);
+	c = parse_n(nul_global, sizeof(nul_global) - 1);
+	CHECK(c->vms[0].valid);
+	CHECK_STR(c->errors[0], "hv.cfg:1: NUL byte at column 1");
+	c = parse_n(nul_comment, sizeof(nul_comment) - 1);
+	CHECK_STR(c->vms[0].error, "hv.cfg:3: vm \"a\": NUL byte at column 14");
+	c = parse_n(nul_header, sizeof(nul_header) - 1);
+	CHECK(c->nr_vms == 1 && c->vms[0].valid);
+	CHECK_STR(c->vms[0].name, "b");
+	CHECK_STR(c->errors[0], "hv.cfg:1: NUL byte at column 5");
+	CHECK(c->nr_errors == 1); /* the rest of that section is skipped silently */
+
+	/* UTF-8 is fine in comments, nowhere else. */
+	c = parse_vm("# caf\xc3\xa9 \xe2\x9c\x93\ncmdline = x # \xff\xfe");
+	CHECK(c->vms[0].valid);
+	CHECK_STR(c->vms[0].cmdline, "x");
+	CHECK_STR(vm_error("cmdline = caf\xc3\xa9"),
+		  "hv.cfg:4: vm \"a\": byte 0xC3 at column 14: only comments may hold non-ASCII text");
+	CHECK_HAS(vm_error("cmdline = \"caf\xc3\xa9 # x\""), "byte 0xC3 at column 15");
+	c = parse("[vm caf\xc3\xa9]\nmemory = 2M\nkernel = k\n");
+	CHECK(c->nr_vms == 0);
+	CHECK_STR(c->errors[0], "hv.cfg:1: byte 0xC3 at column 8: only comments may hold non-ASCII text");
+	CHECK(c->nr_errors == 2);
+	CHECK_HAS(c->errors[1], "nothing to run");
+	CHECK_HAS(vm_error("cmdline = a\tb\x7f"), "control byte 0x7F at column 14");
+	c = parse_vm("cmdline = a\tb");
+	CHECK_STR(c->vms[0].cmdline, "a\tb");
+}
+
+static void test_long_lines(void)
+{
+	size_t big = 1 << 17;
+	char *junk = repeat('x', big), *buf = xmalloc(big + 64);
+	const struct cfg *c;
+
+	snprintf(buf, big + 64, "# %s", junk);
+	CHECK(parse_vm(buf)->vms[0].valid);
+	snprintf(buf, big + 64, "%s", junk);
+	c = parse_vm(buf);
+	CHECK_STR(c->vms[0].error, "hv.cfg:4: vm \"a\": \"xxxxxxxxxxxxxxxxxxxxx...\": "
+		  "expected \"key = value\" or a [section] header");
+	snprintf(buf, HV_CMDLINE_MAX + 32, "cmdline = %s", junk);
+	CHECK_HAS(vm_error(buf), "too long");
+	snprintf(buf, big + 64, "%s = 1", junk);
+	CHECK_HAS(vm_error(buf), "unknown key \"xxxxxxxxxxxxxxxxxxxxx...\"");
+	snprintf(buf, big + 64, "[vm %s]", junk);
+	c = parse(buf);
+	CHECK_HAS(c->errors[0], "a VM name is");
+
+	/* Messages are cut, not overflowed, when the file name is long. */
+	memset(&cfg, 0xa5, sizeof(cfg));
+	config_parse("[vm a]\nbad\n", 11, junk, &cfg);
+	CHECK(cfg_sane(&cfg));
+	CHECK(strlen(cfg.vms[0].error) == HV_ERROR_MAX - 1);
+	free(junk);
+	free(buf);
+}
+
+/* Random byte soup built from config fragments: no crash, result sane. */
+static void test_random(void)
+{
+	static const char *const bits[] = {
+		"[vm ", "]", "[hypervisor]", "\n", "\r\n", "\r", "=", " ", "\t", "\"", "#", ";",
+		"memory", "vcpus", "kernel", "initrd", "cmdline", "boot", "batch", "16M", "2",
+		"a/b", "/", "..", "x", "\xc3\xa9", "\0", "999999999999999999999G", "[", "kestrel",
+	};
+	static char buf[4096];
+	unsigned seed = 12345, insane = 0;
+
+	for (int round = 0; round < 3000; round++) {
+		size_t len = 0;
+
+		for (int i = 0; i < 80; i++) {
+			const char *b;
+			size_t n;
+
+			seed = seed * 1103515245 + 12345;
+			b = bits[(seed >> 16) % (sizeof(bits) / sizeof(bits[0]))];
+			n = b[0] ? strlen(b) : 1;
+			memcpy(buf + len, b, n);
+			len += n;
+		}
+		insane += !cfg_sane(parse_raw(buf, len));
+	}
+	CHECK(insane == 0);
+}
+
+int main(void)
+{
+	test_valid_multi_vm();
+	test_one_of_three_broken();
+	test_batch();
+	test_comments();
+	test_cmdline();
+	test_memory();
+	test_vcpus();
+	test_paths();
+	test_boot();
+	test_vm_section_errors();
+	test_vm_names();
+	test_too_many_vms();
+	test_global_errors();
+	test_error_overflow();
+	test_empty();
+	test_line_endings();
+	test_bad_bytes();
+	test_long_lines();
+	test_random();
+	return unit_finish("test_config");
+}
