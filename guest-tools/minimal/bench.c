@@ -5,6 +5,10 @@
  * loop (HV_HC_BENCH_FLOOR). In the floor phases the hypervisor only advances
  * RIP, so the loops are asm that depends on no result, and the instructions
  * have exactly the lengths passed to HV_HC_BENCH_FLOOR.
+ *
+ * Emulators are noisy, so the measurement runs in rounds, each timing the
+ * full path and then the floor back to back; the report gives the median
+ * of each over the rounds.
  */
 #include <hv/hypercall.h>
 #include "cpu.h"
@@ -51,12 +55,28 @@ static uint64_t bench_hypercall_loop(uint64_t iters)
 	return rdtsc() - t0;
 }
 
-static void bench_report(const char *what, uint64_t iters, uint64_t full, uint64_t floor)
-{
-	uint64_t ratio = floor ? (full * 100 + floor / 2) / floor : 0;
+#define MAX_ROUNDS 64
 
-	kprintf("bench: %s full=%lu floor=%lu ratio=%lu.%02lu\n", what, full / iters,
-		floor / iters, ratio / 100, ratio % 100);
+static uint64_t median(uint64_t *v, unsigned n)
+{
+	/* Insertion sort: n is at most MAX_ROUNDS. */
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			uint64_t t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return v[n / 2];
+}
+
+static void bench_report(const char *what, uint64_t *full, uint64_t *floor, unsigned rounds)
+{
+	uint64_t f = median(full, rounds), fl = median(floor, rounds);
+	uint64_t ratio = fl ? (f * 100 + fl / 2) / fl : 0;
+
+	kprintf("bench: %s full=%lu floor=%lu ratio=%lu.%02lu\n", what, f, fl, ratio / 100,
+		ratio % 100);
 }
 
 static bool bench_floor_arm(uint64_t iters, unsigned kind, unsigned len)
@@ -80,23 +100,29 @@ static bool bench_floor_drained(void)
 	return cpuid_ok && hc_ok;
 }
 
-void bench_run(uint64_t iters)
+void bench_run(uint64_t iters, uint64_t rounds)
 {
-	uint64_t full, floor;
+	uint64_t cpuid_full[MAX_ROUNDS], cpuid_floor[MAX_ROUNDS];
+	uint64_t hc_full[MAX_ROUNDS], hc_floor[MAX_ROUNDS];
+	uint64_t per_round;
 	bool ok = true;
 
-	kprintf("bench: iters=%lu hypercall=%s tsc_khz=%lu\n", iters,
-		hypercall_insn_name(), boot_info.tsc_khz);
-	full = bench_cpuid_loop(iters);
-	ok &= bench_floor_arm(iters, HV_BENCH_EXIT_CPUID, CPUID_INSN_LEN);
-	floor = bench_cpuid_loop(iters);
-	bench_report("cpuid", iters, full, floor);
-
-	full = bench_hypercall_loop(iters);
-	ok &= bench_floor_arm(iters, HV_BENCH_EXIT_HYPERCALL, HYPERCALL_INSN_LEN);
-	floor = bench_hypercall_loop(iters);
-	bench_report("hypercall", iters, full, floor);
-
+	rounds = rounds > MAX_ROUNDS ? MAX_ROUNDS : rounds;
+	per_round = iters / rounds ? iters / rounds : 1;
+	kprintf("bench: iters=%lu rounds=%lu hypercall=%s tsc_khz=%lu\n", per_round * rounds,
+		rounds, hypercall_insn_name(), boot_info.tsc_khz);
+	for (unsigned r = 0; r < rounds && ok; r++) {
+		cpuid_full[r] = bench_cpuid_loop(per_round) / per_round;
+		ok &= bench_floor_arm(per_round, HV_BENCH_EXIT_CPUID, CPUID_INSN_LEN);
+		cpuid_floor[r] = bench_cpuid_loop(per_round) / per_round;
+		hc_full[r] = bench_hypercall_loop(per_round) / per_round;
+		ok &= bench_floor_arm(per_round, HV_BENCH_EXIT_HYPERCALL, HYPERCALL_INSN_LEN);
+		hc_floor[r] = bench_hypercall_loop(per_round) / per_round;
+	}
+	if (ok) {
+		bench_report("cpuid", cpuid_full, cpuid_floor, (unsigned)rounds);
+		bench_report("hypercall", hc_full, hc_floor, (unsigned)rounds);
+	}
 	ok &= bench_floor_drained();
 	hv_poweroff(ok ? 0 : 1);
 }

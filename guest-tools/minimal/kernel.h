@@ -77,6 +77,10 @@ int trap_fault_vector(void);
 const char *trap_exception_name(int vector);
 void timer_reset(void);
 uint32_t timer_hit_count(void);
+/* selftest.c: arm the hypervisor's one-shot timer (clears the hit count),
+ * and wait for it with interrupts enabled, in HLT or busy. */
+long timer_arm(uint64_t deadline, uint32_t vector);
+bool timer_wait(uint64_t limit, bool use_hlt);
 uint64_t timer_hit_tsc(void);
 
 /* hypercall.c: hypercall() is fault-safe; HC_FAULTED means it raised an
@@ -109,7 +113,9 @@ void halt_forever(void) __attribute__((noreturn));
 unsigned selftest_run(void);
 void smp_check_in(unsigned vcpu);
 bool smp_all_online(void);
-void bench_run(uint64_t iters) __attribute__((noreturn));
+void bench_run(uint64_t iters, uint64_t rounds) __attribute__((noreturn));
+/* ticker.c: print "tick N" every period_ms (timer + HLT); 0 ticks = forever. */
+void ticker_run(uint64_t period_ms, uint64_t ticks) __attribute__((noreturn));
 
 #endif /* !__ASSEMBLY__ */
 #endif

@@ -218,14 +218,14 @@ static enum check_result check_exception_ud(void)
 	return CHECK_PASS;
 }
 
-static long timer_arm(uint64_t deadline, uint32_t vector)
+long timer_arm(uint64_t deadline, uint32_t vector)
 {
 	timer_reset();
 	return hypercall(HV_HC_TIMER_SET, deadline, vector, 0);
 }
 
 /* With interrupts enabled, halted or busy, until the timer fired or the limit. */
-static bool timer_wait(uint64_t limit, bool use_hlt)
+bool timer_wait(uint64_t limit, bool use_hlt)
 {
 	while (!timer_hit_count() && rdtsc() < limit) {
 		if (use_hlt)
