@@ -172,14 +172,12 @@ class InteractiveSession:
         return clean_serial(self.child.before)
 
     def command(self, cmd, timeout=None):
-        """send_command + read_until_prompt. When the console echoes, only the text after
-        the echoed line is returned (guest output printed before it is dropped)."""
+        """send_command + read_until_prompt: the text the command printed. The console
+        echoes what is typed (after redrawing its prompt if guest output came in
+        between), so the command's output starts after the echoed line."""
         self.send_command(cmd)
-        out = self.read_until_prompt(timeout)
-        echo = re.search(rf"^{re.escape(cmd)}[ \t]*\n", out, re.MULTILINE)
-        if echo:
-            return out[echo.end():]
-        return out[1:] if out.startswith("\n") else out
+        self.expect(re.escape(cmd) + r"[ \t]*\r*\n", timeout)
+        return self.read_until_prompt(timeout)
 
     def quit(self, timeout=15):
         """Ctrl-A x (quit QEMU); returns run-qemu.py's exit status."""
