@@ -73,9 +73,14 @@ static void console(void)
 	for (;;) {
 		puts_com1("kestrel> ");
 		n = 0;
-		for (char c = getc_com1(); c != '\r' && c != '\n'; c = getc_com1())
+		/* Echo what is typed, as Kestrel's console does. */
+		for (char c = getc_com1(); c != '\r' && c != '\n'; c = getc_com1()) {
+			char echo[2] = { c, 0 };
+
 			if (n < sizeof(line) - 1)
 				line[n++] = c;
+			puts_com1(echo);
+		}
 		line[n] = 0;
 		puts_com1("\n");
 		if (streq(line, "quit"))
