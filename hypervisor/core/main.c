@@ -14,7 +14,7 @@
 
 const struct vendor_ops *vendor;
 
-static const struct vendor_ops *const backends[] = { &svm_vendor_ops };
+static const struct vendor_ops *const backends[] = { &svm_vendor_ops, &vmx_vendor_ops };
 
 static void vendor_select(void)
 {

@@ -125,6 +125,11 @@ static void trap_dump(const struct trap_frame *f)
 	printk("CR0 %016lx CR3 %016lx CR4 %016lx\n", read_cr0(), read_cr3(), read_cr4());
 }
 
+uint64_t cpu_tss_base(void)
+{
+	return (uintptr_t)&tss;
+}
+
 volatile uint64_t timer_ticks;
 
 void trap_handle(struct trap_frame *f)

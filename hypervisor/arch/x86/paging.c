@@ -160,3 +160,57 @@ X86_FORMAT(pt_format_x86_64, "x86-64", x86_table_entry, x86_leaf_entry, 2);
 X86_FORMAT(pt_format_x86_64_1g, "x86-64/1G", x86_table_entry, x86_leaf_entry, 3);
 X86_FORMAT(pt_format_npt, "NPT", npt_table_entry, npt_leaf_entry, 2);
 X86_FORMAT(pt_format_npt_1g, "NPT/1G", npt_table_entry, npt_leaf_entry, 3);
+
+/* ---- Intel EPT entries (SDM vol. 3, 29.3.2, tables 29-1..29-6) ---- */
+
+#define EPT_R        (1ull << 0)
+#define EPT_W        (1ull << 1)
+#define EPT_X        (1ull << 2)
+#define EPT_MT_WB    (6ull << 3)
+#define EPT_MT_UC    (0ull << 3)
+#define EPT_LARGE    (1ull << 7)
+
+static uint64_t ept_table_entry(uint64_t pa)
+{
+	return pa | EPT_R | EPT_W | EPT_X;
+}
+
+static uint64_t ept_leaf_entry(uint64_t pa, unsigned level, unsigned flags)
+{
+	uint64_t e = pa | (flags & PT_UNCACHED ? EPT_MT_UC : EPT_MT_WB);
+
+	if (flags & PT_READ)
+		e |= EPT_R;
+	if (flags & PT_WRITE)
+		e |= EPT_W;
+	if (flags & PT_EXEC)
+		e |= EPT_X;
+	if (level > 1)
+		e |= EPT_LARGE;
+	return e;
+}
+
+static bool ept_present(uint64_t e)
+{
+	return e & (EPT_R | EPT_W | EPT_X);
+}
+
+static bool ept_is_leaf(uint64_t e, unsigned level)
+{
+	return level == 1 || (e & EPT_LARGE);
+}
+
+#define EPT_FORMAT(var, fmt_name, max_level)           \
+	const struct pt_format var = {                 \
+		.name = fmt_name,                      \
+		.table_entry = ept_table_entry,        \
+		.leaf_entry = ept_leaf_entry,          \
+		.present = ept_present,                \
+		.is_leaf = ept_is_leaf,                \
+		.addr_mask = X86_ADDR_MASK,            \
+		.max_leaf_level = max_level,           \
+	}
+
+EPT_FORMAT(pt_format_ept_4k, "EPT/4K", 1);
+EPT_FORMAT(pt_format_ept, "EPT", 2);
+EPT_FORMAT(pt_format_ept_1g, "EPT/1G", 3);

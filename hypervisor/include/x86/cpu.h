@@ -22,6 +22,8 @@ struct trap_frame {
 
 /* Loads the hypervisor's GDT, TSS and IDT. */
 void cpu_tables_init(void);
+/* Base of the hypervisor's TSS (VMX host state). */
+uint64_t cpu_tss_base(void);
 /* Called from the stubs. */
 void trap_handle(struct trap_frame *f);
 

@@ -64,5 +64,10 @@ extern const struct pt_format pt_format_x86_64;
 extern const struct pt_format pt_format_npt;
 extern const struct pt_format pt_format_npt_1g;
 extern const struct pt_format pt_format_x86_64_1g;
+/* Intel EPT, write-back leaves; the variants limit the page size to what
+ * IA32_VMX_EPT_VPID_CAP allows. */
+extern const struct pt_format pt_format_ept_4k;
+extern const struct pt_format pt_format_ept;
+extern const struct pt_format pt_format_ept_1g;
 
 #endif

@@ -46,5 +46,6 @@ struct vendor_ops {
 
 extern const struct vendor_ops *vendor;
 extern const struct vendor_ops svm_vendor_ops;
+extern const struct vendor_ops vmx_vendor_ops;
 
 #endif

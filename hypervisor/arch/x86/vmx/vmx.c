@@ -1,0 +1,314 @@
+/*
+ * Intel VMX backend (SDM vol. 3, chapters 24-29) with EPT.
+ *
+ * Every control is derived from the capability MSRs (vmx_caps.c). Host
+ * interrupts exit the guest (external-interrupt exiting, no acknowledge on
+ * exit) and stay pending until the STI after the exit. The SYSCALL MSRs and
+ * KERNEL_GS_BASE are not in the VMCS; the host never uses them, so they hold
+ * the running vCPU's values and are swapped only when another vCPU runs.
+ */
+#include <core/page_alloc.h>
+#include <core/vm.h>
+#include <hv/hypercall.h>
+#include <lib/printk.h>
+#include <lib/string.h>
+#include <x86/cpu.h>
+#include <x86/processor.h>
+#include <x86/vendor.h>
+#include "vmx_private.h"
+
+#define CPUID_1_ECX_VMX   (1u << 5)
+#define X86_CR4_VMXE_BIT  (1ull << 13)
+
+const uint32_t vmx_lazy_msrs[NR_LAZY_MSRS] = {
+	MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
+};
+
+struct vmx_caps vmx_caps;
+struct vmx_controls vmx_ctl;
+uint64_t vmx_msr_bitmap_pa;
+static uint16_t next_vpid = 1;
+static struct vcpu *current_vmcs_owner, *lazy_msr_owner;
+
+static void read_caps(void)
+{
+	bool true_ctls;
+
+	vmx_caps.basic = rdmsr(MSR_VMX_BASIC);
+	true_ctls = vmx_caps.basic & VMX_BASIC_TRUE_CTLS;
+	vmx_caps.pin = rdmsr(true_ctls ? MSR_VMX_TRUE_PINBASED : MSR_VMX_PINBASED);
+	vmx_caps.proc = rdmsr(true_ctls ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED);
+	vmx_caps.exit = rdmsr(true_ctls ? MSR_VMX_TRUE_EXIT : MSR_VMX_EXIT);
+	vmx_caps.entry = rdmsr(true_ctls ? MSR_VMX_TRUE_ENTRY : MSR_VMX_ENTRY);
+	vmx_caps.cr0_fixed0 = rdmsr(MSR_VMX_CR0_FIXED0);
+	vmx_caps.cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);
+	vmx_caps.cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
+	vmx_caps.cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
+	if ((vmx_caps.proc >> 32) & PROC_SECONDARY) {
+		vmx_caps.proc2 = rdmsr(MSR_VMX_PROCBASED2);
+		if ((vmx_caps.proc2 >> 32) & (PROC2_EPT | PROC2_VPID))
+			vmx_caps.ept_vpid = rdmsr(MSR_VMX_EPT_VPID_CAP);
+	}
+}
+
+static bool vmx_probe(char *why, size_t len)
+{
+	uint64_t fc;
+
+	if (!(cpuid(1, 0).ecx & CPUID_1_ECX_VMX)) {
+		snprintf(why, len, "CPU has no VMX");
+		return false;
+	}
+	fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+	if ((fc & FEATURE_CONTROL_LOCK) && !(fc & FEATURE_CONTROL_VMXON_OUTSIDE_SMX)) {
+		snprintf(why, len, "VMX is disabled by the firmware "
+			 "(IA32_FEATURE_CONTROL locked with VMXON outside SMX off)");
+		return false;
+	}
+	read_caps();
+	printk("kestrel: vmx: basic 0x%lx pin 0x%lx proc 0x%lx proc2 0x%lx exit 0x%lx "
+	       "entry 0x%lx ept/vpid 0x%lx\n", vmx_caps.basic, vmx_caps.pin, vmx_caps.proc, vmx_caps.proc2,
+	       vmx_caps.exit, vmx_caps.entry, vmx_caps.ept_vpid);
+	return vmx_choose_controls(&vmx_caps, &vmx_ctl, why, len) == 0;
+}
+
+static void vmx_msr_bitmap_pass(uint8_t *bitmap, uint32_t msr)
+{
+	/* Read bitmaps at 0 (low MSRs) and 1024 (0xc0000000..), write bitmaps
+	 * 2048 bytes further (SDM 3, 25.6.9). */
+	uint32_t base = msr >= 0xc0000000 ? 1024 : 0, bit = msr & 0x1fff;
+
+	bitmap[base + bit / 8] &= (uint8_t)~(1u << (bit % 8));
+	bitmap[2048 + base + bit / 8] &= (uint8_t)~(1u << (bit % 8));
+}
+
+static int vmx_cpu_enable(void)
+{
+	static const uint32_t passthrough[] = {
+		MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR,
+		MSR_CSTAR, MSR_SFMASK, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_CS + 1,
+		MSR_IA32_SYSENTER_CS + 2,
+	};
+	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL), vmxon_pa = page_alloc(1, 1);
+	uint8_t *bitmap;
+	bool failed;
+
+	vmx_msr_bitmap_pa = page_alloc(1, 1);
+	if (!vmxon_pa || !vmx_msr_bitmap_pa) {
+		printk("kestrel: vmx: out of memory\n");
+		return -1;
+	}
+	bitmap = (uint8_t *)(uintptr_t)vmx_msr_bitmap_pa;
+	memset(bitmap, 0xff, PAGE_SIZE);
+	for (unsigned i = 0; i < sizeof(passthrough) / sizeof(passthrough[0]); i++)
+		vmx_msr_bitmap_pass(bitmap, passthrough[i]);
+	/* Firmware that left it unlocked (OVMF under Bochs does) gets it set
+	 * up here (SDM 3, 24.7). */
+	if (!(fc & FEATURE_CONTROL_LOCK))
+		wrmsr(MSR_IA32_FEATURE_CONTROL,
+		      fc | FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMXON_OUTSIDE_SMX);
+	write_cr0((read_cr0() | vmx_caps.cr0_fixed0) & vmx_caps.cr0_fixed1);
+	write_cr4((read_cr4() | vmx_caps.cr4_fixed0 | X86_CR4_VMXE_BIT) & vmx_caps.cr4_fixed1);
+	*(uint32_t *)(uintptr_t)vmxon_pa = (uint32_t)vmx_caps.basic & 0x7fffffff;
+	__asm__ volatile("vmxon %1; setbe %0" : "=qm"(failed) : "m"(vmxon_pa) : "cc", "memory");
+	if (failed) {
+		printk("kestrel: vmx: VMXON failed\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int vmx_vm_init(struct vm *vm)
+{
+	vm->npt.fmt = vmx_ctl.ept_1g ? &pt_format_ept_1g : vmx_ctl.ept_2m ? &pt_format_ept
+							   : &pt_format_ept_4k;
+	vm->asid = 0;   /* VMX tags per vCPU (VPID), see vmx_vcpu_init */
+	return 0;
+}
+
+void vmx_load(struct vcpu *v)
+{
+	if (current_vmcs_owner == v)
+		return;
+	__asm__ volatile("vmptrld %0" : : "m"(to_vmx(v)->vmcs_pa) : "cc", "memory");
+	current_vmcs_owner = v;
+}
+
+
+static int vmx_vcpu_init(struct vcpu *v)
+{
+	struct vmx_vcpu *x = page_alloc_ptr(1);
+	uint64_t vmcs_pa = page_alloc(1, 1);
+
+	if (!x || !vmcs_pa)
+		return -1;
+	x->vmcs_pa = vmcs_pa;
+	/* One VPID per vCPU: no flush is needed when vCPUs take turns. */
+	if (vmx_ctl.vpid && next_vpid)
+		x->vpid = next_vpid++;
+	v->vendor = x;
+	*(uint32_t *)(uintptr_t)vmcs_pa = (uint32_t)vmx_caps.basic & 0x7fffffff;
+	__asm__ volatile("vmclear %0" : : "m"(x->vmcs_pa) : "cc", "memory");
+	vmx_load(v);
+	vmx_vmcs_setup(v);
+	return 0;
+}
+
+/* The SYSCALL MSRs and KERNEL_GS_BASE follow the vCPU that runs. */
+static void vmx_switch_lazy_msrs(struct vcpu *v)
+{
+	if (lazy_msr_owner == v)
+		return;
+	for (unsigned i = 0; i < NR_LAZY_MSRS; i++) {
+		if (lazy_msr_owner)
+			to_vmx(lazy_msr_owner)->msrs[i] = rdmsr(vmx_lazy_msrs[i]);
+		wrmsr(vmx_lazy_msrs[i], to_vmx(v)->msrs[i]);
+	}
+	lazy_msr_owner = v;
+}
+
+static void vmx_skip_insn(struct vcpu *v, unsigned len)
+{
+	vmx_load(v);
+	vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + len);
+	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, vmread(VMCS_GUEST_INTERRUPTIBILITY) &
+		~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS));
+}
+
+static void vmx_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
+				 uint32_t error)
+{
+	vmx_load(v);
+	vmwrite(VMCS_ENTRY_INTR_INFO, vector | INTR_TYPE_HW_EXCEPTION | INTR_INFO_VALID |
+		(has_error ? INTR_INFO_ERROR_VALID : 0));
+	if (has_error)
+		vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, error);
+}
+
+/* Deliver the highest pending interrupt if the guest can take it now, else
+ * ask for an exit as soon as it can (SDM 3, 26.7.5 and 27.6). */
+static void vmx_offer_irq(struct vcpu *v)
+{
+	uint32_t proc = vmx_ctl.proc;
+	int vector = vcpu_pending_irq(v);
+
+	if (vector >= 0 && !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID)) {
+		bool open = (vmread(VMCS_GUEST_RFLAGS) & X86_RFLAGS_IF) &&
+			    !(vmread(VMCS_GUEST_INTERRUPTIBILITY) &
+			      (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS));
+
+		if (open) {
+			vmwrite(VMCS_ENTRY_INTR_INFO, (uint32_t)vector | INTR_TYPE_EXT |
+				INTR_INFO_VALID);
+			vcpu_ack_irq(v, (uint8_t)vector);
+			vector = vcpu_pending_irq(v);
+		}
+	}
+	vmwrite(VMCS_PROC_CONTROLS, vector >= 0 ? proc | PROC_INTR_WINDOW : proc);
+}
+
+/* The benchmark's floor: serve the exit with nothing but a RIP update. */
+static bool vmx_bench_floor(struct vcpu *v)
+{
+	uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
+	bool match = (v->bench_floor_exit == HV_BENCH_EXIT_CPUID && reason == VMX_EXIT_CPUID) ||
+		     (v->bench_floor_exit == HV_BENCH_EXIT_HYPERCALL &&
+		      reason == VMX_EXIT_VMCALL);
+
+	if (!v->bench_floor_left || !match)
+		return false;
+	v->bench_floor_left--;
+	vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + v->bench_floor_len);
+	return true;
+}
+
+static void vmx_read_exit(struct vmx_vcpu *x)
+{
+	x->exit = (struct vmx_exit_fields){
+		.reason = (uint32_t)vmread(VMCS_EXIT_REASON),
+		.qualification = vmread(VMCS_EXIT_QUALIFICATION),
+		.intr_info = (uint32_t)vmread(VMCS_EXIT_INTR_INFO),
+		.intr_error = (uint32_t)vmread(VMCS_EXIT_INTR_ERROR),
+		.insn_len = (uint32_t)vmread(VMCS_EXIT_INSN_LEN),
+		.gpa = vmread(VMCS_GUEST_PHYS_ADDR),
+	};
+}
+
+/* An event whose delivery the exit interrupted is delivered again
+ * (SDM 3, 28.2.4 and 29.2.1). */
+static void vmx_reinject(void)
+{
+	uint32_t info = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO);
+
+	if (!(info & INTR_INFO_VALID))
+		return;
+	vmwrite(VMCS_ENTRY_INTR_INFO, info & ~(1u << 12));
+	if (info & INTR_INFO_ERROR_VALID)
+		vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
+	vmwrite(VMCS_ENTRY_INSN_LEN, vmread(VMCS_EXIT_INSN_LEN));
+}
+
+static void vmx_run(struct vcpu *v, struct exit_info *e)
+{
+	struct vmx_vcpu *x = to_vmx(v);
+	int failed;
+
+	vmx_load(v);
+	vmx_switch_lazy_msrs(v);
+	vmx_offer_irq(v);
+	vmwrite(VMCS_GUEST_RSP, v->regs.gpr[GPR_RSP]);
+	do {
+		failed = vmx_vmenter(v, x->launched);
+		x->launched |= !failed;
+	} while (!failed && vmx_bench_floor(v));
+	/* A host interrupt that made the guest exit is taken here. */
+	__asm__ volatile("sti; nop; cli" ::: "memory");
+	if (failed) {
+		x->insn_error = (uint32_t)vmread(VMCS_INSN_ERROR);
+		*e = (struct exit_info){ .reason = EXIT_ENTRY_FAILED, .raw = x->insn_error,
+			.raw_name = vmx_insn_error_name(x->insn_error) };
+		return;
+	}
+	v->regs.gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
+	vmx_read_exit(x);
+	vmx_reinject();
+	vmx_decode_exit(&x->exit, e);
+}
+
+static void vmx_dump(struct vcpu *v)
+{
+	struct vmx_vcpu *x = to_vmx(v);
+	struct vmx_guest_state g;
+	char why[200];
+
+	vmx_load(v);
+	printk("VMCS exit: reason 0x%x qualification 0x%lx intr-info 0x%x idt-vectoring 0x%lx "
+	       "insn-len %u\n", x->exit.reason, x->exit.qualification, x->exit.intr_info,
+	       vmread(VMCS_IDT_VECTORING_INFO), x->exit.insn_len);
+	printk("  controls: pin 0x%lx proc 0x%lx proc2 0x%lx exit 0x%lx entry 0x%lx vpid %u\n",
+	       vmread(VMCS_PIN_CONTROLS), vmread(VMCS_PROC_CONTROLS), vmread(VMCS_PROC_CONTROLS2),
+	       vmread(VMCS_EXIT_CONTROLS), vmread(VMCS_ENTRY_CONTROLS), x->vpid);
+	if (x->insn_error)
+		printk("  VM-instruction error %u: %s\n", x->insn_error,
+		       vmx_insn_error_name(x->insn_error) ? vmx_insn_error_name(x->insn_error) : "?");
+	vmx_read_guest_state(&g);
+	if ((x->exit.reason & VMX_EXIT_REASON_ENTRY_FAILURE) || x->insn_error)
+		printk("  guest-state check: %s\n",
+		       vmx_check_guest_state(&g, &vmx_caps, why, sizeof(why)) ?: "no rule found "
+		       "broken (see the emulator's log)");
+}
+
+const struct vendor_ops vmx_vendor_ops = {
+	.name = "Intel VMX",
+	.probe = vmx_probe,
+	.cpu_enable = vmx_cpu_enable,
+	.vm_init = vmx_vm_init,
+	.vcpu_init = vmx_vcpu_init,
+	.read_sregs = vmx_read_sregs,
+	.write_sregs = vmx_write_sregs,
+	.run = vmx_run,
+	.skip_insn = vmx_skip_insn,
+	.inject_exception = vmx_inject_exception,
+	.dump = vmx_dump,
+	.hypercall_feature = 0,   /* VMCALL */
+};

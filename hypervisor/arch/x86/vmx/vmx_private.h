@@ -1,0 +1,45 @@
+/* Shared between the VMX backend's files (not part of the seam). */
+#ifndef VMX_PRIVATE_H
+#define VMX_PRIVATE_H
+
+#include <core/vm.h>
+#include "vmcs.h"
+#include "vmx_caps.h"
+#include "vmx_exit.h"
+
+/* MSRs outside the VMCS that guests own while they run (see vmx.c). */
+#define NR_LAZY_MSRS 5
+extern const uint32_t vmx_lazy_msrs[NR_LAZY_MSRS];
+
+struct vmx_vcpu {
+	uint64_t vmcs_pa;
+	bool launched;
+	uint16_t vpid;
+	uint64_t msrs[NR_LAZY_MSRS];
+	struct vmx_exit_fields exit;
+	uint32_t insn_error;          /* after a failed VMLAUNCH/VMRESUME */
+};
+
+extern struct vmx_caps vmx_caps;
+extern struct vmx_controls vmx_ctl;
+extern uint64_t vmx_msr_bitmap_pa;
+
+static inline struct vmx_vcpu *to_vmx(struct vcpu *v)
+{
+	return v->vendor;
+}
+
+/* Makes v's VMCS the current one (VMPTRLD) unless it already is. */
+void vmx_load(struct vcpu *v);
+/* Writes the controls and host state of a fresh, current VMCS. */
+void vmx_vmcs_setup(struct vcpu *v);
+void vmx_read_sregs(struct vcpu *v, struct guest_sregs *s);
+void vmx_write_sregs(struct vcpu *v, const struct guest_sregs *s);
+/* Gathers the guest-state fields the entry checks look at. */
+void vmx_read_guest_state(struct vmx_guest_state *g);
+
+/* 0 after a VM exit, 1 when VMLAUNCH/VMRESUME itself failed. */
+int vmx_vmenter(struct vcpu *v, int launched);
+void vmx_exit_stub(void);
+
+#endif
