@@ -1,5 +1,6 @@
 /* Control selection and VM-instruction error names (pure; see vmx_caps.h). */
 #include <lib/printk.h>
+#include <lib/string.h>
 #include "vmcs.h"
 #include "vmx_caps.h"
 
@@ -9,6 +10,29 @@ uint32_t vmx_adjust(uint64_t cap, uint32_t required, uint32_t optional, uint32_t
 
 	*missing = required & ~may_be_one;
 	return (required | optional | must_be_one) & may_be_one;
+}
+
+/* Names of the controls Kestrel cannot do without, for the refusal. */
+static const char *required_name(const char *word, uint32_t bit)
+{
+	static const struct { const char *word; uint32_t bit; const char *name; } names[] = {
+		{ "pin-based", PIN_EXT_INTR_EXITING, "external-interrupt exiting" },
+		{ "pin-based", PIN_NMI_EXITING, "NMI exiting" },
+		{ "processor-based", PROC_HLT_EXITING, "HLT exiting" },
+		{ "processor-based", PROC_UNCOND_IO, "unconditional I/O exiting" },
+		{ "processor-based", PROC_MSR_BITMAPS, "MSR bitmaps" },
+		{ "processor-based", PROC_SECONDARY, "secondary controls" },
+		{ "secondary", PROC2_EPT, "EPT (extended page tables)" },
+		{ "VM-exit", EXIT_HOST_64BIT, "64-bit host" },
+		{ "VM-exit", EXIT_SAVE_EFER, "saving IA32_EFER" },
+		{ "VM-exit", EXIT_LOAD_EFER, "loading host IA32_EFER" },
+		{ "VM-entry", ENTRY_LOAD_EFER, "loading guest IA32_EFER" },
+	};
+
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].bit == bit && !strcmp(names[i].word, word))
+			return names[i].name;
+	return "a required control";
 }
 
 struct control_word {
@@ -25,7 +49,10 @@ static int adjust_all(const struct control_word *w, unsigned n, char *why, size_
 
 		*w[i].out = vmx_adjust(w[i].cap, w[i].required, w[i].optional, &missing);
 		if (missing) {
-			snprintf(why, len, "the CPU cannot set %s controls 0x%x", w[i].name, missing);
+			uint32_t bit = missing & -missing;
+
+			snprintf(why, len, "the CPU lacks %s (%s control 0x%x)",
+				 required_name(w[i].name, bit), w[i].name, bit);
 			return -1;
 		}
 	}
