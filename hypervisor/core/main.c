@@ -5,6 +5,7 @@
 #include <core/sched.h>
 #include <core/vm.h>
 #include <lib/printk.h>
+#include <x86/acpi.h>
 #include <x86/cpu.h>
 #include <x86/processor.h>
 #include <x86/serial.h>
@@ -36,7 +37,14 @@ static void vendor_select(void)
 
 static __attribute__((noreturn)) void hv_start(struct hv_bootinfo *bi)
 {
+	const char *no_acpi;
+
 	cpu_tables_init();
+	no_acpi = acpi_init(bi->acpi_rsdp);
+
+	if (no_acpi)
+		printk("kestrel: ACPI soft-off unavailable (%s); batch mode will halt instead\n",
+		       no_acpi);
 	lapic_init();
 	time_calibrate();
 	vendor_select();

@@ -8,6 +8,7 @@
 #include <core/sched.h>
 #include <core/vm.h>
 #include <lib/printk.h>
+#include <x86/acpi.h>
 #include <x86/cpu.h>
 #include <x86/processor.h>
 #include <x86/vendor.h>
@@ -97,8 +98,11 @@ static __attribute__((noreturn)) void batch_poweroff(void)
 		all_well &= vms[i]->state == VM_STOPPED && vms[i]->ended_well;
 	printk("kestrel: batch mode: %s; powering off\n",
 	       all_well ? "every VM ended well" : "some VMs did not end well");
+	/* QEMU's isa-debug-exit turns this into QEMU's exit status; elsewhere
+	 * the port is unused and ACPI soft-off follows. */
 	outb(DEBUG_EXIT_PORT, all_well ? BATCH_ALL_WELL : BATCH_SOME_BAD);
-	printk("kestrel: no debug-exit device; halted\n");
+	acpi_poweroff();
+	printk("kestrel: could not power off; halted\n");
 	cpu_halt_forever();
 }
 

@@ -1,0 +1,14 @@
+/* The little of the host's ACPI tables the hypervisor needs: how to power
+ * the machine off (ACPI 6.4, 4.8.3.2.1 and 7.4.2). */
+#ifndef X86_ACPI_H
+#define X86_ACPI_H
+
+#include <stdint.h>
+
+/* Finds the PM1 control ports and the S5 sleep type from the RSDP the
+ * firmware passed; NULL, or what is missing. */
+const char *acpi_init(uint64_t rsdp);
+/* Enters S5 (soft off). Returns only if that did not work. */
+void acpi_poweroff(void);
+
+#endif
