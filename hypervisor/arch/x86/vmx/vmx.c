@@ -28,7 +28,7 @@ struct vmx_caps vmx_caps;
 struct vmx_controls vmx_ctl;
 uint64_t vmx_msr_bitmap_pa;
 static uint16_t next_vpid = 1;
-static struct vcpu *current_vmcs_owner, *lazy_msr_owner;
+static struct vcpu *current_vmcs_owner, *lazy_owner;
 
 static void read_caps(void)
 {
@@ -154,17 +154,33 @@ static int vmx_vcpu_init(struct vcpu *v)
 	return 0;
 }
 
-/* The SYSCALL MSRs and KERNEL_GS_BASE follow the vCPU that runs. */
-static void vmx_switch_lazy_msrs(struct vcpu *v)
+/* The SYSCALL MSRs, KERNEL_GS_BASE and CR2 follow the vCPU that runs. */
+static void vmx_switch_lazy_state(struct vcpu *v)
 {
-	if (lazy_msr_owner == v)
+	if (lazy_owner == v)
 		return;
+	if (lazy_owner)
+		to_vmx(lazy_owner)->cr2 = read_cr2();
+	write_cr2(to_vmx(v)->cr2);
 	for (unsigned i = 0; i < NR_LAZY_MSRS; i++) {
-		if (lazy_msr_owner)
-			to_vmx(lazy_msr_owner)->msrs[i] = rdmsr(vmx_lazy_msrs[i]);
+		if (lazy_owner)
+			to_vmx(lazy_owner)->msrs[i] = rdmsr(vmx_lazy_msrs[i]);
 		wrmsr(vmx_lazy_msrs[i], to_vmx(v)->msrs[i]);
 	}
-	lazy_msr_owner = v;
+	lazy_owner = v;
+}
+
+uint64_t vmx_get_cr2(struct vcpu *v)
+{
+	return lazy_owner == v ? read_cr2() : to_vmx(v)->cr2;
+}
+
+void vmx_set_cr2(struct vcpu *v, uint64_t cr2)
+{
+	if (lazy_owner == v)
+		write_cr2(cr2);
+	else
+		to_vmx(v)->cr2 = cr2;
 }
 
 static void vmx_skip_insn(struct vcpu *v, unsigned len)
@@ -254,7 +270,7 @@ static void vmx_run(struct vcpu *v, struct exit_info *e)
 	int failed;
 
 	vmx_load(v);
-	vmx_switch_lazy_msrs(v);
+	vmx_switch_lazy_state(v);
 	vmx_offer_irq(v);
 	vmwrite(VMCS_GUEST_RSP, v->regs.gpr[GPR_RSP]);
 	do {

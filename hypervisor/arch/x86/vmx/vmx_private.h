@@ -16,6 +16,7 @@ struct vmx_vcpu {
 	bool launched;
 	uint16_t vpid;
 	uint64_t msrs[NR_LAZY_MSRS];
+	uint64_t cr2;                 /* while another vCPU owns the real CR2 */
 	struct vmx_exit_fields exit;
 	uint32_t insn_error;          /* after a failed VMLAUNCH/VMRESUME */
 };
@@ -28,6 +29,11 @@ static inline struct vmx_vcpu *to_vmx(struct vcpu *v)
 {
 	return v->vendor;
 }
+
+/* The guest CR2 of v (not in the VMCS: it lives in the real CR2 while v
+ * owns the lazily switched registers). */
+uint64_t vmx_get_cr2(struct vcpu *v);
+void vmx_set_cr2(struct vcpu *v, uint64_t cr2);
 
 /* Makes v's VMCS the current one (VMPTRLD) unless it already is. */
 void vmx_load(struct vcpu *v);

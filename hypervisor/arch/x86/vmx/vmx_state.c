@@ -140,8 +140,7 @@ void vmx_write_sregs(struct vcpu *v, const struct guest_sregs *s)
 	vmwrite(VMCS_GUEST_GDTR_LIMIT, s->gdtr.limit);
 	vmwrite(VMCS_GUEST_IDTR_BASE, s->idtr.base);
 	vmwrite(VMCS_GUEST_IDTR_LIMIT, s->idtr.limit);
-	/* CR2 is not in the VMCS: the guest's value is in the real CR2 while it
-	 * runs; only a fresh vCPU starts with one, and that is 0. */
+	vmx_set_cr2(v, s->cr2);
 }
 
 void vmx_read_sregs(struct vcpu *v, struct guest_sregs *s)
@@ -152,7 +151,7 @@ void vmx_read_sregs(struct vcpu *v, struct guest_sregs *s)
 	cr4_mask = vmread(VMCS_CR4_MASK);
 	*s = (struct guest_sregs){
 		.rip = vmread(VMCS_GUEST_RIP), .rflags = vmread(VMCS_GUEST_RFLAGS),
-		.cr0 = vmread(VMCS_GUEST_CR0), .cr2 = read_cr2(), .cr3 = vmread(VMCS_GUEST_CR3),
+		.cr0 = vmread(VMCS_GUEST_CR0), .cr2 = vmx_get_cr2(v), .cr3 = vmread(VMCS_GUEST_CR3),
 		.cr4 = (vmread(VMCS_GUEST_CR4) & ~cr4_mask) | (vmread(VMCS_CR4_SHADOW) & cr4_mask),
 		.efer = vmread(VMCS_GUEST_EFER), .pat = vmread(VMCS_GUEST_PAT),
 		.gdtr = { vmread(VMCS_GUEST_GDTR_BASE), (uint32_t)vmread(VMCS_GUEST_GDTR_LIMIT) },
