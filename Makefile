@@ -40,9 +40,12 @@ HV_OBJS   := $(patsubst %.c,$(B)/obj/%.o,$(HV_C_SRCS)) $(patsubst %.S,$(B)/obj/%
 # Offsets used by assembly are generated from the C structs (never typed by hand).
 $(B)/gen/asm-offsets.h: hypervisor/arch/x86/asm-offsets.c $(wildcard hypervisor/include/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(HV_CFLAGS) -S -o $(B)/gen/asm-offsets.s $<
-	sed -n 's/.*@@OFFSET \([A-Z_0-9]*\) \$$\?\([0-9-]*\).*/#define \1 \2/p' $(B)/gen/asm-offsets.s > $@.tmp
-	(echo '/* generated from asm-offsets.c */'; cat $@.tmp) > $@; rm -f $@.tmp
+	@echo "  GEN     $@"
+	$(Q)$(CC) $(HV_CFLAGS) -S -o $(B)/gen/asm-offsets.s $<
+	$(Q)(echo '/* generated from asm-offsets.c */'; \
+	  sed -n 's/.*@@OFFSET \([A-Z_0-9]*\) \$$\?\([0-9-]*\).*/#define \1 \2/p' \
+	  $(B)/gen/asm-offsets.s) > $@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; touch $@; else mv $@.tmp $@; fi
 
 $(B)/obj/%.o: %.c $(B)/gen/asm-offsets.h
 	@mkdir -p $(dir $@)
