@@ -35,18 +35,37 @@
 #define HV_HC_ABI_VERSION  0 /* -> HV_ABI_VERSION */
 #define HV_HC_POWEROFF     1 /* arg1 = exit status (0 = success); does not return */
 #define HV_HC_TIMER_SET    2 /* arg1 = TSC deadline (0 cancels), arg2 = vector
-                              * (32..255): inject the vector once the guest TSC
-                              * reaches the deadline -> 0 */
+                              * (32..255) -> 0. One-shot, per vCPU: the calling
+                              * vCPU gets the vector as an external interrupt
+                              * once the guest TSC reaches the deadline (within
+                              * a host timer tick, 1 ms), whether it is running
+                              * or halted; it stays pending while the guest has
+                              * interrupts disabled. Arming again replaces the
+                              * old deadline. No acknowledgement is needed. */
 #define HV_HC_TSC_KHZ      3 /* -> guest TSC frequency in kHz */
 #define HV_HC_BENCH_FLOOR  4 /* arg1 = count, arg2 = HV_BENCH_EXIT_*, arg3 =
-                              * instruction length: serve the next `count` exits
-                              * of that kind from the backend's empty loop (only
-                              * advance RIP), to measure the exit round-trip
-                              * floor -> 0 */
+                              * instruction length (1..15): serve the calling
+                              * vCPU's next `count` exits of that kind from the
+                              * backend's empty loop (only RIP advances; no
+                              * register changes), to measure the exit round-trip
+                              * floor -> 0. A new call replaces what is left. */
 #define HV_HC_NOP          5 /* full dispatch, no work -> 0 */
 
 #define HV_BENCH_EXIT_CPUID     1
 #define HV_BENCH_EXIT_HYPERCALL 2
+
+/*
+ * The platform every Kestrel VM sees (what the minimal guest checks):
+ *   - guest-physical 0..mem_size is RAM; every other address reads all-ones
+ *     and drops writes (each access is counted); port I/O that no device
+ *     claims behaves the same;
+ *   - a 16550 UART at port 0x3f8 (transmit; output goes to the host's
+ *     serial line, one line at a time, prefixed with "[<vm name>] ");
+ *   - MSRs the hypervisor does not implement raise #GP;
+ *   - CPUID.1:EBX[31:24] (initial APIC ID) is the vCPU index, at most
+ *     HV_MAX_VCPUS vCPUs.
+ */
+#define HV_MAX_VCPUS 8
 
 /* Errors (negated in RAX). */
 #define HV_EPERM   1
