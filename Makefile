@@ -149,7 +149,7 @@ check: unit fuzz-smoke
 integration: all
 	$(PYTHON) -m pytest -v tests/integration
 
-test: unit integration
+test: check integration
 
 bench: all
 	$(PYTHON) scripts/bench.py
