@@ -318,10 +318,18 @@ static void set_cmdline(struct parser *p, const char *v, size_t n)
 
 static void set_boot(struct parser *p, const char *v, size_t n)
 {
-	if (str_ieq(v, n, "kestrel"))
-		p->vm->boot_protocol = HV_BOOT_KESTREL;
-	else
-		value_fail(p, "expected kestrel (the only boot protocol so far)", 0);
+	static const struct { const char *name; uint32_t protocol; } protocols[] = {
+		{ "kestrel", HV_BOOT_KESTREL },
+		{ "linux", HV_BOOT_LINUX },
+	};
+
+	for (size_t i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++) {
+		if (str_ieq(v, n, protocols[i].name)) {
+			p->vm->boot_protocol = protocols[i].protocol;
+			return;
+		}
+	}
+	value_fail(p, "expected kestrel or linux", 0);
 }
 
 enum { KEY_MEMORY, KEY_KERNEL };  /* required: checked when the section ends */

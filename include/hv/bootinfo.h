@@ -17,6 +17,7 @@
 
 enum hv_boot_protocol {
 	HV_BOOT_KESTREL = 0,  /* ELF64, include/hv/start_info.h */
+	HV_BOOT_LINUX = 1,    /* bzImage, Linux/x86 64-bit boot protocol */
 };
 
 struct hv_blob {              /* a file read from the ESP */

@@ -392,8 +392,9 @@ static void test_boot(void)
 {
 	CHECK(parse_vm("boot = kestrel")->vms[0].valid);
 	CHECK(parse_vm("boot = \"Kestrel\"")->vms[0].boot_protocol == HV_BOOT_KESTREL);
-	CHECK_STR(vm_error("boot = linux"),
-		  "hv.cfg:4: vm \"a\": boot \"linux\": expected kestrel (the only boot protocol so far)");
+	CHECK(parse_vm("boot = linux")->vms[0].boot_protocol == HV_BOOT_LINUX);
+	CHECK_STR(vm_error("boot = multiboot2"),
+		  "hv.cfg:4: vm \"a\": boot \"multiboot2\": expected kestrel or linux");
 }
 
 static void test_vm_section_errors(void)
