@@ -157,4 +157,4 @@ bench: all
 clean:
 	rm -rf $(B)
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(B)/guest -name '*.d' -type f 2>/dev/null)

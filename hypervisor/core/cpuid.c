@@ -26,6 +26,7 @@
 #define CPUID_8_1_ECX_SKINIT     (1u << 12)
 #define CPUID_8_1_EDX_RDTSCP     (1u << 27)
 #define X86_CR4_OSXSAVE          (1ull << 18)
+#define CPUID_D_1_EAX_XSAVES     (1u << 3)
 
 static void cpuid_leaf1(struct vcpu *v, struct cpuid_regs *r)
 {
@@ -75,6 +76,10 @@ void cpuid_emulate(struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid
 	case 0x80000001:
 		r->ecx &= ~(CPUID_8_1_ECX_SVM | CPUID_8_1_ECX_SKINIT);
 		r->edx &= ~CPUID_8_1_EDX_RDTSCP;
+		break;
+	case 0xd:
+		if (subleaf == 1)   /* no XSAVES: IA32_XSS is not emulated */
+			r->eax &= ~CPUID_D_1_EAX_XSAVES;
 		break;
 	case 0x8000000a:   /* SVM features: none for the guest */
 		*r = (struct cpuid_regs){ 0 };

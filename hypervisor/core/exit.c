@@ -7,6 +7,7 @@
 #include <core/trace.h>
 #include <lib/printk.h>
 #include <stdarg.h>
+#include <x86/fpu.h>
 #include <x86/processor.h>
 #include <x86/vendor.h>
 
@@ -15,7 +16,7 @@ typedef void exit_handler_fn(struct vcpu *v, struct exit_info *e);
 static const char *const reason_names[NR_EXIT_REASONS] = {
 	[EXIT_NONE] = "none", [EXIT_CPUID] = "cpuid", [EXIT_IO] = "io",
 	[EXIT_MSR_READ] = "msr-read", [EXIT_MSR_WRITE] = "msr-write", [EXIT_HLT] = "hlt",
-	[EXIT_HYPERCALL] = "hypercall", [EXIT_NPF] = "npf", [EXIT_INTR] = "interrupt",
+	[EXIT_HYPERCALL] = "hypercall", [EXIT_XSETBV] = "xsetbv", [EXIT_NPF] = "npf", [EXIT_INTR] = "interrupt",
 	[EXIT_IRQ_WINDOW] = "irq-window", [EXIT_EXCEPTION] = "exception",
 	[EXIT_SHUTDOWN] = "shutdown", [EXIT_ENTRY_FAILED] = "entry-failed",
 	[EXIT_UNHANDLED] = "unhandled",
@@ -75,6 +76,18 @@ static void handle_hlt(struct vcpu *v, struct exit_info *e)
 	v->state = s.rflags & X86_RFLAGS_IF ? VCPU_HALTED : VCPU_PARKED;
 }
 
+static void handle_xsetbv(struct vcpu *v, struct exit_info *e)
+{
+	const uint64_t *g = v->regs.gpr;
+	uint64_t value = (uint32_t)g[GPR_RAX] | (g[GPR_RDX] << 32);
+
+	if (!fpu_set_xcr0(v, (uint32_t)g[GPR_RCX], value)) {
+		vendor->inject_exception(v, X86_EXC_GP, true, 0);
+		return;
+	}
+	exit_skip_insn(v, e);
+}
+
 /* Exceptions are intercepted only to observe them: give them back. */
 static void handle_exception(struct vcpu *v, struct exit_info *e)
 {
@@ -105,6 +118,7 @@ static exit_handler_fn *const exit_handlers[NR_EXIT_REASONS] = {
 	[EXIT_MSR_WRITE]    = handle_msr_write,
 	[EXIT_HLT]          = handle_hlt,
 	[EXIT_HYPERCALL]    = handle_hypercall,
+	[EXIT_XSETBV]       = handle_xsetbv,
 	[EXIT_NPF]          = handle_npf,
 	[EXIT_INTR]         = handle_nothing,    /* taken by the host after the exit */
 	[EXIT_IRQ_WINDOW]   = handle_nothing,    /* the backend injects on entry */

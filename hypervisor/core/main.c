@@ -7,6 +7,7 @@
 #include <lib/printk.h>
 #include <x86/acpi.h>
 #include <x86/cpu.h>
+#include <x86/fpu.h>
 #include <x86/processor.h>
 #include <x86/serial.h>
 #include <x86/vendor.h>
@@ -47,6 +48,7 @@ static __attribute__((noreturn)) void hv_start(struct hv_bootinfo *bi)
 		       no_acpi);
 	lapic_init();
 	time_calibrate();
+	fpu_init();
 	vendor_select();
 	vm_create_all(bi);
 	console_init();

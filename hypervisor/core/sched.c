@@ -10,6 +10,7 @@
 #include <lib/printk.h>
 #include <x86/acpi.h>
 #include <x86/cpu.h>
+#include <x86/fpu.h>
 #include <x86/processor.h>
 #include <x86/vendor.h>
 
@@ -67,11 +68,15 @@ static struct vcpu *sched_pick(void)
 	return NULL;
 }
 
+struct vcpu *current_vcpu;
+
 static void run_slice(struct vcpu *v)
 {
 	uint64_t start = timer_ticks, seen = start;
 	struct exit_info e;
 
+	current_vcpu = v;
+	fpu_switch_to(v);
 	while (vcpu_can_run(v) && timer_ticks - start < SCHED_SLICE_TICKS) {
 		vendor->run(v, &e);
 		exit_dispatch(v, &e);

@@ -6,6 +6,7 @@
 #include <lib/printk.h>
 #include <lib/string.h>
 #include <stdarg.h>
+#include <x86/fpu.h>
 #include <x86/vendor.h>
 
 #define COM1_BASE 0x3f8
@@ -69,7 +70,7 @@ static int vcpus_create(struct vm *vm, unsigned n)
 		v->id = i;
 		v->state = VCPU_RUNNABLE;
 		vm->vcpus[vm->nr_vcpus++] = v;
-		if (vendor->vcpu_init(v))
+		if (fpu_vcpu_init(v) || vendor->vcpu_init(v))
 			return -1;
 	}
 	return 0;

@@ -53,6 +53,7 @@ static void test_simple_exits(void)
 	CHECK_EQ(decode(SVM_EXIT_MSR, 1, 0, 0).reason, EXIT_MSR_WRITE);
 	CHECK_EQ(decode(SVM_EXIT_INTR, 0, 0, 0).reason, EXIT_INTR);
 	CHECK_EQ(decode(SVM_EXIT_SHUTDOWN, 0, 0, 0).reason, EXIT_SHUTDOWN);
+	CHECK_EQ(decode(SVM_EXIT_XSETBV, 0, 0, 0).reason, EXIT_XSETBV);
 	/* Length is left for the backend to compute (no next-RIP save). */
 	CHECK_EQ(decode(SVM_EXIT_CPUID, 0, 0, 0).insn_len, 0);
 }

@@ -167,7 +167,8 @@ static void test_exit_decoding(void)
 	e = decode(VMX_EXIT_VMXOFF, 0, 0, 3, 0);
 	CHECK_EQ(e.reason, EXIT_UNHANDLED);
 	CHECK(e.raw_name && !strcmp(e.raw_name, "VMXOFF"));
-	CHECK_EQ(decode(VMX_EXIT_XSETBV, 0, 0, 3, 0).reason, EXIT_UNHANDLED);
+	CHECK_EQ(decode(VMX_EXIT_XSETBV, 0, 0, 3, 0).reason, EXIT_XSETBV);
+	CHECK_EQ(decode(VMX_EXIT_XSETBV, 0, 0, 3, 0).insn_len, 3);
 	e = decode(VMX_EXIT_INVALID_GUEST_STATE | VMX_EXIT_REASON_ENTRY_FAILURE, 0, 0, 0, 0);
 	CHECK_EQ(e.reason, EXIT_ENTRY_FAILED);
 	CHECK(!strcmp(e.raw_name, "ENTRY_FAILURE_GUEST_STATE"));

@@ -16,6 +16,7 @@ enum exit_reason {
 	EXIT_MSR_WRITE,
 	EXIT_HLT,
 	EXIT_HYPERCALL,
+	EXIT_XSETBV,
 	EXIT_NPF,             /* nested page fault / EPT violation */
 	EXIT_INTR,            /* physical interrupt */
 	EXIT_IRQ_WINDOW,      /* the guest can take an interrupt now */

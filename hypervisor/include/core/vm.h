@@ -51,8 +51,15 @@ struct vcpu {
 	uint8_t bench_floor_exit;     /* HV_BENCH_EXIT_* */
 	uint8_t bench_floor_len;
 
+	/* FPU/SSE/AVX state and XCR0 while another vCPU runs (x86/fpu.c). */
+	void *fpu_area;
+	uint64_t xcr0;
+
 	struct vcpu_stats stats;
 };
+
+/* The vCPU this physical CPU is running (or last ran). */
+extern struct vcpu *current_vcpu;
 
 struct vm_unbacked_stats {
 	uint64_t mem_reads, mem_writes;    /* guest-physical accesses nothing backs */

@@ -118,7 +118,7 @@ static void vmcb_init_control(struct vmcb_control *c, const struct vm *vm)
 	c->intercept_misc2 = INTERCEPT2_VMRUN | INTERCEPT2_VMMCALL | INTERCEPT2_VMLOAD |
 			     INTERCEPT2_VMSAVE | INTERCEPT2_STGI | INTERCEPT2_CLGI |
 			     INTERCEPT2_SKINIT | INTERCEPT2_MONITOR | INTERCEPT2_MWAIT |
-			     INTERCEPT2_MWAIT_COND;
+			     INTERCEPT2_MWAIT_COND | INTERCEPT2_XSETBV;
 	c->iopm_base_pa = iopm_pa;
 	c->msrpm_base_pa = msrpm_pa;
 	c->asid = vm->asid;
@@ -275,6 +275,13 @@ static void svm_enter(struct vcpu *v, struct svm_vcpu *s)
 	v->regs.gpr[GPR_RSP] = vmcb->save.rsp;
 }
 
+/* The 0f 01 group with a register ModRM: VMMCALL, XSETBV, ... */
+static bool is_0f01(const struct x86_insn *i, unsigned reg, unsigned rm)
+{
+	return i->map == 2 && i->opcode == 0x01 && i->has_modrm && i->mod == 3 &&
+	       (i->reg & 7) == reg && (i->rm & 7) == rm;
+}
+
 /* Length of the instruction at RIP, checked against what must have exited. */
 static uint8_t svm_insn_len(struct vcpu *v, enum exit_reason reason)
 {
@@ -289,8 +296,8 @@ static uint8_t svm_insn_len(struct vcpu *v, enum exit_reason reason)
 	case EXIT_HLT:       ok = i->map == 1 && i->opcode == 0xf4; break;
 	case EXIT_MSR_READ:  ok = i->map == 2 && i->opcode == 0x32; break;
 	case EXIT_MSR_WRITE: ok = i->map == 2 && i->opcode == 0x30; break;
-	case EXIT_HYPERCALL: ok = i->map == 2 && i->opcode == 0x01 && i->has_modrm &&
-				  i->mod == 3 && (i->reg & 7) == 3 && (i->rm & 7) == 1; break;
+	case EXIT_HYPERCALL: ok = is_0f01(i, 3, 1); break;     /* 0f 01 d9 */
+	case EXIT_XSETBV:    ok = is_0f01(i, 2, 1); break;     /* 0f 01 d1 */
 	default:             ok = false;
 	}
 	return ok ? i->len : 0;
@@ -315,6 +322,7 @@ static void svm_run(struct vcpu *v, struct exit_info *e)
 	case EXIT_MSR_READ:
 	case EXIT_MSR_WRITE:
 	case EXIT_HYPERCALL:
+	case EXIT_XSETBV:
 		e->insn_len = svm_insn_len(v, e->reason);
 		break;
 	default:

@@ -80,6 +80,7 @@ static const struct svm_exit_desc svm_exits[] = {
 	[SVM_EXIT_MONITOR]    = { "MONITOR",  EXIT_UNHANDLED, NULL },
 	[SVM_EXIT_MWAIT]      = { "MWAIT",    EXIT_UNHANDLED, NULL },
 	[SVM_EXIT_MWAIT_COND] = { "MWAIT_COND", EXIT_UNHANDLED, NULL },
+	[SVM_EXIT_XSETBV]     = { "XSETBV",   EXIT_XSETBV,    NULL },
 };
 
 #define NR_SVM_EXITS (sizeof(svm_exits) / sizeof(svm_exits[0]))

@@ -135,6 +135,7 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "G_PAT");
 #define INTERCEPT2_MONITOR    (1u << 10)
 #define INTERCEPT2_MWAIT      (1u << 11)
 #define INTERCEPT2_MWAIT_COND (1u << 12)
+#define INTERCEPT2_XSETBV     (1u << 13)
 
 /* int_ctl (VMCB offset 0x060, APM vol. 2, 15.21) */
 #define V_IRQ                 (1ull << 8)
@@ -179,6 +180,7 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "G_PAT");
 #define SVM_EXIT_MONITOR      0x08a
 #define SVM_EXIT_MWAIT        0x08b
 #define SVM_EXIT_MWAIT_COND   0x08c
+#define SVM_EXIT_XSETBV       0x08d
 #define SVM_EXIT_NPF          0x400
 #define SVM_EXIT_INVALID      0xffffffffu   /* compare the low 32 bits */
 

@@ -85,7 +85,7 @@ static const struct vmx_exit_desc vmx_exits[] = {
 	[VMX_EXIT_EPT_MISCONFIG]  = { "EPT_MISCONFIG", EXIT_UNHANDLED, NULL, false },
 	[VMX_EXIT_INVEPT]         = { "INVEPT", EXIT_UNHANDLED, NULL, true },
 	[VMX_EXIT_INVVPID]        = { "INVVPID", EXIT_UNHANDLED, NULL, true },
-	[VMX_EXIT_XSETBV]         = { "XSETBV", EXIT_UNHANDLED, NULL, true },
+	[VMX_EXIT_XSETBV]         = { "XSETBV", EXIT_XSETBV, NULL, true },
 };
 
 #define NR_VMX_EXITS (sizeof(vmx_exits) / sizeof(vmx_exits[0]))
