@@ -1,21 +1,28 @@
 /*
- * The Kestrel boot protocol (include/hv/start_info.h): an ELF64 kernel
- * entered in 64-bit mode with identity paging, RDI = start info.
+ * Guest boot protocols: the Kestrel protocol for the project's ELF64 kernels
+ * (include/hv/start_info.h) and the Linux/x86 64-bit boot protocol for
+ * bzImages. Both enter the guest in 64-bit mode with identity paging.
  */
 #include <core/boot.h>
+#include <core/bzimage.h>
 #include <core/elf.h>
 #include <hv/start_info.h>
 #include <lib/printk.h>
 #include <lib/string.h>
+#include <x86/cpu.h>
 #include <x86/processor.h>
 #include <x86/vendor.h>
 
-/* Layout of the boot data area (HV_BOOT_DATA_START..END). */
+/* Low-memory layout (the Kestrel area is HV_BOOT_DATA_START..END). */
+#define BOOT_ZERO_PAGE   0x7000u    /* Linux boot_params */
 #define BOOT_START_INFO  0x8000u
 #define BOOT_GDT         0x8080u
-#define BOOT_CMDLINE     0x8100u    /* HV_CMDLINE_MAX bytes */
+#define BOOT_CMDLINE     0x8100u    /* Kestrel: HV_CMDLINE_MAX bytes */
 #define BOOT_PAGE_TABLES 0x9000u    /* PML4, PDPT, 4 PDs */
+#define LINUX_CMDLINE    0x20000u
 #define GUEST_MAP_SIZE   0x100000000ull
+#define GDT_CODE64       0x00af9b000000ffffull
+#define GDT_DATA         0x00cf93000000ffffull
 
 _Static_assert(BOOT_CMDLINE + HV_CMDLINE_MAX <= BOOT_PAGE_TABLES, "cmdline fits");
 _Static_assert(BOOT_PAGE_TABLES + 6 * 4096 <= HV_BOOT_DATA_END, "page tables fit");
@@ -57,11 +64,88 @@ static int build_guest_page_tables(struct vm *vm, uint64_t *cr3)
 	return 0;
 }
 
+/* A flat GDT with a 64-bit code and a data descriptor at the selectors the
+ * protocol names; returns its limit. */
+static uint32_t write_gdt(struct vm *vm, uint16_t cs, uint16_t ds)
+{
+	unsigned entries = (cs > ds ? cs : ds) / 8 + 1;
+	uint64_t *gdt = vm_gpa_to_hva(vm, BOOT_GDT, entries * 8);
+
+	memset(gdt, 0, entries * 8);
+	gdt[cs / 8] = GDT_CODE64;
+	gdt[ds / 8] = GDT_DATA;
+	return entries * 8 - 1;
+}
+
+static void long_mode_sregs(struct guest_sregs *s, uint64_t entry, uint64_t cr3,
+			    uint16_t cs, uint16_t ds, uint32_t gdt_limit)
+{
+	const struct x86_segment data = { .sel = ds, .attr = 0xc93, .limit = 0xffffffff };
+
+	*s = (struct guest_sregs){
+		.rip = entry, .rflags = X86_RFLAGS_FIXED,
+		.cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP | X86_CR0_PG,
+		.cr3 = cr3, .cr4 = X86_CR4_PAE, .efer = EFER_LME | EFER_LMA | EFER_NXE,
+		.cs = { .sel = cs, .attr = 0xa9b, .limit = 0xffffffff },
+		.ds = data, .es = data, .ss = data,
+		.fs = { .attr = 0x93, .limit = 0xffff }, .gs = { .attr = 0x93, .limit = 0xffff },
+		.tr = { .attr = 0x8b, .limit = 0x67 },
+		.ldtr = { .attr = 0x82, .limit = 0xffff },
+		.gdtr = { .base = BOOT_GDT, .limit = gdt_limit },
+		.idtr = { .limit = 0xffff },
+		.pat = 0x0007040600070406ull,   /* the power-on default (SDM 3, 11.12.4) */
+	};
+}
+
+/* Every vCPU enters at the same place; RDI/RSI carry the protocol's
+ * arguments (vCPU index for Kestrel). */
+static int enter_long_mode(struct vm *vm, uint64_t entry, uint16_t cs, uint16_t ds,
+			   uint64_t rdi, uint64_t rsi, bool rsi_is_vcpu, char *err, size_t len)
+{
+	struct guest_sregs s;
+	uint64_t cr3;
+
+	if (build_guest_page_tables(vm, &cr3)) {
+		snprintf(err, len, "cannot build the boot page tables");
+		return -1;
+	}
+	long_mode_sregs(&s, entry, cr3, cs, ds, write_gdt(vm, cs, ds));
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+
+		vendor->write_sregs(v, &s);
+		memset(&v->regs, 0, sizeof(v->regs));
+		v->regs.gpr[GPR_RDI] = rdi;
+		v->regs.gpr[GPR_RSI] = rsi_is_vcpu ? i : rsi;
+	}
+	return 0;
+}
+
+/* An initrd goes at the top of RAM (below `limit`), page-aligned, above
+ * everything in [0, above). */
+static int place_initrd(struct vm *vm, const struct hv_boot_vm *bv, uint64_t above,
+			uint64_t limit, uint64_t *gpa, char *err, size_t len)
+{
+	uint64_t top = vm->mem_size < limit ? vm->mem_size : limit;
+
+	*gpa = 0;
+	if (!bv->initrd.size)
+		return 0;
+	if (bv->initrd.size > top || ((top - bv->initrd.size) & ~(PAGE_SIZE - 1)) < above) {
+		snprintf(err, len, "initrd \"%s\" (%lu bytes) does not fit in guest RAM above the "
+			 "kernel", bv->initrd.path, bv->initrd.size);
+		return -1;
+	}
+	*gpa = (top - bv->initrd.size) & ~(PAGE_SIZE - 1);
+	memcpy(vm_gpa_to_hva(vm, *gpa, bv->initrd.size),
+	       (const void *)(uintptr_t)bv->initrd.addr, bv->initrd.size);
+	return 0;
+}
+
 static void write_start_info(struct vm *vm, const struct hv_boot_vm *bv, uint64_t initrd_gpa)
 {
 	struct hv_start_info *si = vm_gpa_to_hva(vm, BOOT_START_INFO, sizeof(*si));
 	char *cmdline = vm_gpa_to_hva(vm, BOOT_CMDLINE, HV_CMDLINE_MAX);
-	uint64_t *gdt = vm_gpa_to_hva(vm, BOOT_GDT, 3 * sizeof(uint64_t));
 
 	*si = (struct hv_start_info){
 		.magic = HV_START_INFO_MAGIC, .version = 1, .vm_id = vm->id,
@@ -71,82 +155,96 @@ static void write_start_info(struct vm *vm, const struct hv_boot_vm *bv, uint64_
 	};
 	strlcpy(si->vm_name, vm->name, sizeof(si->vm_name));
 	strlcpy(cmdline, bv->cmdline, HV_CMDLINE_MAX);
-	gdt[0] = 0;
-	gdt[1] = 0x00af9b000000ffffull;   /* 0x08: 64-bit code */
-	gdt[2] = 0x00cf93000000ffffull;   /* 0x10: data */
 }
 
-static void initial_sregs(struct guest_sregs *s, uint64_t entry, uint64_t cr3)
-{
-	const struct x86_segment data = { .sel = 0x10, .attr = 0xc93, .limit = 0xffffffff };
-
-	*s = (struct guest_sregs){
-		.rip = entry, .rflags = X86_RFLAGS_FIXED,
-		.cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP | X86_CR0_PG,
-		.cr3 = cr3, .cr4 = X86_CR4_PAE, .efer = EFER_LME | EFER_LMA | EFER_NXE,
-		.cs = { .sel = 0x08, .attr = 0xa9b, .limit = 0xffffffff },
-		.ds = data, .es = data, .ss = data,
-		.fs = { .attr = 0x93, .limit = 0xffff }, .gs = { .attr = 0x93, .limit = 0xffff },
-		.tr = { .attr = 0x8b, .limit = 0x67 },
-		.ldtr = { .attr = 0x82, .limit = 0xffff },
-		.gdtr = { .base = BOOT_GDT, .limit = 3 * 8 - 1 },
-		.idtr = { .limit = 0xffff },
-		.pat = 0x0007040600070406ull,   /* the power-on default (SDM 3, 11.12.4) */
-	};
-}
-
-/* An initrd goes at the top of RAM, page-aligned, above the kernel. */
-static int place_initrd(struct vm *vm, const struct hv_boot_vm *bv,
-			const struct elf_image *img, uint64_t *gpa, char *err, size_t len)
-{
-	*gpa = 0;
-	if (!bv->initrd.size)
-		return 0;
-	if (bv->initrd.size > vm->mem_size ||
-	    ((vm->mem_size - bv->initrd.size) & ~(PAGE_SIZE - 1)) < img->highest) {
-		snprintf(err, len, "initrd \"%s\" (%lu bytes) does not fit above the kernel",
-			 bv->initrd.path, bv->initrd.size);
-		return -1;
-	}
-	*gpa = (vm->mem_size - bv->initrd.size) & ~(PAGE_SIZE - 1);
-	memcpy(vm_gpa_to_hva(vm, *gpa, bv->initrd.size),
-	       (const void *)(uintptr_t)bv->initrd.addr, bv->initrd.size);
-	return 0;
-}
-
-int boot_prepare(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t len)
+static int boot_kestrel(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t len)
 {
 	const void *image = (const void *)(uintptr_t)bv->kernel.addr;
 	struct elf_image img;
-	struct guest_sregs s;
-	uint64_t cr3, initrd_gpa;
+	uint64_t initrd_gpa;
 	char why[HV_ERROR_MAX];
 
-	if (bv->boot_protocol != HV_BOOT_KESTREL) {
-		snprintf(err, len, "unknown boot protocol %u", bv->boot_protocol);
-		return -1;
-	}
 	if (elf_check(image, bv->kernel.size, HV_BOOT_DATA_END, vm->mem_size, &img,
 		      why, sizeof(why))) {
 		snprintf(err, len, "kernel \"%s\": %s", bv->kernel.path, why);
 		return -1;
 	}
 	elf_load(image, vm_gpa_to_hva(vm, 0, vm->mem_size));
-	if (place_initrd(vm, bv, &img, &initrd_gpa, err, len))
+	if (place_initrd(vm, bv, img.highest, vm->mem_size, &initrd_gpa, err, len))
 		return -1;
-	if (build_guest_page_tables(vm, &cr3)) {
-		snprintf(err, len, "cannot build the boot page tables");
-		return -1;
-	}
 	write_start_info(vm, bv, initrd_gpa);
-	initial_sregs(&s, img.entry, cr3);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		struct vcpu *v = vm->vcpus[i];
+	return enter_long_mode(vm, img.entry, 0x08, 0x10, BOOT_START_INFO, 0, true, err, len);
+}
 
-		vendor->write_sregs(v, &s);
-		memset(&v->regs, 0, sizeof(v->regs));
-		v->regs.gpr[GPR_RDI] = BOOT_START_INFO;
-		v->regs.gpr[GPR_RSI] = i;
+/* RAM except the legacy VGA hole and the BIOS area, where the ACPI tables
+ * live (zero-page.rst, "E820"). */
+static unsigned linux_e820(const struct vm *vm, struct e820_entry *e)
+{
+	e[0] = (struct e820_entry){ 0, 0x9fc00, E820_RAM };
+	e[1] = (struct e820_entry){ 0x9fc00, 0x400, E820_RESERVED };
+	e[2] = (struct e820_entry){ 0xe0000, 0x20000, E820_RESERVED };
+	e[3] = (struct e820_entry){ 0x100000, vm->mem_size - 0x100000, E820_RAM };
+	return 4;
+}
+
+static int linux_cmdline(struct vm *vm, const struct hv_boot_vm *bv, const struct bzimage *b,
+			 char *err, size_t len)
+{
+	char *cmdline = vm_gpa_to_hva(vm, LINUX_CMDLINE, HV_CMDLINE_MAX);
+	/* The guest has no timer to calibrate the TSC against: tell it the
+	 * frequency (Documentation/admin-guide/kernel-parameters.txt). */
+	int n = snprintf(cmdline, HV_CMDLINE_MAX, "%s tsc_early_khz=%lu", bv->cmdline, tsc_khz());
+
+	if (n >= HV_CMDLINE_MAX || (uint32_t)n > b->cmdline_max) {
+		snprintf(err, len, "command line too long for this kernel (%d bytes, at most %u)",
+			 n, b->cmdline_max);
+		return -1;
 	}
 	return 0;
+}
+
+static int boot_linux(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t len)
+{
+	const uint8_t *image = (const uint8_t *)(uintptr_t)bv->kernel.addr;
+	struct e820_entry e820[4];
+	struct boot_params_args args = { .cmdline_gpa = LINUX_CMDLINE, .e820 = e820 };
+	struct bzimage b;
+	char why[HV_ERROR_MAX];
+
+	if (bzimage_check(image, bv->kernel.size, vm->mem_size, &b, why, sizeof(why))) {
+		snprintf(err, len, "kernel \"%s\": %s", bv->kernel.path, why);
+		return -1;
+	}
+	if (vm->nr_vcpus != 1) {
+		snprintf(err, len, "the linux boot protocol starts 1 vCPU so far (vcpus = %u)",
+			 vm->nr_vcpus);
+		return -1;
+	}
+	memcpy(vm_gpa_to_hva(vm, b.load_addr, bv->kernel.size - b.setup_size),
+	       image + b.setup_size, bv->kernel.size - b.setup_size);
+	if (linux_cmdline(vm, bv, &b, err, len) ||
+	    place_initrd(vm, bv, b.load_addr + b.init_size, b.initrd_max, &args.initrd_gpa,
+			 err, len))
+		return -1;
+	args.initrd_size = bv->initrd.size;
+	args.acpi_rsdp = vm->acpi_rsdp;
+	args.nr_e820 = linux_e820(vm, e820);
+	bzimage_boot_params(image, &args, vm_gpa_to_hva(vm, BOOT_ZERO_PAGE, BOOT_PARAMS_SIZE));
+	/* 64-bit entry: load address + 0x200, RSI = zero page, __BOOT_CS 0x10,
+	 * __BOOT_DS 0x18 (boot.rst, "64-bit Boot Protocol"). */
+	return enter_long_mode(vm, b.load_addr + 0x200, 0x10, 0x18, 0, BOOT_ZERO_PAGE, false,
+			       err, len);
+}
+
+int boot_prepare(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t len)
+{
+	switch (bv->boot_protocol) {
+	case HV_BOOT_KESTREL:
+		return boot_kestrel(vm, bv, err, len);
+	case HV_BOOT_LINUX:
+		return boot_linux(vm, bv, err, len);
+	default:
+		snprintf(err, len, "unknown boot protocol %u", bv->boot_protocol);
+		return -1;
+	}
 }

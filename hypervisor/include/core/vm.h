@@ -78,6 +78,7 @@ struct vm {
 	uint64_t ram_hpa;             /* host-physical base; identity-mapped */
 	struct pt npt;                /* nested page tables (NPT or EPT format) */
 	uint32_t asid;                /* address-space tag (ASID / VPID) */
+	uint64_t acpi_rsdp;           /* guest-physical RSDP, 0 when none */
 
 	unsigned nr_vcpus;
 	struct vcpu *vcpus[MAX_VCPUS_PER_VM];
