@@ -34,8 +34,9 @@ static void cpuid_leaf1(struct vcpu *v, struct cpuid_regs *r)
 
 	vendor->read_sregs(v, &s);
 	r->ecx &= ~(CPUID_1_ECX_MONITOR | CPUID_1_ECX_VMX | CPUID_1_ECX_SMX |
-		    CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE | CPUID_1_ECX_OSXSAVE);
-	r->ecx |= CPUID_1_ECX_HYPERVISOR;
+		    CPUID_1_ECX_OSXSAVE);
+	/* The emulated local APIC has both, whatever the host has. */
+	r->ecx |= CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE;
 	if (s.cr4 & X86_CR4_OSXSAVE)
 		r->ecx |= CPUID_1_ECX_OSXSAVE;
 	/* No machine-check or MTRR MSRs are emulated. */

@@ -1,17 +1,15 @@
 /*
  * Intercepted MSRs. The backends pass through only the MSRs that live in
  * the VMCB/VMCS (segment bases, SYSCALL/SYSENTER); everything else exits
- * here. An MSR this table does not know raises #GP in the guest, as on a
+ * here. The local APIC's MSRs go to devices/lapic.c. An MSR this table does not know raises #GP in the guest, as on a
  * CPU that lacks it (SDM vol. 4, 2.1).
  */
 #include <core/handlers.h>
+#include <devices/lapic.h>
 #include <lib/printk.h>
 #include <x86/processor.h>
 #include <x86/vendor.h>
 
-#define APIC_DEFAULT_BASE 0xfee00000ull
-#define APIC_BASE_BSP     (1ull << 8)
-#define APIC_BASE_EN      (1ull << 11)
 #define EFER_GUEST_BITS   (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
 
 struct msr_handler {
@@ -24,12 +22,6 @@ static int tsc_read(struct vcpu *v, uint64_t *val)
 {
 	(void)v;
 	*val = rdtsc();   /* guest TSC = host TSC (no offset) */
-	return 0;
-}
-
-static int apic_base_read(struct vcpu *v, uint64_t *val)
-{
-	*val = APIC_DEFAULT_BASE | APIC_BASE_EN | (v->id == 0 ? APIC_BASE_BSP : 0);
 	return 0;
 }
 
@@ -83,7 +75,6 @@ static int pat_write(struct vcpu *v, uint64_t val)
 
 static const struct msr_handler msr_table[] = {
 	{ MSR_IA32_TSC,       tsc_read,       NULL },
-	{ MSR_IA32_APIC_BASE, apic_base_read, NULL },
 	{ MSR_EFER,           efer_read,      efer_write },
 	{ MSR_IA32_PAT,       pat_read,       pat_write },
 };
@@ -101,8 +92,9 @@ void handle_msr_read(struct vcpu *v, struct exit_info *e)
 	uint32_t msr = (uint32_t)v->regs.gpr[GPR_RCX];
 	const struct msr_handler *h = msr_find(msr);
 	uint64_t val = 0;
+	bool ok;
 
-	if (!h || !h->read || h->read(v, &val)) {
+	if (lapic_msr_read(v, msr, &val, &ok) ? !ok : !h || !h->read || h->read(v, &val)) {
 		vendor->inject_exception(v, X86_EXC_GP, true, 0);
 		return;
 	}
@@ -117,8 +109,9 @@ void handle_msr_write(struct vcpu *v, struct exit_info *e)
 	uint32_t msr = (uint32_t)v->regs.gpr[GPR_RCX];
 	uint64_t val = (uint32_t)v->regs.gpr[GPR_RAX] | (v->regs.gpr[GPR_RDX] << 32);
 	const struct msr_handler *h = msr_find(msr);
+	bool ok;
 
-	if (!h || !h->write || h->write(v, val)) {
+	if (lapic_msr_write(v, msr, val, &ok) ? !ok : !h || !h->write || h->write(v, val)) {
 		vendor->inject_exception(v, X86_EXC_GP, true, 0);
 		return;
 	}

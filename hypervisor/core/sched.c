@@ -7,6 +7,7 @@
 #include <core/console.h>
 #include <core/sched.h>
 #include <core/vm.h>
+#include <devices/lapic.h>
 #include <lib/printk.h>
 #include <x86/acpi.h>
 #include <x86/cpu.h>
@@ -42,6 +43,7 @@ static void timers_check(void)
 				v->timer_deadline = 0;
 				vcpu_raise_irq(v, v->timer_vector);
 			}
+			lapic_timer_check(v, now);
 		}
 	}
 }

@@ -2,6 +2,9 @@
 #include <core/boot.h>
 #include <core/page_alloc.h>
 #include <core/vm.h>
+#include <devices/ioapic.h>
+#include <devices/lapic.h>
+#include <devices/rtc.h>
 #include <devices/uart16550.h>
 #include <lib/printk.h>
 #include <lib/string.h>
@@ -70,10 +73,17 @@ static int vcpus_create(struct vm *vm, unsigned n)
 		v->id = i;
 		v->state = VCPU_RUNNABLE;
 		vm->vcpus[vm->nr_vcpus++] = v;
-		if (fpu_vcpu_init(v) || vendor->vcpu_init(v))
+		if (fpu_vcpu_init(v) || lapic_create(v) || vendor->vcpu_init(v))
 			return -1;
 	}
 	return 0;
+}
+
+/* The PC platform every VM gets: UART, local APICs, IOAPIC, RTC. */
+static int platform_create(struct vm *vm)
+{
+	return uart16550_create(vm, COM1_BASE) || lapic_mmio_register(vm) ||
+	       ioapic_create(vm) || rtc_create(vm);
 }
 
 static int vm_setup(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t len)
@@ -86,8 +96,8 @@ static int vm_setup(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_
 		snprintf(err, len, "cannot create %u vCPUs", bv->nr_vcpus);
 		return -1;
 	}
-	if (uart16550_create(vm, COM1_BASE)) {
-		snprintf(err, len, "cannot create the UART");
+	if (platform_create(vm)) {
+		snprintf(err, len, "cannot create the virtual platform (out of memory?)");
 		return -1;
 	}
 	return boot_prepare(vm, bv, err, len);
@@ -164,7 +174,7 @@ void vcpu_raise_irq(struct vcpu *v, uint8_t vector)
 		v->state = VCPU_RUNNABLE;
 }
 
-int vcpu_pending_irq(const struct vcpu *v)
+static int direct_pending(const struct vcpu *v)
 {
 	for (int w = 3; w >= 0; w--)
 		if (v->pending_irqs[w])
@@ -172,9 +182,19 @@ int vcpu_pending_irq(const struct vcpu *v)
 	return -1;
 }
 
+int vcpu_pending_irq(const struct vcpu *v)
+{
+	int direct = direct_pending(v), apic = lapic_pending(v);
+
+	return direct > apic ? direct : apic;
+}
+
 void vcpu_ack_irq(struct vcpu *v, uint8_t vector)
 {
-	v->pending_irqs[vector / 64] &= ~(1ull << (vector % 64));
+	if (v->pending_irqs[vector / 64] & (1ull << (vector % 64)))
+		v->pending_irqs[vector / 64] &= ~(1ull << (vector % 64));
+	else
+		lapic_ack(v, vector);
 }
 
 void vcpu_print_regs(struct vcpu *v)

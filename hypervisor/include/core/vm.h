@@ -39,8 +39,10 @@ struct vcpu {
 	unsigned id;
 	enum vcpu_state state;
 	void *vendor;                 /* the backend's per-vCPU state */
+	struct lapic *lapic;          /* devices/lapic.c */
 
-	/* Interrupts waiting for delivery, one bit per vector. */
+	/* Interrupts injected past the local APIC (the paravirtual timer), one
+	 * bit per vector; the APIC keeps its own IRR. */
 	uint64_t pending_irqs[4];
 	/* Paravirtual one-shot timer (HV_HC_TIMER_SET). */
 	uint64_t timer_deadline;

@@ -1,0 +1,404 @@
+/* Local APIC emulation (SDM vol. 3, chapter 10; see devices/lapic.h). */
+#include <core/iobus.h>
+#include <core/page_alloc.h>
+#include <core/vm.h>
+#include <devices/ioapic.h>
+#include <devices/lapic.h>
+#include <lib/printk.h>
+#include <x86/cpu.h>
+#include <x86/processor.h>
+
+/* Register offsets (SDM 3, table 10-1); x2APIC MSR = 0x800 + offset / 16. */
+#define REG_ID       0x020
+#define REG_VERSION  0x030
+#define REG_TPR      0x080
+#define REG_APR      0x090
+#define REG_PPR      0x0a0
+#define REG_EOI      0x0b0
+#define REG_LDR      0x0d0
+#define REG_DFR      0x0e0
+#define REG_SVR      0x0f0
+#define REG_ISR      0x100
+#define REG_TMR      0x180
+#define REG_IRR      0x200
+#define REG_ESR      0x280
+#define REG_ICR_LO   0x300
+#define REG_ICR_HI   0x310
+#define REG_LVT_TIMER 0x320
+#define REG_LVT_LINT0 0x350
+#define REG_LVT_ERROR 0x370
+#define REG_TIMER_INIT 0x380
+#define REG_TIMER_CUR  0x390
+#define REG_TIMER_DIV  0x3e0
+#define REG_SELF_IPI   0x3f0     /* x2APIC only */
+
+#define NR_LVT         6
+#define LVT_MASKED     (1u << 16)
+#define LVT_TIMER_MODE(l) (((l) >> 17) & 3)
+#define TIMER_ONESHOT  0
+#define TIMER_PERIODIC 1
+#define TIMER_TSC_DEADLINE 2
+#define SVR_ENABLED    (1u << 8)
+#define VERSION        0x00050014u   /* 6 LVT entries, integrated APIC */
+#define APIC_BASE_BSP  (1ull << 8)
+#define APIC_BASE_EXTD (1ull << 10)
+#define APIC_BASE_EN   (1ull << 11)
+#define MSR_TSC_DEADLINE 0x6e0
+#define MSR_X2APIC_FIRST 0x800
+#define MSR_X2APIC_LAST  0x8ff
+/* The emulated APIC timer counts at 100 MHz. */
+#define TIMER_KHZ      100000ull
+
+struct lapic {
+	struct vcpu *v;
+	uint64_t apic_base;
+	uint32_t tpr, ldr, dfr, svr, esr, icr_hi;
+	uint32_t irr[8], isr[8], tmr[8];
+	uint32_t lvt[NR_LVT];
+	uint32_t timer_init, timer_div;
+	uint64_t timer_start, timer_deadline;   /* TSC; deadline 0 = not armed */
+};
+
+static struct lapic *apic_of(const struct vcpu *v)
+{
+	return v->lapic;
+}
+
+static bool x2apic(const struct lapic *a)
+{
+	return a->apic_base & APIC_BASE_EXTD;
+}
+
+static bool test_bit(const uint32_t *map, unsigned bit)
+{
+	return map[bit / 32] & (1u << (bit % 32));
+}
+
+static void set_bit(uint32_t *map, unsigned bit, bool on)
+{
+	if (on)
+		map[bit / 32] |= 1u << (bit % 32);
+	else
+		map[bit / 32] &= ~(1u << (bit % 32));
+}
+
+static int highest(const uint32_t *map)
+{
+	for (int w = 7; w >= 0; w--)
+		if (map[w])
+			return w * 32 + 31 - __builtin_clz(map[w]);
+	return -1;
+}
+
+/* Processor priority (SDM 3, 10.8.3.1). */
+static uint32_t ppr(const struct lapic *a)
+{
+	int isrv = highest(a->isr);
+	uint32_t isr_class = isrv < 0 ? 0 : (uint32_t)isrv & 0xf0;
+
+	return (a->tpr & 0xf0) >= isr_class ? a->tpr & 0xff : isr_class;
+}
+
+int lapic_pending(const struct vcpu *v)
+{
+	const struct lapic *a = apic_of(v);
+	int irrv;
+
+	if (!a || !(a->svr & SVR_ENABLED))
+		return -1;
+	irrv = highest(a->irr);
+	return irrv >= 0 && ((uint32_t)irrv & 0xf0) > (ppr(a) & 0xf0) ? irrv : -1;
+}
+
+void lapic_ack(struct vcpu *v, uint8_t vector)
+{
+	struct lapic *a = apic_of(v);
+
+	set_bit(a->irr, vector, false);
+	set_bit(a->isr, vector, true);
+}
+
+void lapic_accept(struct vcpu *v, uint8_t vector, bool level)
+{
+	struct lapic *a = apic_of(v);
+
+	if (!a || !(a->svr & SVR_ENABLED) || vector < 16)
+		return;
+	set_bit(a->irr, vector, true);
+	set_bit(a->tmr, vector, level);
+	if (v->state == VCPU_HALTED)
+		v->state = VCPU_RUNNABLE;
+}
+
+static void apic_eoi(struct lapic *a)
+{
+	int vector = highest(a->isr);
+
+	if (vector < 0)
+		return;
+	set_bit(a->isr, (unsigned)vector, false);
+	if (test_bit(a->tmr, (unsigned)vector))
+		ioapic_eoi(a->v->vm, (uint8_t)vector);
+}
+
+/* ---- timer (SDM 3, 10.5.4) ---- */
+
+static uint64_t timer_period_tsc(const struct lapic *a)
+{
+	/* Divide configuration: bits 0, 1, 3 encode 2^(n+1), 0b111 = 1. */
+	unsigned code = (a->timer_div & 3) | ((a->timer_div >> 1) & 4);
+	uint64_t div = code == 7 ? 1 : 2ull << code;
+
+	return (uint64_t)a->timer_init * div * tsc_khz() / TIMER_KHZ;
+}
+
+static void timer_start(struct lapic *a)
+{
+	a->timer_start = rdtsc();
+	a->timer_deadline = a->timer_init ? a->timer_start + timer_period_tsc(a) : 0;
+}
+
+static uint32_t timer_current(const struct lapic *a)
+{
+	uint64_t period = timer_period_tsc(a), now = rdtsc(), left;
+
+	if (!a->timer_deadline || LVT_TIMER_MODE(a->lvt[0]) == TIMER_TSC_DEADLINE || !period)
+		return 0;
+	left = a->timer_deadline > now ? a->timer_deadline - now : 0;
+	return (uint32_t)(left * a->timer_init / period);
+}
+
+void lapic_timer_check(struct vcpu *v, uint64_t now)
+{
+	struct lapic *a = apic_of(v);
+	uint32_t lvt;
+
+	if (!a || !a->timer_deadline || now < a->timer_deadline)
+		return;
+	lvt = a->lvt[0];
+	if (LVT_TIMER_MODE(lvt) == TIMER_PERIODIC && timer_period_tsc(a)) {
+		/* Catch up without a burst after a pause. */
+		a->timer_deadline += timer_period_tsc(a);
+		if (a->timer_deadline <= now)
+			a->timer_deadline = now + timer_period_tsc(a);
+	} else {
+		a->timer_deadline = 0;
+	}
+	if (!(lvt & LVT_MASKED))
+		lapic_accept(v, (uint8_t)lvt, false);
+}
+
+/* ---- IPIs (SDM 3, 10.6) ---- */
+
+static bool apic_matches(const struct lapic *a, uint32_t dest, bool logical)
+{
+	if (!logical)
+		return dest == 0xff || dest == 0xffffffff || dest == a->v->id;
+	if (x2apic(a))
+		return (dest >> 16) == (a->ldr >> 16) && (dest & a->ldr & 0xffff);
+	/* Flat model: bit i of the 8-bit destination selects LDR bit 24+i. */
+	return (dest & (a->ldr >> 24)) != 0;
+}
+
+void vm_apic_deliver(struct vm *vm, uint32_t dest, bool logical, uint8_t vector,
+		     bool level_triggered)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i]->lapic && apic_matches(apic_of(vm->vcpus[i]), dest, logical))
+			lapic_accept(vm->vcpus[i], vector, level_triggered);
+}
+
+static void send_ipi(struct lapic *a, uint64_t icr)
+{
+	unsigned mode = (icr >> 8) & 7, shorthand = (icr >> 18) & 3;
+	uint32_t dest = x2apic(a) ? (uint32_t)(icr >> 32) : (uint32_t)(icr >> 56);
+	struct vm *vm = a->v->vm;
+
+	if (mode != 0) {   /* only fixed delivery; INIT/SIPI come with SMP guests */
+		printk("kestrel: vm %u (%s): IPI delivery mode %u is not emulated\n", vm->id,
+		       vm->name, mode);
+		return;
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *t = vm->vcpus[i];
+		bool self = t == a->v;
+		bool hit = shorthand == 1 ? self : shorthand == 2 ? true : shorthand == 3 ? !self :
+			   apic_matches(apic_of(t), dest, icr & (1u << 11));
+
+		if (hit)
+			lapic_accept(t, (uint8_t)icr, false);
+	}
+}
+
+/* ---- register file ---- */
+
+static uint32_t reg_read(const struct lapic *a, unsigned reg)
+{
+	if (reg >= REG_ISR && reg < REG_ESR)
+		return (reg < REG_TMR ? a->isr : reg < REG_IRR ? a->tmr : a->irr)[(reg >> 4) & 7];
+	if (reg >= REG_LVT_TIMER && reg <= REG_LVT_ERROR)
+		return a->lvt[(reg - REG_LVT_TIMER) >> 4];
+	switch (reg) {
+	case REG_ID:         return x2apic(a) ? a->v->id : a->v->id << 24;
+	case REG_VERSION:    return VERSION;
+	case REG_TPR:        return a->tpr;
+	case REG_APR:        return 0;
+	case REG_PPR:        return ppr(a);
+	case REG_LDR:        return a->ldr;
+	case REG_DFR:        return a->dfr;
+	case REG_SVR:        return a->svr;
+	case REG_ESR:        return a->esr;
+	case REG_ICR_HI:     return a->icr_hi;
+	case REG_TIMER_INIT: return a->timer_init;
+	case REG_TIMER_CUR:  return timer_current(a);
+	case REG_TIMER_DIV:  return a->timer_div;
+	default:             return 0;
+	}
+}
+
+static void lvt_write(struct lapic *a, unsigned index, uint32_t val)
+{
+	uint32_t old_mode = LVT_TIMER_MODE(a->lvt[0]);
+
+	if (!(a->svr & SVR_ENABLED))
+		val |= LVT_MASKED;   /* stays masked while the APIC is disabled */
+	a->lvt[index] = val;
+	/* A mode change disarms the timer (SDM 3, 10.5.4.1). */
+	if (index == 0 && LVT_TIMER_MODE(val) != old_mode)
+		a->timer_deadline = 0;
+}
+
+static void svr_write(struct lapic *a, uint32_t val)
+{
+	a->svr = val & 0x11ff;
+	if (!(val & SVR_ENABLED))
+		for (unsigned i = 0; i < NR_LVT; i++)
+			a->lvt[i] |= LVT_MASKED;
+}
+
+static void reg_write(struct lapic *a, unsigned reg, uint32_t val)
+{
+	if (reg >= REG_LVT_TIMER && reg <= REG_LVT_ERROR) {
+		lvt_write(a, (reg - REG_LVT_TIMER) >> 4, val);
+		return;
+	}
+	switch (reg) {
+	case REG_TPR:   a->tpr = val & 0xff; break;
+	case REG_EOI:   apic_eoi(a); break;
+	case REG_LDR:   if (!x2apic(a)) a->ldr = val & 0xff000000; break;
+	case REG_DFR:   if (!x2apic(a)) a->dfr = val | 0x0fffffff; break;
+	case REG_SVR:   svr_write(a, val); break;
+	case REG_ESR:   a->esr = 0; break;
+	case REG_ICR_HI: a->icr_hi = val; break;
+	case REG_ICR_LO: send_ipi(a, ((uint64_t)a->icr_hi << 32) | val); break;
+	case REG_TIMER_INIT:
+		if (LVT_TIMER_MODE(a->lvt[0]) != TIMER_TSC_DEADLINE) {
+			a->timer_init = val;
+			timer_start(a);
+		}
+		break;
+	case REG_TIMER_DIV: a->timer_div = val & 0xb; break;
+	case REG_SELF_IPI:  if (x2apic(a)) lapic_accept(a->v, (uint8_t)val, false); break;
+	default: break;      /* read-only or reserved: ignored */
+	}
+}
+
+/* xAPIC MMIO: 32-bit accesses to 16-byte aligned registers. */
+static enum io_result mmio_read(void *opaque, uint64_t off, unsigned size, uint64_t *val)
+{
+	struct lapic *a = current_vcpu ? apic_of(current_vcpu) : NULL;
+
+	(void)opaque;
+	*val = a && !x2apic(a) && size == 4 && !(off & 0xf) ? reg_read(a, (unsigned)off) : 0;
+	return IO_HANDLED;
+}
+
+static enum io_result mmio_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
+{
+	struct lapic *a = current_vcpu ? apic_of(current_vcpu) : NULL;
+
+	(void)opaque;
+	if (a && !x2apic(a) && size == 4 && !(off & 0xf))
+		reg_write(a, (unsigned)off, (uint32_t)val);
+	return IO_HANDLED;
+}
+
+static const struct io_ops lapic_mmio_ops = { .read = mmio_read, .write = mmio_write };
+
+int lapic_mmio_register(struct vm *vm)
+{
+	return iobus_register(&vm->mmio.bus, LAPIC_BASE, PAGE_SIZE, &lapic_mmio_ops, vm, "lapic");
+}
+
+static void apic_base_write(struct lapic *a, uint64_t val)
+{
+	bool to_x2 = (val & APIC_BASE_EXTD) && !x2apic(a);
+
+	a->apic_base = (a->apic_base & APIC_BASE_BSP) | (val & (APIC_BASE_EN | APIC_BASE_EXTD)) |
+		       LAPIC_BASE;
+	if (to_x2)   /* the x2APIC logical ID is derived from the APIC ID (10.12.10.2) */
+		a->ldr = ((a->v->id >> 4) << 16) | (1u << (a->v->id & 0xf));
+}
+
+bool lapic_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool *ok)
+{
+	struct lapic *a = apic_of(v);
+	unsigned reg = (msr - MSR_X2APIC_FIRST) << 4;
+
+	*ok = true;
+	if (msr == MSR_IA32_APIC_BASE)
+		*val = a->apic_base;
+	else if (msr == MSR_TSC_DEADLINE)
+		*val = LVT_TIMER_MODE(a->lvt[0]) == TIMER_TSC_DEADLINE ? a->timer_deadline : 0;
+	else if (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST) {
+		/* EOI and SELF IPI are write-only (SDM 3, table 10-6). */
+		*ok = x2apic(a) && reg != REG_EOI && reg != REG_SELF_IPI;
+		if (*ok)
+			*val = reg == REG_ICR_LO ? (uint64_t)a->icr_hi << 32 : reg_read(a, reg);
+	}
+	else
+		return false;
+	return true;
+}
+
+bool lapic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool *ok)
+{
+	struct lapic *a = apic_of(v);
+	unsigned reg = (msr - MSR_X2APIC_FIRST) << 4;
+
+	*ok = true;
+	if (msr == MSR_IA32_APIC_BASE) {
+		apic_base_write(a, val);
+	} else if (msr == MSR_TSC_DEADLINE) {
+		if (LVT_TIMER_MODE(a->lvt[0]) == TIMER_TSC_DEADLINE)
+			a->timer_deadline = val;
+	} else if (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST) {
+		if (!(*ok = x2apic(a)))
+			return true;
+		if (reg == REG_ICR_LO)
+			send_ipi(a, val);
+		else
+			reg_write(a, reg, (uint32_t)val);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+int lapic_create(struct vcpu *v)
+{
+	struct lapic *a = page_alloc_ptr(1);
+
+	_Static_assert(sizeof(*a) <= PAGE_SIZE, "one page");
+	if (!a)
+		return -1;
+	/* Power-up state (SDM 3, 10.4.7.1). */
+	a->v = v;
+	a->apic_base = LAPIC_BASE | APIC_BASE_EN | (v->id == 0 ? APIC_BASE_BSP : 0);
+	a->dfr = 0xffffffff;
+	a->svr = 0xff;
+	for (unsigned i = 0; i < NR_LVT; i++)
+		a->lvt[i] = LVT_MASKED;
+	v->lapic = a;
+	return 0;
+}

@@ -1,0 +1,40 @@
+/*
+ * Emulated local APIC, one per vCPU (SDM vol. 3, chapter 10): xAPIC MMIO at
+ * 0xFEE00000 and x2APIC MSRs, timer in one-shot, periodic and TSC-deadline
+ * modes, fixed IPIs, EOI with broadcast to the IOAPIC for level-triggered
+ * vectors.
+ */
+#ifndef DEVICES_LAPIC_H
+#define DEVICES_LAPIC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define LAPIC_BASE 0xfee00000ull
+
+struct vm;
+struct vcpu;
+
+int lapic_create(struct vcpu *v);
+/* The xAPIC MMIO page of the VM (accesses go to the running vCPU's APIC). */
+int lapic_mmio_register(struct vm *vm);
+/* IA32_APIC_BASE, IA32_TSC_DEADLINE and the x2APIC MSRs: true when the MSR
+ * is the APIC's (then *ok says whether the access was valid, else #GP). */
+bool lapic_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool *ok);
+bool lapic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool *ok);
+
+/* An interrupt arrives (IOAPIC, IPI, timer). */
+void lapic_accept(struct vcpu *v, uint8_t vector, bool level);
+/* Highest vector the vCPU may take now (IRR above the processor priority),
+ * or -1; and its acceptance by the CPU (IRR -> ISR). */
+int lapic_pending(const struct vcpu *v);
+void lapic_ack(struct vcpu *v, uint8_t vector);
+/* Fires the timer if its deadline has passed. */
+void lapic_timer_check(struct vcpu *v, uint64_t now_tsc);
+
+/* Routes an interrupt message (IOAPIC redirection entry, MSI) to the
+ * destination vCPUs' APICs. */
+void vm_apic_deliver(struct vm *vm, uint32_t dest, bool logical, uint8_t vector,
+		     bool level_triggered);
+
+#endif
