@@ -1,6 +1,6 @@
 /*
- * Management console on the host serial line: a prompt, a line editor and
- * a table of commands {name, args, help, fn}.
+ * Management console commands: a table of {name, args, help, fn}. The
+ * terminal side (prompt, line editing, input focus) is core/console_io.c.
  */
 #include <core/console.h>
 #include <core/page_alloc.h>
@@ -8,52 +8,14 @@
 #include <core/vm.h>
 #include <lib/printk.h>
 #include <lib/string.h>
-#include <x86/serial.h>
 #include <x86/vendor.h>
 
-#define PROMPT     "kestrel> "
-#define LINE_MAX   128
 #define MAX_ARGS   4
 
 struct command {
 	const char *name, *args, *help;
 	void (*fn)(int argc, char **argv);
 };
-
-static char line[LINE_MAX];
-static unsigned line_len;
-/* The prompt (and what was typed) is on the current output line. Output
- * from elsewhere then starts on a line of its own, and the prompt is drawn
- * again at the next key press. */
-static bool prompt_shown, prompt_lost, console_printing;
-
-void console_sink(const char *s, size_t len)
-{
-	if (prompt_shown && !console_printing) {
-		serial_write("\n", 1);
-		prompt_shown = false;
-		prompt_lost = true;
-	}
-	serial_write(s, len);
-}
-
-static void console_prompt(void)
-{
-	console_printing = true;
-	printk(PROMPT "%.*s", (int)line_len, line);
-	console_printing = false;
-	prompt_shown = true;
-	prompt_lost = false;
-}
-
-static void console_echo(const char *s)
-{
-	if (prompt_lost)
-		console_prompt();
-	console_printing = true;
-	printk("%s", s);
-	console_printing = false;
-}
 
 static struct vm *arg_vm(const char *arg)
 {
@@ -220,7 +182,7 @@ static int split(char *s, char **argv)
 	return *s ? -1 : argc;
 }
 
-static void console_run(char *cmdline)
+void console_run(char *cmdline)
 {
 	char *argv[MAX_ARGS];
 	int argc = split(cmdline, argv);
@@ -245,38 +207,3 @@ static void console_run(char *cmdline)
 	printk("error: unknown command \"%s\" (try `help`)\n", argv[0]);
 }
 
-void console_init(void)
-{
-	printk("kestrel: console ready; type `help`\n");
-	console_prompt();
-}
-
-void console_poll(void)
-{
-	static bool last_cr;
-	int c;
-
-	while ((c = serial_getc()) >= 0) {
-		bool lf_after_cr = c == '\n' && last_cr;
-
-		last_cr = c == '\r';
-		if (lf_after_cr)
-			continue;
-		if (c == '\r' || c == '\n') {
-			console_echo("\n");
-			prompt_shown = false;
-			line[line_len] = '\0';
-			console_run(line);
-			line_len = 0;
-			console_prompt();
-		} else if ((c == 0x7f || c == 0x08) && line_len) {
-			line_len--;
-			console_echo("\b \b");
-		} else if (c >= 0x20 && c < 0x7f && line_len < LINE_MAX - 1) {
-			char echo[2] = { (char)c, '\0' };
-
-			line[line_len++] = (char)c;
-			console_echo(echo);
-		}
-	}
-}

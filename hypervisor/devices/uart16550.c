@@ -1,12 +1,19 @@
 /*
- * A 16550A UART as the guest sees it (register map: TI/National PC16550D
- * data sheet). Transmit only for now: what the guest writes is collected
- * per line and printed on the host serial line behind "[<vm name>] ".
- * Receive is always empty; there are no interrupts.
+ * A 16550A UART as the guest sees it (TI/National PC16550D data sheet):
+ * 16-byte receive FIFO fed from the console, transmit straight to the host
+ * serial line, the interrupt identification logic, loopback (Linux's 8250
+ * driver tests it), and the interrupt line to IOAPIC pin 4, gated by
+ * MCR.OUT2 as on a PC.
+ *
+ * Output goes out one line at a time behind "[<vm name>] ", so lines of
+ * different VMs do not mix. The VM that has the console's input gets its
+ * partial lines out at once instead, so a shell prompt shows before Enter.
  */
+#include <core/console.h>
 #include <core/iobus.h>
 #include <core/page_alloc.h>
 #include <core/vm.h>
+#include <devices/ioapic.h>
 #include <devices/uart16550.h>
 #include <lib/printk.h>
 
@@ -19,24 +26,41 @@
 #define REG_MSR         6
 #define REG_SCR         7
 
+#define IER_RDI         0x01    /* received data available */
+#define IER_THRI        0x02    /* transmitter holding register empty */
+#define IIR_NO_INT      0x01
+#define IIR_THRI        0x02
+#define IIR_RDI         0x04
+#define IIR_FIFO_ON     0xc0
+#define FCR_ENABLE      0x01
+#define FCR_CLEAR_RX    0x02
 #define LCR_DLAB        0x80
+#define MCR_DTR         0x01
+#define MCR_RTS         0x02
+#define MCR_OUT1        0x04
+#define MCR_OUT2        0x08
+#define MCR_LOOP        0x10
+#define LSR_DR          0x01
 #define LSR_THRE        0x20
 #define LSR_TEMT        0x40
-#define IIR_NO_INT      0x01
-#define IIR_FIFO_ON     0xc0
 #define MSR_CTS_DSR_DCD 0xb0
+#define UART_IRQ        4
+#define RX_FIFO         16
 #define LINE_MAX        256
 
 struct uart16550 {
 	struct vm *vm;
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
+	bool thre_pending, irq_level;
+	uint8_t rx[RX_FIFO];
+	unsigned rx_head, rx_count;
 	unsigned len;
 	char line[LINE_MAX];
 };
 
-static void uart_emit_line(struct uart16550 *u)
+static void uart_emit(struct uart16550 *u, bool end_of_line)
 {
-	printk("[%s] %.*s\n", u->vm->name, (int)u->len, u->line);
+	console_guest_output(u->vm, u->line, u->len, end_of_line);
 	u->len = 0;
 }
 
@@ -45,62 +69,146 @@ static void uart_tx(struct uart16550 *u, uint8_t c)
 	if (c == '\r')
 		return;
 	if (c == '\n') {
-		uart_emit_line(u);
+		uart_emit(u, true);
 		return;
 	}
 	/* Control characters could drive the operator's terminal: show them. */
-	u->line[u->len++] = (c >= 0x20 && c < 0x7f) || c == '\t' ? (char)c : '?';
+	u->line[u->len++] = (c >= 0x20 && c < 0x7f) || c == '\t' || c == '\b' ? (char)c : '?';
 	if (u->len == LINE_MAX)
-		uart_emit_line(u);
+		uart_emit(u, true);
+	else if (console_has_focus(u->vm))
+		uart_emit(u, false);
+}
+
+/* IIR in priority order (PC16550D, table 4). */
+static uint8_t uart_iir(const struct uart16550 *u)
+{
+	uint8_t fifo = u->fcr & FCR_ENABLE ? IIR_FIFO_ON : 0;
+
+	if ((u->ier & IER_RDI) && u->rx_count)
+		return IIR_RDI | fifo;
+	if ((u->ier & IER_THRI) && u->thre_pending)
+		return IIR_THRI | fifo;
+	return IIR_NO_INT | fifo;
+}
+
+static void uart_update_irq(struct uart16550 *u)
+{
+	bool level = !(uart_iir(u) & IIR_NO_INT) && (u->mcr & MCR_OUT2);
+
+	if (level != u->irq_level) {
+		u->irq_level = level;
+		ioapic_set_irq(u->vm, UART_IRQ, level);
+	}
+}
+
+static void uart_rx_push(struct uart16550 *u, uint8_t c)
+{
+	if (u->rx_count == RX_FIFO)
+		return;   /* overrun: the byte is lost, as on the chip */
+	u->rx[(u->rx_head + u->rx_count++) % RX_FIFO] = c;
+	uart_update_irq(u);
+}
+
+static uint8_t uart_rx_pop(struct uart16550 *u)
+{
+	uint8_t c;
+
+	if (!u->rx_count)
+		return 0;
+	c = u->rx[u->rx_head];
+	u->rx_head = (u->rx_head + 1) % RX_FIFO;
+	u->rx_count--;
+	return c;
+}
+
+/* In loopback the modem outputs come back as inputs (PC16550D, MCR bit 4). */
+static uint8_t uart_msr(const struct uart16550 *u)
+{
+	if (!(u->mcr & MCR_LOOP))
+		return MSR_CTS_DSR_DCD;
+	return (uint8_t)(((u->mcr & MCR_RTS) ? 0x10 : 0) | ((u->mcr & MCR_DTR) ? 0x20 : 0) |
+			 ((u->mcr & MCR_OUT1) ? 0x40 : 0) | ((u->mcr & MCR_OUT2) ? 0x80 : 0));
+}
+
+static uint8_t uart_read_reg(struct uart16550 *u, uint64_t off)
+{
+	bool dlab = u->lcr & LCR_DLAB;
+	uint8_t iir;
+
+	switch (off) {
+	case REG_THR_RBR_DLL: return dlab ? u->dll : uart_rx_pop(u);
+	case REG_IER_DLM:     return dlab ? u->dlm : u->ier;
+	case REG_IIR_FCR:
+		iir = uart_iir(u);
+		if ((iir & 0xf) == IIR_THRI)
+			u->thre_pending = false;   /* reading IIR acknowledges THRE */
+		return iir;
+	case REG_LCR:         return u->lcr;
+	case REG_MCR:         return u->mcr;
+	case REG_LSR:         return LSR_THRE | LSR_TEMT | (u->rx_count ? LSR_DR : 0);
+	case REG_MSR:         return uart_msr(u);
+	default:              return u->scr;
+	}
+}
+
+static void uart_write_reg(struct uart16550 *u, uint64_t off, uint8_t val)
+{
+	bool dlab = u->lcr & LCR_DLAB;
+
+	switch (off) {
+	case REG_THR_RBR_DLL:
+		if (dlab) {
+			u->dll = val;
+			break;
+		}
+		if (u->mcr & MCR_LOOP)
+			uart_rx_push(u, val);
+		else
+			uart_tx(u, val);
+		u->thre_pending = true;    /* sent at once: empty again */
+		break;
+	case REG_IER_DLM:
+		if (dlab) {
+			u->dlm = val;
+			break;
+		}
+		if ((val & IER_THRI) && !(u->ier & IER_THRI))
+			u->thre_pending = true;
+		u->ier = val & 0x0f;
+		break;
+	case REG_IIR_FCR:
+		u->fcr = val;
+		if (val & FCR_CLEAR_RX)
+			u->rx_count = 0;
+		break;
+	case REG_LCR: u->lcr = val; break;
+	case REG_MCR: u->mcr = val & 0x1f; break;
+	case REG_LSR:
+	case REG_MSR: break;   /* read-only */
+	default:      u->scr = val; break;
+	}
 }
 
 static enum io_result uart_read(void *opaque, uint64_t off, unsigned size, uint64_t *val)
 {
 	struct uart16550 *u = opaque;
-	bool dlab = u->lcr & LCR_DLAB;
 
 	if (size != 1)
 		return IO_UNHANDLED;
-	switch (off) {
-	case REG_THR_RBR_DLL: *val = dlab ? u->dll : 0; break;
-	case REG_IER_DLM:     *val = dlab ? u->dlm : u->ier; break;
-	case REG_IIR_FCR:     *val = IIR_NO_INT | ((u->fcr & 1) ? IIR_FIFO_ON : 0); break;
-	case REG_LCR:         *val = u->lcr; break;
-	case REG_MCR:         *val = u->mcr; break;
-	case REG_LSR:         *val = LSR_THRE | LSR_TEMT; break;
-	case REG_MSR:         *val = MSR_CTS_DSR_DCD; break;
-	default:              *val = u->scr; break;
-	}
+	*val = uart_read_reg(u, off);
+	uart_update_irq(u);
 	return IO_HANDLED;
 }
 
 static enum io_result uart_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
 {
 	struct uart16550 *u = opaque;
-	bool dlab = u->lcr & LCR_DLAB;
 
 	if (size != 1)
 		return IO_UNHANDLED;
-	switch (off) {
-	case REG_THR_RBR_DLL:
-		if (dlab)
-			u->dll = (uint8_t)val;
-		else
-			uart_tx(u, (uint8_t)val);
-		break;
-	case REG_IER_DLM:
-		if (dlab)
-			u->dlm = (uint8_t)val;
-		else
-			u->ier = val & 0x0f;
-		break;
-	case REG_IIR_FCR: u->fcr = (uint8_t)val; break;
-	case REG_LCR:     u->lcr = (uint8_t)val; break;
-	case REG_MCR:     u->mcr = val & 0x1f; break;
-	case REG_LSR:
-	case REG_MSR:     break;   /* read-only */
-	default:          u->scr = (uint8_t)val; break;
-	}
+	uart_write_reg(u, off, (uint8_t)val);
+	uart_update_irq(u);
 	return IO_HANDLED;
 }
 
@@ -118,10 +226,18 @@ int uart16550_create(struct vm *vm, uint16_t base)
 	return iobus_register(&vm->pio.bus, base, 8, &uart_ops, u, "uart16550");
 }
 
+void uart16550_input(struct vm *vm, uint8_t c)
+{
+	struct uart16550 *u = vm->uart;
+
+	if (u && !(u->mcr & MCR_LOOP))
+		uart_rx_push(u, c);
+}
+
 void uart16550_flush(struct vm *vm)
 {
 	struct uart16550 *u = vm->uart;
 
 	if (u && u->len)
-		uart_emit_line(u);
+		uart_emit(u, true);
 }

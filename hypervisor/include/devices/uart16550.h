@@ -1,5 +1,5 @@
 /* Emulated 16550 UART: each VM's serial line, sent to the physical serial
- * line one line at a time with a "[<vm name>] " prefix. */
+ * line with a "[<vm name>] " prefix, and its input from the console. */
 #ifndef DEVICES_UART16550_H
 #define DEVICES_UART16550_H
 
@@ -9,6 +9,8 @@ struct vm;
 
 /* Registers the UART's 8 ports at `base` on the VM's port-I/O bus. */
 int uart16550_create(struct vm *vm, uint16_t base);
+/* A byte typed on the console for this VM (dropped when the FIFO is full). */
+void uart16550_input(struct vm *vm, uint8_t c);
 /* Writes out a partial line still buffered (when the VM stops). */
 void uart16550_flush(struct vm *vm);
 

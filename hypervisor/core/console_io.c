@@ -1,0 +1,169 @@
+/*
+ * The console's terminal: the prompt and line editor, the input focus
+ * (hypervisor console or one VM's UART, switched with Ctrl-A three times,
+ * as on Xen), and who owns the partly written line on the screen so that
+ * hypervisor messages, guest lines and the prompt never share a line.
+ */
+#include <core/console.h>
+#include <core/vm.h>
+#include <devices/uart16550.h>
+#include <lib/printk.h>
+#include <lib/string.h>
+#include <x86/serial.h>
+
+#define PROMPT       "kestrel> "
+#define LINE_MAX     128
+#define CTRL_A       0x01
+#define SWITCH_PRESSES 3
+
+static char line[LINE_MAX];
+static unsigned line_len;
+static bool last_cr;
+
+/* Owner of the partial line on the terminal: nothing, the prompt, or a VM
+ * whose unfinished line is showing. */
+static const void *line_owner;
+static const char prompt_owner;
+static bool prompt_lost, console_printing;
+
+static struct vm *focus;          /* NULL: input goes to the hypervisor */
+static unsigned ctrl_a_run;
+
+/* Ends whatever partial line is showing before other output. */
+static void line_break(void)
+{
+	if (!line_owner)
+		return;
+	serial_write("\n", 1);
+	if (line_owner == &prompt_owner)
+		prompt_lost = true;
+	line_owner = NULL;
+}
+
+void console_sink(const char *s, size_t len)
+{
+	if (!console_printing)
+		line_break();
+	serial_write(s, len);
+}
+
+void console_guest_output(struct vm *vm, const char *s, size_t len, bool end_of_line)
+{
+	if (line_owner != vm) {
+		line_break();
+		serial_write("[", 1);
+		serial_write(vm->name, strlen(vm->name));
+		serial_write("] ", 2);
+	}
+	serial_write(s, len);
+	if (end_of_line)
+		serial_write("\n", 1);
+	line_owner = end_of_line ? NULL : vm;
+}
+
+bool console_has_focus(const struct vm *vm)
+{
+	return focus == vm;
+}
+
+static void console_prompt(void)
+{
+	line_break();
+	console_printing = true;
+	printk(PROMPT "%.*s", (int)line_len, line);
+	console_printing = false;
+	line_owner = &prompt_owner;
+	prompt_lost = false;
+}
+
+static void console_echo(const char *s)
+{
+	if (prompt_lost || line_owner != &prompt_owner)
+		console_prompt();
+	console_printing = true;
+	printk("%s", s);
+	console_printing = false;
+}
+
+static void console_key(int c)
+{
+	bool lf_after_cr = c == '\n' && last_cr;
+
+	last_cr = c == '\r';
+	if (lf_after_cr)
+		return;
+	if (c == '\r' || c == '\n') {
+		console_echo("\n");
+		line_owner = NULL;
+		line[line_len] = '\0';
+		console_run(line);
+		line_len = 0;
+		console_prompt();
+	} else if ((c == 0x7f || c == 0x08) && line_len) {
+		line_len--;
+		console_echo("\b \b");
+	} else if (c >= 0x20 && c < 0x7f && line_len < LINE_MAX - 1) {
+		char echo[2] = { (char)c, '\0' };
+
+		line[line_len++] = (char)c;
+		console_echo(echo);
+	}
+}
+
+/* Console -> each live VM in turn -> console. */
+static void console_switch_focus(void)
+{
+	unsigned start = focus ? focus->id + 1 : 0;
+
+	focus = NULL;
+	for (unsigned i = start; i < nr_vms && !focus; i++)
+		if (vm_is_live(vms[i]))
+			focus = vms[i];
+	if (focus)
+		printk("kestrel: console input goes to vm %u (%s); Ctrl-A three times to "
+		       "switch\n", focus->id, focus->name);
+	else
+		printk("kestrel: console input goes to the hypervisor\n");
+	if (!focus)
+		console_prompt();
+}
+
+static void route(int c)
+{
+	if (focus)
+		uart16550_input(focus, (uint8_t)c);
+	else
+		console_key(c);
+}
+
+void console_poll(void)
+{
+	int c;
+
+	/* A VM that stopped gives the input back. */
+	if (focus && !vm_is_live(focus)) {
+		focus = NULL;
+		printk("kestrel: console input goes to the hypervisor\n");
+		console_prompt();
+	}
+	while ((c = serial_getc()) >= 0) {
+		if (c == CTRL_A && ++ctrl_a_run < SWITCH_PRESSES)
+			continue;
+		if (ctrl_a_run == SWITCH_PRESSES) {
+			ctrl_a_run = 0;
+			console_switch_focus();
+			continue;
+		}
+		/* Fewer than three: they were meant for the guest or the editor. */
+		for (; ctrl_a_run; ctrl_a_run--)
+			route(CTRL_A);
+		route(c);
+	}
+}
+
+void console_init(void)
+{
+	printk("kestrel: console ready; type `help`; Ctrl-A three times switches the input "
+	       "between the hypervisor and each VM\n");
+	console_prompt();
+}
