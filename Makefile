@@ -47,6 +47,17 @@ $(B)/gen/asm-offsets.h: hypervisor/arch/x86/asm-offsets.c $(wildcard hypervisor/
 	  $(B)/gen/asm-offsets.s) > $@.tmp
 	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; touch $@; else mv $@.tmp $@; fi
 
+# The guests' DSDT: iasl compiles the ASL (which shares its constants with
+# devices/acpi_tables.h) into $(B)/gen/dsdt.hex, a C array dsdt_aml_code
+# that acpi_tables.c includes. -we: warnings fail the build; iasl leaves a
+# partial .hex behind on errors, hence the rm.
+$(B)/gen/dsdt.hex: hypervisor/devices/dsdt.asl hypervisor/include/devices/acpi_tables.h | $(B)/.setup-stamp
+	@mkdir -p $(dir $@)
+	@echo "  IASL    $<"
+	$(Q)iasl -vs -we -Ihypervisor/include -tc -p $(B)/gen/dsdt $< >$(B)/gen/dsdt.log 2>&1 || \
+	  { cat $(B)/gen/dsdt.log; rm -f $@; exit 1; }
+$(B)/obj/hypervisor/devices/acpi_tables.o $(B)/unit/test_acpi_tables: $(B)/gen/dsdt.hex
+
 $(B)/obj/%.o: %.c $(B)/gen/asm-offsets.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
@@ -99,7 +110,7 @@ $(B)/esp/.stamp: $(B)/hv.efi $(GUESTS) $(CONFIG)
 	touch $@
 
 # ---------------------------------------------------------------- host tests
-HOST_CFLAGS := $(WARN) -std=gnu11 -O1 -g -Iinclude -Ihypervisor/include \
+HOST_CFLAGS := $(WARN) -std=gnu11 -O1 -g -Iinclude -Ihypervisor/include -I$(B)/gen \
                -Iefi -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 # Each unit test names the sources it links in a line: "// UNIT-SOURCES: a.c b.c"

@@ -7,7 +7,8 @@ PACKAGES=(
   qemu-system-x86 ovmf
   mtools dosfstools
   python3-pytest python3-pexpect
-  libzydis-dev clang libclang-rt-14-dev
+  bochs bochs-x bochsbios vgabios python3-pytest-xdist
+  libzydis-dev clang libclang-rt-14-dev acpica-tools
 )
 
 missing=()

@@ -2,8 +2,10 @@
 #include <core/boot.h>
 #include <core/page_alloc.h>
 #include <core/vm.h>
+#include <devices/acpi_tables.h>
 #include <devices/ioapic.h>
 #include <devices/lapic.h>
+#include <devices/power.h>
 #include <devices/rtc.h>
 #include <devices/uart16550.h>
 #include <lib/printk.h>
@@ -12,7 +14,8 @@
 #include <x86/fpu.h>
 #include <x86/vendor.h>
 
-#define COM1_BASE 0x3f8
+/* Below 1 MiB, in the range the e820 map reserves (core/boot.c). */
+#define ACPI_TABLES_GPA 0xe0000
 
 struct vm *vms[MAX_VMS];
 unsigned nr_vms;
@@ -79,11 +82,18 @@ static int vcpus_create(struct vm *vm, unsigned n)
 	return 0;
 }
 
-/* The PC platform every VM gets: UART, local APICs, IOAPIC, RTC. */
+/* The PC platform every VM gets: UART, local APICs, IOAPIC, RTC, power
+ * controls, and ACPI tables describing them in guest RAM. */
 static int platform_create(struct vm *vm)
 {
-	return uart16550_create(vm, COM1_BASE) || lapic_mmio_register(vm) ||
-	       ioapic_create(vm) || rtc_create(vm);
+	struct acpi_platform acpi = { .nr_vcpus = vm->nr_vcpus, .cmos_rtc = true };
+	void *tables = vm_gpa_to_hva(vm, ACPI_TABLES_GPA, ACPI_TABLES_MAX_SIZE);
+
+	if (!tables || acpi_build(&acpi, tables, ACPI_TABLES_MAX_SIZE, ACPI_TABLES_GPA) < 0)
+		return -1;
+	vm->acpi_rsdp = ACPI_TABLES_GPA;
+	return uart16550_create(vm, ACPI_UART_PORT) || lapic_mmio_register(vm) ||
+	       ioapic_create(vm) || rtc_create(vm) || power_create(vm);
 }
 
 static int vm_setup(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t len)

@@ -132,8 +132,11 @@ static void build_fadt(struct acpi_fadt *f, const struct acpi_platform *p,
 	f->flags = ACPI_FADT_HW_REDUCED_ACPI | ACPI_FADT_RESET_REG_SUP |
 		   ACPI_FADT_PWR_BUTTON | ACPI_FADT_SLP_BUTTON;
 	/* No 8042 (bit clear), no VGA; the RTC only if the VM has one. */
-	f->iapc_boot_arch = ACPI_IAPC_VGA_NOT_PRESENT |
-			    (p->cmos_rtc ? 0 : ACPI_IAPC_CMOS_RTC_NOT_PRESENT);
+	f->iapc_boot_arch = ACPI_IAPC_VGA_NOT_PRESENT;
+	if (p->cmos_rtc)
+		f->century = ACPI_RTC_CENTURY_INDEX;
+	else
+		f->iapc_boot_arch |= ACPI_IAPC_CMOS_RTC_NOT_PRESENT;
 	f->reset_reg = gas_io8(ACPI_RESET_PORT);        /* 4.8.3.6 */
 	f->reset_value = ACPI_RESET_VALUE;
 	f->sleep_control_reg = gas_io8(ACPI_SLEEP_CONTROL_PORT);  /* 4.8.3.7 */

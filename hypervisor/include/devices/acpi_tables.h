@@ -84,6 +84,10 @@ struct acpi_platform {
 	bool cmos_rtc;          /* an MC146818 RTC answers at ports 0x70/0x71 */
 };
 
+// With cmos_rtc, the FADT CENTURY field names this CMOS byte (the PC/AT
+// century byte, RTC_REG_CENTURY of devices/rtc.h); Linux reads it at boot.
+#define ACPI_RTC_CENTURY_INDEX  0x32
+
 // Writes all tables into buf, which the guest sees at guest-physical gpa:
 // the RSDP at gpa (give it to Linux in boot_params.acpi_rsdp_addr or PVH
 // start_info.rsdp_paddr), then XSDT, FADT, DSDT and MADT, each 16-byte
