@@ -1,12 +1,16 @@
-"""Helpers for the integration tests: boot an ESP under scripts/run-qemu.py.
+"""Helpers for the integration tests: boot an ESP under one of two backends,
+"svm" (scripts/run-qemu.py: QEMU TCG, AMD SVM) or "vmx" (scripts/run-bochs.py: Bochs,
+Intel VMX).
 
-    boot_batch(config, esp=..., workdir=..., timeout=...) -> Result
-    InteractiveSession(config, esp=..., workdir=...)        (context manager, pexpect)
+    boot_batch(config, backend=..., esp=..., workdir=..., timeout=...) -> Result
+    InteractiveSession(config, backend=..., esp=..., workdir=...)  (context manager, pexpect)
     build_efi_app(source, out_efi, defines)                 (gnu-efi, for runner tests)
 
-Tests normally use the fixtures of the same names in conftest.py, which fill in the ESP
-(--esp / KESTREL_ESP) and a per-test tmp dir. Every timeout here is multiplied by the
-environment variable KESTREL_TIMEOUT_SCALE (default 1), e.g. for slow machines.
+Tests normally use the fixtures of the same names in conftest.py, which fill in the
+backend, the ESP (--esp / KESTREL_ESP) and a per-test tmp dir. Every timeout here is
+multiplied by the environment variable KESTREL_TIMEOUT_SCALE (default 1), e.g. for slow
+machines, and timeouts given for QEMU are multiplied by the backend's own scale (Bochs
+is several times slower: KESTREL_VMX_TIMEOUT_SCALE, default 3).
 """
 import io
 import os
@@ -15,9 +19,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parents[2]
 RUNNER = REPO / "scripts" / "run-qemu.py"
+BOCHS_RUNNER = REPO / "scripts" / "run-bochs.py"
 PYTHON = "/usr/bin/python3"
 DEFAULT_ESP = REPO / "build" / "esp"
 PROMPT = r"kestrel> "
@@ -26,6 +32,17 @@ BOOT_TIMEOUT = 120 * TIMEOUT_SCALE      # OVMF alone needs 3.4-5.4 s under TCG
 COMMAND_TIMEOUT = 30 * TIMEOUT_SCALE
 BATCH_TIMEOUT = 180 * TIMEOUT_SCALE
 TAIL_LINES = 40
+
+
+class Backend(NamedTuple):
+    name: str           # "svm" or "vmx"
+    runner: Path        # run-qemu.py or run-bochs.py: same options, same exit statuses
+    scale: float        # timeout multiplier relative to QEMU TCG
+
+
+BACKENDS = {"svm": Backend("svm", RUNNER, 1.0),
+            "vmx": Backend("vmx", BOCHS_RUNNER,
+                           float(os.environ.get("KESTREL_VMX_TIMEOUT_SCALE", "3")))}
 
 
 def tail(text, n=TAIL_LINES):
@@ -40,10 +57,14 @@ def clean_serial(text):
 
 
 class Result:
-    """One batch boot: rc is run-qemu.py's exit status (0 pass, 1 fail, 2 other, 124 timeout)."""
+    """One batch boot: rc is the runner's exit status (0 pass, 1 fail, 2 other, 124 timeout);
+    timeout is the one the runner was given (scaled for the backend)."""
 
-    def __init__(self, rc, log_text, log_path, stderr, elapsed):
+    def __init__(self, rc, log_text, log_path, stderr, elapsed, backend=BACKENDS["svm"],
+                 timeout=None):
         self.rc = rc
+        self.backend = backend
+        self.timeout = timeout
         self.log_text = log_text
         self.lines = log_text.splitlines()
         self.log_path = log_path
@@ -51,11 +72,13 @@ class Result:
         self.elapsed = elapsed
 
     def __repr__(self):
-        return f"<Result rc={self.rc} {self.elapsed:.1f}s log={self.log_path}>"
+        return (f"<Result {self.backend.name} rc={self.rc} {self.elapsed:.1f}s "
+                f"log={self.log_path}>")
 
     def describe(self):
         """rc, the runner's messages and the serial log's tail, for assertion messages."""
-        return (f"run-qemu.py exit status {self.rc} after {self.elapsed:.1f} s\n"
+        return (f"{self.backend.runner.name} exit status {self.rc} after "
+                f"{self.elapsed:.1f} s\n"
                 f"--- runner stderr ---\n{self.stderr.strip()}\n"
                 f"--- serial log tail ({self.log_path}) ---\n{tail(self.log_text)}")
 
@@ -84,8 +107,11 @@ def config_file(config, workdir):
     return path
 
 
-def runner_args(esp, workdir, config, timeout, smp=1, memory="2G", qemu_args=()):
-    """The run-qemu.py arguments (without --batch/--interactive) for one run in workdir."""
+def runner_args(esp, workdir, config, timeout, smp=1, memory="2G", qemu_args=(),
+                bochsrc_lines=(), backend="svm"):
+    """The runner's arguments (without --batch/--interactive) for one run in workdir.
+    qemu_args go to run-qemu.py only, bochsrc_lines (extra bochsrc lines) to run-bochs.py
+    only, so a test can tune both backends."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     args = ["--esp", str(esp), "--log", str(workdir / "serial.log"),
@@ -94,36 +120,47 @@ def runner_args(esp, workdir, config, timeout, smp=1, memory="2G", qemu_args=())
     cfg = config_file(config, workdir)
     if cfg is not None:
         args += ["--config", str(cfg)]
-    if qemu_args:
-        args += ["--", *qemu_args]
+    extra = qemu_args if backend == "svm" else bochsrc_lines
+    if extra:
+        args += ["--", *extra]
     return args
 
 
-def boot_batch(config, *, esp=DEFAULT_ESP, workdir, timeout=BATCH_TIMEOUT, **kw):
-    """Boot once in batch mode and wait for the end. The serial output also goes to this
-    process's stdout (pytest captures it); the runner's messages are echoed to stderr."""
-    args = runner_args(esp, workdir, config, timeout, **kw)
+def boot_batch(config, *, backend="svm", esp=DEFAULT_ESP, workdir, timeout=BATCH_TIMEOUT,
+               **kw):
+    """Boot once in batch mode and wait for the end; timeout is for QEMU and gets scaled
+    for the backend. The serial output also goes to this process's stdout (pytest
+    captures it); the runner's messages are echoed to stderr."""
+    be = BACKENDS[backend]
+    timeout = timeout * be.scale
+    args = runner_args(esp, workdir, config, timeout, backend=backend, **kw)
     start = time.monotonic()
-    proc = subprocess.run([PYTHON, str(RUNNER), "--batch", *args], stdin=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True, timeout=timeout + 60)
+    proc = subprocess.run([PYTHON, str(be.runner), "--batch", *args],
+                          stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          timeout=timeout + 60)
     elapsed = time.monotonic() - start
     sys.stderr.write(proc.stderr)
     log_path = Path(workdir) / "serial.log"
     log_text = log_path.read_text(errors="replace") if log_path.exists() else ""
-    return Result(proc.returncode, clean_serial(log_text), log_path, proc.stderr, elapsed)
+    return Result(proc.returncode, clean_serial(log_text), log_path, proc.stderr, elapsed,
+                  be, timeout)
 
 
 class InteractiveSession:
-    """run-qemu.py --interactive under pexpect, the console on a pseudo-terminal.
+    """The runner with --interactive under pexpect, the console on a pseudo-terminal.
 
-        with InteractiveSession(cfg, esp=esp, workdir=tmp) as s:
+        with InteractiveSession(cfg, backend="vmx", esp=esp, workdir=tmp) as s:
             s.read_until_prompt()              # waits for the boot (BOOT_TIMEOUT)
             out = s.command("help")            # text printed before the next prompt
-    """
 
-    def __init__(self, config=None, *, esp=DEFAULT_ESP, workdir, timeout=None, **kw):
+    Every timeout (given or default) is multiplied by the backend's scale."""
+
+    def __init__(self, config=None, *, backend="svm", esp=DEFAULT_ESP, workdir, timeout=None,
+                 **kw):
+        self.backend = BACKENDS[backend]
         self.workdir = Path(workdir)
-        self.args = runner_args(esp, workdir, config, timeout or 10 * BOOT_TIMEOUT, **kw)
+        timeout = (timeout or 10 * BOOT_TIMEOUT) * self.backend.scale
+        self.args = runner_args(esp, workdir, config, timeout, backend=backend, **kw)
         self.log_path = self.workdir / "serial.log"
         self.output = io.StringIO()     # everything read from the terminal
         self.child = None
@@ -132,9 +169,11 @@ class InteractiveSession:
 
     def __enter__(self):
         import pexpect
-        self.child = pexpect.spawn(PYTHON, [str(RUNNER), "--interactive", *self.args],
+        self.child = pexpect.spawn(PYTHON, [str(self.backend.runner), "--interactive",
+                                            *self.args],
                                    encoding="utf-8", codec_errors="replace", echo=False,
-                                   timeout=COMMAND_TIMEOUT, dimensions=(50, 200))
+                                   timeout=self.backend.scale * COMMAND_TIMEOUT,
+                                   dimensions=(50, 200))
         self.child.logfile_read = self.output
         return self
 
@@ -152,13 +191,14 @@ class InteractiveSession:
         import pexpect
         if timeout is None:
             timeout = COMMAND_TIMEOUT if self.booted else BOOT_TIMEOUT
+        timeout *= self.backend.scale
         try:
             self.child.expect(pattern, timeout=timeout)
         except pexpect.TIMEOUT:
             self._fail(f"no {pattern!r} on the console within {timeout:g} s")
         except pexpect.EOF:
-            self._fail(f"console closed (run-qemu.py exit status {self.wait()}) "
-                       f"while waiting for {pattern!r}")
+            self._fail(f"console closed ({self.backend.runner.name} exit status "
+                       f"{self.wait()}) while waiting for {pattern!r}")
         self.booted = True
         return self.child.match
 
@@ -180,13 +220,13 @@ class InteractiveSession:
         return self.read_until_prompt(timeout)
 
     def quit(self, timeout=15):
-        """Ctrl-A x (quit QEMU); returns run-qemu.py's exit status."""
+        """Ctrl-A x (quit the emulator); returns the runner's exit status."""
         if self.rc is None and self.child.isalive():
             self.child.send("\x01x")
         return self.wait(timeout)
 
     def wait(self, timeout=COMMAND_TIMEOUT):
-        """Wait for run-qemu.py to end (killing it after timeout); its exit status."""
+        """Wait for the runner to end (killing it after timeout); its exit status."""
         import pexpect
         if self.rc is not None:
             return self.rc

@@ -1,13 +1,16 @@
 /*
- * A tiny EFI application for testing scripts/run-qemu.py without the
- * hypervisor.  Built by tests/integration/test_runner.py with gnu-efi and
- * -DMODE=<n>:
- *   MODE_PASS    print "hello" on COM1, write 0x10 to port 0xf4 (QEMU exits 33)
- *   MODE_FAIL    print "hello" on COM1, write 0x11 to port 0xf4 (QEMU exits 35)
+ * A tiny EFI application for testing scripts/run-qemu.py and run-bochs.py
+ * without the hypervisor.  Built by tests/integration/test_runner.py with
+ * gnu-efi and -DMODE=<n>:
+ *   MODE_PASS    print "hello" and the hypervisor's batch-mode pass line on
+ *                COM1, write 0x10 to port 0xf4 (QEMU exits 33), halt (Bochs)
+ *   MODE_FAIL    the same with the failure line and 0x11 (QEMU exits 35)
  *   MODE_HANG    print "hello" on COM1, then halt forever (timeout test)
  *   MODE_RESET   print "hello" on COM1, then reset the machine (-no-reboot)
  *   MODE_CONSOLE a line-echo console with the prompt "kestrel> ": "quit"
  *                writes 0x10 to port 0xf4, anything else is echoed back.
+ *   MODE_POWEROFF print "hello", then ResetSystem(EfiResetShutdown): an ACPI
+ *                power-off, after which Bochs ends without a verdict line.
  */
 #include <efi.h>
 #include <efilib.h>
@@ -17,6 +20,7 @@
 #define MODE_HANG    2
 #define MODE_RESET   3
 #define MODE_CONSOLE 4
+#define MODE_POWEROFF 5
 #ifndef MODE
 #define MODE MODE_PASS
 #endif
@@ -70,6 +74,9 @@ static void console(void)
 	char line[80];
 	unsigned n;
 
+	/* No timer interrupts: OVMF's terminal driver would poll COM1 from its
+	 * timer and eat typed characters before this loop sees them. */
+	__asm__ volatile("cli");
 	for (;;) {
 		puts_com1("kestrel> ");
 		n = 0;
@@ -97,14 +104,18 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	puts_com1("hello\n");
 	switch (MODE) {
 	case MODE_PASS:
+		puts_com1("kestrel: batch mode: every VM ended well; powering off\n");
 		outb(0xf4, 0x10);
 		break;
 	case MODE_FAIL:
+		puts_com1("kestrel: batch mode: some VMs did not end well; powering off\n");
 		outb(0xf4, 0x11);
 		break;
 	case MODE_RESET:
+	case MODE_POWEROFF:
 		uefi_call_wrapper(st->RuntimeServices->ResetSystem, 4,
-				  EfiResetCold, EFI_SUCCESS, 0, NULL);
+				  MODE == MODE_RESET ? EfiResetCold : EfiResetShutdown,
+				  EFI_SUCCESS, 0, NULL);
 		break;
 	case MODE_CONSOLE:
 		console();
