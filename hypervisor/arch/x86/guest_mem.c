@@ -1,4 +1,4 @@
-/* Guest page walks (SDM vol. 3, 4.3 32-bit, 4.4 PAE, 4.5 4-level paging). */
+/* Guest page walks (SDM vol. 3, 4.3 32-bit, 4.4 PAE, 4.5 4/5-level paging). */
 #include <core/vm.h>
 #include <lib/printk.h>
 #include <lib/string.h>
@@ -10,6 +10,7 @@
 #define PTE_PS       (1ull << 7)
 #define PTE_ADDR     0x000ffffffffff000ull
 #define X86_CR4_PSE  (1ull << 4)
+#define X86_CR4_LA57 (1ull << 12)
 
 static int read_entry(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t *e)
 {
@@ -70,8 +71,8 @@ int guest_linear_to_phys(struct vcpu *v, const struct guest_sregs *s, uint64_t l
 		*gpa = s->efer & EFER_LMA ? la : (uint32_t)la;
 		return 0;
 	}
-	if (s->efer & EFER_LMA)
-		return walk64(v, s->cr3, la, 4, gpa);
+	if (s->efer & EFER_LMA)   /* 4- or 5-level paging (SDM 3, 4.5) */
+		return walk64(v, s->cr3, la, s->cr4 & X86_CR4_LA57 ? 5 : 4, gpa);
 	if (s->cr4 & X86_CR4_PAE) {
 		/* Four PDPTEs at CR3[31:5], then a 2-level 64-bit walk. */
 		if (read_entry(v, (s->cr3 & 0xffffffe0) + ((la >> 30) & 3) * 8, 8, &pdpte) ||
