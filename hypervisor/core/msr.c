@@ -73,7 +73,26 @@ static int pat_write(struct vcpu *v, uint64_t val)
 	return 0;
 }
 
+/* Reads as 0, writes ignored: MSRs Linux touches without a fallback on
+ * some CPUs, with no state worth emulating. */
+static int zero_read(struct vcpu *v, uint64_t *val)
+{
+	(void)v;
+	*val = 0;
+	return 0;
+}
+
+static int ignore_write(struct vcpu *v, uint64_t val)
+{
+	(void)v;
+	(void)val;
+	return 0;
+}
+
+#define MSR_AMD_INT_PENDING_MSG 0xc0010055   /* C1E on AMD family 0x10+ */
+
 static const struct msr_handler msr_table[] = {
+	{ MSR_AMD_INT_PENDING_MSG, zero_read, ignore_write },
 	{ MSR_IA32_TSC,       tsc_read,       NULL },
 	{ MSR_EFER,           efer_read,      efer_write },
 	{ MSR_IA32_PAT,       pat_read,       pat_write },
