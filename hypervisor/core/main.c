@@ -52,7 +52,6 @@ static __attribute__((noreturn)) void hv_start(struct hv_bootinfo *bi)
 	vendor_select();
 	vm_create_all(bi);
 	console_init();
-	lapic_timer_periodic(SCHED_TICK_HZ);
 	sched_loop(bi->flags & HV_BOOT_BATCH);
 }
 

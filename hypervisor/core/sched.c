@@ -1,8 +1,10 @@
 /*
- * Round-robin scheduler. Each runnable vCPU gets a slice of
- * SCHED_SLICE_TICKS host timer ticks; HLT ends the slice early. Between
- * exits, at most once per tick, the loop does the housekeeping: console
- * input and the guests' timers.
+ * Round-robin scheduler. Each runnable vCPU gets a slice of SCHED_SLICE_MS;
+ * HLT ends the slice early. The host's LAPIC timer is armed one-shot for
+ * the next event (the earliest guest timer, the end of the slice, or the
+ * next console poll), so guest timers fire on time rather than on a tick;
+ * after each timer interrupt the loop does the housekeeping: console input
+ * and the guests' timers.
  */
 #include <core/console.h>
 #include <core/sched.h>
@@ -26,7 +28,7 @@ static bool vcpu_can_run(const struct vcpu *v)
 	return v->vm->state == VM_RUNNING && v->state == VCPU_RUNNABLE;
 }
 
-/* Guest timers fire here, at the resolution of the host tick. */
+/* Guest timers whose deadline has passed fire here. */
 static void timers_check(void)
 {
 	uint64_t now = rdtsc();
@@ -72,18 +74,53 @@ static struct vcpu *sched_pick(void)
 
 struct vcpu *current_vcpu;
 
+static uint64_t earlier(uint64_t a, uint64_t b)
+{
+	return b && b < a ? b : a;
+}
+
+/* The next moment something must happen, not later than `limit`. */
+static uint64_t next_event(uint64_t limit)
+{
+	for (unsigned i = 0; i < nr_vms; i++) {
+		if (vms[i]->state != VM_RUNNING)
+			continue;
+		for (unsigned c = 0; c < vms[i]->nr_vcpus; c++) {
+			const struct vcpu *v = vms[i]->vcpus[c];
+
+			limit = earlier(earlier(limit, v->timer_deadline), lapic_timer_deadline(v));
+		}
+	}
+	return limit;
+}
+
+static uint64_t armed;
+
+static void arm_host_timer(uint64_t limit)
+{
+	uint64_t when = next_event(limit);
+
+	if (when != armed) {
+		armed = when;
+		lapic_timer_arm(when);
+	}
+}
+
 static void run_slice(struct vcpu *v)
 {
-	uint64_t start = timer_ticks, seen = start;
+	uint64_t now = rdtsc(), slice_end = now + ms_to_tsc(SCHED_SLICE_MS);
+	uint64_t poll = now + ms_to_tsc(SCHED_HOUSEKEEPING_MS), seen = timer_ticks;
 	struct exit_info e;
 
 	current_vcpu = v;
 	fpu_switch_to(v);
-	while (vcpu_can_run(v) && timer_ticks - start < SCHED_SLICE_TICKS) {
+	while (vcpu_can_run(v) && (now = rdtsc()) < slice_end) {
+		arm_host_timer(earlier(slice_end, poll));
 		vendor->run(v, &e);
 		exit_dispatch(v, &e);
 		if (timer_ticks != seen) {
 			seen = timer_ticks;
+			armed = 0;
 			housekeeping();
 		}
 	}
@@ -138,6 +175,8 @@ void sched_loop(bool batch)
 			reported = true;
 			all_stopped(batch);
 		}
+		arm_host_timer(rdtsc() + ms_to_tsc(SCHED_HOUSEKEEPING_MS));
 		cpu_idle();
+		armed = 0;
 	}
 }

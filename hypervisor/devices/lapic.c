@@ -168,6 +168,13 @@ static uint32_t timer_current(const struct lapic *a)
 	return (uint32_t)(left * a->timer_init / period);
 }
 
+uint64_t lapic_timer_deadline(const struct vcpu *v)
+{
+	const struct lapic *a = apic_of(v);
+
+	return a && !(a->lvt[0] & LVT_MASKED) ? a->timer_deadline : 0;
+}
+
 void lapic_timer_check(struct vcpu *v, uint64_t now)
 {
 	struct lapic *a = apic_of(v);

@@ -14,7 +14,6 @@
 #define APIC_TIMER_DIV    0x3e0
 #define APIC_SVR_ENABLE   (1u << 8)
 #define LVT_MASKED        (1u << 16)
-#define LVT_PERIODIC      (1u << 17)
 #define TIMER_DIV_16      0x3
 
 static volatile uint32_t *lapic;
@@ -59,10 +58,15 @@ uint32_t lapic_timer_count(void)
 	return lapic_read(APIC_TIMER_CUR);
 }
 
-void lapic_timer_periodic(uint32_t hz)
+/* One-shot interrupt at (about) TSC value `deadline`; re-arming replaces
+ * the previous one (SDM 3, 10.5.4: writing the initial count restarts). */
+void lapic_timer_arm(uint64_t deadline)
 {
-	uint32_t count = lapic_ticks_per_ms() * 1000 / hz;
+	uint64_t now = rdtsc(), delta = deadline > now ? deadline - now : 0;
+	uint64_t count = delta * lapic_ticks_per_ms() / (tsc_khz() ? tsc_khz() : 1);
 
-	lapic_write(APIC_LVT_TIMER, LVT_PERIODIC | VECTOR_TIMER);
-	lapic_write(APIC_TIMER_INIT, count ? count : 1);
+	if (count > 0xffffffffu)
+		count = 0xffffffffu;
+	lapic_write(APIC_LVT_TIMER, VECTOR_TIMER);
+	lapic_write(APIC_TIMER_INIT, count ? (uint32_t)count : 1);
 }

@@ -4,8 +4,8 @@
 
 #include <stdbool.h>
 
-#define SCHED_TICK_HZ      1000
-#define SCHED_SLICE_TICKS  10     /* 10 ms per slice */
+#define SCHED_SLICE_MS        10   /* a vCPU's turn */
+#define SCHED_HOUSEKEEPING_MS 10   /* console input is read at least this often */
 
 /* Never returns. In batch mode the machine powers off once every VM has
  * stopped. */

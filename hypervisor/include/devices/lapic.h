@@ -29,6 +29,8 @@ void lapic_accept(struct vcpu *v, uint8_t vector, bool level);
  * or -1; and its acceptance by the CPU (IRR -> ISR). */
 int lapic_pending(const struct vcpu *v);
 void lapic_ack(struct vcpu *v, uint8_t vector);
+/* TSC value at which the timer fires next, 0 when not armed. */
+uint64_t lapic_timer_deadline(const struct vcpu *v);
 /* Fires the timer if its deadline has passed. */
 void lapic_timer_check(struct vcpu *v, uint64_t now_tsc);
 

@@ -33,7 +33,7 @@ void host_paging_init(uint64_t top);
 /* Local APIC (xAPIC, MMIO). */
 void lapic_init(void);
 void lapic_eoi(void);
-void lapic_timer_periodic(uint32_t hz);
+void lapic_timer_arm(uint64_t deadline_tsc);
 /* Calibration helpers: a masked one-shot from 0xffffffff, and its count. */
 void lapic_timer_start_oneshot_max(void);
 uint32_t lapic_timer_count(void);
@@ -42,6 +42,10 @@ uint32_t lapic_timer_count(void);
 void time_calibrate(void);
 uint64_t tsc_khz(void);
 uint32_t lapic_ticks_per_ms(void);
+static inline uint64_t ms_to_tsc(uint64_t ms)
+{
+	return ms * tsc_khz();
+}
 /* Incremented by the timer interrupt. */
 extern volatile uint64_t timer_ticks;
 
