@@ -1,0 +1,146 @@
+"""Debian's Linux (bzImage + busybox initramfs) under Kestrel: it reaches init, a person
+can use its shell from the console, `poweroff` stops only that VM, it runs next to a
+minimal guest, and its boot log shows the same milestones as a direct QEMU boot."""
+import datetime
+import difflib
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ALLOWLIST = Path(__file__).with_name("linux_boot_allowlist.txt")
+CTRL_A3 = "\x01\x01\x01"
+
+LINUX_VM = """
+[vm linux]
+memory = 256M
+boot = linux
+kernel = guests/bzImage
+initrd = guests/initramfs.cpio.gz
+cmdline = console=ttyS0 {extra}
+"""
+MINIMAL_VM = """
+[vm minimal]
+memory = 16M
+kernel = guests/minimal.elf
+cmdline = selftest
+"""
+
+
+def direct_module():
+    spec = importlib.util.spec_from_file_location("run_linux_direct",
+                                                  REPO / "scripts" / "run-linux-direct.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(autouse=True)
+def linux_images(esp_dir):
+    if not (esp_dir / "guests" / "bzImage").is_file():
+        pytest.skip("no guests/bzImage on the ESP: `make` builds it from Debian packages")
+
+
+def test_linux_shell_through_the_console_next_to_a_minimal_guest(interactive_session, backend):
+    if backend == "vmx":
+        pytest.skip("Linux under Bochs takes minutes per boot; the VMX path is covered by "
+                    "test_linux_boots_to_init_and_powers_off[vmx]")
+    with interactive_session(MINIMAL_VM + LINUX_VM.format(extra="")) as s:
+        s.expect(r"\[minimal\] selftest: \d+ passed, 0 failed", timeout=300)
+        s.expect(r"\[linux\] KESTREL-LINUX-INIT: reached init", timeout=300)
+        s.expect(r"\[linux\] .*# ", timeout=60)             # the shell's prompt
+        s.child.send(CTRL_A3)
+        s.expect(r"kestrel: console input goes to vm 1 \(linux\)")
+        s.child.send("uname -a\r")
+        s.expect(r"\[linux\] Linux \S+ 6\.1\.\S+ .*x86_64")
+        s.child.send("cat /proc/interrupts\r")
+        s.expect(r"\[linux\] \s+\d+:\s+\d+\s+IO-APIC\s+4-edge\s+ttyS0")
+        s.expect(r"\[linux\] LOC:\s+\d+")
+        s.child.send("date -u +%Y-%m-%dT%H\r")
+        now = datetime.datetime.utcnow()
+        s.expect(rf"\[linux\] {now:%Y-%m-%d}T\d\d")
+        s.child.send("poweroff -f\r")
+        s.expect(r"kestrel: vm 1 \(linux\) stopped: powered off by the guest \(ACPI S5\)")
+        s.expect(r"kestrel: console input goes to the hypervisor")
+        out = s.command("vms")
+        assert re.search(r"^0\s+minimal\s+stopped\s.*powered off", out, re.M), out
+        assert re.search(r"^1\s+linux\s+stopped\s.*ACPI S5", out, re.M), out
+
+
+def test_linux_boots_to_init_and_powers_off(boot_batch, backend):
+    r = boot_batch(LINUX_VM.format(extra="kestrel.poweroff"), timeout=300)
+    r.assert_ok()
+    r.search(r"^\[linux\] KESTREL-LINUX-INIT: reached init$")
+    r.search(r"^kestrel: vm 0 \(linux\) stopped: powered off by the guest \(ACPI S5\)$")
+
+
+def test_bad_bzimage_is_refused_and_others_run(boot_batch, esp_dir, tmp_path):
+    import shutil
+    esp = tmp_path / "esp"
+    shutil.copytree(esp_dir, esp)
+    image = bytearray((esp / "guests" / "bzImage").read_bytes())
+    image[0x202:0x206] = b"NoHd"                        # the "HdrS" magic
+    (esp / "guests" / "broken.bzImage").write_bytes(bytes(image))
+    (esp / "guests" / "tiny.bzImage").write_bytes(bytes(image[:0x100]))
+    cfg = (LINUX_VM.format(extra="").replace("[vm linux]", "[vm broken]")
+           .replace("guests/bzImage", "guests/broken.bzImage")
+           + LINUX_VM.format(extra="").replace("[vm linux]", "[vm tiny]")
+           .replace("guests/bzImage", "guests/tiny.bzImage") + MINIMAL_VM)
+    r = boot_batch(cfg, esp=esp)
+    r.assert_rc(1)
+    r.search(r'^kestrel: vm 0 \(broken\) not started: kernel "guests/broken\.bzImage": '
+             r'not a bzImage \(no 0xAA55 boot flag and "HdrS" header\)$')
+    r.search(r'^kestrel: vm 1 \(tiny\) not started: kernel "guests/tiny\.bzImage": '
+             r'too short for a Linux setup header \(256 bytes\)$')
+    r.search(r"^\[minimal\] selftest: \d+ passed, 0 failed$")
+
+
+def load_allowlist():
+    rules = []
+    for line in ALLOWLIST.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            rx, _, why = line.partition("  #")
+            rules.append((re.compile(rx.strip()), why.strip()))
+    return rules
+
+
+def milestones(lines, mod, allow):
+    """(index, text) of each milestone in order, as run-linux-direct.py matches them,
+    without the allowlisted ones."""
+    found, pos = [], 0
+    for i, (_required, rx) in enumerate(mod.MILESTONES):
+        pat = re.compile(rx)
+        hit = next((k for k in range(pos, len(lines)) if pat.search(lines[k])), None)
+        if hit is None or any(a.search(lines[hit]) for a, _ in allow):
+            continue
+        found.append((i, lines[hit]))
+        pos = hit + 1
+    return found
+
+
+def test_boot_log_matches_a_direct_qemu_boot(boot_batch, backend, tmp_path):
+    if backend == "vmx":
+        pytest.skip("the reference boot is QEMU's; one comparison (under SVM) is enough")
+    mod = direct_module()
+    direct_log = tmp_path / "direct.log"
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "run-linux-direct.py"),
+                           "--batch", "--quiet", "--append", "kestrel.poweroff",
+                           "--log", str(direct_log), "--timeout", "300", "--", "-net", "none"],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = boot_batch(LINUX_VM.format(extra="kestrel.poweroff"), timeout=300)
+    r.assert_ok()
+    guest = "\n".join(l[len("[linux] "):] for l in r.lines if l.startswith("[linux] "))
+    allow = load_allowlist()
+    want = milestones(mod.normalise(direct_log.read_text(errors="replace")), mod, allow)
+    got = milestones(mod.normalise(guest), mod, allow)
+    required = {i for i, (req, _) in enumerate(mod.MILESTONES) if req}
+    assert required <= {i for i, _ in want}, "the reference boot lacks required milestones"
+    if [i for i, _ in want] != [i for i, _ in got]:
+        diff = difflib.unified_diff([t for _, t in want], [t for _, t in got],
+                                    "direct QEMU boot", "under Kestrel", lineterm="", n=1)
+        pytest.fail("boot milestones differ:\n" + "\n".join(diff))
