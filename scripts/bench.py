@@ -1,18 +1,23 @@
 #!/usr/bin/python3
-"""Exit-cost benchmark (`make bench`).
+"""Benchmarks (`make bench`); figures go into README with date and machine.
 
-Boots the minimal guest in `bench` mode under QEMU + OVMF (SVM). The guest measures,
-with its own TSC, the cost of an intercepted CPUID and of a hypercall round trip when
-the hypervisor serves them with its full exit path ("full"), and when the backend's
-empty loop serves the same exit with nothing but a RIP update ("floor": the cost of
-the world switch itself on this CPU or emulator). Both run in the same boot, back to
-back, so the ratio full/floor is what to compare across machines; the absolute cycle
-counts under TCG mostly measure the emulator.
+1. Exit cost, per backend: the minimal guest in `bench` mode times (TSC) an intercepted
+   CPUID and a hypercall round trip served by the full exit path ("full"), and the same
+   exits served by the backend's empty loop, which only advances RIP ("floor": the world
+   switch itself on this CPU or emulator). Measured in rounds, back to back, in one boot;
+   the ratio full/floor is what compares across machines. SVM runs under QEMU TCG, VMX
+   under Bochs.
+2. Linux boot: the guest kernel's own uptime when it runs init, booted under Kestrel (SVM,
+   QEMU TCG) divided by the same for a direct QEMU boot of the same bzImage and
+   initramfs, plus the VM exits by reason during that boot (Kestrel's counters).
 
-Prints a table and a Markdown block for README.
+The Bochs run and the QEMU runs go in parallel, one emulator per core; the two Linux
+boots run one after the other on the same core.
 """
 import argparse
+import concurrent.futures
 import datetime
+import json
 import os
 import platform
 import re
@@ -21,58 +26,106 @@ import sys
 import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RUNNER = os.path.join(REPO, "scripts", "run-qemu.py")
-BENCH_LINE = re.compile(r"^\[bench\] bench: (\w+) full=(\d+) floor=(\d+) ratio=([\d.]+)",
-                        re.MULTILINE)
+RUNNERS = {"svm": "run-qemu.py", "vmx": "run-bochs.py"}
+BENCH_LINE = re.compile(r"^\[bench\] bench: (\w+) full=(\d+) floor=(\d+) ratio=([\d.]+)", re.M)
+UPTIME = re.compile(r"KESTREL-LINUX-UPTIME: ([0-9.]+)")
+STAT = re.compile(r"^  ([a-z-]+)\s+(\d+)$", re.M)
+LINUX_VM = ("[vm linux]\nmemory = 256M\nboot = linux\nkernel = guests/bzImage\n"
+            "initrd = guests/initramfs.cpio.gz\ncmdline = console=ttyS0 kestrel.poweroff\n")
 
 
-def run_svm(iters, timeout):
-    cfg = f"[vm bench]\nmemory = 16M\nkernel = guests/minimal.elf\ncmdline = bench bench_iters={iters}\n"
+def boot(backend, config, timeout):
+    """Batch boot under Kestrel; returns the serial log (exits on failure)."""
     with tempfile.TemporaryDirectory() as tmp:
-        cfg_path = os.path.join(tmp, "bench.cfg")
-        log_path = os.path.join(tmp, "serial.log")
-        with open(cfg_path, "w") as f:
-            f.write(cfg)
-        proc = subprocess.run([sys.executable, RUNNER, "--batch", "--config", cfg_path,
-                               "--log", log_path, "--timeout", str(timeout)],
+        cfg, log = os.path.join(tmp, "hv.cfg"), os.path.join(tmp, "serial.log")
+        with open(cfg, "w") as f:
+            f.write(config)
+        proc = subprocess.run([sys.executable, os.path.join(REPO, "scripts", RUNNERS[backend]),
+                               "--batch", "--config", cfg, "--log", log,
+                               "--timeout", str(timeout)],
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
-        log = open(log_path, errors="replace").read() if os.path.exists(log_path) else ""
-    rows = [(m[1], int(m[2]), int(m[3])) for m in BENCH_LINE.finditer(log.replace("\r", ""))]
-    if proc.returncode != 0 or len(rows) != 2:
-        sys.exit(f"bench: the SVM run failed (status {proc.returncode})\n{proc.stderr}\n"
-                 + "\n".join(log.splitlines()[-30:]))
+        text = open(log, errors="replace").read().replace("\r", "") if os.path.exists(log) else ""
+    if proc.returncode != 0:
+        sys.exit(f"bench: {backend} boot failed (status {proc.returncode})\n{proc.stderr}\n"
+                 + "\n".join(text.splitlines()[-30:]))
+    return text
+
+
+def exit_cost(backend, iters, timeout):
+    cfg = ("[vm bench]\nmemory = 16M\nkernel = guests/minimal.elf\n"
+           f"cmdline = bench bench_iters={iters} bench_rounds=5\n")
+    rows = [(m[1], int(m[2]), int(m[3])) for m in BENCH_LINE.finditer(boot(backend, cfg, timeout))]
+    if len(rows) != 2:
+        sys.exit(f"bench: no exit-cost figures from the {backend} run")
     return rows
+
+
+def linux_boot(timeout):
+    with tempfile.TemporaryDirectory() as tmp:
+        js = os.path.join(tmp, "direct.json")
+        proc = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "run-linux-direct.py"),
+                               "--batch", "--quiet", "--append", "kestrel.poweroff", "--json", js,
+                               "--log", os.path.join(tmp, "direct.log"), "--timeout", str(timeout),
+                               "--", "-net", "none"],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"bench: direct Linux boot failed\n{proc.stderr}")
+        direct = json.load(open(js))["guest_uptime_at_init_s"]
+    log = boot("svm", LINUX_VM, timeout)
+    m = UPTIME.search(log)
+    if not m:
+        sys.exit("bench: no uptime line from the Linux boot under Kestrel")
+    return float(direct), float(m[1]), {k: int(v) for k, v in STAT.findall(log)}
 
 
 def machine():
     cpu = "unknown CPU"
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
+        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                   if l.startswith("model name"))
+    except (OSError, StopIteration):
         pass
     return f"{os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}"
+
+
+def report(costs, linux, iters):
+    date = datetime.date.today().isoformat()
+    lines = [f"Measured {date} on {machine()}; {iters} exits per figure, median of 5 rounds.",
+             "", "| exit | backend (emulator) | full handler | empty-loop floor | full/floor |",
+             "|---|---|---:|---:|---:|"]
+    for backend, rows in costs.items():
+        emu = "SVM (QEMU 7.2 TCG)" if backend == "svm" else "VMX (Bochs 2.7)"
+        for name, full, floor in rows:
+            lines.append(f"| {name} | {emu} | {full} cycles | {floor} cycles | "
+                         f"{full / floor:.2f} |")
+    direct, under, exits = linux
+    lines += ["", "| Linux 6.1 boot (QEMU TCG) | uptime at init |", "|---|---:|",
+              f"| direct QEMU boot | {direct:.2f} s |", f"| under Kestrel (SVM) | {under:.2f} s |",
+              f"| ratio | {under / direct:.2f} |", "",
+              "Exits during that boot: " + ", ".join(f"{k} {v}" for k, v in
+                                                      sorted(exits.items(), key=lambda kv: -kv[1]))]
+    return "\n".join(lines)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--iters", type=int, default=20000, help="exits per measurement")
-    p.add_argument("--timeout", type=int, default=300)
+    p.add_argument("--timeout", type=int, default=900)
+    p.add_argument("--json", default=os.path.join(REPO, "build", "bench.json"))
     args = p.parse_args()
 
-    rows = run_svm(args.iters, args.timeout)
-    date = datetime.date.today().isoformat()
-    print(f"{'exit':<12} {'full (cycles)':>14} {'floor (cycles)':>15} {'full/floor':>11}")
-    for name, full, floor in rows:
-        print(f"{name:<12} {full:>14} {floor:>15} {full / floor:>11.2f}")
-    print(f"\nREADME block ({date}, {machine()}):\n")
-    print("| exit (SVM, QEMU TCG) | full handler | empty-loop floor | ratio |")
-    print("|---|---:|---:|---:|")
-    for name, full, floor in rows:
-        print(f"| {name} | {full} cycles | {floor} cycles | {full / floor:.2f} |")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        vmx = pool.submit(exit_cost, "vmx", args.iters, args.timeout)
+        svm = exit_cost("svm", args.iters, args.timeout)
+        linux = linux_boot(args.timeout)
+        costs = {"svm": svm, "vmx": vmx.result()}
+    text = report(costs, linux, args.iters)
+    print(text)
+    with open(args.json, "w") as f:
+        json.dump({"date": datetime.date.today().isoformat(), "machine": machine(),
+                   "exit_cost": costs, "linux": {"direct_uptime_s": linux[0],
+                   "kestrel_uptime_s": linux[1], "exits": linux[2]}}, f, indent=1)
 
 
 if __name__ == "__main__":

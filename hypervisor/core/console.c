@@ -55,14 +55,10 @@ static void cmd_vms(int argc, char **argv)
 	console_print_vms();
 }
 
-static void cmd_stats(int argc, char **argv)
+void console_print_stats(const struct vm *vm)
 {
-	struct vm *vm = arg_vm(argv[1]);
 	uint64_t by_reason[NR_EXIT_REASONS] = { 0 };
 
-	(void)argc;
-	if (!vm)
-		return;
 	for (unsigned c = 0; c < vm->nr_vcpus; c++)
 		for (unsigned r = 0; r < NR_EXIT_REASONS; r++)
 			by_reason[r] += vm->vcpus[c]->stats.exits[r];
@@ -73,6 +69,15 @@ static void cmd_stats(int argc, char **argv)
 	printk("  unbacked memory: %lu reads, %lu writes; unclaimed ports: %lu reads, %lu writes\n",
 	       vm->unbacked.mem_reads, vm->unbacked.mem_writes, vm->unbacked.port_reads,
 	       vm->unbacked.port_writes);
+}
+
+static void cmd_stats(int argc, char **argv)
+{
+	struct vm *vm = arg_vm(argv[1]);
+
+	(void)argc;
+	if (vm)
+		console_print_stats(vm);
 }
 
 static void cmd_regs(int argc, char **argv)

@@ -91,8 +91,25 @@ static int ignore_write(struct vcpu *v, uint64_t val)
 
 #define MSR_AMD_INT_PENDING_MSG 0xc0010055   /* C1E on AMD family 0x10+ */
 
+/* IA32_MISC_ENABLE (SDM 4, table 2-2): Linux reads it on Intel CPUs before
+ * it has any exception handler (verify_cpu.S, the XD-disable check). The
+ * guest sees fast strings on, PEBS and BTS unavailable; writes are kept. */
+
+static int misc_enable_read(struct vcpu *v, uint64_t *val)
+{
+	*val = v->misc_enable;
+	return 0;
+}
+
+static int misc_enable_write(struct vcpu *v, uint64_t val)
+{
+	v->misc_enable = val;
+	return 0;
+}
+
 static const struct msr_handler msr_table[] = {
 	{ MSR_AMD_INT_PENDING_MSG, zero_read, ignore_write },
+	{ MSR_IA32_MISC_ENABLE, misc_enable_read, misc_enable_write },
 	{ MSR_IA32_TSC,       tsc_read,       NULL },
 	{ MSR_EFER,           efer_read,      efer_write },
 	{ MSR_IA32_PAT,       pat_read,       pat_write },

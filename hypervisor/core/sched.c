@@ -154,8 +154,12 @@ static void all_stopped(bool batch)
 {
 	printk("kestrel: every VM has stopped\n");
 	console_print_vms();
-	if (batch)
-		batch_poweroff();
+	if (!batch)
+		return;
+	for (unsigned i = 0; i < nr_vms; i++)
+		if (vms[i]->state != VM_FAILED)
+			console_print_stats(vms[i]);
+	batch_poweroff();
 }
 
 void sched_loop(bool batch)

@@ -75,6 +75,7 @@ static int vcpus_create(struct vm *vm, unsigned n)
 		v->vm = vm;
 		v->id = i;
 		v->state = VCPU_RUNNABLE;
+		v->misc_enable = MISC_ENABLE_DEFAULT;
 		vm->vcpus[vm->nr_vcpus++] = v;
 		if (fpu_vcpu_init(v) || lapic_create(v) || vendor->vcpu_init(v))
 			return -1;

@@ -19,6 +19,8 @@ void console_guest_output(struct vm *vm, const char *s, size_t len, bool end_of_
 bool console_has_focus(const struct vm *vm);
 /* Runs one command line (console.c). */
 void console_run(char *cmdline);
+/* Exits by reason and unbacked accesses of one VM (`stats`, batch end). */
+void console_print_stats(const struct vm *vm);
 /* Prints the one-line summary of every VM (console `vms`, batch end). */
 void console_print_vms(void);
 

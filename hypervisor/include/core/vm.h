@@ -13,6 +13,8 @@
 #define MAX_VCPUS_PER_VM  8
 #define MAX_VMS           HV_MAX_VMS
 #define VM_STOP_REASON_MAX 160
+/* IA32_MISC_ENABLE at reset: fast strings; PEBS, BTS unavailable (core/msr.c). */
+#define MISC_ENABLE_DEFAULT ((1ull << 0) | (1ull << 11) | (1ull << 12))
 
 enum vm_state {
 	VM_FAILED,     /* never started: bad config or image */
@@ -52,6 +54,8 @@ struct vcpu {
 	uint64_t bench_floor_left;
 	uint8_t bench_floor_exit;     /* HV_BENCH_EXIT_* */
 	uint8_t bench_floor_len;
+
+	uint64_t misc_enable;         /* IA32_MISC_ENABLE as the guest set it */
 
 	/* FPU/SSE/AVX state and XCR0 while another vCPU runs (x86/fpu.c). */
 	void *fpu_area;
