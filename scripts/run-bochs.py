@@ -11,8 +11,8 @@ Bochs exits with status 1 whatever happens, so the verdict comes from the serial
 "kestrel: batch mode: every VM ended well; powering off" is a pass, "kestrel: batch mode:
 some VMs did not end well; powering off" a failure; Bochs is stopped about 1 s after it.
 Interactive mode: COM1 reaches this terminal through a TCP socket (Bochs connects to this
-script) and is also written to the log file. Ctrl-A x quits Bochs, Ctrl-A Ctrl-A sends a
-Ctrl-A, Ctrl-C interrupts (exit 130). Bochs's own debugger is not reachable.
+script) and is also written to the log file. Ctrl-] x quits Bochs, Ctrl-] Ctrl-] sends a
+Ctrl-], Ctrl-C interrupts (exit 130). Bochs's own debugger is not reachable.
 
 Bochs's log (--bochs-log, default: the serial log's name with .bochs.log) is kept: its
 "VMENTER FAIL" / "VMFAIL" lines explain failed VM entries. Extra arguments after "--" are
@@ -21,7 +21,7 @@ client: Bochs takes the first free port in 5900-5949 itself, so runs can go in p
 
 Exit status: 0 the hypervisor reported success, 1 it reported a failure, 124 no verdict
 line before the timeout, 130 interrupted, 2 anything else (Bochs ended without a verdict
-line; the tails of its output and log are printed). Quitting with Ctrl-A x is 0.
+line; the tails of its output and log are printed). Quitting with Ctrl-] x is 0.
 """
 import argparse
 import importlib.util
@@ -63,7 +63,7 @@ VERDICTS = {b"kestrel: batch mode: every VM ended well; powering off": RC_PASS,
             b"kestrel: batch mode: some VMs did not end well; powering off": RC_FAIL}
 GRACE = 1.0             # seconds of output still copied after the verdict line
 POLL = 0.1
-CTRL_A = b"\x01"
+ESCAPE = b"\x1d"   # Ctrl-]: Ctrl-A belongs to Kestrel's console
 TAIL = 20
 raw_terminal = False    # set while the terminal is in raw mode: lines need CR LF
 
@@ -206,7 +206,7 @@ class FileSource:
 class TerminalBridge:
     """Interactive mode: COM1 is a TCP connection that Bochs opens to `listener`; this
     terminal is in raw mode (Ctrl-C still raises SIGINT). read() forwards typed keys to
-    the guest and returns its output, or None after Ctrl-A x."""
+    the guest and returns its output, or None after Ctrl-] x."""
 
     def __init__(self, listener):
         global raw_terminal
@@ -231,7 +231,7 @@ class TerminalBridge:
                 s.close()
 
     def _keys(self, keys):
-        """Keys to send; None for Ctrl-A x. Ctrl-A Ctrl-A sends one Ctrl-A."""
+        """Keys to send; None for Ctrl-] x. Ctrl-] Ctrl-] sends one Ctrl-]."""
         out = bytearray()
         for key in keys:
             key = bytes([key])
@@ -239,9 +239,9 @@ class TerminalBridge:
                 self.escape = False
                 if key in b"xX":
                     return None
-                if key == CTRL_A:
+                if key == ESCAPE:
                     out += key
-            elif key == CTRL_A:
+            elif key == ESCAPE:
                 self.escape = True
             else:
                 out += key
@@ -270,12 +270,12 @@ class TerminalBridge:
 
 def watch(proc, source, serial, timeout):
     """Copy serial output until the verdict (plus GRACE), Bochs's end, the timeout or
-    Ctrl-A x. Returns our exit status; Bochs is left running."""
+    Ctrl-] x. Returns our exit status; Bochs is left running."""
     deadline = serial.start + timeout if timeout else None
     while True:
         data = source.read(POLL)
         if data is None:
-            log("Ctrl-A x: stopping Bochs")
+            log("Ctrl-] x: stopping Bochs")
             return RC_PASS
         serial.feed(data)
         now = time.monotonic()
@@ -400,7 +400,7 @@ def main(argv):
         log(f"Bochs CPU model {args.cpu}, {args.smp} CPU(s), {args.memory_mib} MiB, "
             f"ips {args.ips}; Bochs log: {args.bochs_log}")
         if args.interactive and not args.dry_run:
-            log(f"serial log: {args.log}; Ctrl-A x quits Bochs")
+            log(f"serial log: {args.log}; Ctrl-] x quits Bochs")
         return run(args, tmpdir, image)
     except KeyboardInterrupt:
         log("interrupted")

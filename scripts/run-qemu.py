@@ -6,13 +6,15 @@
 
 Batch mode (default when stdin is not a TTY): the hv.cfg on the disk gets
 "[hypervisor] batch = on"; the serial line goes to the log file and to stdout.
-Interactive mode: the serial console is on this terminal (Ctrl-A x quits QEMU,
-Ctrl-A h lists the other keys) and is also written to the log file.
+Interactive mode: the serial console is on this terminal (Ctrl-] x quits QEMU,
+Ctrl-] h lists the other keys) and is also written to the log file. QEMU's escape key
+is moved from Ctrl-A to Ctrl-] so that Ctrl-A reaches Kestrel, whose console switches
+its input between VMs with Ctrl-A three times.
 
 Exit status: 0 the hypervisor reported success (it wrote 0x10 to port 0xf4, QEMU exit 33),
 1 it reported a failure (0x11, QEMU exit 35), 124 timeout, 130 interrupted,
 2 anything else (QEMU error, reset, killed). In interactive mode quitting QEMU
-(Ctrl-A x, QEMU exit 0) is 0 too.
+(Ctrl-] x, QEMU exit 0) is 0 too.
 """
 import argparse
 import ctypes
@@ -116,10 +118,10 @@ def qemu_path(path):
 
 
 def serial_args(interactive, log_path):
-    """COM1 on stdio with a log file; interactive mode muxes the monitor in (Ctrl-A c/x)."""
+    """COM1 on stdio with a log file; interactive mode muxes the monitor in (Ctrl-] c/x)."""
     if interactive:
         return ["-chardev", f"stdio,id=con0,mux=on,logfile={qemu_path(log_path)}",
-                "-serial", "chardev:con0", "-mon", "chardev=con0,mode=readline"]
+                "-serial", "chardev:con0", "-mon", "chardev=con0,mode=readline", "-echr", "0x1d"]
     return ["-chardev", f"stdio,id=con0,logfile={qemu_path(log_path)}",
             "-serial", "chardev:con0"]
 
@@ -218,7 +220,7 @@ def main(argv):
         if args.dry_run:
             return RC_PASS
         if args.interactive:
-            log(f"serial log: {args.log}; Ctrl-A x quits QEMU, Ctrl-A h for help")
+            log(f"serial log: {args.log}; Ctrl-] x quits QEMU, Ctrl-] h for help")
         return run_qemu(cmd, args.interactive, args.timeout)
     except KeyboardInterrupt:
         log("interrupted")

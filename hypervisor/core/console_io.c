@@ -119,13 +119,14 @@ static void console_switch_focus(void)
 	for (unsigned i = start; i < nr_vms && !focus; i++)
 		if (vm_is_live(vms[i]))
 			focus = vms[i];
-	if (focus)
+	if (focus) {
 		printk("kestrel: console input goes to vm %u (%s); Ctrl-A three times to "
 		       "switch\n", focus->id, focus->name);
-	else
+		uart16550_show_partial(focus);
+	} else {
 		printk("kestrel: console input goes to the hypervisor\n");
-	if (!focus)
 		console_prompt();
+	}
 }
 
 static void route(int c)
@@ -146,7 +147,8 @@ void console_poll(void)
 		printk("kestrel: console input goes to the hypervisor\n");
 		console_prompt();
 	}
-	while ((c = serial_getc()) >= 0) {
+	/* Typed bytes wait in the host UART while the guest's FIFO is full. */
+	while ((!focus || uart16550_can_accept(focus)) && (c = serial_getc()) >= 0) {
 		if (c == CTRL_A && ++ctrl_a_run < SWITCH_PRESSES)
 			continue;
 		if (ctrl_a_run == SWITCH_PRESSES) {

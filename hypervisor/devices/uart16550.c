@@ -226,12 +226,27 @@ int uart16550_create(struct vm *vm, uint16_t base)
 	return iobus_register(&vm->pio.bus, base, 8, &uart_ops, u, "uart16550");
 }
 
+bool uart16550_can_accept(const struct vm *vm)
+{
+	const struct uart16550 *u = vm->uart;
+
+	return u && u->rx_count < RX_FIFO;
+}
+
 void uart16550_input(struct vm *vm, uint8_t c)
 {
 	struct uart16550 *u = vm->uart;
 
 	if (u && !(u->mcr & MCR_LOOP))
 		uart_rx_push(u, c);
+}
+
+void uart16550_show_partial(struct vm *vm)
+{
+	struct uart16550 *u = vm->uart;
+
+	if (u && u->len)
+		uart_emit(u, false);
 }
 
 void uart16550_flush(struct vm *vm)

@@ -220,9 +220,9 @@ class InteractiveSession:
         return self.read_until_prompt(timeout)
 
     def quit(self, timeout=15):
-        """Ctrl-A x (quit the emulator); returns the runner's exit status."""
+        """Ctrl-] x (quit the emulator); returns the runner's exit status."""
         if self.rc is None and self.child.isalive():
-            self.child.send("\x01x")
+            self.child.send("\x1dx")
         return self.wait(timeout)
 
     def wait(self, timeout=COMMAND_TIMEOUT):

@@ -52,9 +52,10 @@ def test_linux_shell_through_the_console_next_to_a_minimal_guest(interactive_ses
     with interactive_session(MINIMAL_VM + LINUX_VM.format(extra="")) as s:
         s.expect(r"\[minimal\] selftest: \d+ passed, 0 failed", timeout=300)
         s.expect(r"\[linux\] KESTREL-LINUX-INIT: reached init", timeout=300)
-        s.expect(r"\[linux\] .*# ", timeout=60)             # the shell's prompt
+        s.expect(r"\[linux\] Enter 'help' for a list of built-in commands", timeout=60)
         s.child.send(CTRL_A3)
         s.expect(r"kestrel: console input goes to vm 1 \(linux\)")
+        s.expect(r"\[linux\] .*# ")                         # the shell's prompt
         s.child.send("uname -a\r")
         s.expect(r"\[linux\] Linux \S+ 6\.1\.\S+ .*x86_64")
         s.child.send("cat /proc/interrupts\r")
