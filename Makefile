@@ -103,7 +103,7 @@ GUESTS := $(B)/guests/minimal.elf
 # initramfs, built from Debian packages by the script (never committed).
 # The script keeps its own stamps (~0.1 s when up to date), so it always runs.
 LINUX_OUT := $(B)/linux
-LINUX_GUEST := $(LINUX_OUT)/bzImage $(LINUX_OUT)/initramfs.cpio.gz
+LINUX_GUEST := $(LINUX_OUT)/bzImage $(LINUX_OUT)/vmlinux $(LINUX_OUT)/initramfs.cpio.gz
 .PHONY: linux-guest linux-direct
 linux-guest: $(B)/.setup-stamp
 	@bash scripts/build-linux-guest.sh $(LINUX_OUT)
@@ -150,7 +150,8 @@ unit: $(B)/.setup-stamp $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
 # libFuzzer targets for the parsers of untrusted input. `make fuzz` runs each
-# for FUZZ_SECONDS; `make check` runs a short smoke round.
+# for FUZZ_SECONDS; `make check` runs a short smoke round. Inputs that once
+# failed are kept as seeds in tests/fuzz/corpus_<name>/.
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                -Iinclude -Ihypervisor/include -Iefi
@@ -165,7 +166,9 @@ $(B)/fuzz/fuzz_elf: tests/fuzz/fuzz_elf.c hypervisor/core/elf.c hypervisor/inclu
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_elf.c hypervisor/core/elf.c
 fuzz: $(B)/.setup-stamp $(FUZZERS)
 	@for f in $(FUZZERS); do mkdir -p $$f-corpus; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) $$f-corpus > $$f.log 2>&1 || \
+	  seeds=tests/fuzz/corpus_$$(basename $$f | sed 's/fuzz_//'); [ -d $$seeds ] || seeds=; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$$f- $$f-corpus $$seeds \
+	    > $$f.log 2>&1 || \
 	    { tail -30 $$f.log; echo "$$f: FAILED (log: $$f.log)"; exit 1; }; \
 	  echo "$$(basename $$f): $$(grep -o 'Done [0-9]* runs' $$f.log), no failure"; done
 fuzz-smoke: FUZZ_SECONDS := 10

@@ -321,6 +321,7 @@ static void set_boot(struct parser *p, const char *v, size_t n)
 	static const struct { const char *name; uint32_t protocol; } protocols[] = {
 		{ "kestrel", HV_BOOT_KESTREL },
 		{ "linux", HV_BOOT_LINUX },
+		{ "pvh", HV_BOOT_PVH },
 	};
 
 	for (size_t i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++) {
@@ -329,7 +330,7 @@ static void set_boot(struct parser *p, const char *v, size_t n)
 			return;
 		}
 	}
-	value_fail(p, "expected kestrel or linux", 0);
+	value_fail(p, "expected kestrel, linux or pvh", 0);
 }
 
 enum { KEY_MEMORY, KEY_KERNEL };  /* required: checked when the section ends */

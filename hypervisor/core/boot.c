@@ -1,7 +1,8 @@
 /*
  * Guest boot protocols: the Kestrel protocol for the project's ELF64 kernels
  * (include/hv/start_info.h) and the Linux/x86 64-bit boot protocol for
- * bzImages. Both enter the guest in 64-bit mode with identity paging.
+ * bzImages, both entered in 64-bit mode with identity paging; and PVH for
+ * an uncompressed vmlinux, entered in 32-bit protected mode without paging.
  */
 #include <core/boot.h>
 #include <core/bzimage.h>
@@ -236,6 +237,104 @@ static int boot_linux(struct vm *vm, const struct hv_boot_vm *bv, char *err, siz
 			       err, len);
 }
 
+/* ---- PVH: Xen's direct-boot ABI for an uncompressed vmlinux (xen/include/
+ * public/arch-x86/hvm/start_info.h; Linux Documentation/x86/boot.rst). ---- */
+
+#define PVH_START_INFO     0x6000u
+#define PVH_MEMMAP         0x6100u
+#define PVH_MODLIST        0x6200u
+#define PVH_MAGIC          0x336ec578u
+#define XEN_ELFNOTE_PHYS32_ENTRY 18
+
+struct hvm_start_info {
+	uint32_t magic, version, flags, nr_modules;
+	uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr, memmap_paddr;
+	uint32_t memmap_entries, reserved;
+};
+_Static_assert(sizeof(struct hvm_start_info) == 56, "hvm_start_info");
+
+struct hvm_modlist_entry {
+	uint64_t paddr, size, cmdline_paddr, reserved;
+};
+
+struct hvm_memmap_entry {
+	uint64_t addr, size;
+	uint32_t type, reserved;
+};
+_Static_assert(sizeof(struct hvm_memmap_entry) == 24, "hvm_memmap_table_entry");
+
+/* 32-bit protected mode, paging off, flat segments (PVH entry state). */
+static void protected_mode_sregs(struct guest_sregs *s, uint64_t entry, uint32_t gdt_limit)
+{
+	const struct x86_segment data = { .sel = 0x10, .attr = 0xc93, .limit = 0xffffffff };
+
+	*s = (struct guest_sregs){
+		.rip = entry, .rflags = X86_RFLAGS_FIXED, .cr0 = X86_CR0_PE | X86_CR0_ET,
+		.cs = { .sel = 0x08, .attr = 0xc9b, .limit = 0xffffffff },
+		.ds = data, .es = data, .ss = data, .fs = data, .gs = data,
+		.tr = { .attr = 0x8b, .limit = 0x67 },
+		.ldtr = { .attr = 0x82, .limit = 0xffff },
+		.gdtr = { .base = BOOT_GDT, .limit = gdt_limit },
+		.idtr = { .limit = 0xffff },
+		.pat = 0x0007040600070406ull,
+	};
+}
+
+static void pvh_start_info(struct vm *vm, const struct hv_boot_vm *bv, uint64_t initrd_gpa,
+			   const struct e820_entry *e820, unsigned n)
+{
+	struct hvm_start_info *si = vm_gpa_to_hva(vm, PVH_START_INFO, sizeof(*si));
+	struct hvm_memmap_entry *map = vm_gpa_to_hva(vm, PVH_MEMMAP, n * sizeof(*map));
+	struct hvm_modlist_entry *mod = vm_gpa_to_hva(vm, PVH_MODLIST, sizeof(*mod));
+
+	for (unsigned i = 0; i < n; i++)
+		map[i] = (struct hvm_memmap_entry){ e820[i].addr, e820[i].size, e820[i].type, 0 };
+	*mod = (struct hvm_modlist_entry){ initrd_gpa, bv->initrd.size, 0, 0 };
+	*si = (struct hvm_start_info){
+		.magic = PVH_MAGIC, .version = 1, .nr_modules = initrd_gpa ? 1 : 0,
+		.modlist_paddr = PVH_MODLIST, .cmdline_paddr = LINUX_CMDLINE,
+		.rsdp_paddr = vm->acpi_rsdp, .memmap_paddr = PVH_MEMMAP, .memmap_entries = n,
+	};
+}
+
+static int boot_pvh(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t len)
+{
+	const void *image = (const void *)(uintptr_t)bv->kernel.addr;
+	struct bzimage limits = { .cmdline_max = HV_CMDLINE_MAX - 1 };
+	struct e820_entry e820[4];
+	struct elf_image img;
+	struct guest_sregs s;
+	uint64_t entry, initrd_gpa;
+	char why[HV_ERROR_MAX];
+
+	if (elf_check_segments(image, bv->kernel.size, 0x100000, vm->mem_size, &img, why,
+			       sizeof(why))) {
+		snprintf(err, len, "kernel \"%s\": %s", bv->kernel.path, why);
+		return -1;
+	}
+	if (elf_find_note(image, bv->kernel.size, "Xen", XEN_ELFNOTE_PHYS32_ENTRY, &entry) ||
+	    entry < img.lowest || entry >= img.highest) {
+		snprintf(err, len, "kernel \"%s\": no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)",
+			 bv->kernel.path);
+		return -1;
+	}
+	if (vm->nr_vcpus != 1) {
+		snprintf(err, len, "the pvh boot protocol starts 1 vCPU so far (vcpus = %u)",
+			 vm->nr_vcpus);
+		return -1;
+	}
+	elf_load(image, vm_gpa_to_hva(vm, 0, vm->mem_size));
+	if (linux_cmdline(vm, bv, &limits, err, len) ||
+	    place_initrd(vm, bv, img.highest, vm->mem_size, &initrd_gpa, err, len))
+		return -1;
+	pvh_start_info(vm, bv, initrd_gpa, e820, linux_e820(vm, e820));
+	protected_mode_sregs(&s, entry, write_gdt(vm, 0x08, 0x10));
+	vendor->write_sregs(vm->vcpus[0], &s);
+	memset(&vm->vcpus[0]->regs, 0, sizeof(vm->vcpus[0]->regs));
+	vm->vcpus[0]->regs.gpr[GPR_RBX] = PVH_START_INFO;
+	return 0;
+}
+
 int boot_prepare(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t len)
 {
 	switch (bv->boot_protocol) {
@@ -243,6 +342,8 @@ int boot_prepare(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t l
 		return boot_kestrel(vm, bv, err, len);
 	case HV_BOOT_LINUX:
 		return boot_linux(vm, bv, err, len);
+	case HV_BOOT_PVH:
+		return boot_pvh(vm, bv, err, len);
 	default:
 		snprintf(err, len, "unknown boot protocol %u", bv->boot_protocol);
 		return -1;

@@ -92,8 +92,8 @@ static int check_segment(const struct elf64_phdr *ph, size_t size, uint64_t min_
 	return 0;
 }
 
-int elf_check(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_size,
-	      struct elf_image *out, char *err, size_t err_len)
+static int check(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_size,
+		 struct elf_image *out, char *err, size_t err_len, bool need_entry)
 {
 	struct elf64_ehdr eh_copy, *eh = &eh_copy;
 	bool entry_ok = false, any = false;
@@ -122,10 +122,69 @@ int elf_check(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_siz
 	}
 	if (!any)
 		return fail(err, err_len, "no loadable segment");
-	if (!entry_ok)
+	if (need_entry && !entry_ok)
 		return fail(err, err_len, "entry point 0x%lx is not in an executable segment",
 			    eh->e_entry);
 	return 0;
+}
+
+int elf_check(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_size,
+	      struct elf_image *out, char *err, size_t err_len)
+{
+	return check(img, size, min_paddr, mem_size, out, err, err_len, true);
+}
+
+int elf_check_segments(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_size,
+		       struct elf_image *out, char *err, size_t err_len)
+{
+	return check(img, size, min_paddr, mem_size, out, err, err_len, false);
+}
+
+#define PT_NOTE 4
+
+/* One PT_NOTE segment: records of namesz, descsz, type, then the name and
+ * the descriptor, each padded to 4 bytes (gABI, "Note Section"). */
+static int note_in_segment(const uint8_t *p, uint64_t len, const char *name, uint32_t type,
+			   uint64_t *value)
+{
+	size_t name_len = strlen(name) + 1;
+
+	while (len >= 12) {
+		uint32_t h[3];
+		uint64_t name_sz, desc_sz, rec;
+
+		memcpy(h, p, sizeof(h));
+		name_sz = (h[0] + 3ull) & ~3ull;
+		desc_sz = (h[1] + 3ull) & ~3ull;
+		rec = 12 + name_sz + desc_sz;
+		if (rec > len)
+			return -1;
+		if (h[2] == type && h[0] == name_len && !memcmp(p + 12, name, name_len) &&
+		    (h[1] == 4 || h[1] == 8)) {
+			*value = 0;
+			memcpy(value, p + 12 + name_sz, h[1]);
+			return 0;
+		}
+		p += rec;
+		len -= rec;
+	}
+	return -1;
+}
+
+int elf_find_note(const void *img, size_t size, const char *name, uint32_t type,
+		  uint64_t *value)
+{
+	struct elf64_ehdr eh = ehdr(img);
+
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		struct elf64_phdr ph = phdr(img, &eh, i);
+
+		if (ph.p_type == PT_NOTE && ph.p_offset <= size && size - ph.p_offset >= ph.p_filesz &&
+		    !note_in_segment((const uint8_t *)img + ph.p_offset, ph.p_filesz, name, type,
+				     value))
+			return 0;
+	}
+	return -1;
 }
 
 void elf_load(const void *img, void *ram)
@@ -134,10 +193,12 @@ void elf_load(const void *img, void *ram)
 
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
 		struct elf64_phdr ph_copy = phdr(img, &eh, i), *ph = &ph_copy;
-		uint8_t *dst = (uint8_t *)ram + ph->p_paddr;
+		uint8_t *dst;
 
+		/* Only PT_LOAD addresses were checked: others may point anywhere. */
 		if (ph->p_type != PT_LOAD)
 			continue;
+		dst = (uint8_t *)ram + ph->p_paddr;
 		memcpy(dst, (const uint8_t *)img + ph->p_offset, ph->p_filesz);
 		memset(dst + ph->p_filesz, 0, ph->p_memsz - ph->p_filesz);
 	}

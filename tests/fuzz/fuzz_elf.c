@@ -22,6 +22,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ram)
 		ram = malloc(MEM_SIZE);
 	memcpy(copy, data, size);
+	uint64_t note;
+
+	if (elf_check_segments(copy, size, 0x10000, MEM_SIZE, &img, err, sizeof(err)) == 0)
+		elf_find_note(copy, size, "Xen", 18, &note);
 	if (elf_check(copy, size, 0x10000, MEM_SIZE, &img, err, sizeof(err)) == 0) {
 		if (img.lowest < 0x10000 || img.highest > MEM_SIZE || img.lowest >= img.highest)
 			abort();

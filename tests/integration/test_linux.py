@@ -79,6 +79,28 @@ def test_linux_boots_to_init_and_powers_off(boot_batch, backend):
     r.search(r"^kestrel: vm 0 \(linux\) stopped: powered off by the guest \(ACPI S5\)$")
 
 
+def test_pvh_vmlinux_boots_to_init_and_powers_off(boot_batch, backend):
+    cfg = (LINUX_VM.format(extra="kestrel.poweroff").replace("boot = linux", "boot = pvh")
+           .replace("guests/bzImage", "guests/vmlinux"))
+    r = boot_batch(cfg, timeout=300)
+    r.assert_ok()
+    r.search(r"^\[linux\] KESTREL-LINUX-INIT: reached init$")
+    r.search(r"^kestrel: vm 0 \(linux\) stopped: powered off by the guest \(ACPI S5\)$")
+
+
+def test_pvh_needs_the_entry_note(boot_batch, esp_dir, tmp_path):
+    import shutil
+    esp = tmp_path / "esp"
+    shutil.copytree(esp_dir, esp)
+    cfg = (LINUX_VM.format(extra="").replace("boot = linux", "boot = pvh")
+           .replace("guests/bzImage", "guests/minimal.elf") + MINIMAL_VM)
+    r = boot_batch(cfg, esp=esp)
+    r.assert_rc(1)
+    r.search(r'^kestrel: vm 0 \(linux\) not started: kernel "guests/minimal\.elf": '
+             r'no PVH entry note \(XEN_ELFNOTE_PHYS32_ENTRY\)$')
+    r.search(r"^\[minimal\] selftest: \d+ passed, 0 failed$")
+
+
 def test_bad_bzimage_is_refused_and_others_run(boot_batch, esp_dir, tmp_path):
     import shutil
     esp = tmp_path / "esp"

@@ -16,6 +16,15 @@ struct elf_image {
  * them. On failure returns -1 and writes the failed check to err. */
 int elf_check(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_size,
 	      struct elf_image *out, char *err, size_t err_len);
+/* The same checks for an image entered elsewhere than e_entry (PVH: the
+ * entry comes from a note), so the entry point is not checked. */
+int elf_check_segments(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_size,
+		       struct elf_image *out, char *err, size_t err_len);
+/* The 32- or 64-bit value of the ELF note (name, type) in a checked image;
+ * -1 when there is none. */
+int elf_find_note(const void *img, size_t size, const char *name, uint32_t type,
+		  uint64_t *value);
+
 /* Copies the segments of a checked image into guest RAM at `ram` and zeroes
  * the part of each segment beyond its file size. */
 void elf_load(const void *img, void *ram);

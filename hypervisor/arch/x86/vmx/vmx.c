@@ -82,6 +82,20 @@ static void vmx_msr_bitmap_pass(uint8_t *bitmap, uint32_t msr)
 	bitmap[2048 + base + bit / 8] &= (uint8_t)~(1u << (bit % 8));
 }
 
+/* Nothing cached from before VMXON may survive: invalidate every EPT and
+ * VPID context (SDM 3, 29.4.3). Later no mapping changes and every vCPU has
+ * its own VPID, so no further invalidation is needed. */
+static void vmx_flush_all(void)
+{
+	struct { uint64_t a, b; } desc = { 0, 0 };
+
+	if ((vmx_caps.ept_vpid & EPT_CAP_INVEPT) && (vmx_caps.ept_vpid & EPT_CAP_INVEPT_ALL))
+		__asm__ volatile("invept %0, %1" : : "m"(desc), "r"(2ull) : "cc", "memory");
+	if (vmx_ctl.vpid && (vmx_caps.ept_vpid & VPID_CAP_INVVPID) &&
+	    (vmx_caps.ept_vpid & VPID_CAP_ALL))
+		__asm__ volatile("invvpid %0, %1" : : "m"(desc), "r"(2ull) : "cc", "memory");
+}
+
 static int vmx_cpu_enable(void)
 {
 	static const uint32_t passthrough[] = {
@@ -115,6 +129,7 @@ static int vmx_cpu_enable(void)
 		printk("kestrel: vmx: VMXON failed\n");
 		return -1;
 	}
+	vmx_flush_all();
 	return 0;
 }
 
@@ -272,6 +287,10 @@ static void vmx_run(struct vcpu *v, struct exit_info *e)
 	vmx_load(v);
 	vmx_switch_lazy_state(v);
 	vmx_offer_irq(v);
+	/* A guest that turned paging on with EFER.LME set is in IA-32e mode
+	 * now; the entry control must say so (SDM 3, 27.3.1.1). */
+	vmwrite(VMCS_ENTRY_CONTROLS, vmread(VMCS_GUEST_EFER) & EFER_LMA ?
+		vmx_ctl.entry | ENTRY_IA32E_MODE : vmx_ctl.entry);
 	vmwrite(VMCS_GUEST_RSP, v->regs.gpr[GPR_RSP]);
 	do {
 		failed = vmx_vmenter(v, x->launched);
