@@ -16,7 +16,7 @@ typedef void exit_handler_fn(struct vcpu *v, struct exit_info *e);
 static const char *const reason_names[NR_EXIT_REASONS] = {
 	[EXIT_NONE] = "none", [EXIT_CPUID] = "cpuid", [EXIT_IO] = "io",
 	[EXIT_MSR_READ] = "msr-read", [EXIT_MSR_WRITE] = "msr-write", [EXIT_HLT] = "hlt",
-	[EXIT_HYPERCALL] = "hypercall", [EXIT_XSETBV] = "xsetbv", [EXIT_NPF] = "npf", [EXIT_INTR] = "interrupt",
+	[EXIT_HYPERCALL] = "hypercall", [EXIT_XSETBV] = "xsetbv", [EXIT_CR_WRITE] = "cr-write", [EXIT_NPF] = "npf", [EXIT_INTR] = "interrupt",
 	[EXIT_IRQ_WINDOW] = "irq-window", [EXIT_EXCEPTION] = "exception",
 	[EXIT_SHUTDOWN] = "shutdown", [EXIT_ENTRY_FAILED] = "entry-failed",
 	[EXIT_UNHANDLED] = "unhandled",
@@ -88,6 +88,33 @@ static void handle_xsetbv(struct vcpu *v, struct exit_info *e)
 	exit_skip_insn(v, e);
 }
 
+/* MOV to CR0 that the backend had to trap (VMX keeps CR0.NE set under the
+ * guest). Paging on with EFER.LME set enters IA-32e mode, paging off leaves
+ * it (SDM 3, 9.8.5); invalid values raise #GP as on hardware. */
+static void handle_cr_write(struct vcpu *v, struct exit_info *e)
+{
+	uint64_t val = v->regs.gpr[e->cr.gpr];
+	struct guest_sregs s;
+
+	if (e->cr.cr != 0) {
+		exit_stop_vm(v, e, "MOV to CR%u is not emulated", e->cr.cr);
+		return;
+	}
+	if ((val >> 32) || ((val & X86_CR0_PG) && !(val & X86_CR0_PE)) ||
+	    ((val & X86_CR0_NW) && !(val & X86_CR0_CD))) {
+		vendor->inject_exception(v, X86_EXC_GP, true, 0);
+		return;
+	}
+	vendor->read_sregs(v, &s);
+	s.cr0 = val | X86_CR0_ET;
+	if ((val & X86_CR0_PG) && (s.efer & EFER_LME))
+		s.efer |= EFER_LMA;
+	else if (!(val & X86_CR0_PG))
+		s.efer &= ~EFER_LMA;
+	vendor->write_sregs(v, &s);
+	exit_skip_insn(v, e);
+}
+
 /* Exceptions are intercepted only to observe them: give them back. */
 static void handle_exception(struct vcpu *v, struct exit_info *e)
 {
@@ -119,6 +146,7 @@ static exit_handler_fn *const exit_handlers[NR_EXIT_REASONS] = {
 	[EXIT_HLT]          = handle_hlt,
 	[EXIT_HYPERCALL]    = handle_hypercall,
 	[EXIT_XSETBV]       = handle_xsetbv,
+	[EXIT_CR_WRITE]     = handle_cr_write,
 	[EXIT_NPF]          = handle_npf,
 	[EXIT_INTR]         = handle_nothing,    /* taken by the host after the exit */
 	[EXIT_IRQ_WINDOW]   = handle_nothing,    /* the backend injects on entry */

@@ -168,6 +168,16 @@ static void test_exit_decoding(void)
 	CHECK_EQ(e.reason, EXIT_UNHANDLED);
 	CHECK(e.raw_name && !strcmp(e.raw_name, "VMXOFF"));
 	CHECK_EQ(decode(VMX_EXIT_XSETBV, 0, 0, 3, 0).reason, EXIT_XSETBV);
+	/* mov %rax, %cr0: CR 0, type 0 (MOV to CR), register 0 (table 28-3). */
+	e = decode(VMX_EXIT_CR_ACCESS, 0x000, 0, 3, 0);
+	CHECK_EQ(e.reason, EXIT_CR_WRITE);
+	CHECK_EQ(e.cr.cr, 0);
+	CHECK_EQ(e.cr.gpr, 0);
+	CHECK_EQ(e.insn_len, 3);
+	e = decode(VMX_EXIT_CR_ACCESS, 0xb04, 0, 3, 0);          /* mov %r11, %cr4 */
+	CHECK_EQ(e.cr.cr, 4);
+	CHECK_EQ(e.cr.gpr, 11);
+	CHECK_EQ(decode(VMX_EXIT_CR_ACCESS, 0x010, 0, 3, 0).reason, EXIT_UNHANDLED); /* MOV from */
 	CHECK_EQ(decode(VMX_EXIT_XSETBV, 0, 0, 3, 0).insn_len, 3);
 	e = decode(VMX_EXIT_INVALID_GUEST_STATE | VMX_EXIT_REASON_ENTRY_FAILURE, 0, 0, 0, 0);
 	CHECK_EQ(e.reason, EXIT_ENTRY_FAILED);

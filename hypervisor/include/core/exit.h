@@ -17,6 +17,7 @@ enum exit_reason {
 	EXIT_HLT,
 	EXIT_HYPERCALL,
 	EXIT_XSETBV,
+	EXIT_CR_WRITE,        /* MOV to a control register the backend traps */
 	EXIT_NPF,             /* nested page fault / EPT violation */
 	EXIT_INTR,            /* physical interrupt */
 	EXIT_IRQ_WINDOW,      /* the guest can take an interrupt now */
@@ -47,6 +48,11 @@ struct exit_exception {
 	uint64_t cr2;         /* #PF only */
 };
 
+struct exit_cr {
+	uint8_t cr;           /* control register number */
+	uint8_t gpr;          /* source register, x86 order */
+};
+
 struct exit_info {
 	enum exit_reason reason;
 	uint64_t raw;         /* the vendor's exit code, for messages and traces */
@@ -56,6 +62,7 @@ struct exit_info {
 		struct exit_io io;
 		struct exit_npf npf;
 		struct exit_exception exc;
+		struct exit_cr cr;
 	};
 };
 

@@ -42,6 +42,18 @@ static void decode_ept_violation(const struct vmx_exit_fields *f, struct exit_in
 	e->npf.page_walk = (q & (1u << 7)) && !(q & (1u << 8));
 }
 
+/* Control-register accesses (SDM 3, table 28-3): only MOV to CR is ever
+ * trapped (the CR0 guest/host mask); anything else is unexpected. */
+static void decode_cr_access(const struct vmx_exit_fields *f, struct exit_info *e)
+{
+	uint64_t q = f->qualification;
+
+	e->cr.cr = q & 0xf;
+	e->cr.gpr = (q >> 8) & 0xf;
+	if (((q >> 4) & 3) != 0)
+		e->reason = EXIT_UNHANDLED;
+}
+
 static void decode_exception(const struct vmx_exit_fields *f, struct exit_info *e)
 {
 	e->exc.vector = (uint8_t)f->intr_info;
@@ -76,6 +88,7 @@ static const struct vmx_exit_desc vmx_exits[] = {
 	[VMX_EXIT_VMWRITE]        = { "VMWRITE", EXIT_UNHANDLED, NULL, true },
 	[VMX_EXIT_VMXOFF]         = { "VMXOFF", EXIT_UNHANDLED, NULL, true },
 	[VMX_EXIT_VMXON]          = { "VMXON", EXIT_UNHANDLED, NULL, true },
+	[VMX_EXIT_CR_ACCESS]      = { "CR_ACCESS", EXIT_CR_WRITE, decode_cr_access, true },
 	[VMX_EXIT_IO]             = { "IO", EXIT_IO, decode_io, true },
 	[VMX_EXIT_RDMSR]          = { "RDMSR", EXIT_MSR_READ, NULL, true },
 	[VMX_EXIT_WRMSR]          = { "WRMSR", EXIT_MSR_WRITE, NULL, true },

@@ -37,6 +37,8 @@ void vmx_set_cr2(struct vcpu *v, uint64_t cr2);
 
 /* Makes v's VMCS the current one (VMPTRLD) unless it already is. */
 void vmx_load(struct vcpu *v);
+/* CR0 bits that must be 1 under the guest (host-owned through the mask). */
+uint64_t vmx_cr0_fixed(void);
 /* Writes the controls and host state of a fresh, current VMCS. */
 void vmx_vmcs_setup(struct vcpu *v);
 void vmx_read_sregs(struct vcpu *v, struct guest_sregs *s);

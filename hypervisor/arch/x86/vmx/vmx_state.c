@@ -52,6 +52,13 @@ static void vmcs_setup_host(void)
 	vmwrite(VMCS_HOST_RIP, (uintptr_t)vmx_exit_stub);
 }
 
+uint64_t vmx_cr0_fixed(void)
+{
+	uint64_t fixed = vmx_caps.cr0_fixed0;
+
+	return vmx_ctl.unrestricted ? fixed & ~(X86_CR0_PE | X86_CR0_PG) : fixed;
+}
+
 void vmx_vmcs_setup(struct vcpu *v)
 {
 	struct vmx_vcpu *x = to_vmx(v);
@@ -69,7 +76,10 @@ void vmx_vmcs_setup(struct vcpu *v)
 		vmwrite(VMCS_VPID, x->vpid);
 	/* CR4.VMXE must stay set under the guest but is hidden from it. */
 	vmwrite(VMCS_CR4_MASK, X86_CR4_VMXE);
-	vmwrite(VMCS_CR0_MASK, 0);
+	/* Bits VMX fixes to 1 under the guest (NE; PE and PG too without
+	 * unrestricted guest) are host-owned: the guest sees its own value in
+	 * the read shadow and a write that changes them exits. */
+	vmwrite(VMCS_CR0_MASK, vmx_cr0_fixed());
 	vmwrite(VMCS_LINK_POINTER, ~0ull);
 	vmwrite(VMCS_GUEST_ACTIVITY, 0);
 	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
@@ -121,7 +131,8 @@ void vmx_write_sregs(struct vcpu *v, const struct guest_sregs *s)
 	vmx_load(v);
 	vmwrite(VMCS_GUEST_RIP, s->rip);
 	vmwrite(VMCS_GUEST_RFLAGS, s->rflags);
-	vmwrite(VMCS_GUEST_CR0, s->cr0 | (vmx_caps.cr0_fixed0 & ~(X86_CR0_PE | X86_CR0_PG)));
+	vmwrite(VMCS_GUEST_CR0, s->cr0 | vmx_cr0_fixed());
+	vmwrite(VMCS_CR0_SHADOW, s->cr0);
 	vmwrite(VMCS_GUEST_CR3, s->cr3);
 	vmwrite(VMCS_GUEST_CR4, s->cr4 | vmx_caps.cr4_fixed0);
 	vmwrite(VMCS_CR4_SHADOW, s->cr4);
@@ -145,13 +156,14 @@ void vmx_write_sregs(struct vcpu *v, const struct guest_sregs *s)
 
 void vmx_read_sregs(struct vcpu *v, struct guest_sregs *s)
 {
-	uint64_t cr4_mask;
+	uint64_t cr4_mask, cr0_mask;
 
 	vmx_load(v);
 	cr4_mask = vmread(VMCS_CR4_MASK);
+	cr0_mask = vmread(VMCS_CR0_MASK);
 	*s = (struct guest_sregs){
 		.rip = vmread(VMCS_GUEST_RIP), .rflags = vmread(VMCS_GUEST_RFLAGS),
-		.cr0 = vmread(VMCS_GUEST_CR0), .cr2 = vmx_get_cr2(v), .cr3 = vmread(VMCS_GUEST_CR3),
+		.cr0 = (vmread(VMCS_GUEST_CR0) & ~cr0_mask) | (vmread(VMCS_CR0_SHADOW) & cr0_mask), .cr2 = vmx_get_cr2(v), .cr3 = vmread(VMCS_GUEST_CR3),
 		.cr4 = (vmread(VMCS_GUEST_CR4) & ~cr4_mask) | (vmread(VMCS_CR4_SHADOW) & cr4_mask),
 		.efer = vmread(VMCS_GUEST_EFER), .pat = vmread(VMCS_GUEST_PAT),
 		.gdtr = { vmread(VMCS_GUEST_GDTR_BASE), (uint32_t)vmread(VMCS_GUEST_GDTR_LIMIT) },
