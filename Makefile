@@ -96,7 +96,15 @@ $(B)/guests/minimal.elf: $(GUEST_MIN_OBJS) guest-tools/minimal/kernel.ld
 	@mkdir -p $(dir $@)
 	ld -nostdlib -static -z max-page-size=4096 -T guest-tools/minimal/kernel.ld -o $@ $(GUEST_MIN_OBJS)
 
-GUESTS := $(B)/guests/minimal.elf
+# A Multiboot ELF32 test kernel, the kind built for QEMU's -kernel.
+$(B)/guests/multiboot-hello.elf: guest-tools/multiboot/hello.S guest-tools/multiboot/hello.ld
+	@mkdir -p $(dir $@)
+	@echo "  AS32    $<"
+	$(Q)$(CC) -m32 -c -o $(B)/guest/multiboot-hello.o $<
+	$(Q)ld -m elf_i386 -z max-page-size=4096 --no-warn-rwx-segments -T guest-tools/multiboot/hello.ld \
+	   -o $@ $(B)/guest/multiboot-hello.o
+
+GUESTS := $(B)/guests/minimal.elf $(B)/guests/multiboot-hello.elf
 
 # ---------------------------------------------------------------- Linux guest
 # Debian's kernel (bzImage, and the vmlinux inside it) and a busybox

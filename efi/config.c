@@ -322,6 +322,7 @@ static void set_boot(struct parser *p, const char *v, size_t n)
 		{ "kestrel", HV_BOOT_KESTREL },
 		{ "linux", HV_BOOT_LINUX },
 		{ "pvh", HV_BOOT_PVH },
+		{ "multiboot", HV_BOOT_MULTIBOOT },
 	};
 
 	for (size_t i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++) {
@@ -330,7 +331,7 @@ static void set_boot(struct parser *p, const char *v, size_t n)
 			return;
 		}
 	}
-	value_fail(p, "expected kestrel, linux or pvh", 0);
+	value_fail(p, "expected kestrel, linux, pvh or multiboot", 0);
 }
 
 enum { KEY_MEMORY, KEY_KERNEL };  /* required: checked when the section ends */

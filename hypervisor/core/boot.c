@@ -335,6 +335,109 @@ static int boot_pvh(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_
 	return 0;
 }
 
+/* ---- Multiboot (v1) ELF kernels (Multiboot Specification 0.6.96) ---- */
+
+#define MB_HEADER_MAGIC   0x1badb002u
+#define MB_BOOT_MAGIC     0x2badb002u
+#define MB_SEARCH         8192
+#define MB_AOUT_KLUDGE    (1u << 16)
+#define MB_INFO           0x6000u
+#define MB_MODS           0x6100u
+#define MB_MMAP           0x6200u
+#define MBI_MEM           (1u << 0)
+#define MBI_CMDLINE       (1u << 2)
+#define MBI_MODS          (1u << 3)
+#define MBI_MMAP          (1u << 6)
+
+struct multiboot_info {           /* 3.3, the fields Kestrel fills */
+	uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
+	uint32_t syms[4], mmap_length, mmap_addr;
+} __attribute__((packed));
+_Static_assert(sizeof(struct multiboot_info) == 52, "up to mmap_addr");
+
+struct multiboot_mmap {
+	uint32_t size;                /* of the rest of the entry: 20 */
+	uint64_t base, length;
+	uint32_t type;
+} __attribute__((packed));
+
+/* The header: 4-byte aligned in the first 8 KiB, checksummed (3.1.1). */
+static int multiboot_header(const uint8_t *img, uint64_t size, uint32_t *flags)
+{
+	for (uint64_t off = 0; off + 12 <= size && off < MB_SEARCH; off += 4) {
+		uint32_t h[3];
+
+		memcpy(h, img + off, sizeof(h));
+		if (h[0] == MB_HEADER_MAGIC && h[0] + h[1] + h[2] == 0) {
+			*flags = h[1];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void multiboot_info(struct vm *vm, const struct hv_boot_vm *bv, uint64_t initrd_gpa)
+{
+	struct multiboot_info *mbi = vm_gpa_to_hva(vm, MB_INFO, sizeof(*mbi));
+	uint32_t *mod = vm_gpa_to_hva(vm, MB_MODS, 16);
+	struct multiboot_mmap *map = vm_gpa_to_hva(vm, MB_MMAP, 4 * sizeof(*map));
+	struct e820_entry e820[4];
+	unsigned n = linux_e820(vm, e820);
+
+	for (unsigned i = 0; i < n; i++)
+		map[i] = (struct multiboot_mmap){ 20, e820[i].addr, e820[i].size, e820[i].type };
+	mod[0] = (uint32_t)initrd_gpa;
+	mod[1] = (uint32_t)(initrd_gpa + bv->initrd.size);
+	mod[2] = mod[3] = 0;
+	*mbi = (struct multiboot_info){
+		.flags = MBI_MEM | MBI_CMDLINE | MBI_MMAP | (initrd_gpa ? MBI_MODS : 0),
+		.mem_lower = 639, .mem_upper = (uint32_t)((vm->mem_size >> 10) - 1024),
+		.cmdline = LINUX_CMDLINE, .mods_count = initrd_gpa ? 1 : 0, .mods_addr = MB_MODS,
+		.mmap_length = n * sizeof(*map), .mmap_addr = MB_MMAP,
+	};
+}
+
+static int boot_multiboot(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t len)
+{
+	const uint8_t *image = (const uint8_t *)(uintptr_t)bv->kernel.addr;
+	struct elf_image img;
+	struct guest_sregs s;
+	uint64_t initrd_gpa;
+	uint32_t flags;
+	char why[HV_ERROR_MAX];
+
+	if (multiboot_header(image, bv->kernel.size, &flags)) {
+		snprintf(err, len, "kernel \"%s\": no Multiboot header in its first 8 KiB",
+			 bv->kernel.path);
+		return -1;
+	}
+	if (flags & MB_AOUT_KLUDGE) {
+		snprintf(err, len, "kernel \"%s\": Multiboot a.out-kludge images are not supported, "
+			 "only ELF", bv->kernel.path);
+		return -1;
+	}
+	if (elf_check_any_class(image, bv->kernel.size, 0x100000, vm->mem_size, &img, why,
+				sizeof(why)) || img.entry >> 32) {
+		snprintf(err, len, "kernel \"%s\": %s", bv->kernel.path, why);
+		return -1;
+	}
+	elf_load(image, vm_gpa_to_hva(vm, 0, vm->mem_size));
+	snprintf(vm_gpa_to_hva(vm, LINUX_CMDLINE, HV_CMDLINE_MAX), HV_CMDLINE_MAX, "%s",
+		 bv->cmdline);
+	if (place_initrd(vm, bv, img.highest, 0x100000000ull, &initrd_gpa, err, len))
+		return -1;
+	multiboot_info(vm, bv, initrd_gpa);
+	/* 3.2: EAX = magic, EBX = info, 32-bit flat segments, paging off. */
+	protected_mode_sregs(&s, img.entry, write_gdt(vm, 0x08, 0x10));
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		vendor->write_sregs(vm->vcpus[i], &s);
+		memset(&vm->vcpus[i]->regs, 0, sizeof(vm->vcpus[i]->regs));
+		vm->vcpus[i]->regs.gpr[GPR_RAX] = MB_BOOT_MAGIC;
+		vm->vcpus[i]->regs.gpr[GPR_RBX] = MB_INFO;
+	}
+	return 0;
+}
+
 int boot_prepare(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t len)
 {
 	switch (bv->boot_protocol) {
@@ -344,6 +447,8 @@ int boot_prepare(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t l
 		return boot_linux(vm, bv, err, len);
 	case HV_BOOT_PVH:
 		return boot_pvh(vm, bv, err, len);
+	case HV_BOOT_MULTIBOOT:
+		return boot_multiboot(vm, bv, err, len);
 	default:
 		snprintf(err, len, "unknown boot protocol %u", bv->boot_protocol);
 		return -1;

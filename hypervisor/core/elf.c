@@ -7,7 +7,9 @@
 #include <stdbool.h>
 
 #define EI_NIDENT    16
+#define ELFCLASS32   1
 #define ELFCLASS64   2
+#define EM_386       3
 #define ELFDATA2LSB  1
 #define ET_EXEC      2
 #define EM_X86_64    62
@@ -31,6 +33,20 @@ struct elf64_phdr {
 };
 _Static_assert(sizeof(struct elf64_phdr) == 56, "ELF64 program header");
 
+/* ELF32 images (Multiboot kernels) are read into the 64-bit structs. */
+struct elf32_ehdr {
+	uint8_t  e_ident[EI_NIDENT];
+	uint16_t e_type, e_machine;
+	uint32_t e_version, e_entry, e_phoff, e_shoff, e_flags;
+	uint16_t e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx;
+};
+_Static_assert(sizeof(struct elf32_ehdr) == 52, "ELF32 header");
+
+struct elf32_phdr {
+	uint32_t p_type, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_flags, p_align;
+};
+_Static_assert(sizeof(struct elf32_phdr) == 32, "ELF32 program header");
+
 static int __attribute__((format(printf, 3, 4)))
 fail(char *err, size_t len, const char *fmt, ...)
 {
@@ -42,20 +58,30 @@ fail(char *err, size_t len, const char *fmt, ...)
 	return -1;
 }
 
-static int check_header(const struct elf64_ehdr *eh, size_t size, char *err, size_t len)
+static bool is_elf32(const void *img)
 {
+	return ((const uint8_t *)img)[4] == ELFCLASS32;
+}
+
+static int check_header(const struct elf64_ehdr *eh, size_t size, bool allow32, char *err,
+			size_t len)
+{
+	bool elf32 = allow32 && eh->e_ident[4] == ELFCLASS32;
+	unsigned phent = elf32 ? sizeof(struct elf32_phdr) : sizeof(struct elf64_phdr);
+
 	if (memcmp(eh->e_ident, "\177ELF", 4))
 		return fail(err, len, "not an ELF file (bad magic)");
-	if (eh->e_ident[4] != ELFCLASS64 || eh->e_ident[5] != ELFDATA2LSB)
-		return fail(err, len, "not a little-endian ELF64 file (class %u)", eh->e_ident[4]);
-	if (eh->e_machine != EM_X86_64)
-		return fail(err, len, "not an x86-64 image (machine %u)", eh->e_machine);
+	if ((!elf32 && eh->e_ident[4] != ELFCLASS64) || eh->e_ident[5] != ELFDATA2LSB)
+		return fail(err, len, "not a little-endian %s file (class %u)",
+			    allow32 ? "ELF32 or ELF64" : "ELF64", eh->e_ident[4]);
+	if (eh->e_machine != (elf32 ? EM_386 : EM_X86_64))
+		return fail(err, len, "not an %s image (machine %u)", elf32 ? "i386" : "x86-64",
+			    eh->e_machine);
 	if (eh->e_type != ET_EXEC)
 		return fail(err, len, "not an executable (type %u)", eh->e_type);
-	if (eh->e_phentsize != sizeof(struct elf64_phdr) || !eh->e_phnum ||
-	    eh->e_phnum > MAX_PHDRS)
+	if (eh->e_phentsize != phent || !eh->e_phnum || eh->e_phnum > MAX_PHDRS)
 		return fail(err, len, "bad program header table (%u entries)", eh->e_phnum);
-	if (eh->e_phoff > size || (size - eh->e_phoff) / sizeof(struct elf64_phdr) < eh->e_phnum)
+	if (eh->e_phoff > size || (size - eh->e_phoff) / phent < eh->e_phnum)
 		return fail(err, len, "program headers beyond the end of the file (offset %lu)",
 			    eh->e_phoff);
 	return 0;
@@ -65,17 +91,34 @@ static int check_header(const struct elf64_ehdr *eh, size_t size, char *err, siz
 static struct elf64_ehdr ehdr(const void *img)
 {
 	struct elf64_ehdr eh;
+	struct elf32_ehdr e;
 
 	memcpy(&eh, img, sizeof(eh));
+	if (!is_elf32(img))
+		return eh;
+	memcpy(&e, img, sizeof(e));
+	eh.e_type = e.e_type;
+	eh.e_machine = e.e_machine;
+	eh.e_entry = e.e_entry;
+	eh.e_phoff = e.e_phoff;
+	eh.e_phentsize = e.e_phentsize;
+	eh.e_phnum = e.e_phnum;
 	return eh;
 }
 
 static struct elf64_phdr phdr(const void *img, const struct elf64_ehdr *eh, unsigned i)
 {
+	const uint8_t *p = (const uint8_t *)img + eh->e_phoff;
 	struct elf64_phdr ph;
+	struct elf32_phdr p32;
 
-	memcpy(&ph, (const uint8_t *)img + eh->e_phoff + i * sizeof(ph), sizeof(ph));
-	return ph;
+	if (!is_elf32(img)) {
+		memcpy(&ph, p + i * sizeof(ph), sizeof(ph));
+		return ph;
+	}
+	memcpy(&p32, p + i * sizeof(p32), sizeof(p32));
+	return (struct elf64_phdr){ p32.p_type, p32.p_flags, p32.p_offset, p32.p_vaddr,
+				    p32.p_paddr, p32.p_filesz, p32.p_memsz, p32.p_align };
 }
 
 static int check_segment(const struct elf64_phdr *ph, size_t size, uint64_t min_paddr,
@@ -93,7 +136,7 @@ static int check_segment(const struct elf64_phdr *ph, size_t size, uint64_t min_
 }
 
 static int check(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_size,
-		 struct elf_image *out, char *err, size_t err_len, bool need_entry)
+		 struct elf_image *out, char *err, size_t err_len, bool need_entry, bool allow32)
 {
 	struct elf64_ehdr eh_copy, *eh = &eh_copy;
 	bool entry_ok = false, any = false;
@@ -101,7 +144,7 @@ static int check(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_
 	if (size < sizeof(*eh))
 		return fail(err, err_len, "file too short for an ELF header (%zu bytes)", size);
 	eh_copy = ehdr(img);
-	if (check_header(eh, size, err, err_len))
+	if (check_header(eh, size, allow32, err, err_len))
 		return -1;
 	*out = (struct elf_image){ .entry = eh->e_entry, .lowest = UINT64_MAX };
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
@@ -131,13 +174,19 @@ static int check(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_
 int elf_check(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_size,
 	      struct elf_image *out, char *err, size_t err_len)
 {
-	return check(img, size, min_paddr, mem_size, out, err, err_len, true);
+	return check(img, size, min_paddr, mem_size, out, err, err_len, true, false);
+}
+
+int elf_check_any_class(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_size,
+			struct elf_image *out, char *err, size_t err_len)
+{
+	return check(img, size, min_paddr, mem_size, out, err, err_len, true, true);
 }
 
 int elf_check_segments(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_size,
 		       struct elf_image *out, char *err, size_t err_len)
 {
-	return check(img, size, min_paddr, mem_size, out, err, err_len, false);
+	return check(img, size, min_paddr, mem_size, out, err, err_len, false, false);
 }
 
 #define PT_NOTE 4

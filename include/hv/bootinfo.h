@@ -19,6 +19,7 @@ enum hv_boot_protocol {
 	HV_BOOT_KESTREL = 0,  /* ELF64, include/hv/start_info.h */
 	HV_BOOT_LINUX = 1,    /* bzImage, Linux/x86 64-bit boot protocol */
 	HV_BOOT_PVH = 2,      /* ELF with a Xen PVH entry note (vmlinux) */
+	HV_BOOT_MULTIBOOT = 3, /* Multiboot v1 ELF kernel */
 };
 
 struct hv_blob {              /* a file read from the ESP */

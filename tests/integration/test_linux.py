@@ -167,3 +167,37 @@ def test_boot_log_matches_a_direct_qemu_boot(boot_batch, backend, tmp_path):
         diff = difflib.unified_diff([t for _, t in want], [t for _, t in got],
                                     "direct QEMU boot", "under Kestrel", lineterm="", n=1)
         pytest.fail("boot milestones differ:\n" + "\n".join(diff))
+
+
+MULTIBOOT_VM = """
+[vm mb]
+memory = 16M
+boot = multiboot
+kernel = guests/multiboot-hello.elf
+cmdline = hello world
+"""
+
+
+def test_multiboot_kernel_runs_as_under_qemu_kernel(boot_batch, esp_dir, tmp_path):
+    """The same ELF32 image QEMU's -kernel boots prints the same line under Kestrel and
+    leaves through the debug-exit port with status 0."""
+    elf = esp_dir / "guests" / "multiboot-hello.elf"
+    direct = subprocess.run(["qemu-system-x86_64", "-nographic", "-no-reboot", "-m", "16M",
+                             "-accel", "tcg", "-kernel", str(elf), "-append", "hello world",
+                             "-device", "isa-debug-exit,iobase=0xf4,iosize=4"],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert direct.returncode == 1, direct.stdout[-2000:]      # status 0 -> (0 << 1) | 1
+    assert re.search(r'multiboot-hello: magic ok, cmdline "\S*multiboot-hello\.elf hello world", '
+                     r'mem_upper 0x[0-9A-F]{8} KiB', direct.stdout), direct.stdout[-2000:]
+    r = boot_batch(MULTIBOOT_VM + MINIMAL_VM)
+    r.assert_ok()
+    r.search(r'^\[mb\] multiboot-hello: magic ok, cmdline "hello world", '
+             r'mem_upper 0x00003C00 KiB$')                    # 16 MiB - 1 MiB, in KiB
+    r.search(r"^kestrel: vm 0 \(mb\) stopped: debug-exit port: status 0$")
+
+
+def test_multiboot_without_header_is_refused(boot_batch):
+    r = boot_batch(MULTIBOOT_VM.replace("multiboot-hello.elf", "minimal.elf") + MINIMAL_VM)
+    r.assert_rc(1)
+    r.search(r'^kestrel: vm 0 \(mb\) not started: kernel "guests/minimal\.elf": '
+             r'no Multiboot header in its first 8 KiB$')

@@ -394,7 +394,8 @@ static void test_boot(void)
 	CHECK(parse_vm("boot = \"Kestrel\"")->vms[0].boot_protocol == HV_BOOT_KESTREL);
 	CHECK(parse_vm("boot = linux")->vms[0].boot_protocol == HV_BOOT_LINUX);
 	CHECK_STR(vm_error("boot = multiboot2"),
-		  "hv.cfg:4: vm \"a\": boot \"multiboot2\": expected kestrel, linux or pvh");
+		  "hv.cfg:4: vm \"a\": boot \"multiboot2\": expected kestrel, linux, pvh or multiboot");
+	CHECK(parse_vm("boot = multiboot")->vms[0].boot_protocol == HV_BOOT_MULTIBOOT);
 	CHECK(parse_vm("boot = pvh")->vms[0].boot_protocol == HV_BOOT_PVH);
 }
 

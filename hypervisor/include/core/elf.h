@@ -16,6 +16,9 @@ struct elf_image {
  * them. On failure returns -1 and writes the failed check to err. */
 int elf_check(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_size,
 	      struct elf_image *out, char *err, size_t err_len);
+/* The same checks, also accepting an i386 ELF32 executable (Multiboot). */
+int elf_check_any_class(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_size,
+			struct elf_image *out, char *err, size_t err_len);
 /* The same checks for an image entered elsewhere than e_entry (PVH: the
  * entry comes from a note), so the entry point is not checked. */
 int elf_check_segments(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_size,
