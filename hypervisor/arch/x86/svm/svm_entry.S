@@ -6,7 +6,7 @@
  * guest GPRs are switched here, and FS/GS/TR/LDTR and the SYSCALL MSRs with
  * VMLOAD/VMSAVE. Called with GIF = 0.
  */
-#include <asm-offsets.h>
+#include "../guest_gprs.h"
 
 	.text
 	.globl svm_vmrun
@@ -21,19 +21,7 @@ svm_vmrun:
 	pushq %rdx                 /* host VMCB (VMSAVE area) */
 
 	movq %rsi, %rax            /* guest VMCB */
-	movq VCPU_RCX(%rdi), %rcx
-	movq VCPU_RDX(%rdi), %rdx
-	movq VCPU_RBX(%rdi), %rbx
-	movq VCPU_RBP(%rdi), %rbp
-	movq VCPU_RSI(%rdi), %rsi
-	movq VCPU_R8(%rdi), %r8
-	movq VCPU_R9(%rdi), %r9
-	movq VCPU_R10(%rdi), %r10
-	movq VCPU_R11(%rdi), %r11
-	movq VCPU_R12(%rdi), %r12
-	movq VCPU_R13(%rdi), %r13
-	movq VCPU_R14(%rdi), %r14
-	movq VCPU_R15(%rdi), %r15
+	LOAD_GUEST_GPRS %rdi
 	movq VCPU_RDI(%rdi), %rdi
 
 	vmload %rax
@@ -42,19 +30,7 @@ svm_vmrun:
 
 	pushq %rdi                 /* guest RDI */
 	movq 16(%rsp), %rdi        /* struct vcpu * */
-	movq %rcx, VCPU_RCX(%rdi)
-	movq %rdx, VCPU_RDX(%rdi)
-	movq %rbx, VCPU_RBX(%rdi)
-	movq %rbp, VCPU_RBP(%rdi)
-	movq %rsi, VCPU_RSI(%rdi)
-	movq %r8, VCPU_R8(%rdi)
-	movq %r9, VCPU_R9(%rdi)
-	movq %r10, VCPU_R10(%rdi)
-	movq %r11, VCPU_R11(%rdi)
-	movq %r12, VCPU_R12(%rdi)
-	movq %r13, VCPU_R13(%rdi)
-	movq %r14, VCPU_R14(%rdi)
-	movq %r15, VCPU_R15(%rdi)
+	STORE_GUEST_GPRS %rdi
 	popq %rax
 	movq %rax, VCPU_RDI(%rdi)
 

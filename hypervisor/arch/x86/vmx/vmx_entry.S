@@ -6,7 +6,7 @@
  * stack recorded in HOST_RSP, stores the guest GPRs and returns 0. If the
  * instruction itself fails (VMfailValid/VMfailInvalid), returns 1.
  */
-#include <asm-offsets.h>
+#include "../guest_gprs.h"
 
 #define VMCS_HOST_RSP 0x6c14
 
@@ -27,19 +27,7 @@ vmx_vmenter:
 	testl %esi, %esi           /* flags survive the MOVs below */
 
 	movq VCPU_RAX(%rdi), %rax
-	movq VCPU_RCX(%rdi), %rcx
-	movq VCPU_RDX(%rdi), %rdx
-	movq VCPU_RBX(%rdi), %rbx
-	movq VCPU_RBP(%rdi), %rbp
-	movq VCPU_RSI(%rdi), %rsi
-	movq VCPU_R8(%rdi), %r8
-	movq VCPU_R9(%rdi), %r9
-	movq VCPU_R10(%rdi), %r10
-	movq VCPU_R11(%rdi), %r11
-	movq VCPU_R12(%rdi), %r12
-	movq VCPU_R13(%rdi), %r13
-	movq VCPU_R14(%rdi), %r14
-	movq VCPU_R15(%rdi), %r15
+	LOAD_GUEST_GPRS %rdi
 	movq VCPU_RDI(%rdi), %rdi
 	jnz 1f
 	vmlaunch
@@ -55,19 +43,7 @@ vmx_exit_stub:
 	pushq %rdi                 /* guest RDI */
 	movq 8(%rsp), %rdi         /* struct vcpu * */
 	movq %rax, VCPU_RAX(%rdi)
-	movq %rcx, VCPU_RCX(%rdi)
-	movq %rdx, VCPU_RDX(%rdi)
-	movq %rbx, VCPU_RBX(%rdi)
-	movq %rbp, VCPU_RBP(%rdi)
-	movq %rsi, VCPU_RSI(%rdi)
-	movq %r8, VCPU_R8(%rdi)
-	movq %r9, VCPU_R9(%rdi)
-	movq %r10, VCPU_R10(%rdi)
-	movq %r11, VCPU_R11(%rdi)
-	movq %r12, VCPU_R12(%rdi)
-	movq %r13, VCPU_R13(%rdi)
-	movq %r14, VCPU_R14(%rdi)
-	movq %r15, VCPU_R15(%rdi)
+	STORE_GUEST_GPRS %rdi
 	popq %rax
 	movq %rax, VCPU_RDI(%rdi)
 	popq %rdi
