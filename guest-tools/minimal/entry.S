@@ -104,6 +104,12 @@ trap_stub_timer:
 	pushq	$TIMER_VECTOR
 	jmp	trap_common
 
+	.globl	trap_stub_apic
+trap_stub_apic:
+	pushq	$0
+	pushq	$APIC_VECTOR
+	jmp	trap_common
+
 /* The CPU aligned RSP to 16 before its 5-word frame; 2 + 15 words keep it. */
 trap_common:
 	push	%rax

@@ -14,6 +14,7 @@
 #define GDT_DATA         0x10
 #define NR_EXCEPTIONS    32
 #define TIMER_VECTOR     0x40
+#define APIC_VECTOR      0x41   /* the emulated local APIC's timer (apic.c) */
 #define IDT_ENTRIES      256
 #define IDT_GATE_SIZE    16
 
@@ -75,6 +76,8 @@ void trap_dispatch(struct trap_frame *f);
 void trap_fault_reset(void);
 int trap_fault_vector(void);
 const char *trap_exception_name(int vector);
+/* apic.c: the APIC timer interrupt (counts it and sends the EOI). */
+void apic_interrupt(void);
 void timer_reset(void);
 uint32_t timer_hit_count(void);
 /* selftest.c: arm the hypervisor's one-shot timer (clears the hit count),

@@ -374,6 +374,9 @@ static const struct check checks[] = {
 	{ "timer-busy",           check_timer_busy },
 	{ "timer-cancel",         check_timer_cancel },
 	{ "smp",                  check_smp },
+	{ "lapic-oneshot",        check_lapic_oneshot },
+	{ "lapic-periodic",       check_lapic_periodic },
+	{ "x2apic-tsc-deadline",  check_x2apic_tsc_deadline },
 	{ "outside-ram",          check_outside_ram },
 	{ "ram-pattern",          check_ram_pattern },  /* last: clobbers RAM */
 };

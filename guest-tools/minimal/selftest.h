@@ -17,6 +17,11 @@ enum check_result {
 enum check_result check_fail(const char *fmt, ...) PRINTF_LIKE(1, 2);
 enum check_result check_skip(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
+/* apic.c */
+enum check_result check_lapic_oneshot(void);
+enum check_result check_lapic_periodic(void);
+enum check_result check_x2apic_tsc_deadline(void);
+
 /* memtest.c */
 enum check_result check_outside_ram(void);
 enum check_result check_ram_pattern(void);

@@ -29,6 +29,7 @@ struct idt_gate idt_table[IDT_ENTRIES] __attribute__((aligned(4096)));
 
 extern const uint64_t trap_stubs[NR_EXCEPTIONS];
 extern char trap_stub_timer[];
+extern char trap_stub_apic[];
 extern const struct fault_site __fault_sites_start[], __fault_sites_end[];
 
 static volatile int fault_vectors[MAX_VCPUS];
@@ -55,6 +56,7 @@ void trap_init(void)
 	for (unsigned v = 0; v < NR_EXCEPTIONS; v++)
 		idt_set(v, trap_stubs[v]);
 	idt_set(TIMER_VECTOR, (uintptr_t)trap_stub_timer);
+	idt_set(APIC_VECTOR, (uintptr_t)trap_stub_apic);
 }
 
 static unsigned fault_slot(void)
@@ -138,6 +140,10 @@ void trap_dispatch(struct trap_frame *f)
 	if (f->vector == TIMER_VECTOR) {
 		timer_tsc = rdtsc();
 		timer_hits++;
+		return;
+	}
+	if (f->vector == APIC_VECTOR) {
+		apic_interrupt();
 		return;
 	}
 	site = f->vector < NR_EXCEPTIONS ? fault_site_find(f->rip) : NULL;

@@ -14,7 +14,8 @@ GUEST = "guests/minimal.elf"
 CHECKS_1_VCPU = ["cpuid-hypervisor-bit", "cpuid-signature", "cpuid-hides-svm-vmx",
                  "uart-scratch", "unbacked-port", "hypercall-version", "hypercall-unknown",
                  "hypercall-nop", "msr-tsc", "msr-unknown-gp", "exception-ud", "timer",
-                 "timer-busy", "timer-cancel", "outside-ram", "ram-pattern"]
+                 "timer-busy", "timer-cancel", "lapic-oneshot", "lapic-periodic",
+                 "x2apic-tsc-deadline", "outside-ram", "ram-pattern"]
 
 # How each backend reports the exits these tests provoke: (exit code, name) of the
 # triple fault and of the guest's bad-insn (VMSAVE on AMD, VMXOFF on Intel), and how its

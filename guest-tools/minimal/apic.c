@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Self-checks of the emulated local APIC (SDM vol. 3, chapter 10): the
+ * timer in one-shot and periodic mode through the xAPIC MMIO page, then
+ * x2APIC mode (MSRs) with the TSC-deadline timer. Every interrupt is
+ * acknowledged with an EOI, as a real kernel does.
+ */
+#include "cpu.h"
+#include "selftest.h"
+
+#define APIC_MMIO        0xfee00000ul
+#define REG_ID           0x020
+#define REG_VERSION      0x030
+#define REG_EOI          0x0b0
+#define REG_SVR          0x0f0
+#define REG_LVT_TIMER    0x320
+#define REG_TIMER_INIT   0x380
+#define REG_TIMER_CUR    0x390
+#define REG_TIMER_DIV    0x3e0
+#define LVT_MASKED       (1u << 16)
+#define LVT_PERIODIC     (1u << 17)
+#define LVT_TSC_DEADLINE (2u << 17)
+#define MSR_APIC_BASE    0x1b
+#define MSR_TSC_DEADLINE 0x6e0
+#define APIC_BASE_EXTD   (1ull << 10)
+#define CPUID_1_ECX_X2APIC       (1u << 21)
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
+#define WAIT_LIMIT_MS    2000
+
+static bool x2apic;
+static volatile uint32_t apic_hits;
+static volatile uint64_t apic_hit_tsc;
+
+static void apic_write(unsigned reg, uint32_t v)
+{
+	if (x2apic)
+		wrmsr_safe(0x800 + (reg >> 4), v);
+	else
+		*(volatile uint32_t *)(APIC_MMIO + reg) = v;
+}
+
+static uint32_t apic_read(unsigned reg)
+{
+	uint64_t v = 0;
+
+	if (!x2apic)
+		return *(volatile uint32_t *)(APIC_MMIO + reg);
+	rdmsr_safe(0x800 + (reg >> 4), &v);
+	return (uint32_t)v;
+}
+
+/* From the interrupt handler (trap.c). */
+void apic_interrupt(void)
+{
+	apic_hit_tsc = rdtsc();
+	apic_hits++;
+	apic_write(REG_EOI, 0);
+}
+
+/* Waits with interrupts on until `hits` interrupts came, or the limit. */
+static bool apic_wait(uint32_t hits)
+{
+	uint64_t limit = rdtsc() + tsc_ticks_ms(WAIT_LIMIT_MS);
+
+	while (apic_hits < hits && rdtsc() < limit)
+		asm volatile("sti; hlt; cli" ::: "memory");
+	return apic_hits >= hits;
+}
+
+static void apic_quiet(unsigned ms)
+{
+	uint64_t until = rdtsc() + tsc_ticks_ms(ms);
+
+	while (rdtsc() < until)
+		asm volatile("sti; pause; cli" ::: "memory");
+}
+
+enum check_result check_lapic_oneshot(void)
+{
+	uint32_t first, second;
+
+	apic_write(REG_SVR, 0x1ff);                /* enabled, spurious vector 0xff */
+	apic_write(REG_TIMER_DIV, 0xb);            /* divide by 1 */
+	apic_write(REG_LVT_TIMER, APIC_VECTOR);
+	apic_hits = 0;
+	apic_write(REG_TIMER_INIT, 2000000);
+	first = apic_read(REG_TIMER_CUR);
+	second = apic_read(REG_TIMER_CUR);
+	if (!first || first > 2000000 || second > first)
+		return check_fail("current count does not count down (%u, then %u)", first, second);
+	if (!apic_wait(1))
+		return check_fail("no timer interrupt within %u ms", WAIT_LIMIT_MS);
+	apic_quiet(30);
+	if (apic_hits != 1)
+		return check_fail("one-shot fired %u times", apic_hits);
+	if (apic_read(REG_TIMER_CUR) != 0)
+		return check_fail("current count %u after expiry", apic_read(REG_TIMER_CUR));
+	return CHECK_PASS;
+}
+
+enum check_result check_lapic_periodic(void)
+{
+	uint32_t hits;
+
+	apic_hits = 0;
+	apic_write(REG_LVT_TIMER, APIC_VECTOR | LVT_PERIODIC);
+	apic_write(REG_TIMER_INIT, 300000);
+	if (!apic_wait(3))
+		return check_fail("only %u periodic interrupts in %u ms", apic_hits, WAIT_LIMIT_MS);
+	apic_write(REG_LVT_TIMER, APIC_VECTOR | LVT_PERIODIC | LVT_MASKED);
+	apic_quiet(10);          /* one already in flight may still land */
+	hits = apic_hits;
+	apic_quiet(30);
+	apic_write(REG_TIMER_INIT, 0);
+	if (apic_hits != hits)
+		return check_fail("masked timer still fired (%u -> %u)", hits, apic_hits);
+	return CHECK_PASS;
+}
+
+/* Last of the APIC checks: there is no way back from x2APIC mode short of
+ * disabling the APIC (SDM 3, 10.12.5). */
+enum check_result check_x2apic_tsc_deadline(void)
+{
+	uint32_t ecx = cpuid(1, 0).ecx;
+	uint64_t base = 0, deadline;
+
+	if (!(ecx & CPUID_1_ECX_X2APIC) || !(ecx & CPUID_1_ECX_TSC_DEADLINE))
+		return check_skip("no x2APIC or TSC-deadline in CPUID");
+	if (rdmsr_safe(MSR_APIC_BASE, &base) >= 0 ||
+	    wrmsr_safe(MSR_APIC_BASE, base | APIC_BASE_EXTD) >= 0)
+		return check_fail("IA32_APIC_BASE refused x2APIC mode");
+	x2apic = true;
+	if (apic_read(REG_ID) != 0 || (apic_read(REG_VERSION) & 0xff) != 0x14)
+		return check_fail("x2APIC ID %u / version 0x%x", apic_read(REG_ID),
+				  apic_read(REG_VERSION));
+	apic_hits = 0;
+	apic_write(REG_LVT_TIMER, APIC_VECTOR | LVT_TSC_DEADLINE);
+	deadline = rdtsc() + tsc_ticks_ms(10);
+	wrmsr_safe(MSR_TSC_DEADLINE, deadline);
+	if (!apic_wait(1))
+		return check_fail("no TSC-deadline interrupt within %u ms", WAIT_LIMIT_MS);
+	if (apic_hit_tsc < deadline)
+		return check_fail("fired %lu TSC ticks before the deadline", deadline - apic_hit_tsc);
+	return CHECK_PASS;
+}
