@@ -2,7 +2,7 @@
 /*
  * kmain: copy the start info, print the boot log, parse the command line and
  * run the selected mode. Command line: "[mode] [key=value ...]", where mode
- * is selftest (default), triple-fault, bad-insn, bench or ticker.
+ * is selftest (default), triple-fault, bad-insn, bench, ticker or reboot.
  * Options: bench_iters=N, bench_rounds=N, ticks=N (0: forever), period_ms=N.
  */
 #include <hv/hypercall.h>
@@ -19,6 +19,7 @@ enum mode {
 	MODE_BAD_INSN,
 	MODE_BENCH,
 	MODE_TICKER,
+	MODE_REBOOT,
 	MODE_INVALID,
 };
 
@@ -51,6 +52,7 @@ static const char *const mode_names[] = {
 	[MODE_BAD_INSN]     = "bad-insn",
 	[MODE_BENCH]        = "bench",
 	[MODE_TICKER]       = "ticker",
+	[MODE_REBOOT]       = "reboot",
 };
 
 struct boot_info boot_info;
@@ -177,6 +179,32 @@ static void __attribute__((noreturn)) bad_insn_run(void)
 	hv_poweroff(1);
 }
 
+/* Reboot mode: the first boot counts itself in CMOS RAM (which survives a
+ * reset, as NVRAM does) and resets through the ACPI reset register; the
+ * boot after that runs the self-checks. */
+#define CMOS_INDEX      0x70
+#define CMOS_DATA       0x71
+#define CMOS_BOOT_COUNT 0x40
+#define ACPI_RESET_PORT 0xcf9
+
+static void __attribute__((noreturn)) reboot_run(void)
+{
+	uint8_t boots;
+
+	outb(CMOS_INDEX, CMOS_BOOT_COUNT);
+	boots = inb(CMOS_DATA);
+	kprintf("reboot: boot %u\n", boots + 1u);
+	if (boots == 0) {
+		outb(CMOS_INDEX, CMOS_BOOT_COUNT);
+		outb(CMOS_DATA, 1);
+		kprintf("reboot: resetting through the ACPI reset register\n");
+		outb(ACPI_RESET_PORT, 0x06);
+		kprintf("FAIL: reboot (the reset did not happen)\n");
+		hv_poweroff(1);
+	}
+	hv_poweroff(selftest_run());
+}
+
 static void boot_log(void)
 {
 	const struct hv_start_info *si = &boot_info.si;
@@ -213,6 +241,8 @@ void kmain(const struct hv_start_info *si, unsigned long vcpu)
 		bench_run(opts.bench_iters, opts.bench_rounds);
 	case MODE_TICKER:
 		ticker_run(opts.period_ms, opts.ticks);
+	case MODE_REBOOT:
+		reboot_run();
 	default:
 		hv_poweroff(1);
 	}

@@ -25,7 +25,8 @@ static unsigned rr_vm, rr_vcpu;
 
 static bool vcpu_can_run(const struct vcpu *v)
 {
-	return v->vm->state == VM_RUNNING && v->state == VCPU_RUNNABLE;
+	return v->vm->state == VM_RUNNING && v->state == VCPU_RUNNABLE &&
+	       !v->vm->reset_requested;
 }
 
 /* Guest timers whose deadline has passed fire here. */
@@ -50,8 +51,17 @@ static void timers_check(void)
 	}
 }
 
+/* Resets the guests asked for, outside any exit handler. */
+static void restarts_check(void)
+{
+	for (unsigned i = 0; i < nr_vms; i++)
+		if (vms[i]->reset_requested && vm_is_live(vms[i]))
+			vm_restart(vms[i]);
+}
+
 static void housekeeping(void)
 {
+	restarts_check();
 	console_poll();
 	timers_check();
 }

@@ -85,7 +85,7 @@ static int vcpus_create(struct vm *vm, unsigned n)
 
 /* The PC platform every VM gets: UART, local APICs, IOAPIC, RTC, power
  * controls, and ACPI tables describing them in guest RAM. */
-static int platform_create(struct vm *vm)
+static int acpi_tables_write(struct vm *vm)
 {
 	struct acpi_platform acpi = { .nr_vcpus = vm->nr_vcpus, .cmos_rtc = true };
 	void *tables = vm_gpa_to_hva(vm, ACPI_TABLES_GPA, ACPI_TABLES_MAX_SIZE);
@@ -93,6 +93,13 @@ static int platform_create(struct vm *vm)
 	if (!tables || acpi_build(&acpi, tables, ACPI_TABLES_MAX_SIZE, ACPI_TABLES_GPA) < 0)
 		return -1;
 	vm->acpi_rsdp = ACPI_TABLES_GPA;
+	return 0;
+}
+
+static int platform_create(struct vm *vm)
+{
+	if (acpi_tables_write(vm))
+		return -1;
 	return uart16550_create(vm, ACPI_UART_PORT) || lapic_mmio_register(vm) ||
 	       ioapic_create(vm) || rtc_create(vm) || power_create(vm);
 }
@@ -123,6 +130,7 @@ static void vm_create(const struct hv_boot_vm *bv)
 		return;
 	}
 	vm->id = nr_vms;
+	vm->boot = bv;
 	vms[nr_vms++] = vm;
 	strlcpy(vm->name, bv->name, sizeof(vm->name));
 	vm->mem_size = bv->mem_size;
@@ -149,6 +157,39 @@ void vm_create_all(const struct hv_bootinfo *bi)
 {
 	for (unsigned i = 0; i < bi->nr_vms && i < MAX_VMS; i++)
 		vm_create(&bi->vms[i]);
+}
+
+static void vcpu_power_on(struct vcpu *v)
+{
+	memset(v->pending_irqs, 0, sizeof(v->pending_irqs));
+	v->timer_deadline = 0;
+	v->bench_floor_left = 0;
+	v->state = VCPU_RUNNABLE;
+	v->misc_enable = MISC_ENABLE_DEFAULT;
+	lapic_reset(v);
+	fpu_vcpu_reset(v);
+	vendor->vcpu_reset(v);
+}
+
+void vm_restart(struct vm *vm)
+{
+	char err[VM_STOP_REASON_MAX];
+
+	vm->reset_requested = false;
+	vm->resets++;
+	uart16550_reset(vm);
+	printk("kestrel: vm %u (%s) restarts (reset by the guest, %u so far)\n", vm->id,
+	       vm->name, vm->resets);
+	memset(vm_gpa_to_hva(vm, 0, vm->mem_size), 0, vm->mem_size);
+	ioapic_reset(vm);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_power_on(vm->vcpus[i]);
+	if (acpi_tables_write(vm)) {
+		vm_stop(vm, false, "restart failed: cannot write the ACPI tables");
+		return;
+	}
+	if (boot_prepare(vm, vm->boot, err, sizeof(err)))
+		vm_stop(vm, false, "restart failed: %s", err);
 }
 
 struct vm *vm_find(const char *id_or_name)

@@ -64,6 +64,14 @@ int ioapic_create(struct vm *vm)
 	return 0;
 }
 
+void ioapic_reset(struct vm *vm)
+{
+	struct ioapic_state *s = ioapic_of(vm);
+
+	if (s)
+		ioapic_state_init(s, vm);
+}
+
 void ioapic_set_irq(struct vm *vm, unsigned pin, bool level)
 {
 	struct ioapic_state *s = ioapic_of(vm);

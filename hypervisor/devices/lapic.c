@@ -392,6 +392,18 @@ bool lapic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool *ok)
 	return true;
 }
 
+/* Power-up state (SDM 3, 10.4.7.1). */
+static void lapic_power_up(struct lapic *a, struct vcpu *v)
+{
+	*a = (struct lapic){ 0 };
+	a->v = v;
+	a->apic_base = LAPIC_BASE | APIC_BASE_EN | (v->id == 0 ? APIC_BASE_BSP : 0);
+	a->dfr = 0xffffffff;
+	a->svr = 0xff;
+	for (unsigned i = 0; i < NR_LVT; i++)
+		a->lvt[i] = LVT_MASKED;
+}
+
 int lapic_create(struct vcpu *v)
 {
 	struct lapic *a = page_alloc_ptr(1);
@@ -399,13 +411,12 @@ int lapic_create(struct vcpu *v)
 	_Static_assert(sizeof(*a) <= PAGE_SIZE, "one page");
 	if (!a)
 		return -1;
-	/* Power-up state (SDM 3, 10.4.7.1). */
-	a->v = v;
-	a->apic_base = LAPIC_BASE | APIC_BASE_EN | (v->id == 0 ? APIC_BASE_BSP : 0);
-	a->dfr = 0xffffffff;
-	a->svr = 0xff;
-	for (unsigned i = 0; i < NR_LVT; i++)
-		a->lvt[i] = LVT_MASKED;
+	lapic_power_up(a, v);
 	v->lapic = a;
 	return 0;
+}
+
+void lapic_reset(struct vcpu *v)
+{
+	lapic_power_up(v->lapic, v);
 }

@@ -40,7 +40,7 @@ static enum io_result reset_write(void *opaque, uint64_t off, unsigned size, uin
 	(void)off;
 	(void)size;
 	if ((val & ACPI_RESET_VALUE) == ACPI_RESET_VALUE)
-		vm_stop(vm, false, "reset by the guest (restarting a VM is not supported yet)");
+		vm->reset_requested = true;   /* done by the scheduler, outside the exit */
 	return IO_HANDLED;
 }
 

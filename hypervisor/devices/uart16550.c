@@ -249,6 +249,14 @@ void uart16550_show_partial(struct vm *vm)
 		uart_emit(u, false);
 }
 
+void uart16550_reset(struct vm *vm)
+{
+	struct uart16550 *u = vm->uart;
+
+	uart16550_flush(vm);
+	*u = (struct uart16550){ .vm = vm };
+}
+
 void uart16550_flush(struct vm *vm)
 {
 	struct uart16550 *u = vm->uart;

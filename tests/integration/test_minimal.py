@@ -144,3 +144,15 @@ def test_kernel_that_does_not_fit_in_guest_ram(boot_batch, esp_dir, tmp_path):
     r.search(r'^kestrel: vm 0 \(high\) not started: kernel "guests/high\.elf": '
              r'segment at 0x40000000 does not fit in guest RAM$')
     assert_selftest_passed(r, "good", CHECKS_1_VCPU)
+
+
+def test_guest_reset_restarts_the_vm(boot_batch):
+    """A reset through the ACPI reset register restarts the VM from its images: RAM is
+    cleared, CMOS RAM survives (the guest counts its boots there)."""
+    r = boot_batch(vm("rb", "reboot") + vm("good"))
+    r.assert_ok()
+    r.search(r"^\[rb\] reboot: boot 1$")
+    r.search(r"^kestrel: vm 0 \(rb\) restarts \(reset by the guest, 1 so far\)$")
+    r.search(r"^\[rb\] reboot: boot 2$")
+    assert_selftest_passed(r, "rb", CHECKS_1_VCPU)
+    assert_selftest_passed(r, "good", CHECKS_1_VCPU)

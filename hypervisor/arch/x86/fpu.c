@@ -39,18 +39,26 @@ void fpu_init(void)
 	}
 }
 
-int fpu_vcpu_init(struct vcpu *v)
+void fpu_vcpu_reset(struct vcpu *v)
 {
-	uint8_t *area = page_alloc_ptr(SAVE_AREA_PAGES);
+	uint8_t *area = v->fpu_area;
 
-	if (!area)
-		return -1;
 	/* Legacy region: FCW 0x37f and MXCSR as after FNINIT/reset; the XSAVE
 	 * header stays zero, so XRSTOR starts every component in init state. */
+	memset(area, 0, SAVE_AREA_PAGES * PAGE_SIZE);
 	*(uint16_t *)area = 0x37f;
 	*(uint32_t *)(area + 24) = MXCSR_DEFAULT;
-	v->fpu_area = area;
 	v->xcr0 = XCR0_X87;
+	if (owner == v)
+		owner = NULL;    /* reload on the next switch */
+}
+
+int fpu_vcpu_init(struct vcpu *v)
+{
+	v->fpu_area = page_alloc_ptr(SAVE_AREA_PAGES);
+	if (!v->fpu_area)
+		return -1;
+	fpu_vcpu_reset(v);
 	return 0;
 }
 

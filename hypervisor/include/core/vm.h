@@ -78,6 +78,9 @@ struct vm {
 	enum vm_state state;
 	char stop_reason[VM_STOP_REASON_MAX];
 	bool ended_well;              /* powered off with status 0 */
+	bool reset_requested;         /* the guest asked for a reset (restart) */
+	unsigned resets;
+	const struct hv_boot_vm *boot;   /* what it was started from (restarts) */
 	int exit_status;
 
 	uint64_t mem_size;
@@ -105,6 +108,9 @@ void vm_create_all(const struct hv_bootinfo *bi);
 struct vm *vm_find(const char *id_or_name);
 /* Host pointer for [gpa, gpa+len) of guest RAM, or NULL if not all RAM. */
 void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
+/* Restarts a VM the guest reset: RAM cleared, devices and vCPUs at their
+ * power-on state, booted again from the same images. */
+void vm_restart(struct vm *vm);
 /* Stops the VM for good; `reason` is kept and printed. */
 void vm_stop(struct vm *vm, bool ended_well, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

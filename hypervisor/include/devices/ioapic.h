@@ -79,6 +79,8 @@ void ioapic_vector_eoi(struct ioapic_state *s, uint8_t vector);
 
 /* Registers the IOAPIC at IOAPIC_BASE on the VM's MMIO bus. */
 int ioapic_create(struct vm *vm);
+/* Back to the power-on state (every pin masked), for a VM restart. */
+void ioapic_reset(struct vm *vm);
 /* A device's interrupt line; edge-triggered pins fire on 0 -> 1. No-op for
  * a VM without an IOAPIC or a pin past 23. */
 void ioapic_set_irq(struct vm *vm, unsigned pin, bool level);

@@ -16,6 +16,7 @@ struct vm;
 struct vcpu;
 
 int lapic_create(struct vcpu *v);
+void lapic_reset(struct vcpu *v);
 /* The xAPIC MMIO page of the VM (accesses go to the running vCPU's APIC). */
 int lapic_mmio_register(struct vm *vm);
 /* IA32_APIC_BASE, IA32_TSC_DEADLINE and the x2APIC MSRs: true when the MSR

@@ -17,6 +17,8 @@ bool uart16550_can_accept(const struct vm *vm);
 void uart16550_input(struct vm *vm, uint8_t c);
 /* Shows the unfinished line (a shell prompt) when the VM gets the input. */
 void uart16550_show_partial(struct vm *vm);
+/* Back to the power-on state, for a VM restart. */
+void uart16550_reset(struct vm *vm);
 /* Writes out a partial line still buffered (when the VM stops). */
 void uart16550_flush(struct vm *vm);
 

@@ -16,6 +16,8 @@ struct vcpu;
 void fpu_init(void);
 /* Allocates v's save area in its initial state (XCR0 = x87). 0 or -1. */
 int fpu_vcpu_init(struct vcpu *v);
+/* Back to the initial state (VM restart). */
+void fpu_vcpu_reset(struct vcpu *v);
 /* Makes the hardware hold v's FPU state and XCR0 before it runs. */
 void fpu_switch_to(struct vcpu *v);
 /* XSETBV from the guest (ECX = index, EDX:EAX = value): false when the

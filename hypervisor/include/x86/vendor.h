@@ -27,6 +27,8 @@ struct vendor_ops {
 	int (*vm_init)(struct vm *vm);
 	/* Allocates and initializes the per-vCPU control structure. */
 	int (*vcpu_init)(struct vcpu *v);
+	/* Puts it back to that initial state (VM restart). */
+	void (*vcpu_reset)(struct vcpu *v);
 	void (*read_sregs)(struct vcpu *v, struct guest_sregs *s);
 	void (*write_sregs)(struct vcpu *v, const struct guest_sregs *s);
 	/* Enters the guest and returns at the next exit the generic code must

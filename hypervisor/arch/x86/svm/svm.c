@@ -146,6 +146,17 @@ static int svm_vcpu_init(struct vcpu *v)
 	return 0;
 }
 
+static void svm_vcpu_reset(struct vcpu *v)
+{
+	struct svm_vcpu *s = v->vendor;
+
+	memset(s->vmcb, 0, sizeof(*s->vmcb));
+	vmcb_init_control(&s->vmcb->control, v->vm);
+	s->vmcb->save.dr6 = 0xffff0ff0;
+	s->vmcb->save.dr7 = 0x400;
+	s->irq_in_flight = false;
+}
+
 static void seg_to_vmcb(struct vmcb_seg *d, const struct x86_segment *s)
 {
 	*d = (struct vmcb_seg){ s->sel, s->attr, s->limit, s->base };
@@ -351,6 +362,7 @@ const struct vendor_ops svm_vendor_ops = {
 	.cpu_enable = svm_cpu_enable,
 	.vm_init = svm_vm_init,
 	.vcpu_init = svm_vcpu_init,
+	.vcpu_reset = svm_vcpu_reset,
 	.read_sregs = svm_read_sregs,
 	.write_sregs = svm_write_sregs,
 	.run = svm_run,

@@ -169,6 +169,24 @@ static int vmx_vcpu_init(struct vcpu *v)
 	return 0;
 }
 
+static void vmx_vcpu_reset(struct vcpu *v)
+{
+	struct vmx_vcpu *x = to_vmx(v);
+
+	__asm__ volatile("vmclear %0" : : "m"(x->vmcs_pa) : "cc", "memory");
+	if (current_vmcs_owner == v)
+		current_vmcs_owner = NULL;
+	if (lazy_owner == v)
+		lazy_owner = NULL;
+	for (unsigned i = 0; i < NR_LAZY_MSRS; i++)
+		x->msrs[i] = 0;
+	x->cr2 = 0;
+	x->launched = false;
+	x->insn_error = 0;
+	vmx_load(v);
+	vmx_vmcs_setup(v);
+}
+
 /* The SYSCALL MSRs, KERNEL_GS_BASE and CR2 follow the vCPU that runs. */
 static void vmx_switch_lazy_state(struct vcpu *v)
 {
@@ -339,6 +357,7 @@ const struct vendor_ops vmx_vendor_ops = {
 	.cpu_enable = vmx_cpu_enable,
 	.vm_init = vmx_vm_init,
 	.vcpu_init = vmx_vcpu_init,
+	.vcpu_reset = vmx_vcpu_reset,
 	.read_sregs = vmx_read_sregs,
 	.write_sregs = vmx_write_sregs,
 	.run = vmx_run,
