@@ -46,9 +46,6 @@ def linux_images(esp_dir):
 
 
 def test_linux_shell_through_the_console_next_to_a_minimal_guest(interactive_session, backend):
-    if backend == "vmx":
-        pytest.skip("Linux under Bochs takes minutes per boot; the VMX path is covered by "
-                    "test_linux_boots_to_init_and_powers_off[vmx]")
     with interactive_session(MINIMAL_VM + LINUX_VM.format(extra="")) as s:
         s.expect(r"\[minimal\] selftest: \d+ passed, 0 failed", timeout=300)
         s.expect(r"\[linux\] KESTREL-LINUX-INIT: reached init", timeout=300)
@@ -146,8 +143,6 @@ def milestones(lines, mod, allow):
 
 
 def test_boot_log_matches_a_direct_qemu_boot(boot_batch, backend, tmp_path):
-    if backend == "vmx":
-        pytest.skip("the reference boot is QEMU's; one comparison (under SVM) is enough")
     mod = direct_module()
     direct_log = tmp_path / "direct.log"
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "run-linux-direct.py"),
