@@ -17,10 +17,6 @@
 #include <x86/processor.h>
 #include <x86/vendor.h>
 
-#define DEBUG_EXIT_PORT 0xf4   /* QEMU isa-debug-exit: exit status (v << 1) | 1 */
-#define BATCH_ALL_WELL  0x10
-#define BATCH_SOME_BAD  0x11
-
 static unsigned rr_vm, rr_vcpu;
 
 static bool vcpu_can_run(const struct vcpu *v)
@@ -152,12 +148,7 @@ static __attribute__((noreturn)) void batch_poweroff(void)
 		all_well &= vms[i]->state == VM_STOPPED && vms[i]->ended_well;
 	printk("kestrel: batch mode: %s; powering off\n",
 	       all_well ? "every VM ended well" : "some VMs did not end well");
-	/* QEMU's isa-debug-exit turns this into QEMU's exit status; elsewhere
-	 * the port is unused and ACPI soft-off follows. */
-	outb(DEBUG_EXIT_PORT, all_well ? BATCH_ALL_WELL : BATCH_SOME_BAD);
-	acpi_poweroff();
-	printk("kestrel: could not power off; halted\n");
-	cpu_halt_forever();
+	machine_poweroff(all_well);
 }
 
 static void all_stopped(bool batch)

@@ -114,6 +114,20 @@ const char *acpi_init(uint64_t rsdp)
 	return NULL;
 }
 
+#define DEBUG_EXIT_PORT 0xf4   /* QEMU isa-debug-exit: exit status (v << 1) | 1 */
+#define EXIT_ALL_WELL   0x10
+#define EXIT_SOME_BAD   0x11
+
+void machine_poweroff(bool ok)
+{
+	/* QEMU's isa-debug-exit turns this into QEMU's exit status; elsewhere
+	 * the port is unused and ACPI soft-off follows. */
+	outb(DEBUG_EXIT_PORT, ok ? EXIT_ALL_WELL : EXIT_SOME_BAD);
+	acpi_poweroff();
+	printk("kestrel: could not power off; halted\n");
+	cpu_halt_forever();
+}
+
 void acpi_poweroff(void)
 {
 	if (!pm1a_cnt)

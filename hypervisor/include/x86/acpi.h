@@ -3,6 +3,7 @@
 #ifndef X86_ACPI_H
 #define X86_ACPI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Finds the PM1 control ports and the S5 sleep type from the RSDP the
@@ -10,5 +11,8 @@
 const char *acpi_init(uint64_t rsdp);
 /* Enters S5 (soft off). Returns only if that did not work. */
 void acpi_poweroff(void);
+/* Powers the machine off, telling an emulator's debug-exit device whether
+ * the run went well; halts if nothing works. */
+__attribute__((noreturn)) void machine_poweroff(bool ok);
 
 #endif
