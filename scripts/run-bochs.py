@@ -23,7 +23,6 @@ Exit status: 0 the hypervisor reported success, 1 it reported a failure, 124 no 
 line before the timeout, 130 interrupted, 2 anything else (Bochs ended without a verdict
 line; the tails of its output and log are printed). Quitting with Ctrl-] x is 0.
 """
-import argparse
 import importlib.util
 import os
 import re
@@ -54,6 +53,9 @@ def _load_run_qemu():
 run_qemu = _load_run_qemu()     # shared: exit statuses, OVMF, signal and child helpers
 RC_PASS, RC_FAIL, RC_OTHER = run_qemu.RC_PASS, run_qemu.RC_FAIL, run_qemu.RC_OTHER
 RC_TIMEOUT, RC_INTERRUPTED = run_qemu.RC_TIMEOUT, run_qemu.RC_INTERRUPTED
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli import parser_and_extra  # noqa: E402
+
 REPO = os.path.dirname(HERE)
 BOCHS = "bochs"
 VGABIOS = "/usr/share/vgabios/vgabios.bin"
@@ -74,13 +76,7 @@ def log(msg):
 
 
 def parse_args(argv):
-    extra = []
-    if "--" in argv:
-        i = argv.index("--")
-        argv, extra = argv[:i], argv[i + 1:]
-    doc = __doc__.split("\n\n")
-    p = argparse.ArgumentParser(description=doc[0], epilog="\n\n".join(doc[2:]),
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p, argv, extra = parser_and_extra(__doc__, argv)
     p.add_argument("--esp", metavar="DIR", default=os.path.join(REPO, "build", "esp"),
                    help="ESP directory (default: build/esp)")
     p.add_argument("--config", metavar="FILE", help="VM config that replaces the ESP's hv.cfg")

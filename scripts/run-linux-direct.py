@@ -34,7 +34,6 @@ Exit status: 0 marker seen (batch: and the commands ran and `poweroff -f` ended 
 1 the guest failed (QEMU exited before the marker, panic, no power-off), 124 timeout,
 130 interrupted, 2 anything else (bad arguments, QEMU missing or failing to start).
 """
-import argparse
 import ctypes
 import json
 import os
@@ -45,6 +44,9 @@ import signal
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli import parser_and_extra  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUEST_DIR = os.path.join(REPO, "build", "linux")
@@ -115,13 +117,7 @@ class Timeout(Exception):
 
 
 def parse_args(argv):
-    extra = []
-    if "--" in argv:
-        i = argv.index("--")
-        argv, extra = argv[:i], argv[i + 1:]
-    doc = __doc__.split("\n\n")
-    p = argparse.ArgumentParser(description=doc[0], epilog="\n\n".join(doc[2:]),
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p, argv, extra = parser_and_extra(__doc__, argv)
     p.add_argument("--kernel", default=os.path.join(GUEST_DIR, "bzImage"),
                    help="bzImage, or vmlinux for a PVH boot (default: build/linux/bzImage)")
     p.add_argument("--initrd", default=os.path.join(GUEST_DIR, "initramfs.cpio.gz"),

@@ -16,7 +16,6 @@ Exit status: 0 the hypervisor reported success (it wrote 0x10 to port 0xf4, QEMU
 2 anything else (QEMU error, reset, killed). In interactive mode quitting QEMU
 (Ctrl-] x, QEMU exit 0) is 0 too.
 """
-import argparse
 import ctypes
 import fcntl
 import os
@@ -28,6 +27,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli import parser_and_extra  # noqa: E402
 from esp_image import make_disk_image  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -44,13 +44,7 @@ def log(msg):
 
 
 def parse_args(argv):
-    extra = []
-    if "--" in argv:
-        i = argv.index("--")
-        argv, extra = argv[:i], argv[i + 1:]
-    doc = __doc__.split("\n\n")
-    p = argparse.ArgumentParser(description=doc[0], epilog="\n\n".join(doc[2:]),
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p, argv, extra = parser_and_extra(__doc__, argv)
     p.add_argument("--esp", metavar="DIR", default=os.path.join(REPO, "build", "esp"),
                    help="ESP directory (default: build/esp)")
     p.add_argument("--config", metavar="FILE", help="VM config that replaces the ESP's hv.cfg")
