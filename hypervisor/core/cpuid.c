@@ -12,6 +12,7 @@
 #define CPUID_1_ECX_MONITOR      (1u << 3)
 #define CPUID_1_ECX_VMX          (1u << 5)
 #define CPUID_1_ECX_SMX          (1u << 6)
+#define CPUID_1_ECX_PDCM         (1u << 15)   /* IA32_PERF_CAPABILITIES */
 #define CPUID_1_ECX_X2APIC       (1u << 21)
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID_1_ECX_OSXSAVE      (1u << 27)
@@ -24,7 +25,16 @@
 /* Leaf 0x80000001 */
 #define CPUID_8_1_ECX_SVM        (1u << 2)
 #define CPUID_8_1_ECX_SKINIT     (1u << 12)
+#define CPUID_8_1_ECX_PERFCTR_CORE (1u << 23)
+#define CPUID_8_1_ECX_PERFCTR_NB (1u << 24)
+#define CPUID_8_1_ECX_PERFCTR_LLC (1u << 28)
 #define CPUID_8_1_EDX_RDTSCP     (1u << 27)
+/* Leaf 7.0 EDX and 0x80000008 EBX: speculation-control MSRs (SPEC_CTRL,
+ * PRED_CMD, FLUSH_CMD, ARCH_CAPABILITIES), which are not emulated. */
+#define CPUID_7_EDX_SPEC_CTRL_BITS  ((1u << 26) | (1u << 27) | (1u << 28) | \
+				     (1u << 29) | (1u << 31))
+#define CPUID_8_8_EBX_SPEC_CTRL_BITS ((1u << 12) | (1u << 14) | (1u << 15) | \
+				      (1u << 24) | (1u << 25))
 #define X86_CR4_OSXSAVE          (1ull << 18)
 #define CPUID_D_1_EAX_XSAVES     (1u << 3)
 
@@ -34,7 +44,7 @@ static void cpuid_leaf1(struct vcpu *v, struct cpuid_regs *r)
 
 	vendor->read_sregs(v, &s);
 	r->ecx &= ~(CPUID_1_ECX_MONITOR | CPUID_1_ECX_VMX | CPUID_1_ECX_SMX |
-		    CPUID_1_ECX_OSXSAVE);
+		    CPUID_1_ECX_PDCM | CPUID_1_ECX_OSXSAVE);
 	/* The emulated local APIC has both, whatever the host has. */
 	r->ecx |= CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE;
 	if (s.cr4 & X86_CR4_OSXSAVE)
@@ -74,8 +84,20 @@ void cpuid_emulate(struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid
 	case 0x1f:
 		r->edx = v->id;   /* x2APIC ID */
 		break;
+	case 7:
+		if (subleaf == 0)
+			r->edx &= ~CPUID_7_EDX_SPEC_CTRL_BITS;
+		break;
+	case 0xa:          /* no architectural PMU (Intel) */
+	case 0x80000022:   /* no PMU v2 (AMD) */
+		*r = (struct cpuid_regs){ 0 };
+		break;
+	case 0x80000008:
+		r->ebx &= ~CPUID_8_8_EBX_SPEC_CTRL_BITS;
+		break;
 	case 0x80000001:
-		r->ecx &= ~(CPUID_8_1_ECX_SVM | CPUID_8_1_ECX_SKINIT);
+		r->ecx &= ~(CPUID_8_1_ECX_SVM | CPUID_8_1_ECX_SKINIT | CPUID_8_1_ECX_PERFCTR_CORE |
+			    CPUID_8_1_ECX_PERFCTR_NB | CPUID_8_1_ECX_PERFCTR_LLC);
 		r->edx &= ~CPUID_8_1_EDX_RDTSCP;
 		break;
 	case 0xd:

@@ -13,7 +13,7 @@
 #define EFER_GUEST_BITS   (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
 
 struct msr_handler {
-	uint32_t msr;
+	uint32_t msr, last;     /* one MSR, or the range msr..last */
 	int (*read)(struct vcpu *v, uint64_t *val);    /* 0, or -1 for #GP */
 	int (*write)(struct vcpu *v, uint64_t val);
 };
@@ -90,6 +90,12 @@ static int ignore_write(struct vcpu *v, uint64_t val)
 }
 
 #define MSR_AMD_INT_PENDING_MSG 0xc0010055   /* C1E on AMD family 0x10+ */
+/* AMD's legacy performance counters, PerfEvtSel0-3 and PerfCtr0-3 (APM 2,
+ * 13.3.1). Every AMD CPU has them whatever CPUID says, so guests (and
+ * kvm-unit-tests' start-up code) touch them without a _safe access. They
+ * read 0 and ignore writes, as under KVM without a virtual PMU. */
+#define MSR_K7_EVNTSEL0         0xc0010000
+#define MSR_K7_PERFCTR3         0xc0010007
 
 /* IA32_MISC_ENABLE (SDM 4, table 2-2): Linux reads it on Intel CPUs before
  * it has any exception handler (verify_cpu.S, the XD-disable check). The
@@ -108,17 +114,19 @@ static int misc_enable_write(struct vcpu *v, uint64_t val)
 }
 
 static const struct msr_handler msr_table[] = {
-	{ MSR_AMD_INT_PENDING_MSG, zero_read, ignore_write },
-	{ MSR_IA32_MISC_ENABLE, misc_enable_read, misc_enable_write },
-	{ MSR_IA32_TSC,       tsc_read,       NULL },
-	{ MSR_EFER,           efer_read,      efer_write },
-	{ MSR_IA32_PAT,       pat_read,       pat_write },
+	{ MSR_K7_EVNTSEL0, MSR_K7_PERFCTR3, zero_read, ignore_write },
+	{ MSR_AMD_INT_PENDING_MSG, 0, zero_read, ignore_write },
+	{ MSR_IA32_MISC_ENABLE, 0, misc_enable_read, misc_enable_write },
+	{ MSR_IA32_TSC,    0, tsc_read,        NULL },
+	{ MSR_EFER,        0, efer_read,       efer_write },
+	{ MSR_IA32_PAT,    0, pat_read,        pat_write },
 };
 
 static const struct msr_handler *msr_find(uint32_t msr)
 {
 	for (unsigned i = 0; i < sizeof(msr_table) / sizeof(msr_table[0]); i++)
-		if (msr_table[i].msr == msr)
+		if (msr == msr_table[i].msr ||
+		    (msr > msr_table[i].msr && msr <= msr_table[i].last))
 			return &msr_table[i];
 	return NULL;
 }
