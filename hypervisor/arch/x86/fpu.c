@@ -4,17 +4,16 @@
 #include <core/vm.h>
 #include <lib/string.h>
 #include <x86/fpu.h>
+#include <lib/printk.h>
 #include <x86/processor.h>
+#include <x86/xcr0.h>
 
 #define CPUID_1_EDX_FXSR   (1u << 24)
 #define CPUID_1_ECX_XSAVE  (1u << 26)
 #define X86_CR4_OSXMMEXCPT (1ull << 10)
 #define X86_CR4_OSXSAVE    (1ull << 18)
-#define XCR0_X87           (1ull << 0)
-#define XCR0_SSE           (1ull << 1)
-#define XCR0_AVX           (1ull << 2)
 #define MXCSR_DEFAULT      0x1f80
-#define SAVE_AREA_PAGES    4        /* 16 KiB covers every XSAVE layout today */
+#define SAVE_AREA_PAGES    4        /* 16 KiB; fpu_init checks the CPU's need */
 
 static bool have_xsave;
 static uint64_t xcr0_supported;
@@ -25,6 +24,14 @@ static void xsetbv(uint64_t v)
 	__asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
 
+static uint64_t xgetbv(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return lo | ((uint64_t)hi << 32);
+}
+
 void fpu_init(void)
 {
 	struct cpuid_regs r = cpuid(1, 0);
@@ -32,11 +39,17 @@ void fpu_init(void)
 	if (!(r.edx & CPUID_1_EDX_FXSR))
 		return;
 	write_cr4(read_cr4() | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT);
-	if (r.ecx & CPUID_1_ECX_XSAVE) {
-		have_xsave = true;
-		write_cr4(read_cr4() | X86_CR4_OSXSAVE);
-		xcr0_supported = cpuid(0xd, 0).eax | ((uint64_t)cpuid(0xd, 0).edx << 32);
+	if (!(r.ecx & CPUID_1_ECX_XSAVE))
+		return;
+	/* ECX: the XSAVE area size for every component the CPU supports. */
+	if (cpuid(0xd, 0).ecx > SAVE_AREA_PAGES * PAGE_SIZE) {
+		printk("kestrel: fpu: XSAVE area of %u bytes exceeds %u; using FXSAVE\n",
+		       cpuid(0xd, 0).ecx, (unsigned)(SAVE_AREA_PAGES * PAGE_SIZE));
+		return;
 	}
+	have_xsave = true;
+	write_cr4(read_cr4() | X86_CR4_OSXSAVE);
+	xcr0_supported = cpuid(0xd, 0).eax | ((uint64_t)cpuid(0xd, 0).edx << 32);
 }
 
 void fpu_vcpu_reset(struct vcpu *v)
@@ -62,21 +75,33 @@ int fpu_vcpu_init(struct vcpu *v)
 	return 0;
 }
 
+/*
+ * Save and restore every component the CPU has, whatever the vCPU's XCR0:
+ * XSAVE/XRSTOR act only on RFBM = XCR0 & EDX:EAX (SDM 1, 13.8), so with the
+ * guest's XCR0 a component it has not enabled would keep the previous
+ * owner's values (XMM, PKRU, AVX upper halves: XSA-165), and a header
+ * naming components outside XCR0 makes XRSTOR fault. The vCPU's XCR0 is
+ * read back first: QEMU's nested SVM lets XSETBV through unintercepted.
+ */
 static void fpu_save(struct vcpu *v)
 {
-	if (have_xsave)
+	if (have_xsave) {
+		v->xcr0 = xgetbv();
+		xsetbv(xcr0_supported);
 		__asm__ volatile("xsave64 %0" : "+m"(*(uint8_t (*)[4096])v->fpu_area)
 				 : "a"(~0u), "d"(~0u) : "memory");
-	else
+	} else {
 		__asm__ volatile("fxsave64 %0" : "=m"(*(uint8_t (*)[512])v->fpu_area));
+	}
 }
 
 static void fpu_restore(struct vcpu *v)
 {
 	if (have_xsave) {
-		xsetbv(v->xcr0);
+		xsetbv(xcr0_supported);
 		__asm__ volatile("xrstor64 %0" : : "m"(*(uint8_t (*)[4096])v->fpu_area),
 				 "a"(~0u), "d"(~0u));
+		xsetbv(v->xcr0);
 	} else {
 		__asm__ volatile("fxrstor64 %0" : : "m"(*(uint8_t (*)[512])v->fpu_area));
 	}
@@ -94,9 +119,9 @@ void fpu_switch_to(struct vcpu *v)
 
 bool fpu_set_xcr0(struct vcpu *v, uint32_t index, uint64_t value)
 {
-	/* x87 is always on; AVX needs SSE; nothing the host lacks. */
-	if (!have_xsave || index != 0 || !(value & XCR0_X87) || (value & ~xcr0_supported) ||
-	    ((value & XCR0_AVX) && !(value & XCR0_SSE)))
+	/* The hypervisor runs XSETBV with this value next: anything the CPU
+	 * would refuse must be refused here, or the host takes the #GP. */
+	if (!have_xsave || index != 0 || !xcr0_valid(value, xcr0_supported))
 		return false;
 	v->xcr0 = value;
 	if (owner == v)
