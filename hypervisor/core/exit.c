@@ -5,8 +5,10 @@
  */
 #include <core/handlers.h>
 #include <core/trace.h>
+#include <devices/lapic.h>
 #include <lib/printk.h>
 #include <stdarg.h>
+#include <x86/debugreg.h>
 #include <x86/fpu.h>
 #include <x86/processor.h>
 #include <x86/vendor.h>
@@ -16,7 +18,8 @@ typedef void exit_handler_fn(struct vcpu *v, struct exit_info *e);
 static const char *const reason_names[NR_EXIT_REASONS] = {
 	[EXIT_NONE] = "none", [EXIT_CPUID] = "cpuid", [EXIT_IO] = "io",
 	[EXIT_MSR_READ] = "msr-read", [EXIT_MSR_WRITE] = "msr-write", [EXIT_HLT] = "hlt",
-	[EXIT_HYPERCALL] = "hypercall", [EXIT_XSETBV] = "xsetbv", [EXIT_CR_WRITE] = "cr-write", [EXIT_NPF] = "npf", [EXIT_INTR] = "interrupt",
+	[EXIT_HYPERCALL] = "hypercall", [EXIT_XSETBV] = "xsetbv", [EXIT_CR_WRITE] = "cr-write",
+	[EXIT_CR_READ] = "cr-read", [EXIT_NPF] = "npf", [EXIT_INTR] = "interrupt",
 	[EXIT_IRQ_WINDOW] = "irq-window", [EXIT_EXCEPTION] = "exception",
 	[EXIT_SHUTDOWN] = "shutdown", [EXIT_ENTRY_FAILED] = "entry-failed",
 	[EXIT_UNHANDLED] = "unhandled",
@@ -62,8 +65,18 @@ static void handle_nothing(struct vcpu *v, struct exit_info *e)
 	(void)e;
 }
 
+static bool vm_all_parked(const struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i]->state != VCPU_PARKED)
+			return false;
+	return true;
+}
+
 /* HLT yields the rest of the slice. With interrupts disabled nothing can
- * wake the vCPU, so it is parked for good (the VM may still run others). */
+ * wake the vCPU, so it is parked for good (the VM may still run others);
+ * once every vCPU is, the VM is dead and is stopped (review R3: a
+ * panicked guest must not keep batch mode waiting). */
 static void handle_hlt(struct vcpu *v, struct exit_info *e)
 {
 	struct guest_sregs s;
@@ -74,14 +87,20 @@ static void handle_hlt(struct vcpu *v, struct exit_info *e)
 	if (vcpu_pending_irq(v) >= 0 && (s.rflags & X86_RFLAGS_IF))
 		return;
 	v->state = s.rflags & X86_RFLAGS_IF ? VCPU_HALTED : VCPU_PARKED;
+	if (vm_all_parked(v->vm))
+		vm_stop(v->vm, false, "every vCPU halted with interrupts disabled");
 }
 
+/* XSETBV: #GP outside ring 0 (real CPUs check CPL before the exit, Bochs
+ * after it) and for values the CPU would refuse (SDM 2B, XSETBV). */
 static void handle_xsetbv(struct vcpu *v, struct exit_info *e)
 {
 	const uint64_t *g = v->regs.gpr;
 	uint64_t value = (uint32_t)g[GPR_RAX] | (g[GPR_RDX] << 32);
+	struct guest_sregs s;
 
-	if (!fpu_set_xcr0(v, (uint32_t)g[GPR_RCX], value)) {
+	vendor->read_sregs(v, &s);
+	if (SEG_ATTR_DPL(s.ss.attr) != 0 || !fpu_set_xcr0(v, (uint32_t)g[GPR_RCX], value)) {
 		vendor->inject_exception(v, X86_EXC_GP, true, 0);
 		return;
 	}
@@ -91,15 +110,10 @@ static void handle_xsetbv(struct vcpu *v, struct exit_info *e)
 /* MOV to CR0 that the backend had to trap (VMX keeps CR0.NE set under the
  * guest). Paging on with EFER.LME set enters IA-32e mode, paging off leaves
  * it (SDM 3, 9.8.5); invalid values raise #GP as on hardware. */
-static void handle_cr_write(struct vcpu *v, struct exit_info *e)
+static void handle_cr0_write(struct vcpu *v, struct exit_info *e, uint64_t val)
 {
-	uint64_t val = v->regs.gpr[e->cr.gpr];
 	struct guest_sregs s;
 
-	if (e->cr.cr != 0) {
-		exit_stop_vm(v, e, "MOV to CR%u is not emulated", e->cr.cr);
-		return;
-	}
 	if ((val >> 32) || ((val & X86_CR0_PG) && !(val & X86_CR0_PE)) ||
 	    ((val & X86_CR0_NW) && !(val & X86_CR0_CD))) {
 		vendor->inject_exception(v, X86_EXC_GP, true, 0);
@@ -115,10 +129,49 @@ static void handle_cr_write(struct vcpu *v, struct exit_info *e)
 	exit_skip_insn(v, e);
 }
 
-/* Exceptions are intercepted only to observe them: give them back. */
+/* CR8 is the local APIC's TPR[7:4] (SDM 3, 10.8.6.1); bits 63:4 are
+ * reserved (#GP). VMX traps it, or the guest would write the physical
+ * APIC's TPR and mask the host's own timer (security review finding 1). */
+static void handle_cr_write(struct vcpu *v, struct exit_info *e)
+{
+	uint64_t val = v->regs.gpr[e->cr.gpr];
+
+	if (e->cr.cr == 0) {
+		handle_cr0_write(v, e, val);
+		return;
+	}
+	if (e->cr.cr != 8) {
+		exit_stop_vm(v, e, "MOV to CR%u is not emulated", e->cr.cr);
+		return;
+	}
+	if (val >> 4) {
+		vendor->inject_exception(v, X86_EXC_GP, true, 0);
+		return;
+	}
+	lapic_write_cr8(v, (uint8_t)val);
+	exit_skip_insn(v, e);
+}
+
+static void handle_cr_read(struct vcpu *v, struct exit_info *e)
+{
+	if (e->cr.cr != 8) {
+		exit_stop_vm(v, e, "MOV from CR%u is not emulated", e->cr.cr);
+		return;
+	}
+	if (exit_skip_insn(v, e))
+		v->regs.gpr[e->cr.gpr] = lapic_read_cr8(v);
+}
+
+/* Exceptions are intercepted only to observe them: give them back. A #DB
+ * that VMX intercepted has not updated DR6 yet (SDM 3, 28.1): do it as
+ * its delivery would have. */
 static void handle_exception(struct vcpu *v, struct exit_info *e)
 {
-	vendor->inject_exception(v, e->exc.vector, e->exc.has_error, e->exc.error);
+	if (e->exc.vector < 32)
+		v->stats.exceptions[e->exc.vector]++;
+	if (e->exc.vector == X86_EXC_DB && e->exc.dr6_bits)
+		debugreg_set_dr6(v, (debugreg_get_dr6(v) & ~DR6_TRAP_BITS) | e->exc.dr6_bits);
+	vendor->reflect_exception(v, &e->exc);
 }
 
 static void handle_shutdown(struct vcpu *v, struct exit_info *e)
@@ -147,6 +200,7 @@ static exit_handler_fn *const exit_handlers[NR_EXIT_REASONS] = {
 	[EXIT_HYPERCALL]    = handle_hypercall,
 	[EXIT_XSETBV]       = handle_xsetbv,
 	[EXIT_CR_WRITE]     = handle_cr_write,
+	[EXIT_CR_READ]      = handle_cr_read,
 	[EXIT_NPF]          = handle_npf,
 	[EXIT_INTR]         = handle_nothing,    /* taken by the host after the exit */
 	[EXIT_IRQ_WINDOW]   = handle_nothing,    /* the backend injects on entry */

@@ -13,6 +13,7 @@
 #include <lib/printk.h>
 #include <x86/acpi.h>
 #include <x86/cpu.h>
+#include <x86/debugreg.h>
 #include <x86/fpu.h>
 #include <x86/processor.h>
 #include <x86/vendor.h>
@@ -47,17 +48,37 @@ static void timers_check(void)
 	}
 }
 
-/* Resets the guests asked for, outside any exit handler. */
-static void restarts_check(void)
+/*
+ * A reset the guest asked for, done at the end of its own slice (charged
+ * to it, and never under a vCPU still running). A restart wipes all guest
+ * RAM and reloads the images; a guest resetting in a loop would spend the
+ * machine's time on that, so more than RESET_STORM_MAX resets within
+ * RESET_STORM_SECONDS stop the VM (security review finding 7).
+ */
+#define RESET_STORM_MAX      10
+#define RESET_STORM_SECONDS  10
+
+static void restart_requested(struct vm *vm)
 {
-	for (unsigned i = 0; i < nr_vms; i++)
-		if (vms[i]->reset_requested && vm_is_live(vms[i]))
-			vm_restart(vms[i]);
+	uint64_t now = rdtsc();
+
+	if (!vm->reset_requested || !vm_is_live(vm))
+		return;
+	if (!vm->storm_resets || now - vm->storm_start > ms_to_tsc(RESET_STORM_SECONDS * 1000)) {
+		vm->storm_start = now;
+		vm->storm_resets = 0;
+	}
+	if (++vm->storm_resets > RESET_STORM_MAX) {
+		vm->reset_requested = false;
+		vm_stop(vm, false, "reset storm: more than %u resets within %u s",
+			RESET_STORM_MAX, RESET_STORM_SECONDS);
+		return;
+	}
+	vm_restart(vm);
 }
 
 static void housekeeping(void)
 {
-	restarts_check();
 	console_poll();
 	timers_check();
 }
@@ -120,6 +141,7 @@ static void run_slice(struct vcpu *v)
 
 	current_vcpu = v;
 	fpu_switch_to(v);
+	debugreg_switch_to(v);
 	while (vcpu_can_run(v) && (now = rdtsc()) < slice_end) {
 		arm_host_timer(earlier(slice_end, poll));
 		vendor->run(v, &e);
@@ -130,6 +152,7 @@ static void run_slice(struct vcpu *v)
 			housekeeping();
 		}
 	}
+	restart_requested(v->vm);
 }
 
 static bool any_vm_live(void)

@@ -11,6 +11,7 @@
 #include <lib/printk.h>
 #include <lib/string.h>
 #include <stdarg.h>
+#include <x86/debugreg.h>
 #include <x86/fpu.h>
 #include <x86/vendor.h>
 
@@ -76,9 +77,12 @@ static int vcpus_create(struct vm *vm, unsigned n)
 		v->id = i;
 		v->state = VCPU_RUNNABLE;
 		v->misc_enable = MISC_ENABLE_DEFAULT;
-		vm->vcpus[vm->nr_vcpus++] = v;
+		debugreg_vcpu_reset(v);
+		/* Counted only once whole: the console may look at any counted
+		 * vCPU, even of a VM that failed to start (review R5). */
 		if (fpu_vcpu_init(v) || lapic_create(v) || vendor->vcpu_init(v))
 			return -1;
+		vm->vcpus[vm->nr_vcpus++] = v;
 	}
 	return 0;
 }
@@ -168,6 +172,7 @@ static void vcpu_power_on(struct vcpu *v)
 	v->misc_enable = MISC_ENABLE_DEFAULT;
 	lapic_reset(v);
 	fpu_vcpu_reset(v);
+	debugreg_vcpu_reset(v);
 	vendor->vcpu_reset(v);
 }
 

@@ -48,6 +48,10 @@
 #define MSR_X2APIC_LAST  0x8ff
 /* The emulated APIC timer counts at 100 MHz. */
 #define TIMER_KHZ      100000ull
+/* Shortest periodic timer period, as KVM's min_timer_period_us: a guest's
+ * period of a few cycles would otherwise make every VM entry of every VM
+ * exit at once (security review finding 6). */
+#define TIMER_MIN_PERIOD_US 200
 
 struct lapic {
 	struct vcpu *v;
@@ -57,6 +61,7 @@ struct lapic {
 	uint32_t lvt[NR_LVT];
 	uint32_t timer_init, timer_div;
 	uint64_t timer_start, timer_deadline;   /* TSC; deadline 0 = not armed */
+	uint8_t ipi_modes_logged;               /* unemulated IPI modes, logged once */
 };
 
 static struct lapic *apic_of(const struct vcpu *v)
@@ -149,7 +154,11 @@ static uint64_t timer_period_tsc(const struct lapic *a)
 	unsigned code = (a->timer_div & 3) | ((a->timer_div >> 1) & 4);
 	uint64_t div = code == 7 ? 1 : 2ull << code;
 
-	return (uint64_t)a->timer_init * div * tsc_khz() / TIMER_KHZ;
+	uint64_t period = (uint64_t)a->timer_init * div * tsc_khz() / TIMER_KHZ;
+	uint64_t floor = tsc_khz() * TIMER_MIN_PERIOD_US / 1000;
+
+	return LVT_TIMER_MODE(a->lvt[0]) == TIMER_PERIODIC && period && period < floor ?
+	       floor : period;
 }
 
 static void timer_start(struct lapic *a)
@@ -168,11 +177,17 @@ static uint32_t timer_current(const struct lapic *a)
 	return (uint32_t)(left * a->timer_init / period);
 }
 
+/* The host timer is armed for this deadline only while it can change
+ * something: not while the last expiry still waits in IRR (they coalesce,
+ * as on hardware), so a guest's fast timer interrupts other VMs' slices
+ * at most once per slice of its own. */
 uint64_t lapic_timer_deadline(const struct vcpu *v)
 {
 	const struct lapic *a = apic_of(v);
 
-	return a && !(a->lvt[0] & LVT_MASKED) ? a->timer_deadline : 0;
+	if (!a || (a->lvt[0] & LVT_MASKED) || test_bit(a->irr, (uint8_t)a->lvt[0]))
+		return 0;
+	return a->timer_deadline;
 }
 
 void lapic_timer_check(struct vcpu *v, uint64_t now)
@@ -222,8 +237,12 @@ static void send_ipi(struct lapic *a, uint64_t icr)
 	struct vm *vm = a->v->vm;
 
 	if (mode != 0) {   /* only fixed delivery; INIT/SIPI come with SMP guests */
-		printk("kestrel: vm %u (%s): IPI delivery mode %u is not emulated\n", vm->id,
-		       vm->name, mode);
+		/* Once per vCPU and mode: each line costs ~6 ms of the shared
+		 * serial line (security review finding 10). */
+		if (!(a->ipi_modes_logged & (1u << mode)))
+			printk("kestrel: vm %u (%s): IPI delivery mode %u is not emulated "
+			       "(logged once)\n", vm->id, vm->name, mode);
+		a->ipi_modes_logged |= (uint8_t)(1u << mode);
 		return;
 	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
@@ -235,6 +254,18 @@ static void send_ipi(struct lapic *a, uint64_t icr)
 		if (hit)
 			lapic_accept(t, (uint8_t)icr, false);
 	}
+}
+
+/* ---- CR8 (SDM 3, 10.8.6.1): TPR[7:4] ---- */
+
+uint8_t lapic_read_cr8(const struct vcpu *v)
+{
+	return (uint8_t)(apic_of(v)->tpr >> 4);
+}
+
+void lapic_write_cr8(struct vcpu *v, uint8_t cr8)
+{
+	apic_of(v)->tpr = (uint32_t)(cr8 & 0xf) << 4;
 }
 
 /* ---- register file ---- */

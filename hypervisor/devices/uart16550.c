@@ -55,6 +55,7 @@ struct uart16550 {
 	uint8_t rx[RX_FIFO];
 	unsigned rx_head, rx_count;
 	unsigned len;
+	unsigned col;         /* characters of the current line on the terminal */
 	char line[LINE_MAX];
 };
 
@@ -62,6 +63,24 @@ static void uart_emit(struct uart16550 *u, bool end_of_line)
 {
 	console_guest_output(u->vm, u->line, u->len, end_of_line);
 	u->len = 0;
+	if (end_of_line)
+		u->col = 0;
+}
+
+/* What the operator's terminal gets for byte c. Control characters could
+ * drive it: they show as '?'. A backspace may only take back the guest's
+ * own characters on this line, never the "[name] " prefix before them, or
+ * a guest could forge hypervisor or other VMs' lines (review finding 11). */
+static char uart_visible(struct uart16550 *u, uint8_t c)
+{
+	if (c == '\b') {
+		if (!u->col)
+			return '?';
+		u->col--;
+		return '\b';
+	}
+	u->col++;
+	return (c >= 0x20 && c < 0x7f) || c == '\t' ? (char)c : '?';
 }
 
 static void uart_tx(struct uart16550 *u, uint8_t c)
@@ -72,8 +91,7 @@ static void uart_tx(struct uart16550 *u, uint8_t c)
 		uart_emit(u, true);
 		return;
 	}
-	/* Control characters could drive the operator's terminal: show them. */
-	u->line[u->len++] = (c >= 0x20 && c < 0x7f) || c == '\t' || c == '\b' ? (char)c : '?';
+	u->line[u->len++] = uart_visible(u, c);
 	if (u->len == LINE_MAX)
 		uart_emit(u, true);
 	else if (console_has_focus(u->vm))

@@ -66,6 +66,14 @@ static void test_bochs_models(void)
 		CHECK(c.proc & PROC_SECONDARY);
 		CHECK(!(c.proc & (PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING)));
 		CHECK(!(c.proc & PROC_INTR_WINDOW));           /* only on demand */
+		/* MOV CR8 must exit: no TPR shadow, so it would reach the real
+		 * APIC (security review finding 1). */
+		CHECK(c.proc & PROC_CR8_LOAD_EXITING);
+		CHECK(c.proc & PROC_CR8_STORE_EXITING);
+		CHECK(!(c.proc & PROC_TPR_SHADOW));
+		/* The guest's DR7 is saved and loaded (finding 9). */
+		CHECK(c.exit & EXIT_SAVE_DEBUG);
+		CHECK(c.entry & ENTRY_LOAD_DEBUG);
 		CHECK(c.proc2 & PROC2_EPT);
 		CHECK(c.vpid && c.unrestricted && c.ept_2m);
 		CHECK(c.exit & EXIT_HOST_64BIT);
@@ -163,7 +171,8 @@ static void test_exit_decoding(void)
 	e = decode(VMX_EXIT_EXCEPTION_NMI, 0, 0x80000b0d, 0, 0);   /* #GP, error code */
 	CHECK(e.exc.has_error);
 	CHECK_EQ(e.exc.error, 0x11);
-	CHECK_EQ(decode(VMX_EXIT_EXCEPTION_NMI, 0, 0x80000202, 0, 0).reason, EXIT_UNHANDLED);
+	/* A physical NMI is the host's: the guest goes on (review R4). */
+	CHECK_EQ(decode(VMX_EXIT_EXCEPTION_NMI, 0, 0x80000202, 0, 0).reason, EXIT_NONE);
 	e = decode(VMX_EXIT_VMXOFF, 0, 0, 3, 0);
 	CHECK_EQ(e.reason, EXIT_UNHANDLED);
 	CHECK(e.raw_name && !strcmp(e.raw_name, "VMXOFF"));
@@ -177,7 +186,23 @@ static void test_exit_decoding(void)
 	e = decode(VMX_EXIT_CR_ACCESS, 0xb04, 0, 3, 0);          /* mov %r11, %cr4 */
 	CHECK_EQ(e.cr.cr, 4);
 	CHECK_EQ(e.cr.gpr, 11);
-	CHECK_EQ(decode(VMX_EXIT_CR_ACCESS, 0x010, 0, 3, 0).reason, EXIT_UNHANDLED); /* MOV from */
+	e = decode(VMX_EXIT_CR_ACCESS, 0x318, 0, 4, 0);          /* mov %cr8, %rbx */
+	CHECK_EQ(e.reason, EXIT_CR_READ);
+	CHECK_EQ(e.cr.cr, 8);
+	CHECK_EQ(e.cr.gpr, 3);
+	e = decode(VMX_EXIT_CR_ACCESS, 0x208, 0, 4, 0);          /* mov %rdx, %cr8 */
+	CHECK_EQ(e.reason, EXIT_CR_WRITE);
+	CHECK_EQ(e.cr.cr, 8);
+	CHECK_EQ(decode(VMX_EXIT_CR_ACCESS, 0x020, 0, 3, 0).reason, EXIT_UNHANDLED); /* CLTS */
+	CHECK_EQ(decode(VMX_EXIT_CR_ACCESS, 0x030, 0, 3, 0).reason, EXIT_UNHANDLED); /* LMSW */
+	/* #DB: the DR6 bits come from the qualification (B0 and BS here). */
+	e = decode(VMX_EXIT_EXCEPTION_NMI, 0x4001, 0x80000301, 0, 0);
+	CHECK_EQ(e.exc.vector, 1);
+	CHECK_EQ(e.exc.dr6_bits, 0x4001);
+	CHECK_EQ(e.exc.soft_len, 0);
+	/* ICEBP: a privileged software exception (type 5) keeps its length. */
+	e = decode(VMX_EXIT_EXCEPTION_NMI, 0, 0x80000501, 1, 0);
+	CHECK_EQ(e.exc.soft_len, 1);
 	CHECK_EQ(decode(VMX_EXIT_XSETBV, 0, 0, 3, 0).insn_len, 3);
 	e = decode(VMX_EXIT_INVALID_GUEST_STATE | VMX_EXIT_REASON_ENTRY_FAILURE, 0, 0, 0, 0);
 	CHECK_EQ(e.reason, EXIT_ENTRY_FAILED);

@@ -131,6 +131,7 @@ uint64_t cpu_tss_base(void)
 }
 
 volatile uint64_t timer_ticks;
+volatile uint64_t nmi_count;
 
 void trap_handle(struct trap_frame *f)
 {
@@ -141,6 +142,12 @@ void trap_handle(struct trap_frame *f)
 	}
 	if (f->vector == VECTOR_SPURIOUS)
 		return;
+	/* A physical NMI (a watchdog, or one held over from a guest's exit)
+	 * is counted, not fatal. */
+	if (f->vector == X86_EXC_NMI) {
+		nmi_count++;
+		return;
+	}
 	/* An exception in the hypervisor itself is a bug: report and stop. */
 	trap_dump(f);
 	printk("kestrel: halted\n");

@@ -18,6 +18,7 @@ enum exit_reason {
 	EXIT_HYPERCALL,
 	EXIT_XSETBV,
 	EXIT_CR_WRITE,        /* MOV to a control register the backend traps */
+	EXIT_CR_READ,         /* MOV from one (CR8 on VMX) */
 	EXIT_NPF,             /* nested page fault / EPT violation */
 	EXIT_INTR,            /* physical interrupt */
 	EXIT_IRQ_WINDOW,      /* the guest can take an interrupt now */
@@ -46,11 +47,13 @@ struct exit_exception {
 	bool has_error;
 	uint32_t error;
 	uint64_t cr2;         /* #PF only */
+	uint64_t dr6_bits;    /* #DB on VMX: DR6 B0-B3/BD/BS, not yet in DR6 */
+	uint8_t soft_len;     /* from an instruction (ICEBP): its length, else 0 */
 };
 
 struct exit_cr {
 	uint8_t cr;           /* control register number */
-	uint8_t gpr;          /* source register, x86 order */
+	uint8_t gpr;          /* source or destination register, x86 order */
 };
 
 struct exit_info {

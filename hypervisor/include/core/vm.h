@@ -31,6 +31,7 @@ enum vcpu_state {
 
 struct vcpu_stats {
 	uint64_t exits[NR_EXIT_REASONS];
+	uint64_t exceptions[32];      /* intercepted guest exceptions, by vector */
 	uint64_t total;
 };
 
@@ -57,6 +58,9 @@ struct vcpu {
 
 	uint64_t misc_enable;         /* IA32_MISC_ENABLE as the guest set it */
 
+	/* DR0-DR3 and DR6 while another vCPU runs (x86/debugreg.c). */
+	uint64_t dr[4], dr6;
+
 	/* FPU/SSE/AVX state and XCR0 while another vCPU runs (x86/fpu.c). */
 	void *fpu_area;
 	uint64_t xcr0;
@@ -80,6 +84,8 @@ struct vm {
 	bool ended_well;              /* powered off with status 0 */
 	bool reset_requested;         /* the guest asked for a reset (restart) */
 	unsigned resets;
+	unsigned storm_resets;        /* resets since storm_start (core/sched.c) */
+	uint64_t storm_start;         /* TSC */
 	const struct hv_boot_vm *boot;   /* what it was started from (restarts) */
 	int exit_status;
 

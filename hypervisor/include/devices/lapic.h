@@ -32,6 +32,9 @@ int lapic_pending(const struct vcpu *v);
 void lapic_ack(struct vcpu *v, uint8_t vector);
 /* TSC value at which the timer fires next, 0 when not armed. */
 uint64_t lapic_timer_deadline(const struct vcpu *v);
+/* CR8, the task-priority class (TPR[7:4]); 0-15. */
+uint8_t lapic_read_cr8(const struct vcpu *v);
+void lapic_write_cr8(struct vcpu *v, uint8_t cr8);
 /* Fires the timer if its deadline has passed. */
 void lapic_timer_check(struct vcpu *v, uint64_t now_tsc);
 

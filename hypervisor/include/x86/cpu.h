@@ -48,5 +48,7 @@ static inline uint64_t ms_to_tsc(uint64_t ms)
 }
 /* Incremented by the timer interrupt. */
 extern volatile uint64_t timer_ticks;
+/* Physical NMIs the host took (counted, never fatal). */
+extern volatile uint64_t nmi_count;
 
 #endif

@@ -11,10 +11,22 @@
 #include <stdint.h>
 #include <core/exit.h>
 #include <x86/paging.h>
+#include <x86/processor.h>
 #include <x86/regs.h>
 
 struct vm;
 struct vcpu;
+
+/*
+ * Guest exceptions both backends intercept. #DB and #AC: a guest can make
+ * their delivery raise them again forever, a loop inside the CPU that no
+ * interrupt breaks (XSA-156, CVE-2015-8104 and CVE-2015-5307); intercepted,
+ * each round is an exit and the guest stays preemptible. #UD and #MC: to
+ * see them. Every intercepted exception is given back to the guest
+ * (core/exit.c).
+ */
+#define GUEST_EXCEPTION_INTERCEPTS \
+	((1u << X86_EXC_DB) | (1u << X86_EXC_UD) | (1u << X86_EXC_AC) | (1u << X86_EXC_MC))
 
 struct vendor_ops {
 	const char *name;
@@ -40,6 +52,9 @@ struct vendor_ops {
 	/* Queues an exception for the next entry (SDM 3, 6.15; APM 2, 15.20). */
 	void (*inject_exception)(struct vcpu *v, uint8_t vector, bool has_error,
 				 uint32_t error);
+	/* Gives an intercepted exception back to the guest as it arrived
+	 * (same vector, error code and, for ICEBP, instruction length). */
+	void (*reflect_exception)(struct vcpu *v, const struct exit_exception *x);
 	/* Prints the control structure and registers (for a stopped VM). */
 	void (*dump)(struct vcpu *v);
 	/* The CPUID 0x40000001 EDX bit naming the hypercall instruction. */

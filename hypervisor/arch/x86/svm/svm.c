@@ -7,6 +7,7 @@
  */
 #include <core/page_alloc.h>
 #include <core/vm.h>
+#include <devices/lapic.h>
 #include <hv/hypercall.h>
 #include <lib/printk.h>
 #include <lib/string.h>
@@ -109,7 +110,7 @@ static int svm_vm_init(struct vm *vm)
 
 static void vmcb_init_control(struct vmcb_control *c, const struct vm *vm)
 {
-	c->intercept_exceptions = (1u << X86_EXC_UD) | (1u << X86_EXC_MC);
+	c->intercept_exceptions = GUEST_EXCEPTION_INTERCEPTS;
 	c->intercept_misc1 = INTERCEPT1_INTR | INTERCEPT1_NMI | INTERCEPT1_SMI |
 			     INTERCEPT1_INIT | INTERCEPT1_CPUID | INTERCEPT1_INVD |
 			     INTERCEPT1_HLT | INTERCEPT1_INVLPGA | INTERCEPT1_IOIO_PROT |
@@ -228,6 +229,12 @@ static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 		(has_error ? EVENT_ERROR_VALID | ((uint64_t)error << 32) : 0);
 }
 
+/* The VMCB's DR6 already holds an intercepted #DB's cause (APM 2, 15.12). */
+static void svm_reflect_exception(struct vcpu *v, const struct exit_exception *x)
+{
+	svm_inject_exception(v, x->vector, x->has_error, x->error);
+}
+
 /* Offer the highest pending interrupt through V_IRQ; the CPU delivers it
  * when the guest can take it (APM 2, 15.21.4). */
 static void svm_offer_irq(struct vcpu *v, struct svm_vcpu *s)
@@ -238,8 +245,12 @@ static void svm_offer_irq(struct vcpu *v, struct svm_vcpu *s)
 		return;
 	s->irq_in_flight = true;
 	s->irq_vector = (uint8_t)vector;
-	s->vmcb->control.int_ctl = V_INTR_MASKING | V_IRQ | V_IGN_TPR |
-		(0xfull << V_INTR_PRIO_SHIFT) | ((uint64_t)vector << V_INTR_VECTOR_SHIFT);
+	/* The CPU holds it back while the guest's V_TPR is at or above its
+	 * priority class, as the APIC would (APM 2, 15.21.4). */
+	s->vmcb->control.int_ctl = V_INTR_MASKING | V_IRQ |
+		((uint64_t)(vector >> 4) << V_INTR_PRIO_SHIFT) |
+		((uint64_t)vector << V_INTR_VECTOR_SHIFT) |
+		(s->vmcb->control.int_ctl & V_TPR_MASK);
 }
 
 static void svm_check_irq_taken(struct vcpu *v, struct svm_vcpu *s)
@@ -319,8 +330,12 @@ static void svm_run(struct vcpu *v, struct exit_info *e)
 	struct svm_vcpu *s = v->vendor;
 	struct vmcb *vmcb = s->vmcb;
 
+	/* With V_INTR_MASKING the guest's CR8 is V_TPR: the emulated APIC's
+	 * TPR (which xAPIC MMIO may have changed) goes in, V_TPR comes out. */
+	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) | lapic_read_cr8(v);
 	svm_offer_irq(v, s);
 	svm_enter(v, s);
+	lapic_write_cr8(v, vmcb->control.int_ctl & V_TPR_MASK);
 	svm_check_irq_taken(v, s);
 	/* An event whose delivery the exit interrupted is delivered again
 	 * (APM 2, 15.7.2); trust EXITINTINFO only with its valid bit. */
@@ -368,6 +383,7 @@ const struct vendor_ops svm_vendor_ops = {
 	.run = svm_run,
 	.skip_insn = svm_skip_insn,
 	.inject_exception = svm_inject_exception,
+	.reflect_exception = svm_reflect_exception,
 	.dump = svm_dump,
 	.hypercall_feature = HV_FEATURE_VMMCALL,
 };

@@ -58,10 +58,18 @@ static void decode_exception(const struct vmcb *vmcb, struct exit_info *e)
 }
 
 static const struct svm_exit_desc svm_exits[] = {
+	/* Every vector in GUEST_EXCEPTION_INTERCEPTS (x86/vendor.h). */
+	[SVM_EXIT_EXCP_BASE + 1]  = { "#DB",      EXIT_EXCEPTION, decode_exception },
 	[SVM_EXIT_EXCP_BASE + 6]  = { "#UD",      EXIT_EXCEPTION, decode_exception },
+	[SVM_EXIT_EXCP_BASE + 17] = { "#AC",      EXIT_EXCEPTION, decode_exception },
 	[SVM_EXIT_EXCP_BASE + 18] = { "#MC",      EXIT_EXCEPTION, decode_exception },
 	[SVM_EXIT_INTR]       = { "INTR",     EXIT_INTR,      NULL },
-	[SVM_EXIT_NMI]        = { "NMI",      EXIT_UNHANDLED, NULL },
+	/* A physical NMI, SMI or INIT is the host's, not the guest's: the NMI
+	 * stays pending (GIF = 0) and reaches the host's handler after STGI;
+	 * SMI and INIT need nothing. None of them stops the guest (review R4). */
+	[SVM_EXIT_NMI]        = { "NMI",      EXIT_NONE,      NULL },
+	[SVM_EXIT_SMI]        = { "SMI",      EXIT_NONE,      NULL },
+	[SVM_EXIT_INIT]       = { "INIT",     EXIT_NONE,      NULL },
 	[SVM_EXIT_VINTR]      = { "VINTR",    EXIT_IRQ_WINDOW, NULL },
 	[SVM_EXIT_CPUID]      = { "CPUID",    EXIT_CPUID,     NULL },
 	[SVM_EXIT_INVD]       = { "INVD",     EXIT_UNHANDLED, NULL },

@@ -138,6 +138,7 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "G_PAT");
 #define INTERCEPT2_XSETBV     (1u << 13)
 
 /* int_ctl (VMCB offset 0x060, APM vol. 2, 15.21) */
+#define V_TPR_MASK            0xfull
 #define V_IRQ                 (1ull << 8)
 #define V_INTR_PRIO_SHIFT     16
 #define V_IGN_TPR             (1ull << 20)

@@ -130,6 +130,9 @@ enum vmcs_seg { VMCS_SEG_ES, VMCS_SEG_CS, VMCS_SEG_SS, VMCS_SEG_DS, VMCS_SEG_FS,
 #define PROC_MWAIT_EXITING     (1u << 10)
 #define PROC_CR3_LOAD_EXITING  (1u << 15)
 #define PROC_CR3_STORE_EXITING (1u << 16)
+#define PROC_CR8_LOAD_EXITING  (1u << 19)
+#define PROC_CR8_STORE_EXITING (1u << 20)
+#define PROC_TPR_SHADOW        (1u << 21)
 #define PROC_UNCOND_IO         (1u << 24)
 #define PROC_MSR_BITMAPS       (1u << 28)
 #define PROC_MONITOR_EXITING   (1u << 29)
@@ -142,12 +145,14 @@ enum vmcs_seg { VMCS_SEG_ES, VMCS_SEG_CS, VMCS_SEG_SS, VMCS_SEG_DS, VMCS_SEG_FS,
 #define PROC2_INVPCID          (1u << 12)
 #define PROC2_XSAVES           (1u << 20)
 /* VM-exit controls (24.7.1) */
+#define EXIT_SAVE_DEBUG        (1u << 2)
 #define EXIT_HOST_64BIT        (1u << 9)
 #define EXIT_SAVE_PAT          (1u << 18)
 #define EXIT_LOAD_PAT          (1u << 19)
 #define EXIT_SAVE_EFER         (1u << 20)
 #define EXIT_LOAD_EFER         (1u << 21)
 /* VM-entry controls (24.8.1) */
+#define ENTRY_LOAD_DEBUG       (1u << 2)
 #define ENTRY_IA32E_MODE       (1u << 9)
 #define ENTRY_LOAD_PAT         (1u << 14)
 #define ENTRY_LOAD_EFER        (1u << 15)
@@ -174,6 +179,7 @@ enum vmcs_seg { VMCS_SEG_ES, VMCS_SEG_CS, VMCS_SEG_SS, VMCS_SEG_DS, VMCS_SEG_FS,
 #define INTR_TYPE_NMI          (2u << 8)
 #define INTR_TYPE_HW_EXCEPTION (3u << 8)
 #define INTR_TYPE_SOFT_INT     (4u << 8)
+#define INTR_TYPE_PRIV_SOFT_EXCEPTION (5u << 8)
 #define INTR_TYPE_SOFT_EXCEPTION (6u << 8)
 #define INTR_TYPE_MASK         (7u << 8)
 

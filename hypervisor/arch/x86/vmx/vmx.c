@@ -234,6 +234,20 @@ static void vmx_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 		vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, error);
 }
 
+/* ICEBP raises #DB as a privileged software exception: it goes back with
+ * that type and its length, or the guest's handler would return to the
+ * ICEBP itself (SDM 3, 26.6.1.1). */
+static void vmx_reflect_exception(struct vcpu *v, const struct exit_exception *x)
+{
+	if (!x->soft_len) {
+		vmx_inject_exception(v, x->vector, x->has_error, x->error);
+		return;
+	}
+	vmx_load(v);
+	vmwrite(VMCS_ENTRY_INTR_INFO, x->vector | INTR_TYPE_PRIV_SOFT_EXCEPTION | INTR_INFO_VALID);
+	vmwrite(VMCS_ENTRY_INSN_LEN, x->soft_len);
+}
+
 /* Deliver the highest pending interrupt if the guest can take it now, else
  * ask for an exit as soon as it can (SDM 3, 26.7.5 and 27.6). */
 static void vmx_offer_irq(struct vcpu *v)
@@ -363,6 +377,7 @@ const struct vendor_ops vmx_vendor_ops = {
 	.run = vmx_run,
 	.skip_insn = vmx_skip_insn,
 	.inject_exception = vmx_inject_exception,
+	.reflect_exception = vmx_reflect_exception,
 	.dump = vmx_dump,
 	.hypercall_feature = 0,   /* VMCALL */
 };

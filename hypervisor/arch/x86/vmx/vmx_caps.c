@@ -22,10 +22,14 @@ static const char *required_name(const char *word, uint32_t bit)
 		{ "processor-based", PROC_UNCOND_IO, "unconditional I/O exiting" },
 		{ "processor-based", PROC_MSR_BITMAPS, "MSR bitmaps" },
 		{ "processor-based", PROC_SECONDARY, "secondary controls" },
+		{ "processor-based", PROC_CR8_LOAD_EXITING, "CR8-load exiting" },
+		{ "processor-based", PROC_CR8_STORE_EXITING, "CR8-store exiting" },
 		{ "secondary", PROC2_EPT, "EPT (extended page tables)" },
 		{ "VM-exit", EXIT_HOST_64BIT, "64-bit host" },
 		{ "VM-exit", EXIT_SAVE_EFER, "saving IA32_EFER" },
 		{ "VM-exit", EXIT_LOAD_EFER, "loading host IA32_EFER" },
+		{ "VM-exit", EXIT_SAVE_DEBUG, "saving debug controls" },
+		{ "VM-entry", ENTRY_LOAD_DEBUG, "loading debug controls" },
 		{ "VM-entry", ENTRY_LOAD_EFER, "loading guest IA32_EFER" },
 	};
 
@@ -64,14 +68,20 @@ int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *c,
 {
 	const struct control_word words[] = {
 		{ "pin-based", caps->pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING, 0, &c->pin },
+		/* CR8 exits: without them (and no TPR shadow) MOV CR8 writes
+		 * the physical APIC's TPR (SDM 3, 26.3; review finding 1). */
 		{ "processor-based", caps->proc,
-		  PROC_HLT_EXITING | PROC_UNCOND_IO | PROC_MSR_BITMAPS | PROC_SECONDARY,
+		  PROC_HLT_EXITING | PROC_UNCOND_IO | PROC_MSR_BITMAPS | PROC_SECONDARY |
+		  PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING,
 		  PROC_MWAIT_EXITING | PROC_MONITOR_EXITING, &c->proc },
 		{ "secondary", caps->proc2, PROC2_EPT,
 		  PROC2_VPID | PROC2_UNRESTRICTED | PROC2_INVPCID, &c->proc2 },
-		{ "VM-exit", caps->exit, EXIT_HOST_64BIT | EXIT_SAVE_EFER | EXIT_LOAD_EFER,
+		/* Debug controls: the guest's DR7 and DEBUGCTL live in the VMCS. */
+		{ "VM-exit", caps->exit,
+		  EXIT_HOST_64BIT | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_DEBUG,
 		  EXIT_SAVE_PAT | EXIT_LOAD_PAT, &c->exit },
-		{ "VM-entry", caps->entry, ENTRY_LOAD_EFER, ENTRY_LOAD_PAT | ENTRY_IA32E_MODE,
+		{ "VM-entry", caps->entry, ENTRY_LOAD_EFER | ENTRY_LOAD_DEBUG,
+		  ENTRY_LOAD_PAT | ENTRY_IA32E_MODE,
 		  &c->entry },
 	};
 

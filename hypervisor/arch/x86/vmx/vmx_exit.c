@@ -42,15 +42,21 @@ static void decode_ept_violation(const struct vmx_exit_fields *f, struct exit_in
 	e->npf.page_walk = (q & (1u << 7)) && !(q & (1u << 8));
 }
 
-/* Control-register accesses (SDM 3, table 28-3): only MOV to CR is ever
- * trapped (the CR0 guest/host mask); anything else is unexpected. */
+/* Control-register accesses (SDM 3, table 28-3): MOV to CR0 (the guest/host
+ * mask) and MOV to or from CR8 are trapped; CLTS and LMSW are unexpected. */
+#define CR_ACCESS_MOV_TO   0
+#define CR_ACCESS_MOV_FROM 1
+
 static void decode_cr_access(const struct vmx_exit_fields *f, struct exit_info *e)
 {
 	uint64_t q = f->qualification;
+	unsigned type = (q >> 4) & 3;
 
 	e->cr.cr = q & 0xf;
 	e->cr.gpr = (q >> 8) & 0xf;
-	if (((q >> 4) & 3) != 0)
+	if (type == CR_ACCESS_MOV_FROM)
+		e->reason = EXIT_CR_READ;
+	else if (type != CR_ACCESS_MOV_TO)
 		e->reason = EXIT_UNHANDLED;
 }
 
@@ -60,9 +66,15 @@ static void decode_exception(const struct vmx_exit_fields *f, struct exit_info *
 	e->exc.has_error = f->intr_info & INTR_INFO_ERROR_VALID;
 	e->exc.error = e->exc.has_error ? f->intr_error : 0;
 	e->exc.cr2 = e->exc.vector == 14 ? f->qualification : 0;
-	/* An NMI arrives here too (pin-based NMI exiting). */
+	/* #DB: the qualification has the DR6 bits the exit kept out of DR6
+	 * (SDM 3, table 28-1). */
+	e->exc.dr6_bits = e->exc.vector == 1 ? f->qualification & 0x600f : 0;
+	if ((f->intr_info & INTR_TYPE_MASK) == INTR_TYPE_PRIV_SOFT_EXCEPTION)
+		e->exc.soft_len = (uint8_t)f->insn_len;
+	/* A physical NMI arrives here too (pin-based NMI exiting): it is the
+	 * host's, and the guest goes on (review R4). */
 	if ((f->intr_info & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
-		e->reason = EXIT_UNHANDLED;
+		e->reason = EXIT_NONE;
 		e->raw_name = "NMI";
 	}
 }

@@ -2,6 +2,7 @@
  * generic form (SDM vol. 3, 25.4-25.8). */
 #include <x86/cpu.h>
 #include <x86/processor.h>
+#include <x86/vendor.h>
 #include "vmx_private.h"
 
 #define AR_UNUSABLE (1u << 16)
@@ -68,7 +69,7 @@ void vmx_vmcs_setup(struct vcpu *v)
 	vmwrite(VMCS_PROC_CONTROLS2, vmx_ctl.proc2);
 	vmwrite(VMCS_EXIT_CONTROLS, vmx_ctl.exit);
 	vmwrite(VMCS_ENTRY_CONTROLS, vmx_ctl.entry);
-	vmwrite(VMCS_EXCEPTION_BITMAP, (1u << X86_EXC_UD) | (1u << X86_EXC_MC));
+	vmwrite(VMCS_EXCEPTION_BITMAP, GUEST_EXCEPTION_INTERCEPTS);
 	vmwrite(VMCS_CR3_TARGET_COUNT, 0);
 	vmwrite(VMCS_MSR_BITMAP, vmx_msr_bitmap_pa);
 	vmwrite(VMCS_EPT_POINTER, v->vm->npt.root_pa | EPTP_WB_WALK4);
