@@ -57,6 +57,11 @@ void apic_interrupt(void)
 	apic_write(REG_EOI, 0);
 }
 
+uint32_t apic_hit_count(void)
+{
+	return apic_hits;
+}
+
 /* Waits with interrupts on until `hits` interrupts came, or the limit. */
 static bool apic_wait(uint32_t hits)
 {

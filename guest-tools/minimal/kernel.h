@@ -78,6 +78,12 @@ int trap_fault_vector(void);
 const char *trap_exception_name(int vector);
 /* apic.c: the APIC timer interrupt (counts it and sends the EOI). */
 void apic_interrupt(void);
+uint32_t apic_hit_count(void);
+/* trap.c: #DB is expected (a trap: the guest goes on after the instruction,
+ * with RFLAGS.TF cleared); each one is counted with the DR6 it left. */
+void trap_db_expect(bool on);
+uint32_t trap_db_count(void);
+uint64_t trap_db_dr6(void);
 void timer_reset(void);
 uint32_t timer_hit_count(void);
 /* selftest.c: arm the hypervisor's one-shot timer (clears the hit count),
@@ -111,6 +117,10 @@ int memcmp(const void *a, const void *b, size_t n);
 bool parse_u64(const char *s, uint64_t *out);
 uint64_t tsc_ticks_ms(uint64_t ms);
 void halt_forever(void) __attribute__((noreturn));
+
+/* hostile.c: the security review's attacks, by mode name (NULL-ended). */
+extern const char *const hostile_modes[];
+void hostile_run(const char *mode, uint64_t rounds);
 
 /* selftest.c, bench.c */
 unsigned selftest_run(void);

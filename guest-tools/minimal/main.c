@@ -2,8 +2,10 @@
 /*
  * kmain: copy the start info, print the boot log, parse the command line and
  * run the selected mode. Command line: "[mode] [key=value ...]", where mode
- * is selftest (default), triple-fault, bad-insn, bench, ticker or reboot.
- * Options: bench_iters=N, bench_rounds=N, ticks=N (0: forever), period_ms=N.
+ * is selftest (default), triple-fault, bad-insn, bench, ticker, reboot, or
+ * one of hostile.c's attacks (xsetbv-bad, xmm-probe, cr8, ...).
+ * Options: bench_iters=N, bench_rounds=N, ticks=N (0: forever), period_ms=N,
+ * rounds=N (hostile modes that repeat).
  */
 #include <hv/hypercall.h>
 #include "cpu.h"
@@ -20,6 +22,7 @@ enum mode {
 	MODE_BENCH,
 	MODE_TICKER,
 	MODE_REBOOT,
+	MODE_HOSTILE,
 	MODE_INVALID,
 };
 
@@ -27,6 +30,8 @@ struct options {
 	enum mode mode;
 	uint64_t  bench_iters, bench_rounds;
 	uint64_t  ticks, period_ms;
+	uint64_t  rounds;
+	char      hostile[WORD_MAX];
 };
 
 /* key=value options: where each goes and its allowed range. */
@@ -39,6 +44,7 @@ static const struct option_desc {
 	{ "bench_rounds", offsetof(struct options, bench_rounds), 1, 64 },
 	{ "ticks",        offsetof(struct options, ticks),        0, 1000000 },
 	{ "period_ms",    offsetof(struct options, period_ms),    1, 60000 },
+	{ "rounds",       offsetof(struct options, rounds),       1, 100000 },
 };
 
 struct dt_desc {
@@ -107,8 +113,12 @@ static const char *cmdline_next_word(const char *s, char *word)
 static enum mode mode_lookup(const char *word)
 {
 	for (unsigned m = 0; m < ARRAY_SIZE(mode_names); m++) {
-		if (!strcmp(word, mode_names[m]))
+		if (mode_names[m] && !strcmp(word, mode_names[m]))
 			return (enum mode)m;
+	}
+	for (unsigned h = 0; hostile_modes[h]; h++) {
+		if (!strcmp(word, hostile_modes[h]))
+			return MODE_HOSTILE;
 	}
 	return MODE_INVALID;
 }
@@ -135,13 +145,15 @@ static void option_apply(struct options *o, const char *word)
 static struct options cmdline_parse(const char *s)
 {
 	struct options o = { .mode = MODE_SELFTEST, .bench_iters = BENCH_ITERS_DEFAULT,
-			     .bench_rounds = BENCH_ROUNDS_DEFAULT, .period_ms = 500 };
+			     .bench_rounds = BENCH_ROUNDS_DEFAULT, .period_ms = 500,
+			     .rounds = 20 };
 	char word[WORD_MAX];
 	bool first = true;
 
 	while ((s = cmdline_next_word(s, word))) {
 		if (first && !strchr(word, '=')) {
 			o.mode = mode_lookup(word);
+			memcpy(o.hostile, word, sizeof(word));
 			if (o.mode == MODE_INVALID)
 				kprintf("FAIL: cmdline (unknown mode '%s')\n", word);
 		} else {
@@ -243,6 +255,9 @@ void kmain(const struct hv_start_info *si, unsigned long vcpu)
 		ticker_run(opts.period_ms, opts.ticks);
 	case MODE_REBOOT:
 		reboot_run();
+	case MODE_HOSTILE:
+		hostile_run(opts.hostile, opts.rounds);
+		hv_poweroff(1);
 	default:
 		hv_poweroff(1);
 	}

@@ -36,6 +36,26 @@ static volatile int fault_vectors[MAX_VCPUS];
 static volatile uint32_t timer_hits;
 static volatile uint64_t timer_tsc;
 static volatile int fatal_entered;
+static volatile bool db_expected;
+static volatile uint32_t db_count;
+static volatile uint64_t db_dr6;
+
+void trap_db_expect(bool on)
+{
+	db_expected = on;
+	db_count = 0;
+	db_dr6 = 0;
+}
+
+uint32_t trap_db_count(void)
+{
+	return db_count;
+}
+
+uint64_t trap_db_dr6(void)
+{
+	return db_dr6;
+}
 
 static void idt_set(unsigned vector, uint64_t handler)
 {
@@ -144,6 +164,16 @@ void trap_dispatch(struct trap_frame *f)
 	}
 	if (f->vector == APIC_VECTOR) {
 		apic_interrupt();
+		return;
+	}
+	if (f->vector == 1 && db_expected) {
+		uint64_t dr6;
+
+		asm volatile("mov %%dr6, %0" : "=r"(dr6));
+		db_dr6 = dr6;
+		db_count++;
+		asm volatile("mov %0, %%dr6" : : "r"(0xffff0ff0ul));
+		f->rflags &= ~(1ul << 8);     /* TF */
 		return;
 	}
 	site = f->vector < NR_EXCEPTIONS ? fault_site_find(f->rip) : NULL;
