@@ -79,6 +79,14 @@ void handle_npf(struct vcpu *v, struct exit_info *e)
 	char hex[48];
 	int err;
 
+	/* The access was the CPU's own, delivering an event through an IDT,
+	 * stack or TSS outside RAM: there is no instruction to emulate, and
+	 * the event would fault again forever (review R1). */
+	if (e->npf.in_delivery) {
+		exit_stop_vm(v, e, "event delivery through guest-physical 0x%lx, which is not RAM",
+			     e->npf.gpa);
+		return;
+	}
 	if (e->npf.fetch || e->npf.page_walk) {
 		exit_stop_vm(v, e, "%s guest-physical 0x%lx, which is not RAM",
 			     e->npf.fetch ? "instruction fetch from" : "page-table walk through",

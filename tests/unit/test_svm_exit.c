@@ -68,6 +68,15 @@ static void test_npf(void)
 	CHECK(e.npf.write && !e.npf.read && !e.npf.fetch && !e.npf.present && !e.npf.page_walk);
 	e = decode(SVM_EXIT_NPF, NPF_ID | NPF_GUEST_PAGE, 0x40000000, 0);
 	CHECK(e.npf.fetch && !e.npf.read);
+	CHECK(!e.npf.in_delivery);
+	/* Delivering #GP (EXITINTINFO valid) through an IDT outside RAM (R1). */
+	memset(&vmcb, 0, sizeof(vmcb));
+	vmcb.control.exit_code = SVM_EXIT_NPF;
+	vmcb.control.exit_info_1 = NPF_RW | NPF_GUEST_PAGE;
+	vmcb.control.exit_info_2 = 0xfee00000;
+	vmcb.control.exit_int_info = EVENT_VALID | EVENT_TYPE_EXCEPTION | 13;
+	svm_decode_exit(&vmcb, &e);
+	CHECK(e.npf.in_delivery);
 	e = decode(SVM_EXIT_NPF, NPF_P | NPF_GUEST_TABLES, 0x1000, 0);
 	CHECK(e.npf.read && e.npf.present && e.npf.page_walk);
 }

@@ -122,15 +122,21 @@ static void test_refusals(void)
 	CHECK(vmx_insn_error_name(1000) == NULL);
 }
 
-static struct exit_info decode(uint32_t reason, uint64_t q, uint32_t intr, uint32_t len,
-			       uint64_t gpa)
+static struct exit_info decode_during(uint32_t reason, uint64_t q, uint32_t intr, uint32_t len,
+				      uint64_t gpa, uint32_t idt_vectoring)
 {
-	struct vmx_exit_fields f = { reason, q, intr, 0x11, len, gpa };
+	struct vmx_exit_fields f = { reason, q, intr, 0x11, len, gpa, idt_vectoring };
 	struct exit_info e;
 
 	memset(&e, 0xa5, sizeof(e));
 	vmx_decode_exit(&f, &e);
 	return e;
+}
+
+static struct exit_info decode(uint32_t reason, uint64_t q, uint32_t intr, uint32_t len,
+			       uint64_t gpa)
+{
+	return decode_during(reason, q, intr, len, gpa, 0);
 }
 
 static void test_exit_decoding(void)
@@ -157,7 +163,13 @@ static void test_exit_decoding(void)
 	CHECK_EQ(decode(VMX_EXIT_EXT_INTR, 0, 0, 0, 0).reason, EXIT_INTR);
 	CHECK_EQ(decode(VMX_EXIT_INTR_WINDOW, 0, 0, 0, 0).reason, EXIT_IRQ_WINDOW);
 	/* EPT violation: a write, entry not present, during the final access. */
+	/* An EPT violation while delivering an event (IDT-vectoring valid, #GP):
+	 * no instruction to emulate (review R1). */
+	e = decode_during(VMX_EXIT_EPT_VIOLATION, 0x2 | 0x80 | 0x100, 0, 0, 0xfee00000,
+			  0x80000b0d);
+	CHECK(e.npf.in_delivery);
 	e = decode(VMX_EXIT_EPT_VIOLATION, 0x2 | 0x80 | 0x100, 0, 0, 0xfee00300);
+	CHECK(!e.npf.in_delivery);
 	CHECK_EQ(e.reason, EXIT_NPF);
 	CHECK_EQ(e.npf.gpa, 0xfee00300);
 	CHECK(e.npf.write && !e.npf.read && !e.npf.fetch && !e.npf.present && !e.npf.page_walk);

@@ -40,6 +40,7 @@ struct exit_npf {
 	bool read, write, fetch;
 	bool present;         /* the nested entry was present (a permission fault) */
 	bool page_walk;       /* during the guest's own page-table walk */
+	bool in_delivery;     /* while delivering an event (IDT, stack, TSS) */
 };
 
 struct exit_exception {

@@ -93,6 +93,7 @@ struct vm {
 	uint64_t ram_hpa;             /* host-physical base; identity-mapped */
 	struct pt npt;                /* nested page tables (NPT or EPT format) */
 	uint32_t asid;                /* address-space tag (ASID / VPID) */
+	const struct vcpu *asid_owner; /* SVM: the vCPU whose translations it tags */
 	uint64_t acpi_rsdp;           /* guest-physical RSDP, 0 when none */
 
 	unsigned nr_vcpus;

@@ -33,7 +33,6 @@ void svm_vmrun(struct vcpu *v, uint64_t vmcb_pa, uint64_t host_vmcb_pa);
 
 static uint64_t host_vmcb_pa, iopm_pa, msrpm_pa;
 static uint32_t nr_asids, next_asid = 1;
-static const struct vcpu *last_vcpu;
 
 static bool svm_probe(char *why, size_t len)
 {
@@ -279,10 +278,11 @@ static void svm_enter(struct vcpu *v, struct svm_vcpu *s)
 {
 	struct vmcb *vmcb = s->vmcb;
 
-	/* vCPUs of one VM share its ASID: flush when switching between them. */
-	if (last_vcpu != v && last_vcpu && last_vcpu->vm == v->vm)
+	/* vCPUs of one VM share its ASID: flush when another of them ran on it
+	 * last, even with other VMs in between (review finding 5). */
+	if (v->vm->asid_owner != v)
 		vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
-	last_vcpu = v;
+	v->vm->asid_owner = v;
 	vmcb->save.rax = v->regs.gpr[GPR_RAX];
 	vmcb->save.rsp = v->regs.gpr[GPR_RSP];
 	/* GIF = 0 holds host interrupts until after the exit; host IF = 1 makes

@@ -43,6 +43,7 @@ static void decode_npf(const struct vmcb *vmcb, struct exit_info *e)
 	e->npf.fetch = code & NPF_ID;
 	e->npf.read = !e->npf.write && !e->npf.fetch;
 	e->npf.page_walk = code & NPF_GUEST_TABLES;
+	e->npf.in_delivery = vmcb->control.exit_int_info & EVENT_VALID;
 }
 
 static void decode_exception(const struct vmcb *vmcb, struct exit_info *e)

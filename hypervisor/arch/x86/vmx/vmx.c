@@ -96,6 +96,20 @@ static void vmx_flush_all(void)
 		__asm__ volatile("invvpid %0, %1" : : "m"(desc), "r"(2ull) : "cc", "memory");
 }
 
+/* A restarted vCPU keeps its VPID: its old translations (global pages
+ * included) must not survive into the new boot (review S5). */
+static void vmx_flush_vpid(uint16_t vpid)
+{
+	struct { uint64_t vpid, la; } desc = { vpid, 0 };
+
+	if (!vmx_ctl.vpid || !vpid || !(vmx_caps.ept_vpid & VPID_CAP_INVVPID))
+		return;
+	if (vmx_caps.ept_vpid & VPID_CAP_SINGLE)
+		__asm__ volatile("invvpid %0, %1" : : "m"(desc), "r"(1ull) : "cc", "memory");
+	else if (vmx_caps.ept_vpid & VPID_CAP_ALL)
+		__asm__ volatile("invvpid %0, %1" : : "m"(desc), "r"(2ull) : "cc", "memory");
+}
+
 static int vmx_cpu_enable(void)
 {
 	static const uint32_t passthrough[] = {
@@ -182,6 +196,7 @@ static void vmx_vcpu_reset(struct vcpu *v)
 		x->msrs[i] = 0;
 	x->cr2 = 0;
 	x->launched = false;
+	vmx_flush_vpid(x->vpid);
 	x->insn_error = 0;
 	vmx_load(v);
 	vmx_vmcs_setup(v);
@@ -294,6 +309,7 @@ static void vmx_read_exit(struct vmx_vcpu *x)
 		.intr_error = (uint32_t)vmread(VMCS_EXIT_INTR_ERROR),
 		.insn_len = (uint32_t)vmread(VMCS_EXIT_INSN_LEN),
 		.gpa = vmread(VMCS_GUEST_PHYS_ADDR),
+		.idt_vectoring = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO),
 	};
 }
 

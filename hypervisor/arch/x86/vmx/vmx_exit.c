@@ -40,6 +40,7 @@ static void decode_ept_violation(const struct vmx_exit_fields *f, struct exit_in
 	e->npf.present = q & (7u << 3);
 	/* Bit 7: linear address valid; bit 8 clear then = during the walk. */
 	e->npf.page_walk = (q & (1u << 7)) && !(q & (1u << 8));
+	e->npf.in_delivery = f->idt_vectoring & INTR_INFO_VALID;
 }
 
 /* Control-register accesses (SDM 3, table 28-3): MOV to CR0 (the guest/host

@@ -28,6 +28,7 @@ struct vmx_exit_fields {
 	uint32_t intr_info, intr_error;
 	uint32_t insn_len;
 	uint64_t gpa;
+	uint32_t idt_vectoring;       /* the event the exit interrupted (27.2.4) */
 };
 
 void vmx_decode_exit(const struct vmx_exit_fields *f, struct exit_info *e);
