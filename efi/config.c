@@ -241,7 +241,8 @@ static void set_memory(struct parser *p, const char *v, size_t n)
 	if (!parse_size(v, n, &size))
 		value_fail(p, "expected a size like 64M", 0);
 	else if (size < CFG_MEM_MIN || size > CFG_MEM_MAX)
-		value_fail(p, "must be between 2M and 64G", 0);
+		value_fail(p, "must be between 2M and 3G (guest RAM ends below the device "
+			   "window at 0xc0000000)", 0);
 	else if (size % CFG_MEM_ALIGN)
 		value_fail(p, "must be a multiple of 2M", 0);
 	else

@@ -21,7 +21,10 @@
 #define CFG_MAX_VCPUS   8
 #define CFG_MAX_ERRORS  8                 /* cfg.errors[] slots */
 #define CFG_MEM_MIN     (2ull << 20)      /* 2 MiB */
-#define CFG_MEM_MAX     (64ull << 30)     /* 64 GiB */
+/* Guest RAM is one block from 0; it must end below the 32-bit device
+ * window (0xc0000000 up: IOAPIC, local APIC, future PCI BARs), or RAM would
+ * hide the devices (security review R2). */
+#define CFG_MEM_MAX     (3ull << 30)      /* 3 GiB */
 #define CFG_MEM_ALIGN   (2ull << 20)      /* guest RAM is mapped with 2 MiB pages */
 
 struct cfg_vm {

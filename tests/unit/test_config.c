@@ -295,7 +295,7 @@ static void test_cmdline(void)
 static void test_memory(void)
 {
 	static const struct { const char *text; uint64_t size; } ok[] = {
-		{ "2M", 2ull << 20 }, { "2m", 2ull << 20 }, { "64G", 64ull << 30 },
+		{ "2M", 2ull << 20 }, { "2m", 2ull << 20 }, { "3G", 3ull << 30 },
 		{ "4096K", 4ull << 20 }, { "4096k", 4ull << 20 }, { "6291456", 6ull << 20 },
 		{ "0016M", 16ull << 20 }, { "\"16M\"", 16ull << 20 }, { "1g", 1ull << 30 },
 	};
@@ -321,9 +321,13 @@ static void test_memory(void)
 	}
 	CHECK_HAS(vm_error("memory = 0"), "set twice");
 	CHECK_STR(parse("[vm a]\nmemory = 0\nkernel = k\n")->vms[0].error,
-		  "hv.cfg:2: vm \"a\": memory \"0\": must be between 2M and 64G");
-	CHECK_HAS(parse("[vm a]\nmemory = 1M\nkernel = k\n")->vms[0].error, "between 2M and 64G");
-	CHECK_HAS(parse("[vm a]\nmemory = 66G\nkernel = k\n")->vms[0].error, "between 2M and 64G");
+		  "hv.cfg:2: vm \"a\": memory \"0\": must be between 2M and 3G (guest RAM ends "
+		  "below the device window at 0xc0000000)");
+	CHECK_HAS(parse("[vm a]\nmemory = 1M\nkernel = k\n")->vms[0].error, "between 2M and 3G");
+	CHECK_HAS(parse("[vm a]\nmemory = 66G\nkernel = k\n")->vms[0].error, "between 2M and 3G");
+	/* RAM over the IOAPIC and local APIC windows (review R2). */
+	CHECK_HAS(parse("[vm a]\nmemory = 4078M\nkernel = k\n")->vms[0].error, "device window");
+	CHECK_HAS(parse("[vm a]\nmemory = 3074M\nkernel = k\n")->vms[0].error, "device window");
 	CHECK_HAS(parse("[vm a]\nmemory = 16383P\nkernel = k\n")->vms[0].error, "expected a size");
 	CHECK_STR(parse("[vm a]\nmemory = 3M\nkernel = k\n")->vms[0].error,
 		  "hv.cfg:2: vm \"a\": memory \"3M\": must be a multiple of 2M");
