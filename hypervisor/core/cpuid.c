@@ -29,6 +29,8 @@
 #define CPUID_8_1_ECX_PERFCTR_NB (1u << 24)
 #define CPUID_8_1_ECX_PERFCTR_LLC (1u << 28)
 #define CPUID_8_1_EDX_RDTSCP     (1u << 27)
+#define CPUID_7_EBX_TSC_ADJUST   (1u << 1)
+#define CPUID_7_ECX_RDPID        (1u << 22)
 /* Leaf 7.0 EDX and 0x80000008 EBX: speculation-control MSRs (SPEC_CTRL,
  * PRED_CMD, FLUSH_CMD, ARCH_CAPABILITIES), which are not emulated. */
 #define CPUID_7_EDX_SPEC_CTRL_BITS  ((1u << 26) | (1u << 27) | (1u << 28) | \
@@ -85,8 +87,12 @@ void cpuid_emulate(struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid
 		r->edx = v->id;   /* x2APIC ID */
 		break;
 	case 7:
-		if (subleaf == 0)
-			r->edx &= ~CPUID_7_EDX_SPEC_CTRL_BITS;
+		if (subleaf != 0)
+			break;
+		r->edx &= ~CPUID_7_EDX_SPEC_CTRL_BITS;
+		r->ebx |= CPUID_7_EBX_TSC_ADJUST;        /* emulated (core/tsc.c) */
+		if (!vendor_guest_rdtscp)
+			r->ecx &= ~CPUID_7_ECX_RDPID;
 		break;
 	case 0xa:          /* no architectural PMU (Intel) */
 	case 0x80000022:   /* no PMU v2 (AMD) */
@@ -98,7 +104,8 @@ void cpuid_emulate(struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid
 	case 0x80000001:
 		r->ecx &= ~(CPUID_8_1_ECX_SVM | CPUID_8_1_ECX_SKINIT | CPUID_8_1_ECX_PERFCTR_CORE |
 			    CPUID_8_1_ECX_PERFCTR_NB | CPUID_8_1_ECX_PERFCTR_LLC);
-		r->edx &= ~CPUID_8_1_EDX_RDTSCP;
+		if (!vendor_guest_rdtscp)
+			r->edx &= ~CPUID_8_1_EDX_RDTSCP;
 		break;
 	case 0xd:
 		if (subleaf == 1)   /* no XSAVES: IA32_XSS is not emulated */

@@ -1,4 +1,5 @@
 /* The hypercall ABI of include/hv/hypercall.h, dispatched by call number. */
+#include <core/tsc.h>
 #include <core/handlers.h>
 #include <hv/hypercall.h>
 #include <x86/cpu.h>
@@ -26,7 +27,7 @@ static int64_t hc_timer_set(struct vcpu *v, const uint64_t args[3])
 {
 	if (args[0] && (args[1] < 32 || args[1] > 255))
 		return -HV_EINVAL;
-	v->timer_deadline = args[0];
+	v->timer_deadline = tsc_guest_to_host(v->vm, args[0]);
 	v->timer_vector = (uint8_t)args[1];
 	return 0;
 }

@@ -15,6 +15,7 @@
 #define STACK_PAGES 16
 
 const struct vendor_ops *vendor;
+bool vendor_guest_rdtscp;
 
 static const struct vendor_ops *const backends[] = { &svm_vendor_ops, &vmx_vendor_ops };
 

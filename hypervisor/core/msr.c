@@ -5,6 +5,7 @@
  * CPU that lacks it (SDM vol. 4, 2.1).
  */
 #include <core/handlers.h>
+#include <core/tsc.h>
 #include <devices/lapic.h>
 #include <lib/printk.h>
 #include <x86/processor.h>
@@ -20,8 +21,40 @@ struct msr_handler {
 
 static int tsc_read(struct vcpu *v, uint64_t *val)
 {
-	(void)v;
-	*val = rdtsc();   /* guest TSC = host TSC (no offset) */
+	*val = guest_tsc(v->vm);
+	return 0;
+}
+
+static int tsc_write_msr(struct vcpu *v, uint64_t val)
+{
+	tsc_write(v->vm, val);
+	return 0;
+}
+
+static int tsc_adjust_read(struct vcpu *v, uint64_t *val)
+{
+	*val = v->vm->tsc_adjust;
+	return 0;
+}
+
+static int tsc_adjust_write_msr(struct vcpu *v, uint64_t val)
+{
+	tsc_adjust_write(v->vm, val);
+	return 0;
+}
+
+/* TSC_AUX: 32 bits, the upper half reserved (#GP). */
+static int tsc_aux_read(struct vcpu *v, uint64_t *val)
+{
+	*val = v->tsc_aux;
+	return 0;
+}
+
+static int tsc_aux_write(struct vcpu *v, uint64_t val)
+{
+	if (val >> 32)
+		return -1;
+	tsc_aux_set(v, val);
 	return 0;
 }
 
@@ -117,7 +150,9 @@ static const struct msr_handler msr_table[] = {
 	{ MSR_K7_EVNTSEL0, MSR_K7_PERFCTR3, zero_read, ignore_write },
 	{ MSR_AMD_INT_PENDING_MSG, 0, zero_read, ignore_write },
 	{ MSR_IA32_MISC_ENABLE, 0, misc_enable_read, misc_enable_write },
-	{ MSR_IA32_TSC,    0, tsc_read,        NULL },
+	{ MSR_IA32_TSC,    0, tsc_read,        tsc_write_msr },
+	{ MSR_IA32_TSC_ADJUST, 0, tsc_adjust_read, tsc_adjust_write_msr },
+	{ MSR_TSC_AUX,     0, tsc_aux_read,    tsc_aux_write },
 	{ MSR_EFER,        0, efer_read,       efer_write },
 	{ MSR_IA32_PAT,    0, pat_read,        pat_write },
 };

@@ -8,6 +8,7 @@
  */
 #include <core/console.h>
 #include <core/sched.h>
+#include <core/tsc.h>
 #include <core/vm.h>
 #include <devices/lapic.h>
 #include <lib/printk.h>
@@ -142,6 +143,7 @@ static void run_slice(struct vcpu *v)
 	current_vcpu = v;
 	fpu_switch_to(v);
 	debugreg_switch_to(v);
+	tsc_aux_switch_to(v);
 	while (vcpu_can_run(v) && (now = rdtsc()) < slice_end) {
 		arm_host_timer(earlier(slice_end, poll));
 		vendor->run(v, &e);

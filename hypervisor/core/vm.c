@@ -11,6 +11,7 @@
 #include <lib/printk.h>
 #include <lib/string.h>
 #include <stdarg.h>
+#include <core/tsc.h>
 #include <x86/debugreg.h>
 #include <x86/fpu.h>
 #include <x86/vendor.h>
@@ -78,6 +79,7 @@ static int vcpus_create(struct vm *vm, unsigned n)
 		v->state = VCPU_RUNNABLE;
 		v->misc_enable = MISC_ENABLE_DEFAULT;
 		debugreg_vcpu_reset(v);
+		tsc_aux_vcpu_reset(v);
 		/* Counted only once whole: the console may look at any counted
 		 * vCPU, even of a VM that failed to start (review R5). */
 		if (fpu_vcpu_init(v) || lapic_create(v) || vendor->vcpu_init(v))
@@ -140,6 +142,7 @@ static void vm_create(const struct hv_boot_vm *bv)
 	vm->mem_size = bv->mem_size;
 	vm->ram_hpa = bv->ram_hpa;
 	vm->state = VM_FAILED;
+	tsc_vm_reset(vm);
 	if (bv->error[0]) {
 		strlcpy(vm->stop_reason, bv->error, sizeof(vm->stop_reason));
 		return;   /* the loader already reported it */
@@ -173,6 +176,7 @@ static void vcpu_power_on(struct vcpu *v)
 	lapic_reset(v);
 	fpu_vcpu_reset(v);
 	debugreg_vcpu_reset(v);
+	tsc_aux_vcpu_reset(v);
 	vendor->vcpu_reset(v);
 }
 
@@ -186,6 +190,7 @@ void vm_restart(struct vm *vm)
 	printk("kestrel: vm %u (%s) restarts (reset by the guest, %u so far)\n", vm->id,
 	       vm->name, vm->resets);
 	memset(vm_gpa_to_hva(vm, 0, vm->mem_size), 0, vm->mem_size);
+	tsc_vm_reset(vm);
 	ioapic_reset(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_power_on(vm->vcpus[i]);

@@ -1,6 +1,7 @@
 /* Local APIC emulation (SDM vol. 3, chapter 10; see devices/lapic.h). */
 #include <core/iobus.h>
 #include <core/page_alloc.h>
+#include <core/tsc.h>
 #include <core/vm.h>
 #include <devices/ioapic.h>
 #include <devices/lapic.h>
@@ -387,7 +388,8 @@ bool lapic_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool *ok)
 	if (msr == MSR_IA32_APIC_BASE)
 		*val = a->apic_base;
 	else if (msr == MSR_TSC_DEADLINE)
-		*val = LVT_TIMER_MODE(a->lvt[0]) == TIMER_TSC_DEADLINE ? a->timer_deadline : 0;
+		*val = LVT_TIMER_MODE(a->lvt[0]) == TIMER_TSC_DEADLINE ?
+		       tsc_host_to_guest(v->vm, a->timer_deadline) : 0;
 	else if (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST) {
 		/* EOI and SELF IPI are write-only (SDM 3, table 10-6). */
 		*ok = x2apic(a) && reg != REG_EOI && reg != REG_SELF_IPI;
@@ -409,7 +411,7 @@ bool lapic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool *ok)
 		apic_base_write(a, val);
 	} else if (msr == MSR_TSC_DEADLINE) {
 		if (LVT_TIMER_MODE(a->lvt[0]) == TIMER_TSC_DEADLINE)
-			a->timer_deadline = val;
+			a->timer_deadline = tsc_guest_to_host(v->vm, val);
 	} else if (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST) {
 		if (!(*ok = x2apic(a)))
 			return true;

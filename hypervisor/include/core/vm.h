@@ -57,6 +57,7 @@ struct vcpu {
 	uint8_t bench_floor_len;
 
 	uint64_t misc_enable;         /* IA32_MISC_ENABLE as the guest set it */
+	uint64_t tsc_aux;             /* IA32_TSC_AUX (core/tsc.c) */
 
 	/* DR0-DR3 and DR6 while another vCPU runs (x86/debugreg.c). */
 	uint64_t dr[4], dr6;
@@ -95,6 +96,8 @@ struct vm {
 	uint32_t asid;                /* address-space tag (ASID / VPID) */
 	const struct vcpu *asid_owner; /* SVM: the vCPU whose translations it tags */
 	uint64_t acpi_rsdp;           /* guest-physical RSDP, 0 when none */
+	uint64_t tsc_offset;          /* guest TSC - host TSC, for every vCPU (core/tsc.c) */
+	uint64_t tsc_adjust;          /* IA32_TSC_ADJUST */
 
 	unsigned nr_vcpus;
 	struct vcpu *vcpus[MAX_VCPUS_PER_VM];

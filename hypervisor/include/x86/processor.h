@@ -27,6 +27,7 @@
 /* MSRs (SDM vol. 4; APM vol. 2, appendix A). */
 #define MSR_IA32_TSC            0x00000010
 #define MSR_IA32_APIC_BASE      0x0000001b
+#define MSR_IA32_TSC_ADJUST     0x0000003b
 #define MSR_IA32_FEATURE_CONTROL 0x0000003a
 #define MSR_IA32_MTRRCAP        0x000000fe
 #define MSR_IA32_SYSENTER_CS    0x00000174

@@ -62,6 +62,9 @@ struct vendor_ops {
 };
 
 extern const struct vendor_ops *vendor;
+/* Whether guests can run RDTSCP and RDPID (VMX needs a control for them);
+ * set by the backend's cpu_enable, read by CPUID. */
+extern bool vendor_guest_rdtscp;
 extern const struct vendor_ops svm_vendor_ops;
 extern const struct vendor_ops vmx_vendor_ops;
 

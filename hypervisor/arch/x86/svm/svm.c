@@ -88,6 +88,7 @@ static int svm_cpu_enable(void)
 
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, hsave);
+	vendor_guest_rdtscp = true;    /* not intercepted: runs as on the host */
 	/* The host's FS/GS/TR/LDTR and SYSCALL MSRs, restored after each exit. */
 	__asm__ volatile("vmsave %0" : : "a"(host_vmcb_pa) : "memory");
 	return 0;
@@ -333,6 +334,7 @@ static void svm_run(struct vcpu *v, struct exit_info *e)
 	/* With V_INTR_MASKING the guest's CR8 is V_TPR: the emulated APIC's
 	 * TPR (which xAPIC MMIO may have changed) goes in, V_TPR comes out. */
 	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) | lapic_read_cr8(v);
+	vmcb->control.tsc_offset = v->vm->tsc_offset;
 	svm_offer_irq(v, s);
 	svm_enter(v, s);
 	lapic_write_cr8(v, vmcb->control.int_ctl & V_TPR_MASK);

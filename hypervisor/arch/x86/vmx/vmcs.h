@@ -126,6 +126,7 @@ enum vmcs_seg { VMCS_SEG_ES, VMCS_SEG_CS, VMCS_SEG_SS, VMCS_SEG_DS, VMCS_SEG_FS,
 #define PIN_NMI_EXITING        (1u << 3)
 /* Primary processor-based controls (24.6.2) */
 #define PROC_INTR_WINDOW       (1u << 2)
+#define PROC_TSC_OFFSETTING    (1u << 3)
 #define PROC_HLT_EXITING       (1u << 7)
 #define PROC_MWAIT_EXITING     (1u << 10)
 #define PROC_CR3_LOAD_EXITING  (1u << 15)

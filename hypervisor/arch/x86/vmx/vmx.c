@@ -144,6 +144,7 @@ static int vmx_cpu_enable(void)
 		return -1;
 	}
 	vmx_flush_all();
+	vendor_guest_rdtscp = vmx_ctl.proc2 & PROC2_RDTSCP;
 	return 0;
 }
 
@@ -340,6 +341,7 @@ static void vmx_run(struct vcpu *v, struct exit_info *e)
 	vmwrite(VMCS_ENTRY_CONTROLS, vmread(VMCS_GUEST_EFER) & EFER_LMA ?
 		vmx_ctl.entry | ENTRY_IA32E_MODE : vmx_ctl.entry);
 	vmwrite(VMCS_GUEST_RSP, v->regs.gpr[GPR_RSP]);
+	vmwrite(VMCS_TSC_OFFSET, v->vm->tsc_offset);
 	do {
 		failed = vmx_vmenter(v, x->launched);
 		x->launched |= !failed;
