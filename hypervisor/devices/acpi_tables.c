@@ -2,14 +2,24 @@
  * The ACPI tables of a Linux VM (ACPI 6.4), built into guest memory.
  *
  * Choices the guest depends on:
- *   - FADT revision 6.4 with HW_REDUCED_ACPI (4.1): no SCI, PM timer, PM1
- *     or GPE blocks, no FACS. Linux then uses the sleep control/status
- *     registers for S5 and null_legacy_pic: no 8259s, no PIT interrupt.
- *   - No MADT interrupt source overrides. ISA IRQs map 1:1 onto IOAPIC
- *     pins; the only device on one, COM1, uses IRQ 4 with the ISA
- *     default polarity and trigger (edge, active high), which its _CRS
- *     states anyway. The classic IRQ0 -> GSI2 override describes a PIT
- *     wired to the IOAPIC, which this platform does not offer.
+ *   - FADT revision 6.4 with HW_REDUCED_ACPI (4.1): no SCI, PM1 or GPE
+ *     blocks, no FACS. Linux then uses the sleep control/status registers
+ *     for S5 and null_legacy_pic: it leaves the 8259s masked and takes no
+ *     PIT interrupt (its timer is the local APIC's), though it still
+ *     calibrates with PIT counter 2 (quick_pit_calibrate runs before the
+ *     FADT is read).
+ *   - The PM timer block in that FADT. ACPI 6.4, 5.2.9 lets OSPM ignore
+ *     PM_TMR_BLK under HW_REDUCED_ACPI; Linux 6.1 does not: ACPICA
+ *     converts X_PM_TMR_BLK like any block and acpi_parse_fadt() takes
+ *     pmtmr_ioport from it, so the acpi_pm clocksource and the PM-timer
+ *     TSC calibration work. An OS that ignores the field loses only that.
+ *     Both the 32-bit and the GAS field name the port, so no OS sees a
+ *     32/64-bit mismatch. TMR_VAL_EXT is clear: the timer has 24 bits.
+ *   - One MADT interrupt source override, ISA IRQ 0 -> GSI 2, the PC
+ *     wiring of the PIT to the IOAPIC (devices/vpic.c routes it so);
+ *     every other ISA IRQ maps 1:1 onto an IOAPIC pin with the ISA
+ *     defaults (edge, active high), which COM1's and the RTC's _CRS state
+ *     anyway. PCAT_COMPAT says the 8259s are there (masked at power-on).
  *   - No RSDT: revision-2 RSDP with an XSDT only (5.2.5.3, 5.2.8).
  */
 #include <devices/acpi_tables.h>
@@ -42,7 +52,7 @@ static const
 #define XSDT_LENGTH             (sizeof(struct acpi_xsdt) + XSDT_ENTRIES * sizeof(uint64_t))
 #define MADT_LENGTH(n)          (sizeof(struct acpi_madt) + \
 				 (n) * sizeof(struct acpi_madt_lapic) + \
-				 sizeof(struct acpi_madt_ioapic))
+				 sizeof(struct acpi_madt_ioapic) + sizeof(struct acpi_madt_iso))
 #define XSDT_OFFSET             ALIGN_UP(sizeof(struct acpi_rsdp))
 #define FADT_OFFSET             ALIGN_UP(XSDT_OFFSET + XSDT_LENGTH)
 #define DSDT_OFFSET             ALIGN_UP(FADT_OFFSET + sizeof(struct acpi_fadt))
@@ -95,6 +105,18 @@ static struct acpi_gas gas_io8(uint16_t port)
 	};
 }
 
+/* A 32-bit I/O-port register (5.2.3.2). */
+static struct acpi_gas gas_io32(uint16_t port)
+{
+	return (struct acpi_gas){
+		.space_id = ACPI_GAS_SYSTEM_IO,
+		.bit_width = 32,
+		.bit_offset = 0,
+		.access_size = ACPI_GAS_ACCESS_DWORD,
+		.address = port,
+	};
+}
+
 static void build_rsdp(struct acpi_rsdp *r, uint64_t xsdt_gpa)
 {
 	memcpy(r->signature, "RSD PTR ", sizeof(r->signature));
@@ -116,7 +138,8 @@ static void build_xsdt(struct acpi_xsdt *x, uint64_t fadt_gpa, uint64_t madt_gpa
 }
 
 /* 5.2.9 and 5.2.9.3; everything not set here is zero, as hardware-reduced
- * ACPI (4.1) wants for the PM1, PM2, PM timer, GPE and SMI fields. */
+ * ACPI (4.1) wants for the PM1, PM2, GPE and SMI fields. The PM timer
+ * block is the exception explained at the top. */
 static void build_fadt(struct acpi_fadt *f, const struct acpi_platform *p,
 		       uint64_t dsdt_gpa)
 {
@@ -137,6 +160,11 @@ static void build_fadt(struct acpi_fadt *f, const struct acpi_platform *p,
 		f->century = ACPI_RTC_CENTURY_INDEX;
 	else
 		f->iapc_boot_arch |= ACPI_IAPC_CMOS_RTC_NOT_PRESENT;
+	if (p->pm_timer) {                              /* 4.8.3.3 */
+		f->pm_tmr_blk = ACPI_PM_TIMER_PORT;
+		f->pm_tmr_len = ACPI_PM_TIMER_LEN;
+		f->x_pm_tmr_blk = gas_io32(ACPI_PM_TIMER_PORT);
+	}
 	f->reset_reg = gas_io8(ACPI_RESET_PORT);        /* 4.8.3.6 */
 	f->reset_value = ACPI_RESET_VALUE;
 	f->sleep_control_reg = gas_io8(ACPI_SLEEP_CONTROL_PORT);  /* 4.8.3.7 */
@@ -145,16 +173,23 @@ static void build_fadt(struct acpi_fadt *f, const struct acpi_platform *p,
 	sdt_header_seal(&f->header);
 }
 
-/* 5.2.12: local APICs in vCPU order (the first is the boot processor,
- * 5.2.12.1), then the IOAPIC. PCAT_COMPAT clear: no 8259s. */
-static void build_madt(struct acpi_madt *m, unsigned nr_vcpus)
+static size_t madt_length(const struct acpi_platform *p)
 {
+	return MADT_LENGTH(p->nr_vcpus) - (p->pic_pit ? 0 : sizeof(struct acpi_madt_iso));
+}
+
+/* 5.2.12: local APICs in vCPU order (the first is the boot processor,
+ * 5.2.12.1), the IOAPIC, then with the PIT the override of its IRQ. */
+static void build_madt(struct acpi_madt *m, const struct acpi_platform *p)
+{
+	unsigned nr_vcpus = p->nr_vcpus;
 	struct acpi_madt_lapic *lapic = (struct acpi_madt_lapic *)(m + 1);
 	struct acpi_madt_ioapic *ioapic;
+	struct acpi_madt_iso *iso;
 
-	sdt_header_init(&m->header, "APIC", MADT_LENGTH(nr_vcpus), MADT_REVISION);
+	sdt_header_init(&m->header, "APIC", madt_length(p), MADT_REVISION);
 	m->lapic_address = ACPI_LAPIC_ADDR;
-	m->flags = 0;
+	m->flags = p->pic_pit ? ACPI_MADT_PCAT_COMPAT : 0;
 	for (unsigned i = 0; i < nr_vcpus; i++, lapic++) {
 		lapic->type = ACPI_MADT_TYPE_LAPIC;
 		lapic->length = sizeof(*lapic);
@@ -168,7 +203,36 @@ static void build_madt(struct acpi_madt *m, unsigned nr_vcpus)
 	ioapic->ioapic_id = ACPI_IOAPIC_ID;
 	ioapic->address = ACPI_IOAPIC_ADDR;
 	ioapic->gsi_base = ACPI_IOAPIC_GSI_BASE;
+	if (p->pic_pit) {                               /* 5.2.12.5 */
+		iso = (struct acpi_madt_iso *)(ioapic + 1);
+		iso->type = ACPI_MADT_TYPE_ISO;
+		iso->length = sizeof(*iso);
+		iso->bus = 0;                           /* ISA */
+		iso->source = ACPI_PIT_IRQ;
+		iso->gsi = ACPI_PIT_GSI;
+		iso->flags = 0;                         /* conforms to ISA: edge, high */
+	}
 	sdt_header_seal(&m->header);
+}
+
+/*
+ * The DSDT's \_SB.RTC answers _STA from the byte of Name (RTCS, 0x0F):
+ * present and enabled with a CMOS clock, absent (0) without. Its AML is
+ * NameOp "RTCS" BytePrefix value, found in the copy and patched, then
+ * the checksum sealed again.
+ */
+static void dsdt_set_rtc(struct acpi_sdt_header *dsdt, bool present)
+{
+	static const uint8_t name[] = { 0x08, 'R', 'T', 'C', 'S', 0x0a };
+	uint8_t *aml = (uint8_t *)dsdt;
+
+	for (size_t i = sizeof(*dsdt); i + sizeof(name) < dsdt->length; i++) {
+		if (!memcmp(aml + i, name, sizeof(name))) {
+			aml[i + sizeof(name)] = present ? 0x0f : 0x00;
+			break;
+		}
+	}
+	sdt_header_seal(dsdt);
 }
 
 long acpi_build(const struct acpi_platform *p, void *buf, size_t size, uint64_t gpa)
@@ -179,7 +243,7 @@ long acpi_build(const struct acpi_platform *p, void *buf, size_t size, uint64_t 
 	if (!p || p->nr_vcpus == 0 || p->nr_vcpus > ACPI_MAX_VCPUS ||
 	    gpa % ACPI_ALIGN != 0)
 		return -1;
-	total = TABLES_SIZE(p->nr_vcpus);
+	total = MADT_OFFSET + madt_length(p);
 	if (!buf || size < total || gpa + total < gpa)
 		return -1;
 
@@ -188,6 +252,7 @@ long acpi_build(const struct acpi_platform *p, void *buf, size_t size, uint64_t 
 	build_xsdt((struct acpi_xsdt *)(base + XSDT_OFFSET), gpa + FADT_OFFSET, gpa + MADT_OFFSET);
 	build_fadt((struct acpi_fadt *)(base + FADT_OFFSET), p, gpa + DSDT_OFFSET);
 	memcpy(base + DSDT_OFFSET, dsdt_aml_code, sizeof(dsdt_aml_code));
-	build_madt((struct acpi_madt *)(base + MADT_OFFSET), p->nr_vcpus);
+	dsdt_set_rtc((struct acpi_sdt_header *)(base + DSDT_OFFSET), p->cmos_rtc);
+	build_madt((struct acpi_madt *)(base + MADT_OFFSET), p);
 	return (long)total;
 }

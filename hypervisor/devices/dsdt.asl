@@ -39,6 +39,28 @@ DefinitionBlock ("", "DSDT", 2, ACPI_OEM_ID, ACPI_OEM_TABLE_ID, ACPI_OEM_REVISIO
         }
 
         /*
+         * The MC146818 CMOS clock (devices/rtc.c). Linux's rtc_cmos binds
+         * to the PNP0B00 device and takes its port and IRQ from _CRS
+         * (without one it registers a platform device, and with a
+         * hardware-reduced FADT finds no IRQ 8 to claim). acpi_build()
+         * patches RTCS to 0 for a VM without the clock.
+         */
+        Device (RTC)
+        {
+            Name (_HID, EisaId ("PNP0B00"))     /* AT real-time clock */
+            Name (RTCS, 0x0F)                   /* present, enabled, shown, working */
+            Method (_STA, 0, NotSerialized)
+            {
+                Return (RTCS)
+            }
+            Name (_CRS, ResourceTemplate ()
+            {
+                IO (Decode16, ACPI_RTC_PORT, ACPI_RTC_PORT, 0x01, ACPI_RTC_PORT_LEN)
+                IRQ (Edge, ActiveHigh, Exclusive) {ACPI_RTC_IRQ}
+            })
+        }
+
+        /*
          * virtio-mmio devices go here, one Device per transport. Linux
          * finds them only through _HID "LNRO0005" (virtio_mmio.device= is
          * compiled out). A device would read:

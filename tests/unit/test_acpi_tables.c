@@ -152,10 +152,18 @@ static void check_gas_io8(const uint8_t *g, uint16_t port)
 	CHECK_EQ(rd64(g, 4), port);
 }
 
-/* FADT revision 6.4 (5.2.9), hardware-reduced. */
-static void check_fadt(struct tables *t, int cmos_rtc)
+/* What a build describes: acpi_platform's flags. */
+#define OPT_RTC         1
+#define OPT_PIC_PIT     2
+#define OPT_PM_TIMER    4
+#define OPT_ALL         (OPT_RTC | OPT_PIC_PIT | OPT_PM_TIMER)
+
+/* FADT revision 6.4 (5.2.9), hardware-reduced, with or without the PM
+ * timer block. */
+static void check_fadt(struct tables *t, int opts)
 {
 	const uint8_t *f = t->fadt;
+	int cmos_rtc = opts & OPT_RTC;
 	uint64_t dsdt;
 
 	check_header(f, "FACP", 6);
@@ -166,14 +174,32 @@ static void check_fadt(struct tables *t, int cmos_rtc)
 	CHECK_EQ(rd64(f, 132), 0);
 	CHECK_EQ(f[44], 0);
 	CHECK_EQ(rd16(f, 46), 0);               /* no SCI */
-	CHECK(all_zero(f + 48, 108 - 48));      /* SMI, PM1/PM2/timer/GPE, C-states, duty, alarms */
+	if (opts & OPT_PM_TIMER) {
+		CHECK(all_zero(f + 48, 76 - 48));       /* SMI, PM1, PM2 */
+		CHECK_EQ(rd32(f, 76), 0x608);           /* PM_TMR_BLK */
+		CHECK(all_zero(f + 80, 91 - 80));       /* GPE, PM1/PM2 lengths */
+		CHECK_EQ(f[91], 4);                     /* PM_TMR_LEN */
+		CHECK(all_zero(f + 92, 108 - 92));      /* GPE lengths, C-states, duty, alarms */
+	} else {
+		CHECK(all_zero(f + 48, 108 - 48));      /* SMI, PM1/PM2/timer/GPE, C-states, ... */
+	}
 	CHECK_EQ(f[108], cmos_rtc ? 0x32 : 0);  /* century byte */
 	CHECK_EQ(rd16(f, 109), 0x04 | (cmos_rtc ? 0 : 0x20));
 	CHECK_EQ(f[111], 0);
 	check_gas_io8(f + 116, 0xcf9);          /* RESET_REG */
 	CHECK_EQ(f[128], 0x06);
 	CHECK_EQ(rd16(f, 129), 0);              /* ARM boot flags */
-	CHECK(all_zero(f + 148, 244 - 148));    /* X_PM1a_EVT_BLK .. X_GPE1_BLK */
+	if (opts & OPT_PM_TIMER) {
+		CHECK(all_zero(f + 148, 208 - 148));    /* X_PM1a_EVT_BLK .. X_PM2_CNT_BLK */
+		CHECK_EQ(f[208], 1);                    /* X_PM_TMR_BLK: SystemIO, */
+		CHECK_EQ(f[209], 32);                   /* 32 bits, */
+		CHECK_EQ(f[210], 0);
+		CHECK_EQ(f[211], 3);                    /* dword access */
+		CHECK_EQ(rd64(f, 212), 0x608);
+		CHECK(all_zero(f + 220, 244 - 220));    /* X_GPE0_BLK, X_GPE1_BLK */
+	} else {
+		CHECK(all_zero(f + 148, 244 - 148));    /* X_PM1a_EVT_BLK .. X_GPE1_BLK */
+	}
 	check_gas_io8(f + 244, 0x600);          /* SLEEP_CONTROL_REG */
 	check_gas_io8(f + 256, 0x601);          /* SLEEP_STATUS_REG */
 	CHECK(!memcmp(f + 268, "Kestrel ", 8));
@@ -185,17 +211,19 @@ static void check_fadt(struct tables *t, int cmos_rtc)
 	CHECK(t->dsdt != NULL);
 }
 
-/* MADT revision 5 (5.2.12): n local APICs in order, one IOAPIC, no
- * interrupt source override, no other structure. */
-static void check_madt(const uint8_t *m, unsigned n)
+/* MADT revision 5 (5.2.12): n local APICs in order, one IOAPIC, with the
+ * PIT and 8259s PCAT_COMPAT and the override ISA IRQ 0 -> GSI 2, no other
+ * structure. */
+static void check_madt(const uint8_t *m, unsigned n, int opts)
 {
 	uint32_t len = rd32(m, 4), off;
-	unsigned lapics = 0, ioapics = 0;
+	unsigned lapics = 0, ioapics = 0, isos = 0;
+	int pic_pit = !!(opts & OPT_PIC_PIT);
 
 	check_header(m, "APIC", 5);
-	CHECK_EQ(len, 44 + 8 * n + 12);
+	CHECK_EQ(len, 44 + 8 * n + 12 + (pic_pit ? 10 : 0));
 	CHECK_EQ(rd32(m, 36), 0xfee00000);
-	CHECK_EQ(rd32(m, 40), 0);               /* PCAT_COMPAT clear */
+	CHECK_EQ(rd32(m, 40), pic_pit);         /* PCAT_COMPAT: 8259s present */
 	for (off = 44; off + 2 <= len; off += m[off + 1]) {
 		const uint8_t *e = m + off;
 
@@ -217,6 +245,13 @@ static void check_madt(const uint8_t *m, unsigned n)
 			CHECK_EQ(rd32(e, 4), 0xfec00000);
 			CHECK_EQ(rd32(e, 8), 0);        /* GSI base */
 			ioapics++;
+		} else if (e[0] == 2) {         /* 5.2.12.5 */
+			CHECK_EQ(e[1], 10);
+			CHECK_EQ(e[2], 0);              /* ISA */
+			CHECK_EQ(e[3], 0);              /* IRQ 0 */
+			CHECK_EQ(rd32(e, 4), 2);        /* GSI 2 */
+			CHECK_EQ(rd16(e, 8), 0);        /* conforms to the bus */
+			isos++;
 		} else {
 			CHECK_MSG(0, "MADT structure type %u at %u", e[0], off);
 		}
@@ -224,6 +259,7 @@ static void check_madt(const uint8_t *m, unsigned n)
 	CHECK_EQ(off, len);
 	CHECK_EQ(lapics, n);
 	CHECK_EQ(ioapics, 1);
+	CHECK_EQ(isos, pic_pit);
 }
 
 /* EISA ID compression (ACPI 6.4, 19.6, EISAID): three letters in 5 bits
@@ -249,7 +285,7 @@ static size_t aml_int(uint8_t *out, uint8_t v)
 }
 
 /* DSDT (5.2.11.1), checked in its AML bytes. */
-static void check_dsdt(const uint8_t *d)
+static void check_dsdt(const uint8_t *d, int opts)
 {
 	uint32_t len = rd32(d, 4);
 	uint8_t want[16];
@@ -281,12 +317,29 @@ static void check_dsdt(const uint8_t *d)
 	CHECK(find_bytes(d, len, "\x47\x01\xf8\x03\xf8\x03\x01\x08", 8) != NULL);
 	/* IRQ descriptor with flags (6.4.2.1): mask 1 << 4; _HE edge, _LL high, exclusive */
 	CHECK(find_bytes(d, len, "\x23\x10\x00\x01", 4) != NULL);
+
+	/* RTC: _HID EisaId ("PNP0B00"), ports 0x70-0x71, IRQ 8 (mask 1 << 8) */
+	id = eisa_id("PNP0B00");
+	memcpy(want, "_HID\x0c", 5);
+	memcpy(want + 5, &id, 4);
+	CHECK_MSG(find_bytes(d, len, want, 9) != NULL, "no _HID PNP0B00");
+	CHECK(find_bytes(d, len, "\x47\x01\x70\x00\x70\x00\x01\x02", 8) != NULL);
+	CHECK(find_bytes(d, len, "\x23\x00\x01\x01", 4) != NULL);
+	/* Name (RTCS, 0x0F) or 0: what its _STA returns */
+	p = find_bytes(d, len, "\x08RTCS\x0a", 6);
+	CHECK_MSG(p != NULL, "no RTCS");
+	if (p)
+		CHECK_EQ(p[6], (opts & OPT_RTC) ? 0x0f : 0x00);
+	CHECK(find_bytes(d, len, "\x14\x0b_STA\x00\xa4RTCS", 11) != NULL);   /* Return (RTCS) */
 }
 
 /* Builds n vCPUs' tables into a canary-filled buffer and checks them all. */
-static struct tables *build_and_check(unsigned n, uint64_t gpa, int cmos_rtc)
+static struct tables *build_and_check(unsigned n, uint64_t gpa, int opts)
 {
-	struct acpi_platform plat = { .nr_vcpus = n, .cmos_rtc = cmos_rtc };
+	struct acpi_platform plat = {
+		.nr_vcpus = n, .cmos_rtc = opts & OPT_RTC,
+		.pic_pit = opts & OPT_PIC_PIT, .pm_timer = opts & OPT_PM_TIMER,
+	};
 	size_t size = ACPI_TABLES_MAX_SIZE + 64;
 	struct tables *t = calloc(1, sizeof(*t));
 
@@ -306,11 +359,11 @@ static struct tables *build_and_check(unsigned n, uint64_t gpa, int cmos_rtc)
 	t->rsdp = t->buf;
 	check_roots(t);
 	if (t->fadt)
-		check_fadt(t, cmos_rtc);
+		check_fadt(t, opts);
 	if (t->madt)
-		check_madt(t->madt, n);
+		check_madt(t->madt, n, opts);
 	if (t->dsdt)
-		check_dsdt(t->dsdt);
+		check_dsdt(t->dsdt, opts);
 	/* Tables do not overlap and padding is zero. */
 	for (long i = 0; i < t->len; i++)
 		if (!t->covered[i] && t->buf[i]) {
@@ -328,8 +381,10 @@ static void free_tables(struct tables *t)
 
 static void test_sizes_and_errors(void)
 {
-	struct acpi_platform p2 = { .nr_vcpus = 2 }, p0 = { .nr_vcpus = 0 },
-			     pmax = { .nr_vcpus = ACPI_MAX_VCPUS }, pbig = { .nr_vcpus = ACPI_MAX_VCPUS + 1 };
+	struct acpi_platform p2 = { .nr_vcpus = 2, .pic_pit = true }, p0 = { .nr_vcpus = 0 },
+			     pmax = { .nr_vcpus = ACPI_MAX_VCPUS, .cmos_rtc = true, .pic_pit = true,
+				      .pm_timer = true },
+			     pbig = { .nr_vcpus = ACPI_MAX_VCPUS + 1 };
 	uint8_t *buf = malloc(ACPI_TABLES_MAX_SIZE);
 	long need = acpi_build(&p2, buf, ACPI_TABLES_MAX_SIZE, GPA);
 	size_t too_small[] = { 0, 1, 35, 36, (size_t)need - 1 };
@@ -355,8 +410,8 @@ static void test_sizes_and_errors(void)
 /* Same input, same bytes; another gpa moves only the pointers. */
 static void test_relocation(void)
 {
-	struct tables *a = build_and_check(2, GPA, 1), *b = build_and_check(2, GPA, 1),
-		      *c = build_and_check(2, 0x7000, 1);
+	struct tables *a = build_and_check(2, GPA, OPT_ALL), *b = build_and_check(2, GPA, OPT_ALL),
+		      *c = build_and_check(2, 0x7000, OPT_ALL);
 
 	CHECK(a->len == b->len && !memcmp(a->buf, b->buf, (size_t)a->len));
 	CHECK_EQ(c->len, a->len);
@@ -504,10 +559,13 @@ static void check_fadt_listing(const char *dir)
 	DSL_IS(p, "Table Length", "00000114");
 	DSL_IS(p, "Revision", "06");
 	DSL_IS(p, "FACS Address", "00000000");
+	DSL_IS(p, "PM Timer Block Address", "00000608");
+	DSL_IS(p, "PM Timer Block Length", "04");
 	DSL_IS(p, "RTC Century Index", "32");
 	DSL_IS(p, "VGA Not Present (V4)", "1");
 	DSL_IS(p, "CMOS RTC Not Present (V5)", "0");
 	DSL_IS(p, "Control Method Power Button (V1)", "1");
+	DSL_IS(p, "32-bit PM Timer (V1)", "0");
 	DSL_IS(p, "Reset Register Supported (V2)", "1");
 	DSL_IS(p, "Hardware Reduced (V5)", "1");
 	DSL_IS(p, "Reset Register", "[Generic Address Structure]");
@@ -516,6 +574,11 @@ static void check_fadt_listing(const char *dir)
 	DSL_IS(p, "Address", "0000000000000CF9");
 	DSL_IS(p, "Value to cause reset", "06");
 	DSL_IS(p, "FADT Minor Revision", "04");
+	DSL_IS(p, "PM Timer Block", "[Generic Address Structure]");
+	DSL_IS(p, "Space ID", "01 [SystemIO]");
+	DSL_IS(p, "Bit Width", "20");
+	DSL_IS(p, "Encoded Access Width", "03 [DWord Access:32]");
+	DSL_IS(p, "Address", "0000000000000608");
 	DSL_IS(p, "Sleep Control Register", "[Generic Address Structure]");
 	DSL_IS(p, "Space ID", "01 [SystemIO]");
 	DSL_IS(p, "Encoded Access Width", "01 [Byte Access:8]");
@@ -537,14 +600,21 @@ static void check_madt_listing(const char *dir, unsigned n)
 	if (!dsl)
 		return;
 	DSL_IS(p, "Local Apic Address", "FEE00000");
-	DSL_IS(p, "PC-AT Compatibility", "0");
+	DSL_IS(p, "PC-AT Compatibility", "1");
 	CHECK_EQ(count(dsl, "[Processor Local APIC]"), n);
 	CHECK_EQ(count(dsl, "[I/O APIC]"), 1);
-	CHECK_EQ(count(dsl, "Subtable Type"), n + 1);
+	CHECK_EQ(count(dsl, "[Interrupt Source Override]"), 1);
+	CHECK_EQ(count(dsl, "Subtable Type"), n + 2);
 	p = strstr(dsl, "01 [I/O APIC]");
 	DSL_IS(p, "I/O Apic ID", "00");
 	DSL_IS(p, "Address", "FEC00000");
 	DSL_IS(p, "Interrupt", "00000000");
+	DSL_IS(p, "Subtable Type", "02 [Interrupt Source Override]");
+	DSL_IS(p, "Bus", "00");
+	DSL_IS(p, "Source", "00");
+	DSL_IS(p, "Interrupt", "00000002");
+	DSL_IS(p, "Polarity", "0");
+	DSL_IS(p, "Trigger Mode", "0");
 	free(dsl);
 }
 
@@ -562,19 +632,25 @@ static void check_dsdt_listing(const char *dir)
 	CHECK(strstr(dsl, "EisaId (\"PNP0501\")") != NULL);
 	CHECK(strstr(dsl, "0x03F8,") != NULL);
 	CHECK(strstr(dsl, "IRQ (Edge, ActiveHigh, Exclusive, )") != NULL);
+	CHECK(strstr(dsl, "Device (RTC)") != NULL);
+	CHECK(strstr(dsl, "EisaId (\"PNP0B00\")") != NULL);
+	CHECK(strstr(dsl, "0x0070,") != NULL);
+	CHECK_EQ(count(dsl, "IRQ (Edge, ActiveHigh, Exclusive, )"), 2);
 	free(dsl);
 }
 
 /* acpiexec loads FADT, DSDT and MADT through the table manager Linux
- * uses, then evaluates \_S5, decodes COM1's _CRS, and enters S5 (the
- * hardware-reduced path writes the FADT sleep control register). */
+ * uses, then evaluates \_S5, decodes COM1's and the RTC's _CRS, runs the
+ * RTC's _STA, and enters S5 (the hardware-reduced path writes the FADT
+ * sleep control register). */
 static void run_acpiexec(const char *dir)
 {
 	char want[64];
 	char *out;
 
 	out = run_in(dir, "timeout 60 acpiexec -b "
-		     "\"Evaluate \\_S5; Resources \\_SB.COM1; Sleep 5\" facp.dat dsdt.dat apic.dat",
+		     "\"Evaluate \\_S5; Resources \\_SB.COM1; Resources \\_SB.RTC; "
+		     "Evaluate \\_SB.RTC._STA; Sleep 5\" facp.dat dsdt.dat apic.dat",
 		     "acpiexec.log");
 	check_clean("acpiexec", out);
 	if (!out)
@@ -587,6 +663,10 @@ static void run_acpiexec(const char *dir)
 	CHECK(strstr(out, "Triggering : Edge") != NULL);
 	CHECK(strstr(out, "Polarity : ActiveHigh") != NULL);
 	CHECK(strstr(out, "Interrupt List : 4 ") != NULL);
+	CHECK(strstr(out, "Address Minimum : 0070") != NULL);
+	CHECK(strstr(out, "Address Length : 02") != NULL);
+	CHECK(strstr(out, "Interrupt List : 8 ") != NULL);
+	CHECK(strstr(out, "[Integer] = 000000000000000F") != NULL);   /* RTC _STA */
 	CHECK(strstr(out, "Entering sleep state [S5]") != NULL);
 	CHECK(strstr(out, "Return from sleep (S5)") != NULL);
 	free(out);
@@ -603,7 +683,7 @@ static void test_acpica(void)
 		       "ACPICA cross-check not run\n");
 		return;
 	}
-	t = build_and_check(8, GPA, 1);
+	t = build_and_check(8, GPA, OPT_ALL);
 	if (!t->xsdt || !t->fadt || !t->madt || !t->dsdt || !mkdtemp(dir)) {
 		CHECK_MSG(0, "no tables or no temporary directory");
 		free_tables(t);
@@ -636,10 +716,9 @@ int main(void)
 {
 	static const unsigned vcpus[] = { 1, 2, 8, ACPI_MAX_VCPUS };
 
-	for (size_t i = 0; i < sizeof(vcpus) / sizeof(vcpus[0]); i++) {
-		free_tables(build_and_check(vcpus[i], GPA, 0));
-		free_tables(build_and_check(vcpus[i], GPA, 1));
-	}
+	for (size_t i = 0; i < sizeof(vcpus) / sizeof(vcpus[0]); i++)
+		for (int opts = 0; opts <= OPT_ALL; opts++)
+			free_tables(build_and_check(vcpus[i], GPA, opts));
 	test_sizes_and_errors();
 	test_relocation();
 	test_acpica();

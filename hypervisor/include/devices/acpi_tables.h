@@ -5,8 +5,13 @@
  *
  * The virtual platform they describe:
  *   - one local APIC per vCPU at 0xfee00000, APIC IDs 0..n-1;
- *   - one IOAPIC at 0xfec00000, ID ACPI_IOAPIC_ID, GSIs from 0; no 8259s;
+ *   - one IOAPIC at 0xfec00000, ID ACPI_IOAPIC_ID, GSIs from 0; ISA IRQs
+ *     on the pins of their number, except IRQ 0 (the PIT) on GSI 2;
+ *   - the two 8259s and the 8254 of a PC (MADT PCAT_COMPAT, and the
+ *     interrupt source override of IRQ 0);
  *   - the COM1 16550 at 0x3f8..0x3ff, ISA IRQ 4 (edge, active high);
+ *   - the CMOS RTC at 0x70..0x71, ISA IRQ 8, as a PNP0B00 device;
+ *   - the ACPI PM timer at ACPI_PM_TIMER_PORT;
  *   - power-off through the FADT sleep control register and reset
  *     through the FADT reset register (both 8-bit I/O ports below).
  *
@@ -51,6 +56,20 @@
 #define ACPI_UART_PORT_LEN      8
 #define ACPI_UART_IRQ           4
 
+/* \_SB.RTC in the DSDT (devices/rtc.h): what Linux's rtc_cmos binds to. */
+#define ACPI_RTC_PORT           0x70
+#define ACPI_RTC_PORT_LEN       2
+#define ACPI_RTC_IRQ            8
+
+/* The PIT's ISA IRQ and the IOAPIC input it is wired to (MADT interrupt
+ * source override, as on every PC with an IOAPIC). */
+#define ACPI_PIT_IRQ            0
+#define ACPI_PIT_GSI            2
+
+/* PM timer block (ACPI 6.4, 4.8.3.3): a 32-bit register, 24 bits used. */
+#define ACPI_PM_TIMER_PORT      0x608
+#define ACPI_PM_TIMER_LEN       4
+
 /* MADT (ACPI 6.4, 5.2.12). */
 #define ACPI_LAPIC_ADDR         0xfee00000
 #define ACPI_IOAPIC_ADDR        0xfec00000
@@ -82,6 +101,8 @@
 struct acpi_platform {
 	unsigned nr_vcpus;      /* 1..ACPI_MAX_VCPUS; local APIC IDs 0..n-1 */
 	bool cmos_rtc;          /* an MC146818 RTC answers at ports 0x70/0x71 */
+	bool pic_pit;           /* 8259 pair and 8254, IRQ 0 on GSI ACPI_PIT_GSI */
+	bool pm_timer;          /* the PM timer answers at ACPI_PM_TIMER_PORT */
 };
 
 // With cmos_rtc, the FADT CENTURY field names this CMOS byte (the PC/AT
@@ -110,6 +131,7 @@ struct acpi_gas {
 
 #define ACPI_GAS_SYSTEM_IO      1
 #define ACPI_GAS_ACCESS_BYTE    1
+#define ACPI_GAS_ACCESS_DWORD   3
 
 /* Root System Description Pointer, revision 2 (ACPI 6.4, 5.2.5.3). */
 struct acpi_rsdp {
@@ -145,7 +167,8 @@ struct acpi_xsdt {
 } __attribute__((packed));
 
 // Fixed ACPI Description Table, revision 6 (ACPI 6.4, 5.2.9). Under
-// HW_REDUCED_ACPI the legacy fixed-hardware fields stay zero.
+// HW_REDUCED_ACPI the legacy fixed-hardware fields stay zero, but for the
+// PM timer block (see acpi_tables.c).
 struct acpi_fadt {
 	struct acpi_sdt_header header;  /* 0x00 */
 	uint32_t firmware_ctrl;         /* 0x24 FACS */
@@ -255,7 +278,7 @@ struct acpi_madt_ioapic {
 } __attribute__((packed));
 
 // Interrupt Source Override structure (ACPI 6.4, 5.2.12.5); flags are the
-// MPS INTI flags. None is needed today: see acpi_tables.c.
+// MPS INTI flags (0: as the bus defines, for ISA edge and active high).
 struct acpi_madt_iso {
 	uint8_t type;                   /* 0x00 ACPI_MADT_TYPE_ISO */
 	uint8_t length;                 /* 0x01 10 */
