@@ -5,9 +5,12 @@
 #include <devices/acpi_tables.h>
 #include <devices/ioapic.h>
 #include <devices/lapic.h>
+#include <devices/pmtimer.h>
 #include <devices/power.h>
 #include <devices/rtc.h>
 #include <devices/uart16550.h>
+#include <devices/vpic.h>
+#include <devices/vpit.h>
 #include <lib/printk.h>
 #include <lib/string.h>
 #include <stdarg.h>
@@ -89,11 +92,14 @@ static int vcpus_create(struct vm *vm, unsigned n)
 	return 0;
 }
 
-/* The PC platform every VM gets: UART, local APICs, IOAPIC, RTC, power
- * controls, and ACPI tables describing them in guest RAM. */
+/* The PC platform every VM gets: UART, local APICs, IOAPIC, 8259s, PIT,
+ * RTC, PM timer, power controls, and ACPI tables describing them in guest
+ * RAM. */
 static int acpi_tables_write(struct vm *vm)
 {
-	struct acpi_platform acpi = { .nr_vcpus = vm->nr_vcpus, .cmos_rtc = true };
+	struct acpi_platform acpi = {
+		.nr_vcpus = vm->nr_vcpus, .cmos_rtc = true, .pic_pit = true, .pm_timer = true,
+	};
 	void *tables = vm_gpa_to_hva(vm, ACPI_TABLES_GPA, ACPI_TABLES_MAX_SIZE);
 
 	if (!tables || acpi_build(&acpi, tables, ACPI_TABLES_MAX_SIZE, ACPI_TABLES_GPA) < 0)
@@ -107,7 +113,8 @@ static int platform_create(struct vm *vm)
 	if (acpi_tables_write(vm))
 		return -1;
 	return uart16550_create(vm, ACPI_UART_PORT) || lapic_mmio_register(vm) ||
-	       ioapic_create(vm) || rtc_create(vm) || power_create(vm);
+	       ioapic_create(vm) || vpic_create(vm) || vpit_create(vm) || rtc_create(vm) ||
+	       pmtimer_create(vm) || power_create(vm);
 }
 
 static int vm_setup(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t len)
@@ -192,6 +199,9 @@ void vm_restart(struct vm *vm)
 	memset(vm_gpa_to_hva(vm, 0, vm->mem_size), 0, vm->mem_size);
 	tsc_vm_reset(vm);
 	ioapic_reset(vm);
+	vpic_reset(vm);
+	vpit_reset(vm);
+	pmtimer_reset(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_power_on(vm->vcpus[i]);
 	if (acpi_tables_write(vm)) {
