@@ -216,11 +216,6 @@ static int boot_linux(struct vm *vm, const struct hv_boot_vm *bv, char *err, siz
 		snprintf(err, len, "kernel \"%s\": %s", bv->kernel.path, why);
 		return -1;
 	}
-	if (vm->nr_vcpus != 1) {
-		snprintf(err, len, "the linux boot protocol starts 1 vCPU so far (vcpus = %u)",
-			 vm->nr_vcpus);
-		return -1;
-	}
 	memcpy(vm_gpa_to_hva(vm, b.load_addr, bv->kernel.size - b.setup_size),
 	       image + b.setup_size, bv->kernel.size - b.setup_size);
 	if (linux_cmdline(vm, bv, &b, err, len) ||
@@ -316,11 +311,6 @@ static int boot_pvh(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_
 	    entry < img.lowest || entry >= img.highest) {
 		snprintf(err, len, "kernel \"%s\": no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)",
 			 bv->kernel.path);
-		return -1;
-	}
-	if (vm->nr_vcpus != 1) {
-		snprintf(err, len, "the pvh boot protocol starts 1 vCPU so far (vcpus = %u)",
-			 vm->nr_vcpus);
 		return -1;
 	}
 	elf_load(image, vm_gpa_to_hva(vm, 0, vm->mem_size));
@@ -438,17 +428,27 @@ static int boot_multiboot(struct vm *vm, const struct hv_boot_vm *bv, char *err,
 	return 0;
 }
 
+/* The PC protocols start the first vCPU; the others wait for the INIT and
+ * start-up IPIs the guest sends them (core/smp.c), as firmware leaves a
+ * real machine's application processors. */
+static int start_bsp_only(struct vm *vm, int result)
+{
+	for (unsigned i = 1; i < vm->nr_vcpus; i++)
+		vm->vcpus[i]->state = VCPU_WAIT_SIPI;
+	return result;
+}
+
 int boot_prepare(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t len)
 {
 	switch (bv->boot_protocol) {
 	case HV_BOOT_KESTREL:
 		return boot_kestrel(vm, bv, err, len);
 	case HV_BOOT_LINUX:
-		return boot_linux(vm, bv, err, len);
+		return start_bsp_only(vm, boot_linux(vm, bv, err, len));
 	case HV_BOOT_PVH:
-		return boot_pvh(vm, bv, err, len);
+		return start_bsp_only(vm, boot_pvh(vm, bv, err, len));
 	case HV_BOOT_MULTIBOOT:
-		return boot_multiboot(vm, bv, err, len);
+		return start_bsp_only(vm, boot_multiboot(vm, bv, err, len));
 	default:
 		snprintf(err, len, "unknown boot protocol %u", bv->boot_protocol);
 		return -1;

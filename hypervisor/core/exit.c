@@ -68,15 +68,16 @@ static void handle_nothing(struct vcpu *v, struct exit_info *e)
 static bool vm_all_parked(const struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		if (vm->vcpus[i]->state != VCPU_PARKED)
+		if (vm->vcpus[i]->state != VCPU_PARKED && vm->vcpus[i]->state != VCPU_WAIT_SIPI)
 			return false;
 	return true;
 }
 
 /* HLT yields the rest of the slice. With interrupts disabled nothing can
  * wake the vCPU, so it is parked for good (the VM may still run others);
- * once every vCPU is, the VM is dead and is stopped (review R3: a
- * panicked guest must not keep batch mode waiting). */
+ * once every vCPU is (or waits for a start-up IPI nobody can send), the VM
+ * is dead and is stopped (review R3: a panicked guest must not keep batch
+ * mode waiting). */
 static void handle_hlt(struct vcpu *v, struct exit_info *e)
 {
 	struct guest_sregs s;
@@ -84,7 +85,7 @@ static void handle_hlt(struct vcpu *v, struct exit_info *e)
 	if (!exit_skip_insn(v, e))
 		return;
 	vendor->read_sregs(v, &s);
-	if (vcpu_pending_irq(v) >= 0 && (s.rflags & X86_RFLAGS_IF))
+	if (v->nmi_pending || (vcpu_pending_irq(v) >= 0 && (s.rflags & X86_RFLAGS_IF)))
 		return;
 	v->state = s.rflags & X86_RFLAGS_IF ? VCPU_HALTED : VCPU_PARKED;
 	if (vm_all_parked(v->vm))

@@ -1,6 +1,7 @@
 /* Local APIC emulation (SDM vol. 3, chapter 10; see devices/lapic.h). */
 #include <core/iobus.h>
 #include <core/page_alloc.h>
+#include <core/smp.h>
 #include <core/tsc.h>
 #include <core/vm.h>
 #include <devices/ioapic.h>
@@ -213,14 +214,24 @@ void lapic_timer_check(struct vcpu *v, uint64_t now)
 
 /* ---- IPIs (SDM 3, 10.6) ---- */
 
+#define DFR_FLAT       0xf0000000u   /* DFR[31:28]: 1111 flat, 0000 cluster */
+
 static bool apic_matches(const struct lapic *a, uint32_t dest, bool logical)
 {
+	uint32_t ldr = a->ldr >> 24;
+
 	if (!logical)
-		return dest == 0xff || dest == 0xffffffff || dest == a->v->id;
-	if (x2apic(a))
+		return dest == (x2apic(a) ? 0xffffffffu : 0xffu) || dest == a->v->id;
+	if (x2apic(a))   /* cluster in [31:16], member bitmap in [15:0] (10.12.10.2) */
 		return (dest >> 16) == (a->ldr >> 16) && (dest & a->ldr & 0xffff);
-	/* Flat model: bit i of the 8-bit destination selects LDR bit 24+i. */
-	return (dest & (a->ldr >> 24)) != 0;
+	dest &= 0xff;
+	if (dest == 0xff)
+		return true;
+	/* Flat: bit i selects LDR bit 24+i. Cluster: [7:4] the cluster,
+	 * [3:0] the members (SDM 3, 10.6.2.2). */
+	if ((a->dfr & DFR_FLAT) == DFR_FLAT)
+		return (dest & ldr) != 0;
+	return (dest >> 4) == (ldr >> 4) && (dest & ldr & 0xf);
 }
 
 void vm_apic_deliver(struct vm *vm, uint32_t dest, bool logical, uint8_t vector,
@@ -231,13 +242,75 @@ void vm_apic_deliver(struct vm *vm, uint32_t dest, bool logical, uint8_t vector,
 			lapic_accept(vm->vcpus[i], vector, level_triggered);
 }
 
+/* ICR fields (SDM 3, 10.6.1, figure 10-12). */
+#define ICR_VECTOR(icr)     ((uint8_t)(icr))
+#define ICR_MODE(icr)       (((icr) >> 8) & 7)
+#define ICR_LOGICAL         (1u << 11)
+#define ICR_LEVEL_ASSERT    (1u << 14)
+#define ICR_TRIGGER_LEVEL   (1u << 15)
+#define ICR_SHORTHAND(icr)  (((icr) >> 18) & 3)
+enum { MODE_FIXED, MODE_LOWEST, MODE_SMI, MODE_RESERVED, MODE_NMI, MODE_INIT, MODE_SIPI };
+enum { DEST_FIELD, DEST_SELF, DEST_ALL, DEST_OTHERS };
+
+static bool ipi_targets(const struct lapic *a, uint64_t icr, const struct vcpu *t)
+{
+	bool self = t == a->v;
+	uint32_t dest = x2apic(a) ? (uint32_t)(icr >> 32) : (uint32_t)(icr >> 56);
+
+	switch (ICR_SHORTHAND(icr)) {
+	case DEST_SELF:   return self;
+	case DEST_ALL:    return true;
+	case DEST_OTHERS: return !self;
+	default:          return t->lapic && apic_matches(apic_of(t), dest, icr & ICR_LOGICAL);
+	}
+}
+
+/* Lowest priority: of the vCPUs addressed, the one with the lowest
+ * processor priority (ties: the lowest APIC ID) takes it (10.6.2.4). */
+static struct vcpu *lowest_priority_target(const struct lapic *a, uint64_t icr)
+{
+	struct vm *vm = a->v->vm;
+	struct vcpu *best = NULL;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *t = vm->vcpus[i];
+
+		if (ipi_targets(a, icr, t) && (!best || ppr(apic_of(t)) < ppr(apic_of(best))))
+			best = t;
+	}
+	return best;
+}
+
+static void ipi_deliver(uint64_t icr, struct vcpu *t)
+{
+	switch (ICR_MODE(icr)) {
+	case MODE_FIXED:
+	case MODE_LOWEST:
+		lapic_accept(t, ICR_VECTOR(icr), false);
+		break;
+	case MODE_NMI:
+		vcpu_nmi(t);
+		break;
+	case MODE_INIT:
+		/* The level-deassert form only synchronised arbitration IDs on
+		 * old APICs; it does nothing (10.6.1). */
+		if ((icr & ICR_LEVEL_ASSERT) || !(icr & ICR_TRIGGER_LEVEL))
+			vcpu_init_signal(t);
+		break;
+	case MODE_SIPI:
+		vcpu_sipi(t, ICR_VECTOR(icr));
+		break;
+	default:
+		break;
+	}
+}
+
 static void send_ipi(struct lapic *a, uint64_t icr)
 {
-	unsigned mode = (icr >> 8) & 7, shorthand = (icr >> 18) & 3;
-	uint32_t dest = x2apic(a) ? (uint32_t)(icr >> 32) : (uint32_t)(icr >> 56);
+	unsigned mode = ICR_MODE(icr);
 	struct vm *vm = a->v->vm;
 
-	if (mode != 0) {   /* only fixed delivery; INIT/SIPI come with SMP guests */
+	if (mode == MODE_SMI || mode == MODE_RESERVED) {
 		/* Once per vCPU and mode: each line costs ~6 ms of the shared
 		 * serial line (security review finding 10). */
 		if (!(a->ipi_modes_logged & (1u << mode)))
@@ -246,15 +319,16 @@ static void send_ipi(struct lapic *a, uint64_t icr)
 		a->ipi_modes_logged |= (uint8_t)(1u << mode);
 		return;
 	}
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		struct vcpu *t = vm->vcpus[i];
-		bool self = t == a->v;
-		bool hit = shorthand == 1 ? self : shorthand == 2 ? true : shorthand == 3 ? !self :
-			   apic_matches(apic_of(t), dest, icr & (1u << 11));
+	if (mode == MODE_LOWEST && ICR_SHORTHAND(icr) == DEST_FIELD) {
+		struct vcpu *t = lowest_priority_target(a, icr);
 
-		if (hit)
-			lapic_accept(t, (uint8_t)icr, false);
+		if (t)
+			ipi_deliver(icr, t);
+		return;
 	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (ipi_targets(a, icr, vm->vcpus[i]))
+			ipi_deliver(icr, vm->vcpus[i]);
 }
 
 /* ---- CR8 (SDM 3, 10.8.6.1): TPR[7:4] ---- */
@@ -452,4 +526,18 @@ int lapic_create(struct vcpu *v)
 void lapic_reset(struct vcpu *v)
 {
 	lapic_power_up(v->lapic, v);
+}
+
+/* INIT resets the APIC as power-up does, but the APIC base MSR (enable
+ * and x2APIC mode) and the IDs stay (SDM 3, 10.4.7.3 and 10.12.5.1). */
+void lapic_init_signal(struct vcpu *v)
+{
+	struct lapic *a = apic_of(v);
+	uint64_t base = a->apic_base;
+	uint32_t ldr = a->ldr;
+
+	lapic_power_up(a, v);
+	a->apic_base = base;
+	if (x2apic(a))
+		a->ldr = ldr;
 }

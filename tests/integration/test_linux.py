@@ -69,20 +69,36 @@ def test_linux_shell_through_the_console_next_to_a_minimal_guest(interactive_ses
         assert re.search(r"^1\s+linux\s+stopped\s.*ACPI S5", out, re.M), out
 
 
-def test_linux_boots_to_init_and_powers_off(boot_batch, backend):
-    r = boot_batch(LINUX_VM.format(extra="kestrel.poweroff"), timeout=300)
+def smp_vm(vcpus, protocol="linux"):
+    cfg = LINUX_VM.format(extra="kestrel.smp kestrel.poweroff").replace(
+        "memory = 256M", f"memory = 256M\nvcpus = {vcpus}")
+    if protocol == "pvh":
+        cfg = cfg.replace("boot = linux", "boot = pvh").replace("guests/bzImage",
+                                                                 "guests/vmlinux")
+    return cfg
+
+
+def assert_smp_guest(r, vcpus):
+    """Every vCPU came up through INIT/SIPI, ran one of the parallel busy loops (its
+    user+system time grew), and the guest powered off."""
     r.assert_ok()
-    r.search(r"^\[linux\] KESTREL-LINUX-INIT: reached init$")
+    r.search(rf"^\[linux\] \[ *[\d.]+\] smp: Brought up 1 node, {vcpus} CPUs$")
+    r.search(rf"^\[linux\] KESTREL-LINUX-CPUS: online 0-{vcpus - 1} nproc {vcpus}$")
+    busy = dict(re.findall(r"^\[linux\] KESTREL-LINUX-CPU-BUSY: cpu(\d+) (\d+)$",
+                           r.log_text, re.M))
+    assert sorted(busy) == [str(c) for c in range(vcpus)], r.describe()
+    idle = [c for c, jiffies in busy.items() if int(jiffies) == 0]
+    assert not idle, f"CPUs {idle} ran none of the parallel work\n{r.describe()}"
     r.search(r"^kestrel: vm 0 \(linux\) stopped: powered off by the guest \(ACPI S5\)$")
 
 
-def test_pvh_vmlinux_boots_to_init_and_powers_off(boot_batch, backend):
-    cfg = (LINUX_VM.format(extra="kestrel.poweroff").replace("boot = linux", "boot = pvh")
-           .replace("guests/bzImage", "guests/vmlinux"))
-    r = boot_batch(cfg, timeout=300)
-    r.assert_ok()
-    r.search(r"^\[linux\] KESTREL-LINUX-INIT: reached init$")
-    r.search(r"^kestrel: vm 0 \(linux\) stopped: powered off by the guest \(ACPI S5\)$")
+def test_linux_smp_boots_runs_parallel_work_and_powers_off(boot_batch, backend):
+    """A 4-vCPU bzImage boot: the APs wait for SIPI and Linux starts them."""
+    assert_smp_guest(boot_batch(smp_vm(4), timeout=400), 4)
+
+
+def test_pvh_vmlinux_smp_boots_and_powers_off(boot_batch, backend):
+    assert_smp_guest(boot_batch(smp_vm(2, "pvh"), timeout=400), 2)
 
 
 def test_pvh_needs_the_entry_note(boot_batch, esp_dir, tmp_path):

@@ -26,7 +26,8 @@ enum vm_state {
 enum vcpu_state {
 	VCPU_RUNNABLE,
 	VCPU_HALTED,   /* in HLT, waiting for an interrupt */
-	VCPU_PARKED,   /* HLT with interrupts disabled: only a reset wakes it */
+	VCPU_PARKED,   /* HLT with interrupts disabled: only an NMI, INIT or reset wakes it */
+	VCPU_WAIT_SIPI, /* after INIT, or an AP not started yet (core/smp.c) */
 };
 
 struct vcpu_stats {
@@ -50,6 +51,7 @@ struct vcpu {
 	/* Paravirtual one-shot timer (HV_HC_TIMER_SET). */
 	uint64_t timer_deadline;
 	uint8_t timer_vector;
+	bool nmi_pending;             /* an NMI IPI not delivered yet */
 
 	/* Benchmark: exits of one kind the backend serves from an empty loop. */
 	uint64_t bench_floor_left;

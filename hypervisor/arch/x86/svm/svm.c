@@ -235,13 +235,25 @@ static void svm_reflect_exception(struct vcpu *v, const struct exit_exception *x
 	svm_inject_exception(v, x->vector, x->has_error, x->error);
 }
 
+/* An NMI IPI goes in through EVENTINJ when no other event does. The guest's
+ * NMI blocking until IRET is not tracked (no IRET intercept yet), so NMIs
+ * sent back to back can nest. */
+static void svm_inject_nmi(struct vcpu *v, struct vmcb *vmcb)
+{
+	if (!v->nmi_pending || (vmcb->control.event_inj & EVENT_VALID))
+		return;
+	vmcb->control.event_inj = X86_EXC_NMI | EVENT_TYPE_NMI | EVENT_VALID;
+	v->nmi_pending = false;
+}
+
 /* Offer the highest pending interrupt through V_IRQ; the CPU delivers it
- * when the guest can take it (APM 2, 15.21.4). */
+ * when the guest can take it (APM 2, 15.21.4). An offer not yet taken is
+ * replaced when a higher vector arrives, so priority order holds. */
 static void svm_offer_irq(struct vcpu *v, struct svm_vcpu *s)
 {
-	int vector;
+	int vector = vcpu_pending_irq(v);
 
-	if (s->irq_in_flight || (vector = vcpu_pending_irq(v)) < 0)
+	if (vector < 0 || (s->irq_in_flight && vector <= s->irq_vector))
 		return;
 	s->irq_in_flight = true;
 	s->irq_vector = (uint8_t)vector;
@@ -335,6 +347,7 @@ static void svm_run(struct vcpu *v, struct exit_info *e)
 	 * TPR (which xAPIC MMIO may have changed) goes in, V_TPR comes out. */
 	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) | lapic_read_cr8(v);
 	vmcb->control.tsc_offset = v->vm->tsc_offset;
+	svm_inject_nmi(v, vmcb);
 	svm_offer_irq(v, s);
 	svm_enter(v, s);
 	lapic_write_cr8(v, vmcb->control.int_ctl & V_TPR_MASK);

@@ -187,6 +187,7 @@ enum vmcs_seg { VMCS_SEG_ES, VMCS_SEG_CS, VMCS_SEG_SS, VMCS_SEG_DS, VMCS_SEG_FS,
 /* Guest interruptibility (24.4.2) */
 #define INTERRUPTIBILITY_STI   (1u << 0)
 #define INTERRUPTIBILITY_MOVSS (1u << 1)
+#define INTERRUPTIBILITY_NMI   (1u << 3)
 
 static inline uint64_t vmread(enum vmcs_field f)
 {

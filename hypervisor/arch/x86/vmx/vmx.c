@@ -264,6 +264,19 @@ static void vmx_reflect_exception(struct vcpu *v, const struct exit_exception *x
 	vmwrite(VMCS_ENTRY_INSN_LEN, x->soft_len);
 }
 
+/* An NMI IPI goes in when no other event does and nothing blocks it
+ * (SDM 3, 26.3.1.5); else it waits for a later entry. */
+static void vmx_inject_nmi(struct vcpu *v)
+{
+	uint32_t blocked = INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS | INTERRUPTIBILITY_NMI;
+
+	if (!v->nmi_pending || (vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID) ||
+	    (vmread(VMCS_GUEST_INTERRUPTIBILITY) & blocked))
+		return;
+	vmwrite(VMCS_ENTRY_INTR_INFO, X86_EXC_NMI | INTR_TYPE_NMI | INTR_INFO_VALID);
+	v->nmi_pending = false;
+}
+
 /* Deliver the highest pending interrupt if the guest can take it now, else
  * ask for an exit as soon as it can (SDM 3, 26.7.5 and 27.6). */
 static void vmx_offer_irq(struct vcpu *v)
@@ -335,6 +348,7 @@ static void vmx_run(struct vcpu *v, struct exit_info *e)
 
 	vmx_load(v);
 	vmx_switch_lazy_state(v);
+	vmx_inject_nmi(v);
 	vmx_offer_irq(v);
 	/* A guest that turned paging on with EFER.LME set is in IA-32e mode
 	 * now; the entry control must say so (SDM 3, 27.3.1.1). */

@@ -1,0 +1,55 @@
+/* INIT, SIPI and NMI delivery to vCPUs (see include/core/smp.h). */
+#include <core/smp.h>
+#include <core/tsc.h>
+#include <core/vm.h>
+#include <devices/lapic.h>
+#include <lib/string.h>
+#include <x86/fpu.h>
+#include <x86/processor.h>
+#include <x86/vendor.h>
+
+#define SEG_REAL_CODE  0x9b    /* present, code, readable, accessed */
+#define SEG_REAL_DATA  0x93    /* present, data, writable, accessed */
+#define SEG_LDT        0x82
+#define SEG_TSS_BUSY16 0x83    /* 16-bit busy TSS: VMX wants a busy TSS */
+#define CR0_INIT       (X86_CR0_CD | X86_CR0_NW | X86_CR0_ET)
+
+void vcpu_init_signal(struct vcpu *v)
+{
+	memset(v->pending_irqs, 0, sizeof(v->pending_irqs));
+	v->timer_deadline = 0;
+	v->nmi_pending = false;
+	lapic_init_signal(v);
+	v->state = VCPU_WAIT_SIPI;
+}
+
+/* The register state after INIT with CS:IP from the start-up vector
+ * (SDM 3, table 9-1); the FPU and MSRs keep their values. */
+void vcpu_sipi(struct vcpu *v, uint8_t vector)
+{
+	const struct x86_segment data = { .attr = SEG_REAL_DATA, .limit = 0xffff };
+	struct guest_sregs s = {
+		.rip = 0, .rflags = X86_RFLAGS_FIXED, .cr0 = CR0_INIT,
+		.cs = { .sel = (uint16_t)(vector << 8), .base = (uint64_t)vector << 12,
+			.attr = SEG_REAL_CODE, .limit = 0xffff },
+		.ds = data, .es = data, .fs = data, .gs = data, .ss = data,
+		.tr = { .attr = SEG_TSS_BUSY16, .limit = 0xffff },
+		.ldtr = { .attr = SEG_LDT, .limit = 0xffff },
+		.gdtr = { .limit = 0xffff }, .idtr = { .limit = 0xffff },
+		.pat = 0x0007040600070406ull,
+	};
+
+	if (v->state != VCPU_WAIT_SIPI)
+		return;
+	vendor->write_sregs(v, &s);
+	memset(&v->regs, 0, sizeof(v->regs));
+	v->regs.gpr[GPR_RDX] = cpuid(1, 0).eax;    /* processor signature */
+	v->state = VCPU_RUNNABLE;
+}
+
+void vcpu_nmi(struct vcpu *v)
+{
+	v->nmi_pending = true;
+	if (v->state == VCPU_HALTED || v->state == VCPU_PARKED)
+		v->state = VCPU_RUNNABLE;
+}

@@ -1,0 +1,24 @@
+/*
+ * The start-up protocol of a multiprocessor PC (SDM 3, 9.4 and 10.6.1):
+ * INIT puts a vCPU in wait-for-SIPI, a start-up IPI starts it in real
+ * mode at vector * 4 KiB. The local APIC model calls these when a guest
+ * sends the IPIs; the boot protocols that start only the first vCPU
+ * (linux, pvh, multiboot) leave the others waiting for SIPI, as firmware
+ * leaves a real machine's application processors.
+ */
+#ifndef CORE_SMP_H
+#define CORE_SMP_H
+
+#include <stdint.h>
+
+struct vcpu;
+
+/* INIT: the vCPU stops wherever it was and waits for a start-up IPI. */
+void vcpu_init_signal(struct vcpu *v);
+/* Start-up IPI: a waiting vCPU starts at CS:IP = (vector << 8):0 in real
+ * mode; any other vCPU ignores it (SDM 3, 10.4.4). */
+void vcpu_sipi(struct vcpu *v, uint8_t vector);
+/* An NMI for v: delivered at its next entry, waking it from HLT. */
+void vcpu_nmi(struct vcpu *v);
+
+#endif
