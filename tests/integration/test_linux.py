@@ -212,3 +212,20 @@ def test_multiboot_without_header_is_refused(boot_batch):
     r.assert_rc(1)
     r.search(r'^kestrel: vm 0 \(mb\) not started: kernel "guests/minimal\.elf": '
              r'no Multiboot header in its first 8 KiB$')
+
+
+def test_linux_guests_side_by_side(boot_batch, backend):
+    """Two default kernels and Debian's cloud flavour at once (three kernels setting up
+    their FPU/XSAVE state on one CPU used to make the hypervisor take a #GP: security
+    review finding 4): each reaches init and powers off."""
+    def named(name, kernel):
+        return (LINUX_VM.format(extra="kestrel.poweroff").replace("[vm linux]", f"[vm {name}]")
+                .replace("guests/bzImage", kernel))
+    cfg = (named("linux-a", "guests/bzImage") + named("linux-b", "guests/bzImage")
+           + named("cloud", "guests/bzImage-cloud"))
+    r = boot_batch(cfg, timeout=400)
+    r.assert_ok()
+    for i, name in enumerate(("linux-a", "linux-b", "cloud")):
+        r.search(rf"^\[{name}\] KESTREL-LINUX-INIT: reached init$")
+        r.search(rf"^kestrel: vm {i} \({name}\) stopped: powered off by the guest \(ACPI S5\)$")
+    r.search(r"^\[cloud\] \[ *[\d.]+\] Linux version \S+-cloud-amd64 ")
