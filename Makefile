@@ -111,10 +111,13 @@ GUESTS := $(B)/guests/minimal.elf $(B)/guests/multiboot-hello.elf
 # initramfs, built from Debian packages by the script (never committed).
 # The script keeps its own stamps (~0.1 s when up to date), so it always runs.
 LINUX_OUT := $(B)/linux
-LINUX_GUEST := $(LINUX_OUT)/bzImage $(LINUX_OUT)/vmlinux $(LINUX_OUT)/initramfs.cpio.gz
+# bzImage-cloud: a second flavour (linux-image-cloud-amd64) for side-by-side tests.
+LINUX_GUEST := $(LINUX_OUT)/bzImage $(LINUX_OUT)/vmlinux $(LINUX_OUT)/initramfs.cpio.gz \
+               $(LINUX_OUT)/bzImage-cloud
 .PHONY: linux-guest linux-direct
 linux-guest: $(B)/.setup-stamp
 	@bash scripts/build-linux-guest.sh $(LINUX_OUT)
+	@bash scripts/build-cloud-kernel.sh $(LINUX_OUT)
 $(LINUX_GUEST): linux-guest
 	@true
 # The same kernel and initramfs booted directly by QEMU (the reference).
