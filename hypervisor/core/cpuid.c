@@ -39,6 +39,7 @@
 				      (1u << 24) | (1u << 25))
 #define X86_CR4_OSXSAVE          (1ull << 18)
 #define CPUID_D_1_EAX_XSAVES     (1u << 3)
+#define CPUID_6_ECX_APERFMPERF   (1u << 0)
 
 static void cpuid_leaf1(struct vcpu *v, struct cpuid_regs *r)
 {
@@ -51,17 +52,103 @@ static void cpuid_leaf1(struct vcpu *v, struct cpuid_regs *r)
 	r->ecx |= CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE;
 	if (s.cr4 & X86_CR4_OSXSAVE)
 		r->ecx |= CPUID_1_ECX_OSXSAVE;
-	/* No machine-check or MTRR MSRs are emulated. */
-	r->edx &= ~(CPUID_1_EDX_MCE | CPUID_1_EDX_MCA | CPUID_1_EDX_MTRR | CPUID_1_EDX_HTT);
+	/* MTRRs and the machine-check banks are emulated (core/msr_machine.c). */
+	r->edx |= CPUID_1_EDX_MCE | CPUID_1_EDX_MCA | CPUID_1_EDX_MTRR;
+	r->edx &= ~CPUID_1_EDX_HTT;
 	if (v->vm->nr_vcpus > 1)
 		r->edx |= CPUID_1_EDX_HTT;
 	/* EBX[31:24] initial APIC ID, [23:16] logical processors. */
 	r->ebx = (r->ebx & 0xffff) | (v->vm->nr_vcpus << 16) | (v->id << 24);
 }
 
-void cpuid_emulate(struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r);
+static void cpuid_zero(struct vcpu *v, uint32_t subleaf, struct cpuid_regs *r)
+{
+	(void)v;
+	(void)subleaf;
+	*r = (struct cpuid_regs){ 0 };
+}
 
-void cpuid_emulate(struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
+static void cpuid_leaf1_filter(struct vcpu *v, uint32_t subleaf, struct cpuid_regs *r)
+{
+	(void)subleaf;
+	cpuid_leaf1(v, r);
+}
+
+/* Thermal and power: APERF/MPERF (ECX bit 0) would be MSRs the guest cannot
+ * read. */
+static void cpuid_leaf6(struct vcpu *v, uint32_t subleaf, struct cpuid_regs *r)
+{
+	(void)v;
+	(void)subleaf;
+	r->ecx &= ~CPUID_6_ECX_APERFMPERF;
+}
+
+static void cpuid_leaf7(struct vcpu *v, uint32_t subleaf, struct cpuid_regs *r)
+{
+	(void)v;
+	if (subleaf != 0)
+		return;
+	r->edx &= ~CPUID_7_EDX_SPEC_CTRL_BITS;
+	r->ebx |= CPUID_7_EBX_TSC_ADJUST;        /* emulated (core/tsc.c) */
+	if (!vendor_guest_rdtscp)
+		r->ecx &= ~CPUID_7_ECX_RDPID;
+}
+
+/* Topology leaves: EDX is the x2APIC ID. */
+static void cpuid_x2apic_id(struct vcpu *v, uint32_t subleaf, struct cpuid_regs *r)
+{
+	(void)subleaf;
+	r->edx = v->id;
+}
+
+/* XSAVE layout: the host's, which is the guest's (fpu.c saves every
+ * component); EBX follows the XCR0 in force, the guest's during its exit. */
+static void cpuid_leaf_d(struct vcpu *v, uint32_t subleaf, struct cpuid_regs *r)
+{
+	(void)v;
+	if (subleaf == 1)   /* no XSAVES: IA32_XSS is not emulated */
+		r->eax &= ~CPUID_D_1_EAX_XSAVES;
+}
+
+static void cpuid_ext1(struct vcpu *v, uint32_t subleaf, struct cpuid_regs *r)
+{
+	(void)v;
+	(void)subleaf;
+	r->ecx &= ~(CPUID_8_1_ECX_SVM | CPUID_8_1_ECX_SKINIT | CPUID_8_1_ECX_PERFCTR_CORE |
+		    CPUID_8_1_ECX_PERFCTR_NB | CPUID_8_1_ECX_PERFCTR_LLC);
+	if (!vendor_guest_rdtscp)
+		r->edx &= ~CPUID_8_1_EDX_RDTSCP;
+}
+
+static void cpuid_ext8(struct vcpu *v, uint32_t subleaf, struct cpuid_regs *r)
+{
+	(void)v;
+	(void)subleaf;
+	r->ebx &= ~CPUID_8_8_EBX_SPEC_CTRL_BITS;
+}
+
+/* Every leaf the hypervisor changes; all others are the host's as they
+ * are. docs/cpu-model.md lists them with the reasons. */
+static const struct cpuid_filter {
+	uint32_t leaf;
+	void (*fn)(struct vcpu *v, uint32_t subleaf, struct cpuid_regs *r);
+} cpuid_filters[] = {
+	{ 0x00000001, cpuid_leaf1_filter },
+	{ 0x00000005, cpuid_zero },        /* MONITOR/MWAIT: hidden */
+	{ 0x00000006, cpuid_leaf6 },
+	{ 0x00000007, cpuid_leaf7 },
+	{ 0x0000000a, cpuid_zero },        /* architectural PMU (Intel): none */
+	{ 0x0000000b, cpuid_x2apic_id },
+	{ 0x0000000d, cpuid_leaf_d },
+	{ 0x0000001f, cpuid_x2apic_id },
+	{ 0x80000001, cpuid_ext1 },
+	{ 0x80000008, cpuid_ext8 },
+	{ 0x8000000a, cpuid_zero },        /* SVM features: none for the guest */
+	{ 0x8000001f, cpuid_zero },        /* SEV: none */
+	{ 0x80000022, cpuid_zero },        /* PMU v2 (AMD): none */
+};
+
+static void cpuid_emulate(struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
 {
 	if (leaf == HV_CPUID_LEAF_BASE) {
 		*r = (struct cpuid_regs){ HV_CPUID_LEAF_FEATURES, HV_CPUID_SIGNATURE_EBX,
@@ -78,43 +165,9 @@ void cpuid_emulate(struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid
 		return;
 	}
 	*r = cpuid(leaf, subleaf);
-	switch (leaf) {
-	case 1:
-		cpuid_leaf1(v, r);
-		break;
-	case 0xb:
-	case 0x1f:
-		r->edx = v->id;   /* x2APIC ID */
-		break;
-	case 7:
-		if (subleaf != 0)
-			break;
-		r->edx &= ~CPUID_7_EDX_SPEC_CTRL_BITS;
-		r->ebx |= CPUID_7_EBX_TSC_ADJUST;        /* emulated (core/tsc.c) */
-		if (!vendor_guest_rdtscp)
-			r->ecx &= ~CPUID_7_ECX_RDPID;
-		break;
-	case 0xa:          /* no architectural PMU (Intel) */
-	case 0x80000022:   /* no PMU v2 (AMD) */
-		*r = (struct cpuid_regs){ 0 };
-		break;
-	case 0x80000008:
-		r->ebx &= ~CPUID_8_8_EBX_SPEC_CTRL_BITS;
-		break;
-	case 0x80000001:
-		r->ecx &= ~(CPUID_8_1_ECX_SVM | CPUID_8_1_ECX_SKINIT | CPUID_8_1_ECX_PERFCTR_CORE |
-			    CPUID_8_1_ECX_PERFCTR_NB | CPUID_8_1_ECX_PERFCTR_LLC);
-		if (!vendor_guest_rdtscp)
-			r->edx &= ~CPUID_8_1_EDX_RDTSCP;
-		break;
-	case 0xd:
-		if (subleaf == 1)   /* no XSAVES: IA32_XSS is not emulated */
-			r->eax &= ~CPUID_D_1_EAX_XSAVES;
-		break;
-	case 0x8000000a:   /* SVM features: none for the guest */
-		*r = (struct cpuid_regs){ 0 };
-		break;
-	}
+	for (unsigned i = 0; i < sizeof(cpuid_filters) / sizeof(cpuid_filters[0]); i++)
+		if (cpuid_filters[i].leaf == leaf)
+			cpuid_filters[i].fn(v, subleaf, r);
 }
 
 void handle_cpuid(struct vcpu *v, struct exit_info *e)

@@ -15,51 +15,58 @@
 
 struct msr_handler {
 	uint32_t msr, last;     /* one MSR, or the range msr..last */
-	int (*read)(struct vcpu *v, uint64_t *val);    /* 0, or -1 for #GP */
-	int (*write)(struct vcpu *v, uint64_t val);
+	int (*read)(struct vcpu *v, uint32_t msr, uint64_t *val);    /* 0, or -1 for #GP */
+	int (*write)(struct vcpu *v, uint32_t msr, uint64_t val);
 };
 
-static int tsc_read(struct vcpu *v, uint64_t *val)
+static int tsc_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
+	(void)msr;
 	*val = guest_tsc(v->vm);
 	return 0;
 }
 
-static int tsc_write_msr(struct vcpu *v, uint64_t val)
+static int tsc_write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 {
+	(void)msr;
 	tsc_write(v->vm, val);
 	return 0;
 }
 
-static int tsc_adjust_read(struct vcpu *v, uint64_t *val)
+static int tsc_adjust_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
+	(void)msr;
 	*val = v->vm->tsc_adjust;
 	return 0;
 }
 
-static int tsc_adjust_write_msr(struct vcpu *v, uint64_t val)
+static int tsc_adjust_write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 {
+	(void)msr;
 	tsc_adjust_write(v->vm, val);
 	return 0;
 }
 
 /* TSC_AUX: 32 bits, the upper half reserved (#GP). */
-static int tsc_aux_read(struct vcpu *v, uint64_t *val)
+static int tsc_aux_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
+	(void)msr;
 	*val = v->tsc_aux;
 	return 0;
 }
 
-static int tsc_aux_write(struct vcpu *v, uint64_t val)
+static int tsc_aux_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
+	(void)msr;
 	if (val >> 32)
 		return -1;
 	tsc_aux_set(v, val);
 	return 0;
 }
 
-static int efer_read(struct vcpu *v, uint64_t *val)
+static int efer_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
+	(void)msr;
 	struct guest_sregs s;
 
 	vendor->read_sregs(v, &s);
@@ -68,8 +75,9 @@ static int efer_read(struct vcpu *v, uint64_t *val)
 }
 
 /* LMA is read-only and follows CR0.PG; only known bits may be set. */
-static int efer_write(struct vcpu *v, uint64_t val)
+static int efer_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
+	(void)msr;
 	struct guest_sregs s;
 
 	if (val & ~EFER_GUEST_BITS)
@@ -80,8 +88,9 @@ static int efer_write(struct vcpu *v, uint64_t val)
 	return 0;
 }
 
-static int pat_read(struct vcpu *v, uint64_t *val)
+static int pat_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
+	(void)msr;
 	struct guest_sregs s;
 
 	vendor->read_sregs(v, &s);
@@ -89,8 +98,9 @@ static int pat_read(struct vcpu *v, uint64_t *val)
 	return 0;
 }
 
-static int pat_write(struct vcpu *v, uint64_t val)
+static int pat_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
+	(void)msr;
 	struct guest_sregs s;
 
 	/* Each byte must be a valid type: 0, 1, 4, 5, 6 or 7 (SDM 3, 11.12.2). */
@@ -108,21 +118,37 @@ static int pat_write(struct vcpu *v, uint64_t val)
 
 /* Reads as 0, writes ignored: MSRs Linux touches without a fallback on
  * some CPUs, with no state worth emulating. */
-static int zero_read(struct vcpu *v, uint64_t *val)
+static int zero_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
+	(void)msr;
 	(void)v;
 	*val = 0;
 	return 0;
 }
 
-static int ignore_write(struct vcpu *v, uint64_t val)
+static int ignore_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
+	(void)msr;
 	(void)v;
 	(void)val;
 	return 0;
 }
 
 #define MSR_AMD_INT_PENDING_MSG 0xc0010055   /* C1E on AMD family 0x10+ */
+#define MSR_AMD_SYSCFG          0xc0010010   /* read by Linux's AMD MTRR set-up */
+#define MSR_IA32_BIOS_SIGN_ID   0x0000008b
+#define MSR_PLATFORM_INFO       0x000000ce
+#define MSR_MTRR_PHYS_BASE0     0x00000200
+#define MSR_MTRR_PHYS_MASK7     0x0000020f
+#define MSR_MTRR_FIX_64K        0x00000250
+#define MSR_MTRR_FIX_16K_80     0x00000258
+#define MSR_MTRR_FIX_16K_A0     0x00000259
+#define MSR_MTRR_FIX_4K_C0      0x00000268
+#define MSR_MTRR_FIX_4K_F8      0x0000026f
+#define MSR_MCG_CAP             0x00000179
+#define MSR_MCG_CTL             0x0000017b
+#define MSR_MC0_CTL             0x00000400
+#define MSR_MC_LAST             (MSR_MC0_CTL + 4 * MCE_BANKS - 1)
 /* AMD's legacy performance counters, PerfEvtSel0-3 and PerfCtr0-3 (APM 2,
  * 13.3.1). Every AMD CPU has them whatever CPUID says, so guests (and
  * kvm-unit-tests' start-up code) touch them without a _safe access. They
@@ -134,20 +160,56 @@ static int ignore_write(struct vcpu *v, uint64_t val)
  * it has any exception handler (verify_cpu.S, the XD-disable check). The
  * guest sees fast strings on, PEBS and BTS unavailable; writes are kept. */
 
-static int misc_enable_read(struct vcpu *v, uint64_t *val)
+static int misc_enable_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
+	(void)msr;
 	*val = v->misc_enable;
 	return 0;
 }
 
-static int misc_enable_write(struct vcpu *v, uint64_t val)
+static int misc_enable_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
+	(void)msr;
 	v->misc_enable = val;
 	return 0;
 }
 
+static int mtrr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+	return mtrr_msr_read(&v->machine, msr, val) == 1 ? 0 : -1;
+}
+
+static int mtrr_write(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+	return mtrr_msr_write(&v->machine, msr, val) == 1 ? 0 : -1;
+}
+
+static int mce_read(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+	return mce_msr_read(&v->machine, msr, val) == 1 ? 0 : -1;
+}
+
+static int mce_write(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+	return mce_msr_write(&v->machine, msr, val) == 1 ? 0 : -1;
+}
+
 static const struct msr_handler msr_table[] = {
 	{ MSR_K7_EVNTSEL0, MSR_K7_PERFCTR3, zero_read, ignore_write },
+	/* The microcode revision (IA32_BIOS_SIGN_ID; AMD's PATCH_LEVEL is the
+	 * same number): 0, no update loaded; writes (the update trigger) are
+	 * ignored. Intel's PLATFORM_INFO: 0, no ratios, no CPUID faulting. */
+	{ MSR_IA32_BIOS_SIGN_ID, 0, zero_read, ignore_write },
+	{ MSR_AMD_SYSCFG, 0, zero_read, ignore_write },
+	{ MSR_PLATFORM_INFO, 0, zero_read, NULL },
+	{ MSR_IA32_MTRRCAP, 0, mtrr_read, mtrr_write },
+	{ MSR_MTRR_PHYS_BASE0, MSR_MTRR_PHYS_MASK7, mtrr_read, mtrr_write },
+	{ MSR_MTRR_FIX_64K, 0, mtrr_read, mtrr_write },
+	{ MSR_MTRR_FIX_16K_80, MSR_MTRR_FIX_16K_A0, mtrr_read, mtrr_write },
+	{ MSR_MTRR_FIX_4K_C0, MSR_MTRR_FIX_4K_F8, mtrr_read, mtrr_write },
+	{ MSR_IA32_MTRR_DEF_TYPE, 0, mtrr_read, mtrr_write },
+	{ MSR_MCG_CAP, MSR_MCG_CTL, mce_read, mce_write },
+	{ MSR_MC0_CTL, MSR_MC_LAST, mce_read, mce_write },
 	{ MSR_AMD_INT_PENDING_MSG, 0, zero_read, ignore_write },
 	{ MSR_IA32_MISC_ENABLE, 0, misc_enable_read, misc_enable_write },
 	{ MSR_IA32_TSC,    0, tsc_read,        tsc_write_msr },
@@ -173,7 +235,7 @@ void handle_msr_read(struct vcpu *v, struct exit_info *e)
 	uint64_t val = 0;
 	bool ok;
 
-	if (lapic_msr_read(v, msr, &val, &ok) ? !ok : !h || !h->read || h->read(v, &val)) {
+	if (lapic_msr_read(v, msr, &val, &ok) ? !ok : !h || !h->read || h->read(v, msr, &val)) {
 		vendor->inject_exception(v, X86_EXC_GP, true, 0);
 		return;
 	}
@@ -190,7 +252,7 @@ void handle_msr_write(struct vcpu *v, struct exit_info *e)
 	const struct msr_handler *h = msr_find(msr);
 	bool ok;
 
-	if (lapic_msr_write(v, msr, val, &ok) ? !ok : !h || !h->write || h->write(v, val)) {
+	if (lapic_msr_write(v, msr, val, &ok) ? !ok : !h || !h->write || h->write(v, msr, val)) {
 		vendor->inject_exception(v, X86_EXC_GP, true, 0);
 		return;
 	}

@@ -82,6 +82,7 @@ static int vcpus_create(struct vm *vm, unsigned n)
 		v->state = VCPU_RUNNABLE;
 		v->misc_enable = MISC_ENABLE_DEFAULT;
 		debugreg_vcpu_reset(v);
+		machine_msrs_reset(&v->machine);
 		tsc_aux_vcpu_reset(v);
 		/* Counted only once whole: the console may look at any counted
 		 * vCPU, even of a VM that failed to start (review R5). */
@@ -183,6 +184,7 @@ static void vcpu_power_on(struct vcpu *v)
 	lapic_reset(v);
 	fpu_vcpu_reset(v);
 	debugreg_vcpu_reset(v);
+	machine_msrs_reset(&v->machine);
 	tsc_aux_vcpu_reset(v);
 	vendor->vcpu_reset(v);
 }

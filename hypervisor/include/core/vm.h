@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <core/exit.h>
 #include <core/iobus.h>
+#include <core/msr_machine.h>
 #include <hv/bootinfo.h>
 #include <x86/paging.h>
 #include <x86/regs.h>
@@ -60,6 +61,7 @@ struct vcpu {
 
 	uint64_t misc_enable;         /* IA32_MISC_ENABLE as the guest set it */
 	uint64_t tsc_aux;             /* IA32_TSC_AUX (core/tsc.c) */
+	struct vcpu_machine_msrs machine;   /* MTRRs, MCE banks (core/msr_machine.c) */
 
 	/* DR0-DR3 and DR6 while another vCPU runs (x86/debugreg.c). */
 	uint64_t dr[4], dr6;
