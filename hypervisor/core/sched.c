@@ -11,6 +11,7 @@
 #include <core/tsc.h>
 #include <core/vm.h>
 #include <devices/lapic.h>
+#include <devices/vpit.h>
 #include <lib/printk.h>
 #include <x86/acpi.h>
 #include <x86/cpu.h>
@@ -37,6 +38,7 @@ static void timers_check(void)
 
 		if (vm->state != VM_RUNNING)
 			continue;
+		vpit_timer_check(vm, now);
 		for (unsigned c = 0; c < vm->nr_vcpus; c++) {
 			struct vcpu *v = vm->vcpus[c];
 
@@ -113,6 +115,7 @@ static uint64_t next_event(uint64_t limit)
 	for (unsigned i = 0; i < nr_vms; i++) {
 		if (vms[i]->state != VM_RUNNING)
 			continue;
+		limit = earlier(limit, vpit_timer_deadline(vms[i]));
 		for (unsigned c = 0; c < vms[i]->nr_vcpus; c++) {
 			const struct vcpu *v = vms[i]->vcpus[c];
 
