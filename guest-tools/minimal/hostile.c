@@ -293,9 +293,52 @@ static void __attribute__((noreturn)) spoof_run(void)
 	hv_poweroff(0);
 }
 
+/* ---- faults that must stop only this VM (docs/containment.md) ---- */
+
+/* A string instruction on the local APIC's page: not an MMIO access the
+ * hypervisor emulates, so it stops the VM, naming the instruction. */
+static void __attribute__((noreturn)) mmio_string_run(void)
+{
+	uint32_t buf[4] = { 0 };
+
+	kprintf("mmio-string: rep movsd from the local APIC page\n");
+	asm volatile("rep movsl" : : "S"(0xfee00000ul), "D"(buf), "c"(4ul) : "memory");
+	kprintf("FAIL: mmio-string (the VM was not stopped)\n");
+	hv_poweroff(1);
+}
+
+/* The IDT in unbacked guest-physical space: delivering #BP faults in the
+ * nested page tables, and there is no instruction to emulate. */
+static void __attribute__((noreturn)) idt_unbacked_run(void)
+{
+	static const struct { uint16_t limit; uint64_t base; } __attribute__((packed))
+		idt = { 0xfff, 0xd0000000ul };
+
+	kprintf("idt-unbacked: IDT at 0xd0000000, then int3\n");
+	asm volatile("lidt %0; int3" : : "m"(idt) : "memory");
+	kprintf("FAIL: idt-unbacked (the VM was not stopped)\n");
+	hv_poweroff(1);
+}
+
+/* Interrupts off and HLT on the only vCPU: nothing can ever wake it. */
+static void __attribute__((noreturn)) cli_hlt_run(void)
+{
+	kprintf("cli-hlt: halting with interrupts disabled\n");
+	halt_forever();
+}
+
+/* MWAIT exits (it would idle the physical CPU) and is not emulated. */
+static void __attribute__((noreturn)) mwait_run(void)
+{
+	kprintf("mwait: executing MONITOR\n");
+	asm volatile("monitor" : : "a"(0x100000ul), "c"(0), "d"(0) : "memory");
+	kprintf("FAIL: mwait (the VM was not stopped)\n");
+	hv_poweroff(1);
+}
+
 const char *const hostile_modes[] = {
 	"xsetbv-bad", "xmm-probe", "cr8", "debug-regs", "timer-storm", "reset-storm",
-	"uart-loop-fill", "spoof", NULL,
+	"uart-loop-fill", "spoof", "mmio-string", "idt-unbacked", "cli-hlt", "mwait", NULL,
 };
 
 void hostile_run(const char *mode, uint64_t rounds)
@@ -316,4 +359,12 @@ void hostile_run(const char *mode, uint64_t rounds)
 		uart_loop_fill_run();
 	if (!strcmp(mode, "spoof"))
 		spoof_run();
+	if (!strcmp(mode, "mmio-string"))
+		mmio_string_run();
+	if (!strcmp(mode, "idt-unbacked"))
+		idt_unbacked_run();
+	if (!strcmp(mode, "cli-hlt"))
+		cli_hlt_run();
+	if (!strcmp(mode, "mwait"))
+		mwait_run();
 }

@@ -8,6 +8,7 @@
 #include <core/vm.h>
 #include <lib/printk.h>
 #include <lib/string.h>
+#include <x86/cpu.h>
 #include <x86/vendor.h>
 
 #define MAX_ARGS   4
@@ -133,8 +134,8 @@ static void cmd_info(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	printk("kestrel hypervisor, backend %s, %lu MiB free\n", vendor ? vendor->name : "none",
-	       page_alloc_free_pages() >> 8);
+	printk("kestrel hypervisor, backend %s, %lu MiB free, %lu physical NMIs taken\n",
+	       vendor ? vendor->name : "none", page_alloc_free_pages() >> 8, nmi_count);
 }
 
 static void cmd_trace(int argc, char **argv)
