@@ -136,12 +136,6 @@ static EFI_STATUS read_file(const char *path, void **data, uint64_t *size)
 	return st;
 }
 
-static void vm_fail(struct hv_boot_vm *vm, const char *fmt, const char *a, const char *b)
-{
-	snprintf(vm->error, sizeof(vm->error), fmt, a, b);
-	printk("kestrel: vm \"%s\": %s\n", vm->name, vm->error);
-}
-
 static void load_blob(struct hv_boot_vm *vm, struct hv_blob *blob, const char *path,
 		      const char *what)
 {
@@ -180,8 +174,12 @@ static void prepare_vm(struct hv_boot_vm *vm, const struct cfg_vm *c)
 	if (vm->error[0])
 		return;
 	vm->ram_hpa = alloc_guest_ram(vm->mem_size);
-	if (!vm->ram_hpa)
-		vm_fail(vm, "cannot reserve %s of guest RAM: %s", "memory", "out of memory");
+	if (!vm->ram_hpa) {
+		snprintf(vm->error, sizeof(vm->error), "memory %lu MiB: the machine does not have "
+			 "that much free (the VMs before it and the hypervisor took the rest)",
+			 vm->mem_size >> 20);
+		printk("kestrel: vm \"%s\": %s\n", vm->name, vm->error);
+	}
 }
 
 static void read_config(struct hv_bootinfo *bi, struct cfg *cfg)

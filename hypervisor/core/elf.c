@@ -135,6 +135,28 @@ static int check_segment(const struct elf64_phdr *ph, size_t size, uint64_t min_
 	return 0;
 }
 
+/* Loadable segments must not overlap in guest-physical memory: one would
+ * overwrite the other, and what the kernel then runs depends on the load
+ * order. At most MAX_PHDRS headers, so the pairs stay few. */
+static int check_overlaps(const void *img, const struct elf64_ehdr *eh, char *err, size_t len)
+{
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		struct elf64_phdr a = phdr(img, eh, i);
+
+		if (a.p_type != PT_LOAD || !a.p_memsz)
+			continue;
+		for (unsigned j = i + 1; j < eh->e_phnum; j++) {
+			struct elf64_phdr b = phdr(img, eh, j);
+
+			if (b.p_type == PT_LOAD && b.p_memsz && a.p_paddr < b.p_paddr + b.p_memsz &&
+			    b.p_paddr < a.p_paddr + a.p_memsz)
+				return fail(err, len, "segments at 0x%lx and 0x%lx overlap",
+					    a.p_paddr, b.p_paddr);
+		}
+	}
+	return 0;
+}
+
 static int check(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_size,
 		 struct elf_image *out, char *err, size_t err_len, bool need_entry, bool allow32)
 {
@@ -165,6 +187,8 @@ static int check(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_
 	}
 	if (!any)
 		return fail(err, err_len, "no loadable segment");
+	if (check_overlaps(img, eh, err, err_len))
+		return -1;
 	if (need_entry && !entry_ok)
 		return fail(err, err_len, "entry point 0x%lx is not in an executable segment",
 			    eh->e_entry);

@@ -91,6 +91,10 @@ int main(void)
 	im = good(); im.ph[0].type = 6;             REFUSED(im, sizeof(im), "no loadable segment");
 	im = good(); im.eh.entry = 0x200000;        REFUSED(im, sizeof(im), "entry point");
 	im = good(); im.ph[0].flags = 6;            REFUSED(im, sizeof(im), "entry point");
+	im = good(); im.ph[1] = im.ph[0]; im.ph[1].paddr += 4095;
+	REFUSED(im, sizeof(im), "segments at 0x100000 and 0x100fff overlap");
+	im = good(); im.ph[1] = im.ph[0]; im.ph[1].paddr += 4096;   /* adjacent: fine */
+	CHECK(check(&im, sizeof(im), err) == 0);
 	free(ram);
 	return unit_finish("test_elf");
 }
