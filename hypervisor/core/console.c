@@ -56,6 +56,28 @@ static void cmd_vms(int argc, char **argv)
 	console_print_vms();
 }
 
+#define HOT_SHOWN 6
+
+/* "  top ports: 0x3f8 out 1234, 0x3fd in 567, ..." (counts are upper
+ * bounds for the rarer keys: see core/hot.h). */
+static void print_hot(const char *what, const struct hot_table *t, uint64_t dir_bit,
+		      const char *plain, const char *flagged, int digits)
+{
+	struct hot_entry top[HOT_SHOWN];
+	unsigned n = hot_top(t, top, HOT_SHOWN);
+
+	if (!n)
+		return;
+	printk("  top %s:", what);
+	for (unsigned i = 0; i < n; i++) {
+		bool flag = dir_bit && (top[i].key & dir_bit);
+
+		printk("%s 0x%0*lx%s%s %lu", i ? "," : "", digits, top[i].key & ~dir_bit,
+		       dir_bit ? " " : "", dir_bit ? (flag ? flagged : plain) : "", top[i].count);
+	}
+	printk("\n");
+}
+
 void console_print_stats(const struct vm *vm)
 {
 	uint64_t by_reason[NR_EXIT_REASONS] = { 0 };
@@ -70,6 +92,9 @@ void console_print_stats(const struct vm *vm)
 	printk("  unbacked memory: %lu reads, %lu writes; unclaimed ports: %lu reads, %lu writes\n",
 	       vm->unbacked.mem_reads, vm->unbacked.mem_writes, vm->unbacked.port_reads,
 	       vm->unbacked.port_writes);
+	print_hot("ports", &vm->hot_ports, HOT_OUT, "in", "out", 4);
+	print_hot("MSRs", &vm->hot_msrs, HOT_WRITE, "read", "write", 8);
+	print_hot("MMIO pages", &vm->hot_gpas, 0, "", "", 8);
 }
 
 static void cmd_stats(int argc, char **argv)

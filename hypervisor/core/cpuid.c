@@ -40,6 +40,7 @@
 #define X86_CR4_OSXSAVE          (1ull << 18)
 #define CPUID_D_1_EAX_XSAVES     (1u << 3)
 #define CPUID_6_ECX_APERFMPERF   (1u << 0)
+#define CPUID_8_7_EDX_INVARIANT_TSC (1u << 8)
 
 static void cpuid_leaf1(struct vcpu *v, struct cpuid_regs *r)
 {
@@ -120,6 +121,16 @@ static void cpuid_ext1(struct vcpu *v, uint32_t subleaf, struct cpuid_regs *r)
 		r->edx &= ~CPUID_8_1_EDX_RDTSCP;
 }
 
+/* Invariant TSC: every vCPU of a VM reads the host's TSC (constant rate)
+ * through one offset, so their TSCs run at one rate and agree. Without
+ * the bit Linux declares an SMP guest's TSCs unsynchronized on AMD. */
+static void cpuid_ext7(struct vcpu *v, uint32_t subleaf, struct cpuid_regs *r)
+{
+	(void)v;
+	(void)subleaf;
+	r->edx |= CPUID_8_7_EDX_INVARIANT_TSC;
+}
+
 static void cpuid_ext8(struct vcpu *v, uint32_t subleaf, struct cpuid_regs *r)
 {
 	(void)v;
@@ -142,6 +153,7 @@ static const struct cpuid_filter {
 	{ 0x0000000d, cpuid_leaf_d },
 	{ 0x0000001f, cpuid_x2apic_id },
 	{ 0x80000001, cpuid_ext1 },
+	{ 0x80000007, cpuid_ext7 },
 	{ 0x80000008, cpuid_ext8 },
 	{ 0x8000000a, cpuid_zero },        /* SVM features: none for the guest */
 	{ 0x8000001f, cpuid_zero },        /* SEV: none */

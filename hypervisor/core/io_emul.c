@@ -21,6 +21,7 @@ void handle_io(struct vcpu *v, struct exit_info *e)
 	uint64_t *rax = &v->regs.gpr[GPR_RAX], mask = size_mask(io->size), val = mask;
 	enum io_result r;
 
+	hot_count(&v->vm->hot_ports, io->port | (io->in ? 0 : HOT_OUT));
 	if (io->string) {
 		exit_stop_vm(v, e, "string port I/O (INS/OUTS) on port 0x%x is not emulated",
 			     io->port);
@@ -102,5 +103,6 @@ void handle_npf(struct vcpu *v, struct exit_info *e)
 			     "instruction [%s] not supported (error %d)", e->npf.gpa, hex, err);
 		return;
 	}
+	hot_count(&v->vm->hot_gpas, e->npf.gpa & ~0xfffull);
 	mmio_access(v, e, &f, &op);
 }

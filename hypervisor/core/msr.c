@@ -235,6 +235,7 @@ void handle_msr_read(struct vcpu *v, struct exit_info *e)
 	uint64_t val = 0;
 	bool ok;
 
+	hot_count(&v->vm->hot_msrs, msr);
 	if (lapic_msr_read(v, msr, &val, &ok) ? !ok : !h || !h->read || h->read(v, msr, &val)) {
 		vendor->inject_exception(v, X86_EXC_GP, true, 0);
 		return;
@@ -252,6 +253,7 @@ void handle_msr_write(struct vcpu *v, struct exit_info *e)
 	const struct msr_handler *h = msr_find(msr);
 	bool ok;
 
+	hot_count(&v->vm->hot_msrs, msr | HOT_WRITE);
 	if (lapic_msr_write(v, msr, val, &ok) ? !ok : !h || !h->write || h->write(v, msr, val)) {
 		vendor->inject_exception(v, X86_EXC_GP, true, 0);
 		return;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <core/exit.h>
+#include <core/hot.h>
 #include <core/iobus.h>
 #include <core/msr_machine.h>
 #include <hv/bootinfo.h>
@@ -12,6 +13,8 @@
 #include <x86/regs.h>
 
 #define MAX_VCPUS_PER_VM  8
+#define HOT_OUT           (1ull << 16)     /* hot_ports: a write (OUT) */
+#define HOT_WRITE         (1ull << 32)     /* hot_msrs: a WRMSR */
 #define MAX_VMS           HV_MAX_VMS
 #define VM_STOP_REASON_MAX 160
 /* IA32_MISC_ENABLE at reset: fast strings; PEBS, BTS unavailable (core/msr.c). */
@@ -109,6 +112,9 @@ struct vm {
 	struct pio_bus pio;
 	struct mmio_bus mmio;
 	struct vm_unbacked_stats unbacked;
+	/* Where the exits go (core/hot.c): port | HOT_OUT, MSR | HOT_WRITE, and
+	 * the guest-physical page of each emulated MMIO access. */
+	struct hot_table hot_ports, hot_msrs, hot_gpas;
 	void *uart;                   /* the VM's 16550 (devices/uart16550.c) */
 };
 
