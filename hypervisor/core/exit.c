@@ -80,14 +80,14 @@ static bool vm_all_parked(const struct vm *vm)
  * mode waiting). */
 static void handle_hlt(struct vcpu *v, struct exit_info *e)
 {
-	struct guest_sregs s;
+	uint64_t rflags;
 
 	if (!exit_skip_insn(v, e))
 		return;
-	vendor->read_sregs(v, &s);
-	if (v->nmi_pending || (vcpu_pending_irq(v) >= 0 && (s.rflags & X86_RFLAGS_IF)))
+	rflags = vendor->get_rflags(v);
+	if (v->nmi_pending || (vcpu_pending_irq(v) >= 0 && (rflags & X86_RFLAGS_IF)))
 		return;
-	v->state = s.rflags & X86_RFLAGS_IF ? VCPU_HALTED : VCPU_PARKED;
+	v->state = rflags & X86_RFLAGS_IF ? VCPU_HALTED : VCPU_PARKED;
 	if (vm_all_parked(v->vm))
 		vm_stop(v->vm, false, "every vCPU halted with interrupts disabled");
 }
@@ -98,10 +98,8 @@ static void handle_xsetbv(struct vcpu *v, struct exit_info *e)
 {
 	const uint64_t *g = v->regs.gpr;
 	uint64_t value = (uint32_t)g[GPR_RAX] | (g[GPR_RDX] << 32);
-	struct guest_sregs s;
 
-	vendor->read_sregs(v, &s);
-	if (SEG_ATTR_DPL(s.ss.attr) != 0 || !fpu_set_xcr0(v, (uint32_t)g[GPR_RCX], value)) {
+	if (vendor->get_cpl(v) != 0 || !fpu_set_xcr0(v, (uint32_t)g[GPR_RCX], value)) {
 		vendor->inject_exception(v, X86_EXC_GP, true, 0);
 		return;
 	}

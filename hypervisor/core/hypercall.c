@@ -71,13 +71,11 @@ void handle_hypercall(struct vcpu *v, struct exit_info *e)
 	uint64_t *g = v->regs.gpr;
 	uint64_t nr = g[GPR_RAX];
 	const uint64_t args[3] = { g[GPR_RDI], g[GPR_RSI], g[GPR_RDX] };
-	struct guest_sregs s;
 	int64_t ret;
 
 	if (!exit_skip_insn(v, e))
 		return;
-	vendor->read_sregs(v, &s);
-	if (SEG_ATTR_DPL(s.ss.attr) != 0)     /* SS.DPL is the CPL */
+	if (vendor->get_cpl(v) != 0)
 		ret = -HV_EPERM;
 	else if (nr < sizeof(hypercalls) / sizeof(hypercalls[0]) && hypercalls[nr])
 		ret = hypercalls[nr](v, args);

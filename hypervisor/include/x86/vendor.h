@@ -42,6 +42,9 @@ struct vendor_ops {
 	/* Puts it back to that initial state (VM restart). */
 	void (*vcpu_reset)(struct vcpu *v);
 	void (*read_sregs)(struct vcpu *v, struct guest_sregs *s);
+	/* Single registers for hot paths (read_sregs is 47 VMREADs on VMX). */
+	unsigned (*get_cpl)(struct vcpu *v);
+	uint64_t (*get_rflags)(struct vcpu *v);
 	void (*write_sregs)(struct vcpu *v, const struct guest_sregs *s);
 	/* Enters the guest and returns at the next exit the generic code must
 	 * see, decoded into *e. Pending interrupts are delivered here. */

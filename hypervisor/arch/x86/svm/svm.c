@@ -212,6 +212,16 @@ static void svm_read_sregs(struct vcpu *v, struct guest_sregs *g)
 	seg_from_vmcb(&g->ldtr, &s->ldtr);
 }
 
+static unsigned svm_get_cpl(struct vcpu *v)
+{
+	return ((struct svm_vcpu *)v->vendor)->vmcb->save.cpl;
+}
+
+static uint64_t svm_get_rflags(struct vcpu *v)
+{
+	return ((struct svm_vcpu *)v->vendor)->vmcb->save.rflags;
+}
+
 static void svm_skip_insn(struct vcpu *v, unsigned len)
 {
 	struct vmcb *vmcb = ((struct svm_vcpu *)v->vendor)->vmcb;
@@ -395,6 +405,8 @@ const struct vendor_ops svm_vendor_ops = {
 	.vcpu_reset = svm_vcpu_reset,
 	.read_sregs = svm_read_sregs,
 	.write_sregs = svm_write_sregs,
+	.get_cpl = svm_get_cpl,
+	.get_rflags = svm_get_rflags,
 	.run = svm_run,
 	.skip_insn = svm_skip_insn,
 	.inject_exception = svm_inject_exception,

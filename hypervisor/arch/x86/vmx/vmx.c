@@ -232,6 +232,19 @@ void vmx_set_cr2(struct vcpu *v, uint64_t cr2)
 		to_vmx(v)->cr2 = cr2;
 }
 
+/* SS.DPL is the CPL (SDM 3, 5.5); the access rights keep DPL in bits 5-6. */
+static unsigned vmx_get_cpl(struct vcpu *v)
+{
+	vmx_load(v);
+	return (vmread(VMCS_GUEST_ES_AR + 2 * VMCS_SEG_SS) >> 5) & 3;
+}
+
+static uint64_t vmx_get_rflags(struct vcpu *v)
+{
+	vmx_load(v);
+	return vmread(VMCS_GUEST_RFLAGS);
+}
+
 static void vmx_skip_insn(struct vcpu *v, unsigned len)
 {
 	vmx_load(v);
@@ -406,6 +419,8 @@ const struct vendor_ops vmx_vendor_ops = {
 	.vcpu_reset = vmx_vcpu_reset,
 	.read_sregs = vmx_read_sregs,
 	.write_sregs = vmx_write_sregs,
+	.get_cpl = vmx_get_cpl,
+	.get_rflags = vmx_get_rflags,
 	.run = vmx_run,
 	.skip_insn = vmx_skip_insn,
 	.inject_exception = vmx_inject_exception,
