@@ -40,10 +40,11 @@ DefinitionBlock ("", "DSDT", 2, ACPI_OEM_ID, ACPI_OEM_TABLE_ID, ACPI_OEM_REVISIO
 
         /*
          * The MC146818 CMOS clock (devices/rtc.c). Linux's rtc_cmos binds
-         * to the PNP0B00 device and takes its port and IRQ from _CRS
-         * (without one it registers a platform device, and with a
-         * hardware-reduced FADT finds no IRQ 8 to claim). acpi_build()
-         * patches RTCS to 0 for a VM without the clock.
+         * to the PNP0B00 device and maps the IRQ of its _CRS through the
+         * IOAPIC. Without the device it falls back to a platform device
+         * with legacy IRQ 8, which a Linux on hardware-reduced ACPI (no
+         * 8259 IRQs) cannot request: "probe of rtc_cmos failed with error
+         * -22". acpi_build() patches RTCS to 0 for a VM without the clock.
          */
         Device (RTC)
         {
