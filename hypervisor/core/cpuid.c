@@ -4,6 +4,7 @@
  * Bits: SDM vol. 2A, CPUID; APM vol. 3, appendix E.
  */
 #include <core/handlers.h>
+#include <devices/lapic.h>
 #include <hv/hypercall.h>
 #include <x86/processor.h>
 #include <x86/vendor.h>
@@ -19,6 +20,7 @@
 #define CPUID_1_ECX_HYPERVISOR   (1u << 31)
 /* Leaf 1 EDX */
 #define CPUID_1_EDX_MCE          (1u << 7)
+#define CPUID_1_EDX_APIC         (1u << 9)
 #define CPUID_1_EDX_MTRR         (1u << 12)
 #define CPUID_1_EDX_MCA          (1u << 14)
 #define CPUID_1_EDX_HTT          (1u << 28)
@@ -56,6 +58,8 @@ static void cpuid_leaf1(struct vcpu *v, struct cpuid_regs *r)
 	/* MTRRs and the machine-check banks are emulated (core/msr_machine.c). */
 	r->edx |= CPUID_1_EDX_MCE | CPUID_1_EDX_MCA | CPUID_1_EDX_MTRR;
 	r->edx &= ~CPUID_1_EDX_HTT;
+	if (!lapic_hw_enabled(v))
+		r->edx &= ~CPUID_1_EDX_APIC;
 	if (v->vm->nr_vcpus > 1)
 		r->edx |= CPUID_1_EDX_HTT;
 	/* EBX[31:24] initial APIC ID, [23:16] logical processors. */

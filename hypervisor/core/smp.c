@@ -11,7 +11,10 @@
 #define SEG_REAL_CODE  0x9b    /* present, code, readable, accessed */
 #define SEG_REAL_DATA  0x93    /* present, data, writable, accessed */
 #define SEG_LDT        0x82
-#define SEG_TSS_BUSY16 0x83    /* 16-bit busy TSS: VMX wants a busy TSS */
+/* TR after INIT: a busy 32-bit TSS, as KVM sets it. VMX requires a busy
+ * TSS type, and a 16-bit one makes Bochs refuse the guest's later switch
+ * to long mode (#GP on the CR0.PG write: its APs triple-faulted). */
+#define SEG_TSS_BUSY32 0x8b
 #define CR0_INIT       (X86_CR0_CD | X86_CR0_NW | X86_CR0_ET)
 
 void vcpu_init_signal(struct vcpu *v)
@@ -33,7 +36,7 @@ void vcpu_sipi(struct vcpu *v, uint8_t vector)
 		.cs = { .sel = (uint16_t)(vector << 8), .base = (uint64_t)vector << 12,
 			.attr = SEG_REAL_CODE, .limit = 0xffff },
 		.ds = data, .es = data, .fs = data, .gs = data, .ss = data,
-		.tr = { .attr = SEG_TSS_BUSY16, .limit = 0xffff },
+		.tr = { .attr = SEG_TSS_BUSY32, .limit = 0xffff },
 		.ldtr = { .attr = SEG_LDT, .limit = 0xffff },
 		.gdtr = { .limit = 0xffff }, .idtr = { .limit = 0xffff },
 		.pat = 0x0007040600070406ull,

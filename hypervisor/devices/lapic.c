@@ -66,6 +66,8 @@ struct lapic {
 	uint8_t ipi_modes_logged;               /* unemulated IPI modes, logged once */
 };
 
+static void lapic_power_up(struct lapic *a, struct vcpu *v);
+
 static struct lapic *apic_of(const struct vcpu *v)
 {
 	return v->lapic;
@@ -416,13 +418,28 @@ static void reg_write(struct lapic *a, unsigned reg, uint32_t val)
 	}
 }
 
-/* xAPIC MMIO: 32-bit accesses to 16-byte aligned registers. */
+static bool hw_enabled(const struct lapic *a)
+{
+	return a->apic_base & APIC_BASE_EN;
+}
+
+bool lapic_hw_enabled(const struct vcpu *v)
+{
+	return hw_enabled(apic_of(v));
+}
+
+/* xAPIC MMIO: 32-bit accesses to 16-byte aligned registers. With the APIC
+ * disabled in IA32_APIC_BASE or in x2APIC mode the page is not there: it
+ * reads all-ones and drops writes, like any unbacked address (10.4.3,
+ * 10.12.1.2). */
 static enum io_result mmio_read(void *opaque, uint64_t off, unsigned size, uint64_t *val)
 {
 	struct lapic *a = current_vcpu ? apic_of(current_vcpu) : NULL;
 
 	(void)opaque;
-	*val = a && !x2apic(a) && size == 4 && !(off & 0xf) ? reg_read(a, (unsigned)off) : 0;
+	if (!a || !hw_enabled(a) || x2apic(a))
+		return IO_UNHANDLED;
+	*val = size == 4 && !(off & 0xf) ? reg_read(a, (unsigned)off) : 0;
 	return IO_HANDLED;
 }
 
@@ -431,7 +448,9 @@ static enum io_result mmio_write(void *opaque, uint64_t off, unsigned size, uint
 	struct lapic *a = current_vcpu ? apic_of(current_vcpu) : NULL;
 
 	(void)opaque;
-	if (a && !x2apic(a) && size == 4 && !(off & 0xf))
+	if (!a || !hw_enabled(a) || x2apic(a))
+		return IO_UNHANDLED;
+	if (size == 4 && !(off & 0xf))
 		reg_write(a, (unsigned)off, (uint32_t)val);
 	return IO_HANDLED;
 }
@@ -443,14 +462,33 @@ int lapic_mmio_register(struct vm *vm)
 	return iobus_register(&vm->mmio.bus, LAPIC_BASE, PAGE_SIZE, &lapic_mmio_ops, vm, "lapic");
 }
 
-static void apic_base_write(struct lapic *a, uint64_t val)
-{
-	bool to_x2 = (val & APIC_BASE_EXTD) && !x2apic(a);
+#define APIC_BASE_MODE (APIC_BASE_EN | APIC_BASE_EXTD)
+#define APIC_BASE_RESERVED 0x2ffull     /* bits 0-7 and 9 */
 
-	a->apic_base = (a->apic_base & APIC_BASE_BSP) | (val & (APIC_BASE_EN | APIC_BASE_EXTD)) |
-		       LAPIC_BASE;
-	if (to_x2)   /* the x2APIC logical ID is derived from the APIC ID (10.12.10.2) */
+/* The mode changes IA32_APIC_BASE allows (SDM 3, 10.12.5, figure 10-27):
+ * disabled -> xAPIC -> x2APIC, and either back to disabled; EXTD without
+ * EN is invalid. Anything else is #GP; so are reserved bits. The base
+ * address stays at 0xfee00000 (relocation is not emulated). Disabling the
+ * APIC puts it back to its power-up state (10.4.3). */
+static bool apic_base_write(struct lapic *a, uint64_t val)
+{
+	uint64_t from = a->apic_base & APIC_BASE_MODE, to = val & APIC_BASE_MODE;
+	bool ok = from == to || to == 0 || (from == 0 && to == APIC_BASE_EN) ||
+		  (from == APIC_BASE_EN && to == APIC_BASE_MODE);
+
+	if ((val & APIC_BASE_RESERVED) || to == APIC_BASE_EXTD || !ok)
+		return false;
+	if (!to && from) {
+		uint64_t bsp = a->apic_base & APIC_BASE_BSP;
+
+		lapic_power_up(a, a->v);
+		a->apic_base = bsp | LAPIC_BASE;
+		return true;
+	}
+	a->apic_base = (a->apic_base & APIC_BASE_BSP) | to | LAPIC_BASE;
+	if (to == APIC_BASE_MODE && from != to)   /* x2APIC logical ID (10.12.10.2) */
 		a->ldr = ((a->v->id >> 4) << 16) | (1u << (a->v->id & 0xf));
+	return true;
 }
 
 bool lapic_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool *ok)
@@ -482,7 +520,7 @@ bool lapic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool *ok)
 
 	*ok = true;
 	if (msr == MSR_IA32_APIC_BASE) {
-		apic_base_write(a, val);
+		*ok = apic_base_write(a, val);
 	} else if (msr == MSR_TSC_DEADLINE) {
 		if (LVT_TIMER_MODE(a->lvt[0]) == TIMER_TSC_DEADLINE)
 			a->timer_deadline = tsc_guest_to_host(v->vm, val);

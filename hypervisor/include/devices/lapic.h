@@ -19,6 +19,8 @@ int lapic_create(struct vcpu *v);
 void lapic_reset(struct vcpu *v);
 /* The INIT signal's effect on the APIC (core/smp.c). */
 void lapic_init_signal(struct vcpu *v);
+/* IA32_APIC_BASE.EN: CPUID.1:EDX.APIC follows it (10.4.3). */
+bool lapic_hw_enabled(const struct vcpu *v);
 /* The xAPIC MMIO page of the VM (accesses go to the running vCPU's APIC). */
 int lapic_mmio_register(struct vm *vm);
 /* IA32_APIC_BASE, IA32_TSC_DEADLINE and the x2APIC MSRs: true when the MSR

@@ -309,7 +309,9 @@ static void vmx_offer_irq(struct vcpu *v)
 			vector = vcpu_pending_irq(v);
 		}
 	}
-	vmwrite(VMCS_PROC_CONTROLS, vector >= 0 ? proc | PROC_INTR_WINDOW : proc);
+	/* A blocked NMI waits for the next window too (no virtual-NMI
+	 * controls, so no NMI-window exiting: as KVM does without them). */
+	vmwrite(VMCS_PROC_CONTROLS, vector >= 0 || v->nmi_pending ? proc | PROC_INTR_WINDOW : proc);
 }
 
 /* The benchmark's floor: serve the exit with nothing but a RIP update. */
