@@ -181,18 +181,39 @@ def test_boot_log_matches_a_direct_qemu_boot(boot_batch, backend, tmp_path):
     # Second check: no kernel complaint under Kestrel that the direct boot of the same
     # kernel does not print (an MSR the virtual CPU advertises but faults on, a warning
     # from a device model, ...), compared by message with times and addresses removed.
-    extra = complaints(guest) - complaints(direct_log.read_text(errors="replace"))
+    extra = (complaints(guest, EMULATOR_WARNINGS.get(backend, ()))
+             - complaints(direct_log.read_text(errors="replace")))
     assert not extra, "kernel complaints only under Kestrel:\n" + "\n".join(sorted(extra))
 
 
 COMPLAINT = re.compile(r"WARNING:|unchecked MSR access|Call Trace|BUG:|Oops|"
                        r"general protection|RIP: ")
+# Warnings the emulator's CPU model causes, whoever runs on it; each with the reason.
+EMULATOR_WARNINGS = {
+    # Bochs's corei7_skylake_x reports a leaf 0xD size for XCR0 0xe7 (AVX-512) that
+    # differs from the sum of its own component offsets; Kestrel passes leaf 0xD through.
+    "vmx": ("XSAVE consistency problem",),
+}
 
 
-def complaints(log):
-    """The kernel's warning, oops and bad-MSR lines, without timestamps and numbers."""
+def complaints(log, allowed=()):
+    """The kernel's warning, oops and bad-MSR lines, without timestamps and numbers; a
+    whole "cut here" ... "end trace" report is dropped when it names an allowed text."""
+    lines, kept, block = log.splitlines(), [], None
+    for line in lines:
+        if "[ cut here ]" in line:
+            block = [line]
+        elif block is not None:
+            block.append(line)
+            if "---[ end trace" in line:
+                if not any(a in l for l in block for a in allowed):
+                    kept += block
+                block = None
+        else:
+            kept.append(line)
+    kept += block or []
     out = set()
-    for line in log.splitlines():
+    for line in kept:
         if COMPLAINT.search(line):
             line = re.sub(r"^.*?\[ *\d+\.\d+\] ", "", line)
             out.add(re.sub(r"0x[0-9a-f]+|[0-9a-f]{8,}|\+0x[0-9a-f]+/0x[0-9a-f]+", "N", line))
