@@ -209,6 +209,30 @@ static enum check_result check_msr_unknown_gp(void)
 	return CHECK_PASS;
 }
 
+/* Instructions that reach shared hardware are the hypervisor's (review
+ * S4): WBINVD completes without touching other VMs' caches, RDPMC raises
+ * #GP (no PMU is advertised), RDPRU #UD (not advertised either). */
+static enum check_result check_shared_hw_insns(void)
+{
+	uint32_t lo, hi;
+	int vec;
+
+	trap_fault_reset();
+	asm volatile(FAULT_SITE("wbinvd") ::: "memory");
+	if ((vec = trap_fault_vector()) >= 0)
+		return check_fail("wbinvd raised %s", trap_exception_name(vec));
+	trap_fault_reset();
+	asm volatile(FAULT_SITE("rdpmc") : "=a"(lo), "=d"(hi) : "c"(0) : "memory");
+	if ((vec = trap_fault_vector()) != VEC_GP)
+		return check_fail("rdpmc 0: %s", vec < 0 ? "no exception" : trap_exception_name(vec));
+	trap_fault_reset();
+	asm volatile(FAULT_SITE(".byte 0x0f, 0x01, 0xfd") : "=a"(lo), "=d"(hi) : "c"(0)
+		     : "memory");                                      /* RDPRU */
+	if ((vec = trap_fault_vector()) != VEC_UD)
+		return check_fail("rdpru: %s", vec < 0 ? "no exception" : trap_exception_name(vec));
+	return CHECK_PASS;
+}
+
 static enum check_result check_exception_ud(void)
 {
 	int vec = ud2_safe();
@@ -370,6 +394,7 @@ static const struct check checks[] = {
 	{ "msr-tsc",              check_msr_tsc },
 	{ "msr-unknown-gp",       check_msr_unknown_gp },
 	{ "exception-ud",         check_exception_ud },
+	{ "shared-hw-insns",      check_shared_hw_insns },
 	{ "timer",                check_timer },
 	{ "timer-busy",           check_timer_busy },
 	{ "timer-cancel",         check_timer_cancel },

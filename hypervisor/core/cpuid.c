@@ -43,6 +43,7 @@
 #define CPUID_D_1_EAX_XSAVES     (1u << 3)
 #define CPUID_6_ECX_APERFMPERF   (1u << 0)
 #define CPUID_8_7_EDX_INVARIANT_TSC (1u << 8)
+#define CPUID_8_8_EBX_RDPRU      (1u << 4)    /* it would read the host's APERF/MPERF */
 
 static void cpuid_leaf1(struct vcpu *v, struct cpuid_regs *r)
 {
@@ -139,7 +140,7 @@ static void cpuid_ext8(struct vcpu *v, uint32_t subleaf, struct cpuid_regs *r)
 {
 	(void)v;
 	(void)subleaf;
-	r->ebx &= ~CPUID_8_8_EBX_SPEC_CTRL_BITS;
+	r->ebx &= ~(CPUID_8_8_EBX_SPEC_CTRL_BITS | CPUID_8_8_EBX_RDPRU);
 }
 
 /* Every leaf the hypervisor changes; all others are the host's as they

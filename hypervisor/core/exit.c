@@ -19,7 +19,8 @@ static const char *const reason_names[NR_EXIT_REASONS] = {
 	[EXIT_NONE] = "none", [EXIT_CPUID] = "cpuid", [EXIT_IO] = "io",
 	[EXIT_MSR_READ] = "msr-read", [EXIT_MSR_WRITE] = "msr-write", [EXIT_HLT] = "hlt",
 	[EXIT_HYPERCALL] = "hypercall", [EXIT_XSETBV] = "xsetbv", [EXIT_CR_WRITE] = "cr-write",
-	[EXIT_CR_READ] = "cr-read", [EXIT_NPF] = "npf", [EXIT_INTR] = "interrupt",
+	[EXIT_CR_READ] = "cr-read", [EXIT_WBINVD] = "wbinvd", [EXIT_RDPMC] = "rdpmc",
+	[EXIT_UD] = "ud", [EXIT_NPF] = "npf", [EXIT_INTR] = "interrupt",
 	[EXIT_IRQ_WINDOW] = "irq-window", [EXIT_EXCEPTION] = "exception",
 	[EXIT_SHUTDOWN] = "shutdown", [EXIT_ENTRY_FAILED] = "entry-failed",
 	[EXIT_UNHANDLED] = "unhandled",
@@ -161,6 +162,31 @@ static void handle_cr_read(struct vcpu *v, struct exit_info *e)
 		v->regs.gpr[e->cr.gpr] = lapic_read_cr8(v);
 }
 
+/* WBINVD would flush every other VM's cache lines on the shared CPU (a
+ * noisy neighbour, review S4). Guest memory is write-back and no device
+ * does DMA, so there is nothing to write back for the guest: skip it. */
+static void handle_wbinvd(struct vcpu *v, struct exit_info *e)
+{
+	exit_skip_insn(v, e);
+}
+
+/* No PMU is advertised (docs/cpu-model.md), so every counter index is
+ * invalid: #GP (SDM 2B, RDPMC). Left alone, RDPMC would read whatever the
+ * firmware left counting on the physical CPU. */
+static void handle_rdpmc(struct vcpu *v, struct exit_info *e)
+{
+	(void)e;
+	vendor->inject_exception(v, X86_EXC_GP, true, 0);
+}
+
+/* An instruction CPUID does not advertise to the guest (RDPRU, which would
+ * read the host's APERF/MPERF): #UD, as on a CPU without it. */
+static void handle_ud(struct vcpu *v, struct exit_info *e)
+{
+	(void)e;
+	vendor->inject_exception(v, X86_EXC_UD, false, 0);
+}
+
 /* Exceptions are intercepted only to observe them: give them back. A #DB
  * that VMX intercepted has not updated DR6 yet (SDM 3, 28.1): do it as
  * its delivery would have. */
@@ -200,6 +226,9 @@ static exit_handler_fn *const exit_handlers[NR_EXIT_REASONS] = {
 	[EXIT_XSETBV]       = handle_xsetbv,
 	[EXIT_CR_WRITE]     = handle_cr_write,
 	[EXIT_CR_READ]      = handle_cr_read,
+	[EXIT_WBINVD]       = handle_wbinvd,
+	[EXIT_RDPMC]        = handle_rdpmc,
+	[EXIT_UD]           = handle_ud,
 	[EXIT_NPF]          = handle_npf,
 	[EXIT_INTR]         = handle_nothing,    /* taken by the host after the exit */
 	[EXIT_IRQ_WINDOW]   = handle_nothing,    /* the backend injects on entry */

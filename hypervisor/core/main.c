@@ -8,6 +8,7 @@
 #include <x86/acpi.h>
 #include <x86/cpu.h>
 #include <x86/fpu.h>
+#include <x86/spec_ctrl.h>
 #include <x86/processor.h>
 #include <x86/serial.h>
 #include <x86/vendor.h>
@@ -50,6 +51,7 @@ static __attribute__((noreturn)) void hv_start(struct hv_bootinfo *bi)
 	lapic_init();
 	time_calibrate();
 	fpu_init();
+	spec_ctrl_init();
 	vendor_select();
 	vm_create_all(bi);
 	console_init();

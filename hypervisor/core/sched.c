@@ -18,6 +18,7 @@
 #include <x86/debugreg.h>
 #include <x86/fpu.h>
 #include <x86/processor.h>
+#include <x86/spec_ctrl.h>
 #include <x86/vendor.h>
 
 static unsigned rr_vm, rr_vcpu;
@@ -144,6 +145,7 @@ static void run_slice(struct vcpu *v)
 	struct exit_info e;
 
 	current_vcpu = v;
+	spec_ctrl_vm_switch(v->vm);
 	fpu_switch_to(v);
 	debugreg_switch_to(v);
 	tsc_aux_switch_to(v);

@@ -13,7 +13,8 @@ GUEST = "guests/minimal.elf"
 # both VMs. A check that silently disappeared would fail here.
 CHECKS_1_VCPU = ["cpuid-hypervisor-bit", "cpuid-signature", "cpuid-hides-svm-vmx",
                  "uart-scratch", "unbacked-port", "hypercall-version", "hypercall-unknown",
-                 "hypercall-nop", "msr-tsc", "msr-unknown-gp", "exception-ud", "timer",
+                 "hypercall-nop", "msr-tsc", "msr-unknown-gp", "exception-ud",
+                 "shared-hw-insns", "timer",
                  "timer-busy", "timer-cancel", "lapic-oneshot", "lapic-periodic",
                  "x2apic-tsc-deadline", "outside-ram", "ram-pattern"]
 

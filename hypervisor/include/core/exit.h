@@ -19,6 +19,9 @@ enum exit_reason {
 	EXIT_XSETBV,
 	EXIT_CR_WRITE,        /* MOV to a control register the backend traps */
 	EXIT_CR_READ,         /* MOV from one (CR8 on VMX) */
+	EXIT_WBINVD,          /* WBINVD: the guest's caches are the host's */
+	EXIT_RDPMC,           /* RDPMC: there is no PMU */
+	EXIT_UD,              /* an instruction the guest must not have (RDPRU): #UD */
 	EXIT_NPF,             /* nested page fault / EPT violation */
 	EXIT_INTR,            /* physical interrupt */
 	EXIT_IRQ_WINDOW,      /* the guest can take an interrupt now */

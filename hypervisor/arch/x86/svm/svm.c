@@ -112,14 +112,15 @@ static void vmcb_init_control(struct vmcb_control *c, const struct vm *vm)
 {
 	c->intercept_exceptions = GUEST_EXCEPTION_INTERCEPTS;
 	c->intercept_misc1 = INTERCEPT1_INTR | INTERCEPT1_NMI | INTERCEPT1_SMI |
-			     INTERCEPT1_INIT | INTERCEPT1_CPUID | INTERCEPT1_INVD |
+			     INTERCEPT1_INIT | INTERCEPT1_CPUID | INTERCEPT1_INVD | INTERCEPT1_RDPMC |
 			     INTERCEPT1_HLT | INTERCEPT1_INVLPGA | INTERCEPT1_IOIO_PROT |
 			     INTERCEPT1_MSR_PROT | INTERCEPT1_SHUTDOWN;
 	/* VMRUN must be intercepted (APM 2, 15.5.1); the rest of SVM is ours. */
 	c->intercept_misc2 = INTERCEPT2_VMRUN | INTERCEPT2_VMMCALL | INTERCEPT2_VMLOAD |
 			     INTERCEPT2_VMSAVE | INTERCEPT2_STGI | INTERCEPT2_CLGI |
 			     INTERCEPT2_SKINIT | INTERCEPT2_MONITOR | INTERCEPT2_MWAIT |
-			     INTERCEPT2_MWAIT_COND | INTERCEPT2_XSETBV;
+			     INTERCEPT2_MWAIT_COND | INTERCEPT2_XSETBV | INTERCEPT2_WBINVD |
+			     INTERCEPT2_RDPRU;
 	c->iopm_base_pa = iopm_pa;
 	c->msrpm_base_pa = msrpm_pa;
 	c->asid = vm->asid;
@@ -343,6 +344,7 @@ static uint8_t svm_insn_len(struct vcpu *v, enum exit_reason reason)
 	case EXIT_MSR_WRITE: ok = i->map == 2 && i->opcode == 0x30; break;
 	case EXIT_HYPERCALL: ok = is_0f01(i, 3, 1); break;     /* 0f 01 d9 */
 	case EXIT_XSETBV:    ok = is_0f01(i, 2, 1); break;     /* 0f 01 d1 */
+	case EXIT_WBINVD:    ok = i->map == 2 && i->opcode == 0x09; break;
 	default:             ok = false;
 	}
 	return ok ? i->len : 0;
@@ -374,6 +376,7 @@ static void svm_run(struct vcpu *v, struct exit_info *e)
 	case EXIT_MSR_WRITE:
 	case EXIT_HYPERCALL:
 	case EXIT_XSETBV:
+	case EXIT_WBINVD:
 		e->insn_len = svm_insn_len(v, e->reason);
 		break;
 	default:

@@ -90,6 +90,9 @@ static const struct svm_exit_desc svm_exits[] = {
 	[SVM_EXIT_MWAIT]      = { "MWAIT",    EXIT_UNHANDLED, NULL },
 	[SVM_EXIT_MWAIT_COND] = { "MWAIT_COND", EXIT_UNHANDLED, NULL },
 	[SVM_EXIT_XSETBV]     = { "XSETBV",   EXIT_XSETBV,    NULL },
+	[SVM_EXIT_RDPRU]      = { "RDPRU",    EXIT_UD,        NULL },
+	[SVM_EXIT_RDPMC]      = { "RDPMC",    EXIT_RDPMC,     NULL },
+	[SVM_EXIT_WBINVD]     = { "WBINVD",   EXIT_WBINVD,    NULL },
 };
 
 #define NR_SVM_EXITS (sizeof(svm_exits) / sizeof(svm_exits[0]))

@@ -117,6 +117,7 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "G_PAT");
 #define INTERCEPT1_SMI        (1u << 2)
 #define INTERCEPT1_INIT       (1u << 3)
 #define INTERCEPT1_VINTR      (1u << 4)
+#define INTERCEPT1_RDPMC      (1u << 15)
 #define INTERCEPT1_CPUID      (1u << 18)
 #define INTERCEPT1_INVD       (1u << 22)
 #define INTERCEPT1_HLT        (1u << 24)
@@ -132,10 +133,12 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "G_PAT");
 #define INTERCEPT2_STGI       (1u << 4)
 #define INTERCEPT2_CLGI       (1u << 5)
 #define INTERCEPT2_SKINIT     (1u << 6)
+#define INTERCEPT2_WBINVD     (1u << 9)
 #define INTERCEPT2_MONITOR    (1u << 10)
 #define INTERCEPT2_MWAIT      (1u << 11)
 #define INTERCEPT2_MWAIT_COND (1u << 12)
 #define INTERCEPT2_XSETBV     (1u << 13)
+#define INTERCEPT2_RDPRU      (1u << 14)
 
 /* int_ctl (VMCB offset 0x060, APM vol. 2, 15.21) */
 #define V_TPR_MASK            0xfull
@@ -182,6 +185,9 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "G_PAT");
 #define SVM_EXIT_MWAIT        0x08b
 #define SVM_EXIT_MWAIT_COND   0x08c
 #define SVM_EXIT_XSETBV       0x08d
+#define SVM_EXIT_RDPRU        0x08e
+#define SVM_EXIT_RDPMC        0x06f
+#define SVM_EXIT_WBINVD       0x089
 #define SVM_EXIT_NPF          0x400
 #define SVM_EXIT_INVALID      0xffffffffu   /* compare the low 32 bits */
 

@@ -24,6 +24,7 @@ static const char *required_name(const char *word, uint32_t bit)
 		{ "processor-based", PROC_SECONDARY, "secondary controls" },
 		{ "processor-based", PROC_CR8_LOAD_EXITING, "CR8-load exiting" },
 		{ "processor-based", PROC_TSC_OFFSETTING, "TSC offsetting" },
+		{ "processor-based", PROC_RDPMC_EXITING, "RDPMC exiting" },
 		{ "processor-based", PROC_CR8_STORE_EXITING, "CR8-store exiting" },
 		{ "secondary", PROC2_EPT, "EPT (extended page tables)" },
 		{ "VM-exit", EXIT_HOST_64BIT, "64-bit host" },
@@ -73,10 +74,12 @@ int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *c,
 		 * the physical APIC's TPR (SDM 3, 26.3; review finding 1). */
 		{ "processor-based", caps->proc,
 		  PROC_HLT_EXITING | PROC_UNCOND_IO | PROC_MSR_BITMAPS | PROC_SECONDARY |
-		  PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING | PROC_TSC_OFFSETTING,
+		  PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING | PROC_TSC_OFFSETTING |
+		  PROC_RDPMC_EXITING,
 		  PROC_MWAIT_EXITING | PROC_MONITOR_EXITING, &c->proc },
 		{ "secondary", caps->proc2, PROC2_EPT,
-		  PROC2_VPID | PROC2_UNRESTRICTED | PROC2_INVPCID | PROC2_RDTSCP, &c->proc2 },
+		  PROC2_VPID | PROC2_UNRESTRICTED | PROC2_INVPCID | PROC2_RDTSCP |
+		  PROC2_WBINVD_EXITING, &c->proc2 },
 		/* Debug controls: the guest's DR7 and DEBUGCTL live in the VMCS. */
 		{ "VM-exit", caps->exit,
 		  EXIT_HOST_64BIT | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_DEBUG,
