@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// libFuzzer target for the ELF64 guest-kernel checks (hypervisor/core/elf.c).
+// libFuzzer target for the ELF guest-kernel checks (hypervisor/core/elf.c):
+// ELF64 (Kestrel, PVH with its note) and ELF32 or ELF64 (Multiboot).
 // An image elf_check() accepts must load into a guest RAM of the checked size
 // without touching anything outside it (ASan watches the buffer's edges).
 #include <stdint.h>
@@ -26,6 +27,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (elf_check_segments(copy, size, 0x10000, MEM_SIZE, &img, err, sizeof(err)) == 0)
 		elf_find_note(copy, size, "Xen", 18, &note);
+	/* Multiboot kernels: ELF32 or ELF64 (core/boot.c). */
+	if (elf_check_any_class(copy, size, 0x100000, MEM_SIZE, &img, err, sizeof(err)) == 0) {
+		if (img.lowest < 0x100000 || img.highest > MEM_SIZE || img.lowest >= img.highest)
+			abort();
+		elf_load(copy, ram);
+	}
 	if (elf_check(copy, size, 0x10000, MEM_SIZE, &img, err, sizeof(err)) == 0) {
 		if (img.lowest < 0x10000 || img.highest > MEM_SIZE || img.lowest >= img.highest)
 			abort();
