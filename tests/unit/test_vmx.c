@@ -60,6 +60,7 @@ static void test_bochs_models(void)
 			  m->name, why);
 		CHECK(c.pin & PIN_EXT_INTR_EXITING);
 		CHECK(c.pin & PIN_NMI_EXITING);
+		CHECK(c.pin & PIN_PREEMPT_TIMER);               /* every run is bounded */
 		CHECK((c.pin & 0x16) == 0x16);                 /* default-1 bits kept */
 		CHECK(c.proc & PROC_HLT_EXITING);
 		CHECK(c.proc & PROC_UNCOND_IO);

@@ -60,6 +60,7 @@ enum vmcs_field {
 	VMCS_GUEST_ES_AR           = 0x4814,   /* ES .. TR: +2 each */
 	VMCS_GUEST_INTERRUPTIBILITY = 0x4824,
 	VMCS_GUEST_ACTIVITY        = 0x4826,
+	VMCS_PREEMPT_TIMER         = 0x482e,
 	VMCS_GUEST_SYSENTER_CS     = 0x482a,
 	VMCS_HOST_SYSENTER_CS      = 0x4c00,
 	/* natural width */
@@ -112,6 +113,7 @@ enum vmcs_seg { VMCS_SEG_ES, VMCS_SEG_CS, VMCS_SEG_SS, VMCS_SEG_DS, VMCS_SEG_FS,
 #define MSR_VMX_CR4_FIXED1     0x489
 #define MSR_VMX_PROCBASED2     0x48b
 #define MSR_VMX_EPT_VPID_CAP   0x48c
+#define MSR_VMX_MISC           0x485       /* [4:0]: preemption-timer rate (A.6) */
 #define MSR_VMX_TRUE_PINBASED  0x48d
 #define MSR_VMX_TRUE_PROCBASED 0x48e
 #define MSR_VMX_TRUE_EXIT      0x48f
@@ -124,6 +126,7 @@ enum vmcs_seg { VMCS_SEG_ES, VMCS_SEG_CS, VMCS_SEG_SS, VMCS_SEG_DS, VMCS_SEG_FS,
 /* Pin-based controls (24.6.1) */
 #define PIN_EXT_INTR_EXITING   (1u << 0)
 #define PIN_NMI_EXITING        (1u << 3)
+#define PIN_PREEMPT_TIMER      (1u << 6)
 /* Primary processor-based controls (24.6.2) */
 #define PROC_INTR_WINDOW       (1u << 2)
 #define PROC_TSC_OFFSETTING    (1u << 3)

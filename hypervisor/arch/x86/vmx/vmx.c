@@ -28,6 +28,10 @@ struct vmx_caps vmx_caps;
 struct vmx_controls vmx_ctl;
 uint64_t vmx_msr_bitmap_pa;
 static uint16_t next_vpid = 1;
+static unsigned preempt_shift;       /* the timer counts TSC >> this (A.6) */
+
+/* At most this long in the guest without an exit (the scheduler's poll). */
+#define PREEMPT_MS 10
 static struct vcpu *current_vmcs_owner, *lazy_owner;
 
 static void read_caps(void)
@@ -44,6 +48,7 @@ static void read_caps(void)
 	vmx_caps.cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);
 	vmx_caps.cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
 	vmx_caps.cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
+	preempt_shift = rdmsr(MSR_VMX_MISC) & 0x1f;
 	if ((vmx_caps.proc >> 32) & PROC_SECONDARY) {
 		vmx_caps.proc2 = rdmsr(MSR_VMX_PROCBASED2);
 		if ((vmx_caps.proc2 >> 32) & (PROC2_EPT | PROC2_VPID))
@@ -371,6 +376,11 @@ static void vmx_run(struct vcpu *v, struct exit_info *e)
 		vmx_ctl.entry | ENTRY_IA32E_MODE : vmx_ctl.entry);
 	vmwrite(VMCS_GUEST_RSP, v->regs.gpr[GPR_RSP]);
 	vmwrite(VMCS_TSC_OFFSET, v->vm->tsc_offset);
+	/* Bochs was seen not to exit for the host timer while the guest spins
+	 * with interrupts off (a Linux AP waiting for its BSP froze the whole
+	 * machine): the preemption timer ends every run within PREEMPT_MS. */
+	if (vmx_ctl.pin & PIN_PREEMPT_TIMER)
+		vmwrite(VMCS_PREEMPT_TIMER, (ms_to_tsc(PREEMPT_MS) >> preempt_shift) ?: 1);
 	do {
 		failed = vmx_vmenter(v, x->launched);
 		x->launched |= !failed;

@@ -69,7 +69,10 @@ int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *c,
 			char *why, size_t len)
 {
 	const struct control_word words[] = {
-		{ "pin-based", caps->pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING, 0, &c->pin },
+		/* The preemption timer bounds every guest run even where a host
+		 * interrupt would not force an exit (Bochs, guest IF = 0). */
+		{ "pin-based", caps->pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING,
+		  PIN_PREEMPT_TIMER, &c->pin },
 		/* CR8 exits: without them (and no TPR shadow) MOV CR8 writes
 		 * the physical APIC's TPR (SDM 3, 26.3; review finding 1). */
 		{ "processor-based", caps->proc,

@@ -83,6 +83,7 @@ static void decode_exception(const struct vmx_exit_fields *f, struct exit_info *
 static const struct vmx_exit_desc vmx_exits[] = {
 	[VMX_EXIT_EXCEPTION_NMI]  = { "EXCEPTION", EXIT_EXCEPTION, decode_exception, false },
 	[VMX_EXIT_EXT_INTR]       = { "EXTERNAL_INTERRUPT", EXIT_INTR, NULL, false },
+	[VMX_EXIT_PREEMPT_TIMER]  = { "PREEMPTION_TIMER", EXIT_INTR, NULL, false },
 	[VMX_EXIT_TRIPLE_FAULT]   = { "TRIPLE_FAULT", EXIT_SHUTDOWN, NULL, false },
 	[VMX_EXIT_INIT]           = { "INIT", EXIT_UNHANDLED, NULL, false },
 	[VMX_EXIT_SIPI]           = { "SIPI", EXIT_UNHANDLED, NULL, false },
