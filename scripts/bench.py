@@ -1,18 +1,30 @@
 #!/usr/bin/python3
 """Benchmarks (`make bench`); figures go into README with date and machine.
 
-1. Exit cost, per backend: the minimal guest in `bench` mode times (TSC) an intercepted
-   CPUID and a hypercall round trip served by the full exit path ("full"), and the same
-   exits served by the backend's empty loop, which only advances RIP ("floor": the world
-   switch itself on this CPU or emulator). Measured in rounds, back to back, in one boot;
-   the ratio full/floor is what compares across machines. SVM runs under QEMU TCG, VMX
-   under Bochs.
-2. Linux boot: the guest kernel's own uptime when it runs init, booted under Kestrel (SVM,
-   QEMU TCG) divided by the same for a direct QEMU boot of the same bzImage and
-   initramfs, plus the VM exits by reason during that boot (Kestrel's counters).
+    bench.py [--only exits|kut|linux ...] [--pairs N] [--kut-rounds N] [--iters N]
 
-The Bochs run and the QEMU runs go in parallel, one emulator per core; the two Linux
-boots run one after the other on the same core.
+1. exits: exit cost, per backend. The minimal guest in `bench` mode times (TSC) an
+   intercepted CPUID and a hypercall round trip served by the full exit path ("full"),
+   and the same exits served by the backend's empty loop, which only advances RIP
+   ("floor": the world switch itself on this CPU or emulator). Measured in rounds, back
+   to back, in one boot; the ratio full/floor is what compares across machines. SVM runs
+   under QEMU TCG, VMX under Bochs.
+2. kut: kvm-unit-tests' own x86/vmexit.flat (build/kvm-unit-tests, `make kut`), its
+   `cpuid`, `vmcall`, `mov_from_cr8`, `mov_to_cr8`, `inl_from_pmtimer` and (2 CPUs)
+   `ipi` figures: TSC cycles per iteration, as it prints them ("cpuid 1234"). Each round
+   boots it under Kestrel on SVM (QEMU TCG, one VM alone in the boot: `boot = multiboot`,
+   an env file with NR_CPUS/MEMSIZE as initrd, made by tests/kut/kut.py) and right after
+   directly under the same QEMU (`-kernel vmexit.flat`, no hypervisor), and under Kestrel
+   on VMX (Bochs); medians over the rounds. There is no bare-Bochs reference: Bochs cannot
+   boot a Multiboot kernel without a bootloader.
+3. linux: Linux's own uptime when it runs init, booted under Kestrel (SVM, QEMU TCG)
+   divided by the same for a direct QEMU boot of the same bzImage and initramfs, in N
+   pairs (direct boot then Kestrel boot, back to back); every pair and the median ratio,
+   plus the VM exits by reason and the top ports, MSRs and MMIO pages of the Kestrel boot
+   of the median pair (Kestrel's batch-end statistics).
+
+At most two emulators run at a time: one lane runs the QEMU boots one after the other,
+the other the Bochs boots. Logs go to build/bench/, figures to build/bench.json.
 """
 import argparse
 import concurrent.futures
@@ -21,36 +33,55 @@ import json
 import os
 import platform
 import re
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from pathlib import Path
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "tests", "kut"))
+import kut  # noqa: E402  (tests/kut/kut.py: ESP and config of kvm-unit-tests VMs)
+
 RUNNERS = {"svm": "run-qemu.py", "vmx": "run-bochs.py"}
+EMULATOR = {"svm": "SVM (QEMU 7.2 TCG)", "vmx": "VMX (Bochs 2.7)"}
+WORK = Path(REPO) / "build" / "bench"
+ESP = WORK / "esp"         # a copy of build/esp taken at start: one hv.efi for the whole run
 BENCH_LINE = re.compile(r"^\[bench\] bench: (\w+) full=(\d+) floor=(\d+) ratio=([\d.]+)", re.M)
 UPTIME = re.compile(r"KESTREL-LINUX-UPTIME: ([0-9.]+)")
-STAT = re.compile(r"^  ([a-z-]+)\s+(\d+)$", re.M)
 LINUX_VM = ("[vm linux]\nmemory = 256M\nboot = linux\nkernel = guests/bzImage\n"
             "initrd = guests/initramfs.cpio.gz\ncmdline = console=ttyS0 kestrel.poweroff\n")
+
+KUT_TESTS = ("cpuid", "vmcall", "mov_from_cr8", "mov_to_cr8", "inl_from_pmtimer")
+KUT_FIGURE = re.compile(r"^(\w+) (\d+)$")
+KUT_TIMEOUT = 300          # seconds per boot on QEMU (Bochs: x3, as the kut suite)
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
 
 
 def boot(backend, config, timeout):
     """Batch boot under Kestrel; returns the serial log (exits on failure)."""
     with tempfile.TemporaryDirectory() as tmp:
-        cfg, log = os.path.join(tmp, "hv.cfg"), os.path.join(tmp, "serial.log")
+        cfg, slog = os.path.join(tmp, "hv.cfg"), os.path.join(tmp, "serial.log")
         with open(cfg, "w") as f:
             f.write(config)
         proc = subprocess.run([sys.executable, os.path.join(REPO, "scripts", RUNNERS[backend]),
-                               "--batch", "--config", cfg, "--log", log,
+                               "--batch", "--esp", str(ESP), "--config", cfg, "--log", slog,
                                "--timeout", str(timeout)],
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
-        text = open(log, errors="replace").read().replace("\r", "") if os.path.exists(log) else ""
+        text = open(slog, errors="replace").read().replace("\r", "") if os.path.exists(slog) else ""
     if proc.returncode != 0:
         sys.exit(f"bench: {backend} boot failed (status {proc.returncode})\n{proc.stderr}\n"
                  + "\n".join(text.splitlines()[-30:]))
     return text
 
+
+# ------------------------------------------------------------------ 1. exit cost
 
 def exit_cost(backend, iters, timeout):
     cfg = ("[vm bench]\nmemory = 16M\nkernel = guests/minimal.elf\n"
@@ -58,26 +89,218 @@ def exit_cost(backend, iters, timeout):
     rows = [(m[1], int(m[2]), int(m[3])) for m in BENCH_LINE.finditer(boot(backend, cfg, timeout))]
     if len(rows) != 2:
         sys.exit(f"bench: no exit-cost figures from the {backend} run")
+    log(f"exit cost [{backend}]: " + ", ".join(f"{n} {f}/{fl}" for n, f, fl in rows))
     return rows
 
 
-def linux_boot(timeout):
-    with tempfile.TemporaryDirectory() as tmp:
-        js = os.path.join(tmp, "direct.json")
-        proc = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "run-linux-direct.py"),
-                               "--batch", "--quiet", "--append", "kestrel.poweroff", "--json", js,
-                               "--log", os.path.join(tmp, "direct.log"), "--timeout", str(timeout),
-                               "--", "-net", "none"],
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True)
-        if proc.returncode != 0:
-            sys.exit(f"bench: direct Linux boot failed\n{proc.stderr}")
-        direct = json.load(open(js))["guest_uptime_at_init_s"]
-    log = boot("svm", LINUX_VM, timeout)
-    m = UPTIME.search(log)
-    if not m:
-        sys.exit("bench: no uptime line from the Linux boot under Kestrel")
-    return float(direct), float(m[1]), {k: int(v) for k, v in STAT.findall(log)}
+# ------------------------------------------------------------------ 2. vmexit.flat
 
+def kut_tests():
+    """The two vmexit.flat VMs: the single-CPU tests in one run, `ipi` on 2 CPUs."""
+    flat = kut.KUT_DIR / "x86" / "vmexit.flat"
+    if not flat.is_file():
+        sys.exit(f"bench: {flat} missing: run `make kut`")
+    return {"vmexit": kut.KutTest("vmexit", "vmexit.flat", 1, " ".join(KUT_TESTS)),
+            "vmexit_ipi": kut.KutTest("vmexit_ipi", "vmexit.flat", 2, "ipi")}
+
+
+def parse_vmexit(lines):
+    """vmexit.flat's figures: {"cpuid": 1234, ...; "ipi": ..., "ipi.ipi": ...}. The
+    indented "  ipi ipi N" / "  eoi ipi N" lines are the IPI's send and EOI parts."""
+    out = {}
+    for line in lines:
+        m = re.match(r"^  (ipi|eoi) (\w+) (\d+)$", line)
+        if m:
+            out[f"{m[2]}.{m[1]}"] = int(m[3])
+            continue
+        m = KUT_FIGURE.match(line.strip())
+        if m and (m[1] in KUT_TESTS or m[1] == "ipi"):
+            out[m[1]] = int(m[2])
+    return out
+
+
+def kut_kestrel(backend, test, esp, workdir, timeout=None):
+    """One boot with vmexit.flat alone under Kestrel: (figures, notes)."""
+    # kut.Boot scales the timeout it is given for the backend (Bochs: x3).
+    scale = kut.harness.TIMEOUT_SCALE * kut.harness.BACKENDS[backend].scale
+    timeout = (timeout or KUT_TIMEOUT * scale) / scale
+    b = kut.Boot(backend, [test], esp, workdir, timeout=timeout).run()
+    v = b.verdicts()[test.name]
+    figures = parse_vmexit(v.lines)
+    notes = {}
+    if any(x.strip() == "PM timer port is 0" for x in v.lines):
+        # No PM timer block in the FADT: vmexit.flat reads port 0 and prints this line
+        # on every iteration, so the figure would be mostly UART output.
+        figures.pop("inl_from_pmtimer", None)
+        notes["inl_from_pmtimer"] = "no PM timer in the FADT"
+    for a in test.args.split():
+        if a not in figures and a not in notes:
+            notes[a] = f"{v.verdict}: {v.detail}" if v.verdict != "pass" else "no figure"
+    return figures, notes
+
+
+def kut_bare(test, workdir):
+    """vmexit.flat directly under QEMU TCG (-kernel), as kvm-unit-tests' own runner does."""
+    figures, notes = {}, {}
+    args = test.args.split()
+    # vmexit.flat runs its tests in its own order, not the arguments'; without a
+    # hypervisor vmcall raises #UD, which ends the run: it gets a run of its own.
+    runs = [[a for a in args if a != "vmcall"], [a for a in args if a == "vmcall"]]
+    for i, run in enumerate(r for r in runs if r):
+        f, n = _kut_bare_run(test, run, workdir / f"run-{i}")
+        figures.update(f)
+        notes.update(n)
+    return figures, notes
+
+
+def _kut_bare_run(test, args, workdir):
+    workdir.mkdir(parents=True, exist_ok=True)
+    slog = workdir / "serial.log"
+    machine = "pc,pit=off" if test.smp > 1 else "pc"   # unittests.cfg's qemu_params (ipi)
+    cmd = ["qemu-system-x86_64", "-machine", machine, "-cpu", "max", "-m", "256",
+           "-smp", str(test.smp), "-kernel", str(test.flat), "-append", " ".join(args),
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x4", "-display", "none",
+           "-nodefaults", "-no-reboot", "-serial", f"file:{slog}"]
+    (workdir / "cmd.txt").write_text(" ".join(cmd) + "\n")
+    try:
+        rc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                            timeout=KUT_TIMEOUT).returncode
+    except subprocess.TimeoutExpired:
+        rc = "timeout"
+    lines = slog.read_text(errors="replace").replace("\r", "").splitlines() if slog.exists() else []
+    figures = parse_vmexit(lines)
+    notes = {}
+    for a in args:
+        if a not in figures:
+            ud = any("#UD" in x for x in lines)
+            notes[a] = ("#UD: nothing answers VMCALL without a hypervisor" if ud
+                        else f"no figure (QEMU status {rc})")
+    return figures, notes
+
+
+def kut_qemu_lane(rounds, esp):
+    """SVM: each round boots under Kestrel then bare QEMU, back to back; `ipi` once."""
+    tests = kut_tests()
+    runs = {"svm": [], "bare": []}
+    notes = {"svm": {}, "bare": {}}
+    for r in range(rounds):
+        figs, knotes = kut_kestrel("svm", tests["vmexit"], esp, WORK / "kut" / f"svm-{r}")
+        runs["svm"].append(figs)
+        notes["svm"].update(knotes)
+        bfigs, bnotes = kut_bare(tests["vmexit"], WORK / "kut" / f"bare-{r}")
+        runs["bare"].append(bfigs)
+        notes["bare"].update(bnotes)
+        log(f"vmexit round {r + 1}/{rounds}: Kestrel-SVM {figs}; bare QEMU {bfigs}")
+    figs, knotes = kut_kestrel("svm", tests["vmexit_ipi"], esp, WORK / "kut" / "svm-ipi")
+    runs["svm"].append(figs)
+    notes["svm"].update(knotes)
+    bfigs, bnotes = kut_bare(tests["vmexit_ipi"], WORK / "kut" / "bare-ipi")
+    runs["bare"].append(bfigs)
+    notes["bare"].update(bnotes)
+    log(f"vmexit ipi: Kestrel-SVM {figs or knotes}; bare QEMU {bfigs or bnotes}")
+    return runs, notes
+
+
+def kut_bochs_lane(rounds, esp, ipi, timeout):
+    """VMX: Bochs' TSC counts instructions (50 MHz) and vmexit.flat times each test for at
+    least 2^30 TSC cycles, some 2 million exits for cpuid: on a loaded 2-core machine one
+    figure takes 10-15 minutes, so this lane is the slow part (--vmx-timeout)."""
+    tests = kut_tests()
+    runs, notes = [], {}
+    if not rounds:
+        notes.update({t: "not run (--vmx-rounds 0)" for t in KUT_TESTS})
+    for r in range(rounds):
+        figs, knotes = kut_kestrel("vmx", tests["vmexit"], esp, WORK / "kut" / f"vmx-{r}",
+                                    timeout)
+        runs.append(figs)
+        notes.update(knotes)
+        log(f"vmexit round {r + 1}/{rounds}: Kestrel-VMX {figs}")
+    if not ipi:
+        notes["ipi"] = "not run (--vmx-ipi)"
+        return runs, notes
+    figs, knotes = kut_kestrel("vmx", tests["vmexit_ipi"], esp, WORK / "kut" / "vmx-ipi",
+                                timeout)
+    runs.append(figs)
+    notes.update(knotes)
+    log(f"vmexit ipi: Kestrel-VMX {figs or knotes}")
+    return runs, notes
+
+
+def medians(runs):
+    """[{name: cycles}] -> {name: (median, [values])}."""
+    vals = {}
+    for figs in runs:
+        for k, v in figs.items():
+            vals.setdefault(k, []).append(v)
+    return {k: (statistics.median(v), v) for k, v in vals.items()}
+
+
+# ------------------------------------------------------------------ 3. Linux boot
+
+def parse_stats(text, vm_name):
+    """Kestrel's batch-end statistics of one VM: exits by reason, unbacked accesses and
+    the top ports / MSRs / MMIO pages."""
+    lines = text.splitlines()
+    start = next((i for i, l in enumerate(lines)
+                  if re.match(rf"^vm \d+ \({re.escape(vm_name)}\): \d+ exits$", l)), None)
+    out = {"total": 0, "reasons": {}, "unbacked": "", "ports": [], "msrs": [], "mmio": []}
+    if start is None:
+        return out
+    out["total"] = int(re.search(r": (\d+) exits$", lines[start])[1])
+    for line in lines[start + 1:]:
+        if not line.startswith("  "):
+            break
+        m = re.match(r"^  ([a-z][a-z0-9-]*)\s+(\d+)$", line)
+        if m:
+            out["reasons"][m[1]] = int(m[2])
+            continue
+        if line.startswith("  unbacked memory:"):
+            out["unbacked"] = line.strip()
+            continue
+        m = re.match(r"^  top (ports|MSRs|MMIO pages):(.*)$", line)
+        if m:
+            key = {"ports": "ports", "MSRs": "msrs", "MMIO pages": "mmio"}[m[1]]
+            for item in m[2].split(","):
+                f = item.split()
+                if len(f) == 3:
+                    out[key].append({"key": f[0], "dir": f[1], "count": int(f[2])})
+                elif len(f) == 2:
+                    out[key].append({"key": f[0], "dir": "", "count": int(f[1])})
+    return out
+
+
+def linux_direct(timeout, workdir):
+    workdir.mkdir(parents=True, exist_ok=True)
+    js = workdir / "direct.json"
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "run-linux-direct.py"),
+                           "--batch", "--quiet", "--append", "kestrel.poweroff", "--json", str(js),
+                           "--log", str(workdir / "direct.log"), "--timeout", str(timeout),
+                           "--", "-net", "none"],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"bench: direct Linux boot failed\n{proc.stderr}")
+    return float(json.loads(js.read_text())["guest_uptime_at_init_s"])
+
+
+def linux_pairs(pairs, timeout):
+    out = []
+    for i in range(pairs):
+        wd = WORK / "linux" / f"pair-{i}"
+        direct = linux_direct(timeout, wd)
+        text = boot("svm", LINUX_VM, timeout)
+        (wd / "kestrel.log").write_text(text)
+        m = UPTIME.search(text)
+        if not m:
+            sys.exit("bench: no uptime line from the Linux boot under Kestrel")
+        under = float(m[1])
+        out.append({"direct_s": direct, "kestrel_s": under, "ratio": under / direct,
+                    "stats": parse_stats(text, "linux")})
+        log(f"Linux pair {i + 1}/{pairs}: direct {direct:.2f} s, Kestrel {under:.2f} s, "
+            f"ratio {under / direct:.2f}")
+    return out
+
+
+# ------------------------------------------------------------------ report
 
 def machine():
     cpu = "unknown CPU"
@@ -89,43 +312,164 @@ def machine():
     return f"{os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}"
 
 
-def report(costs, linux, iters):
+def fmt_cycles(v):
+    return f"{v:.0f}" if isinstance(v, float) else str(v)
+
+
+PORT_NAMES = {0x3f8: "UART data", 0x3f9: "UART IER", 0x3fa: "UART IIR", 0x3fb: "UART LCR",
+              0x3fc: "UART MCR", 0x3fd: "UART LSR", 0x3fe: "UART MSR", 0xcf8: "PCI config address",
+              0xcfc: "PCI config data", 0x608: "ACPI PM timer", 0x70: "CMOS index",
+              0x71: "CMOS data", 0x40: "PIT ch0", 0x43: "PIT mode", 0x61: "port B",
+              0x20: "PIC1", 0x21: "PIC1 mask", 0xa0: "PIC2", 0xa1: "PIC2 mask", 0x80: "POST",
+              0x600: "ACPI sleep", 0xf4: "debug-exit", 0x510: "fw_cfg selector",
+              0x511: "fw_cfg data"}
+MMIO_NAMES = {0xfee00000: "local APIC", 0xfec00000: "IOAPIC"}
+MSR_NAMES = {0x1b: "APIC base", 0xc0000080: "EFER", 0x6e0: "TSC deadline", 0x10: "TSC",
+             0x80b: "x2APIC EOI", 0x830: "x2APIC ICR", 0x838: "x2APIC timer count",
+             0x832: "x2APIC LVT timer", 0x802: "x2APIC ID", 0x3b: "TSC adjust",
+             0xc0000100: "FS base", 0xc0000101: "GS base", 0xc0000102: "kernel GS base",
+             0x48: "SPEC_CTRL", 0x49: "PRED_CMD"}
+
+
+def hot_text(items, names=None):
+    out = []
+    for it in items:
+        label = f"{it['key']}{' ' + it['dir'] if it['dir'] else ''} {it['count']}"
+        key = int(it["key"], 16)
+        name = (names or {}).get(key)
+        if names is MSR_NAMES and 0x400 <= key < 0x480:
+            name = f"MC{(key - 0x400) // 4}_{('CTL', 'STATUS', 'ADDR', 'MISC')[key % 4]}"
+        out.append(f"{label} ({name})" if name else label)
+    return ", ".join(out) or "none"
+
+
+def report(res, args):
     date = datetime.date.today().isoformat()
-    lines = [f"Measured {date} on {machine()}; {iters} exits per figure, median of 5 rounds.",
-             "", "| exit | backend (emulator) | full handler | empty-loop floor | full/floor |",
-             "|---|---|---:|---:|---:|"]
-    for backend, rows in costs.items():
-        emu = "SVM (QEMU 7.2 TCG)" if backend == "svm" else "VMX (Bochs 2.7)"
-        for name, full, floor in rows:
-            lines.append(f"| {name} | {emu} | {full} cycles | {floor} cycles | "
-                         f"{full / floor:.2f} |")
-    direct, under, exits = linux
-    lines += ["", "| Linux 6.1 boot (QEMU TCG) | uptime at init |", "|---|---:|",
-              f"| direct QEMU boot | {direct:.2f} s |", f"| under Kestrel (SVM) | {under:.2f} s |",
-              f"| ratio | {under / direct:.2f} |", "",
-              "Exits during that boot: " + ", ".join(f"{k} {v}" for k, v in
-                                                      sorted(exits.items(), key=lambda kv: -kv[1]))]
+    lines = [f"Measured {date} on {machine()}."]
+    if "exits" in res:
+        lines += ["", f"Exit cost (minimal guest; {args.iters} exits per figure, median of "
+                  "5 rounds):", "",
+                  "| exit | backend (emulator) | full handler | empty-loop floor | full/floor |",
+                  "|---|---|---:|---:|---:|"]
+        for backend, rows in res["exits"].items():
+            for name, full, floor in rows:
+                lines.append(f"| {name} | {EMULATOR[backend]} | {full} cycles | "
+                             f"{floor} cycles | {full / floor:.2f} |")
+    if "kut" in res:
+        k = res["kut"]
+        svm, bare, vmx = medians(k["svm"]), medians(k["bare"]), medians(k["vmx"])
+        lines += ["", "kvm-unit-tests `vmexit.flat`, TSC cycles per iteration as it prints "
+                  f"them (QEMU: median of {args.kut_rounds} run(s), each Kestrel run followed "
+                  f"by the bare one; Bochs: {args.vmx_rounds} run(s); `ipi`: one run, "
+                  "2 vCPUs):", "",
+                  "| vmexit test | Kestrel SVM (QEMU TCG) | bare QEMU TCG | Kestrel/bare "
+                  "| Kestrel VMX (Bochs) | bare Bochs |",
+                  "|---|---:|---:|---:|---:|---|"]
+        for t in (*KUT_TESTS, "ipi"):
+            s = fmt_cycles(svm[t][0]) if t in svm else "—"
+            b = fmt_cycles(bare[t][0]) if t in bare else "—"
+            x = fmt_cycles(vmx[t][0]) if t in vmx else "—"
+            ratio = "—"
+            if t in svm and t in bare:
+                r = svm[t][0] / bare[t][0]
+                ratio = f"{r:.0f}" if r >= 10 else f"{r:.2f}"
+            lines.append(f"| {t} | {s} | {b} | {ratio} | {x} | n/a ¹ |")
+        lines += [""]
+        why = {**{f"Kestrel SVM {t}": v for t, v in k["notes"]["svm"].items()},
+               **{f"bare QEMU {t}": v for t, v in k["notes"]["bare"].items()},
+               **{f"Kestrel VMX {t}": v for t, v in k["notes"]["vmx"].items()}}
+        if why:
+            lines.append("— no figure: " + "; ".join(f"{w}: {v}" for w, v in why.items()) + ".")
+        lines += ["¹ Bochs cannot boot a Multiboot kernel without a bootloader: no bare "
+                  "reference."]
+    if "linux" in res:
+        pairs = res["linux"]
+        med = statistics.median(p["ratio"] for p in pairs)
+        lines += ["", f"Linux 6.1 boot (QEMU TCG), uptime at init, {len(pairs)} pairs "
+                  "(direct QEMU boot, then Kestrel SVM boot):", "",
+                  "| pair | direct QEMU | under Kestrel (SVM) | ratio |", "|---:|---:|---:|---:|"]
+        for i, p in enumerate(pairs, 1):
+            lines.append(f"| {i} | {p['direct_s']:.2f} s | {p['kestrel_s']:.2f} s | "
+                         f"{p['ratio']:.2f} |")
+        lines.append(f"| median | {statistics.median(p['direct_s'] for p in pairs):.2f} s | "
+                     f"{statistics.median(p['kestrel_s'] for p in pairs):.2f} s | "
+                     f"**{med:.2f}** |")
+        mp = sorted(pairs, key=lambda p: p["ratio"])[(len(pairs) - 1) // 2]
+        st = mp["stats"]
+        lines += ["", f"Exits during the Kestrel boot of the median pair ({st['total']} in "
+                  "all): " + ", ".join(f"{k} {v}" for k, v in
+                                       sorted(st["reasons"].items(), key=lambda kv: -kv[1])),
+                  "", f"- top ports: {hot_text(st['ports'], PORT_NAMES)}",
+                  f"- top MSRs: {hot_text(st['msrs'], MSR_NAMES)}",
+                  f"- top MMIO pages: {hot_text(st['mmio'], MMIO_NAMES)}"]
     return "\n".join(lines)
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--iters", type=int, default=20000, help="exits per measurement")
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", action="append", choices=("exits", "kut", "linux"),
+                   help="run only this part (repeatable; default: all three)")
+    p.add_argument("--pairs", type=int, default=5, help="Linux boot pairs (default 5)")
+    p.add_argument("--kut-rounds", type=int, default=3,
+                   help="vmexit.flat runs per configuration on QEMU (default 3)")
+    p.add_argument("--vmx-rounds", type=int, default=1,
+                   help="vmexit.flat runs under Kestrel on Bochs (default 1: slow)")
+    p.add_argument("--vmx-timeout", type=int, default=3600,
+                   help="seconds per vmexit.flat boot on Bochs (default %(default)s)")
+    p.add_argument("--vmx-ipi", action="store_true",
+                   help="also `ipi` (2 vCPUs) under Kestrel on Bochs (slow)")
+    p.add_argument("--iters", type=int, default=20000, help="exits per exit-cost measurement")
     p.add_argument("--timeout", type=int, default=900)
     p.add_argument("--json", default=os.path.join(REPO, "build", "bench.json"))
     args = p.parse_args()
+    parts = set(args.only or ("exits", "kut", "linux"))
+    start = time.monotonic()
+    WORK.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(ESP, ignore_errors=True)
+    shutil.copytree(kut.BASE_ESP, ESP)
+    esp = None
+    if "kut" in parts:
+        esp = kut.build_esp(kut_tests(), base_esp=ESP, out=WORK / "kut-esp")
+
+    def qemu_lane():
+        out = {}
+        if "exits" in parts:
+            out["exits"] = exit_cost("svm", args.iters, args.timeout)
+        if "kut" in parts:
+            out["kut"] = kut_qemu_lane(args.kut_rounds, esp)
+        if "linux" in parts:
+            out["linux"] = linux_pairs(args.pairs, args.timeout)
+        return out
+
+    def bochs_lane():
+        out = {}
+        if "exits" in parts:
+            out["exits"] = exit_cost("vmx", args.iters, args.timeout)
+        if "kut" in parts:
+            out["kut"] = kut_bochs_lane(args.vmx_rounds, esp, args.vmx_ipi, args.vmx_timeout)
+        return out
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        vmx = pool.submit(exit_cost, "vmx", args.iters, args.timeout)
-        svm = exit_cost("svm", args.iters, args.timeout)
-        linux = linux_boot(args.timeout)
-        costs = {"svm": svm, "vmx": vmx.result()}
-    text = report(costs, linux, args.iters)
+        bochs = pool.submit(bochs_lane) if parts & {"exits", "kut"} else None
+        q = qemu_lane()
+        b = bochs.result() if bochs else {}
+    res = {}
+    if "exits" in parts:
+        res["exits"] = {"svm": q["exits"], "vmx": b["exits"]}
+    if "kut" in parts:
+        (qruns, qnotes), (bruns, bnotes) = q["kut"], b["kut"]
+        res["kut"] = {"svm": qruns["svm"], "bare": qruns["bare"], "vmx": bruns,
+                      "notes": {"svm": qnotes["svm"], "bare": qnotes["bare"], "vmx": bnotes}}
+    if "linux" in parts:
+        res["linux"] = q["linux"]
+    text = report(res, args)
     print(text)
+    log(f"done in {time.monotonic() - start:.0f} s")
     with open(args.json, "w") as f:
         json.dump({"date": datetime.date.today().isoformat(), "machine": machine(),
-                   "exit_cost": costs, "linux": {"direct_uptime_s": linux[0],
-                   "kestrel_uptime_s": linux[1], "exits": linux[2]}}, f, indent=1)
+                   "parts": sorted(parts), **res}, f, indent=1)
 
 
 if __name__ == "__main__":
