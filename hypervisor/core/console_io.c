@@ -88,10 +88,17 @@ static void console_prompt(void)
 	prompt_lost = false;
 }
 
+/* Echoes what console_key just did to the line. If guest output broke the
+ * prompt's line, the redrawn prompt already shows the line as it now is
+ * (with the new character, or without the erased one): echoing it again
+ * would show it twice. Only the Enter's line end is still due. */
 static void console_echo(const char *s)
 {
-	if (prompt_lost || line_owner != &prompt_owner)
+	if (prompt_lost || line_owner != &prompt_owner) {
 		console_prompt();
+		if (s[0] != '\n')
+			return;
+	}
 	console_printing = true;
 	printk("%s", s);
 	console_printing = false;
