@@ -13,6 +13,7 @@
 #define CPUID_1_ECX_MONITOR      (1u << 3)
 #define CPUID_1_ECX_VMX          (1u << 5)
 #define CPUID_1_ECX_SMX          (1u << 6)
+#define CPUID_1_ECX_TM2          (1u << 8)    /* thermal monitor MSRs */
 #define CPUID_1_ECX_PDCM         (1u << 15)   /* IA32_PERF_CAPABILITIES */
 #define CPUID_1_ECX_X2APIC       (1u << 21)
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
@@ -21,6 +22,8 @@
 /* Leaf 1 EDX */
 #define CPUID_1_EDX_MCE          (1u << 7)
 #define CPUID_1_EDX_APIC         (1u << 9)
+#define CPUID_1_EDX_ACPI         (1u << 22)   /* thermal monitor and clock control MSRs */
+#define CPUID_1_EDX_TM           (1u << 29)
 #define CPUID_1_EDX_MTRR         (1u << 12)
 #define CPUID_1_EDX_MCA          (1u << 14)
 #define CPUID_1_EDX_HTT          (1u << 28)
@@ -41,7 +44,7 @@
 				      (1u << 24) | (1u << 25))
 #define X86_CR4_OSXSAVE          (1ull << 18)
 #define CPUID_D_1_EAX_XSAVES     (1u << 3)
-#define CPUID_6_ECX_APERFMPERF   (1u << 0)
+#define CPUID_6_EAX_ARAT         (1u << 2)
 #define CPUID_8_7_EDX_INVARIANT_TSC (1u << 8)
 #define CPUID_8_8_EBX_RDPRU      (1u << 4)    /* it would read the host's APERF/MPERF */
 
@@ -51,14 +54,14 @@ static void cpuid_leaf1(struct vcpu *v, struct cpuid_regs *r)
 
 	vendor->read_sregs(v, &s);
 	r->ecx &= ~(CPUID_1_ECX_MONITOR | CPUID_1_ECX_VMX | CPUID_1_ECX_SMX |
-		    CPUID_1_ECX_PDCM | CPUID_1_ECX_OSXSAVE);
+		    CPUID_1_ECX_PDCM | CPUID_1_ECX_TM2 | CPUID_1_ECX_OSXSAVE);
 	/* The emulated local APIC has both, whatever the host has. */
 	r->ecx |= CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE;
 	if (s.cr4 & X86_CR4_OSXSAVE)
 		r->ecx |= CPUID_1_ECX_OSXSAVE;
 	/* MTRRs and the machine-check banks are emulated (core/msr_machine.c). */
 	r->edx |= CPUID_1_EDX_MCE | CPUID_1_EDX_MCA | CPUID_1_EDX_MTRR;
-	r->edx &= ~CPUID_1_EDX_HTT;
+	r->edx &= ~(CPUID_1_EDX_HTT | CPUID_1_EDX_ACPI | CPUID_1_EDX_TM);
 	if (!lapic_hw_enabled(v))
 		r->edx &= ~CPUID_1_EDX_APIC;
 	if (v->vm->nr_vcpus > 1)
@@ -80,13 +83,14 @@ static void cpuid_leaf1_filter(struct vcpu *v, uint32_t subleaf, struct cpuid_re
 	cpuid_leaf1(v, r);
 }
 
-/* Thermal and power: APERF/MPERF (ECX bit 0) would be MSRs the guest cannot
- * read. */
+/* Thermal and power: only ARAT (the APIC timer runs in deep C-states, as
+ * the emulated one does), as under KVM. The rest name thermal, HWP and
+ * APERF/MPERF MSRs the guest cannot read. */
 static void cpuid_leaf6(struct vcpu *v, uint32_t subleaf, struct cpuid_regs *r)
 {
 	(void)v;
 	(void)subleaf;
-	r->ecx &= ~CPUID_6_ECX_APERFMPERF;
+	*r = (struct cpuid_regs){ .eax = CPUID_6_EAX_ARAT };
 }
 
 static void cpuid_leaf7(struct vcpu *v, uint32_t subleaf, struct cpuid_regs *r)
