@@ -106,6 +106,15 @@ $(B)/guests/multiboot-hello.elf: guest-tools/multiboot/hello.S guest-tools/multi
 
 GUESTS := $(B)/guests/minimal.elf $(B)/guests/multiboot-hello.elf
 
+# The chaos guest (guest-tools/chaos/): seeded random ops against the hypervisor, and
+# the victim that runs beside it (tests/integration/test_chaos.py, `make soak`).
+GUEST_CHAOS_SRCS := $(wildcard guest-tools/chaos/*.c guest-tools/chaos/*.S)
+GUEST_CHAOS_OBJS := $(patsubst %,$(B)/guest/%.o,$(GUEST_CHAOS_SRCS))
+$(B)/guests/chaos.elf: $(GUEST_CHAOS_OBJS) guest-tools/chaos/kernel.ld
+	@mkdir -p $(dir $@)
+	ld -nostdlib -static -z max-page-size=4096 -T guest-tools/chaos/kernel.ld -o $@ $(GUEST_CHAOS_OBJS)
+GUESTS += $(B)/guests/chaos.elf
+
 # ---------------------------------------------------------------- Linux guest
 # Debian's kernel (bzImage, and the vmlinux inside it) and a busybox
 # initramfs, built from Debian packages by the script (never committed).
@@ -216,6 +225,14 @@ test: check integration
 
 bench: all
 	$(PYTHON) scripts/bench.py
+
+# Long chaos runs (tests/integration/test_chaos.py): 10^6 ops of the chaos guest next
+# to the victim on each backend, more resets, and the known hypervisor bugs' reproducers.
+# SOAK_JOBS=1 runs one emulator at a time.
+SOAK_JOBS ?= 2
+.PHONY: soak
+soak: all
+	KESTREL_CHAOS_SOAK=1 $(PYTHON) -m pytest -v -rP -n $(SOAK_JOBS) tests/integration/test_chaos.py
 
 clean:
 	rm -rf $(B)

@@ -1,0 +1,277 @@
+"""Chaos: a hostile guest next to a victim, on both backends.
+
+The chaos VM (guest-tools/chaos/, `chaos` mode) runs seeded random operations against
+the hypervisor from two vCPUs: port I/O over every port, MMIO over the whole
+guest-physical space (local APIC, IOAPIC, holes, the end of RAM, above 4 GiB, past the
+physical address width), MSRs (known and random), CPUID, hypercalls, XSETBV, control and
+debug registers, software interrupts and exceptions, exiting instructions with random
+prefixes across page boundaries, APIC timer and IPI storms, INIT/SIPI (the other vCPU
+comes back through a real-mode trampoline), and VM resets through the ACPI reset
+register. Op i of vCPU n depends on (seed, n, i) alone: the seed reproduces a run,
+`trace_from=` prints every op from one on. The victim (`victim` mode, two vCPUs) fills
+its RAM with a pattern once and re-checks it forever, printing its progress.
+
+Pass: no hypervisor exception, halt or hang; the chaos VM finishes all its ops without
+an anomaly (something the platform must not do: guest-tools/chaos/ops.c lists the
+checks) and powers off with status 0; the victim's pattern never changes and nothing
+interrupts it; the victim keeps at least half of its solo speed; `vms` on the console
+answers within a second (times the backend's scale) throughout.
+
+Solo speed: the chaos VM sleeps (every vCPU halted, so the victim runs alone) for
+solo_ms before its first op and for pause_ms after every pause_every_ms of ops, in the
+same boot, so the victim's solo and shared speeds are measured under the same host
+load (other emulators on the machine move both). One physical CPU runs every vCPU round
+robin: with its 2 vCPUs the victim's fair share beside the chaos VM (one busy vCPU, one
+that mostly sleeps between bursts) is about 2/3; the test asks for 1/2.
+
+Ops per run (measured on the project machine, 2 cores shared with other emulators,
+victim beside): QEMU TCG (svm) 370-580 ops per wall second (450-850 per guest second),
+Bochs (vmx) about 700 per wall second (1200 per emulated second), so 10^6 ops take
+about 30-45 min on svm and 25 min on vmx. `make test` runs CHAOS_OPS[backend] (under a
+minute of ops each, about 1 min 45 s per backend with the boot); `make soak`
+(KESTREL_CHAOS_SOAK=1) runs SOAK_OPS = 10^6 on both, with more resets, and checks that
+the known hypervisor bugs below still reproduce.
+
+Known hypervisor bugs (found by this test; reported, not fixed here): each has an
+AVOID_* bit in guest-tools/chaos/chaos.h that the runs set on the backend it affects,
+so that they can find the next one, and a reproducer in KNOWN_BUGS that `make soak`
+checks (if one stops reproducing, the bug is fixed: drop its bit).
+
+Environment: KESTREL_CHAOS_SEED=N (default: a fixed seed per backend),
+KESTREL_CHAOS_OPS=N, KESTREL_CHAOS_SOAK=1.
+"""
+import os
+import re
+import statistics
+import time
+
+import pexpect
+import pytest
+
+import harness
+
+GUEST = "guests/chaos.elf"
+SOAK = os.environ.get("KESTREL_CHAOS_SOAK") == "1"
+CHAOS_OPS = {"svm": 30000, "vmx": 30000}
+SOAK_OPS = 1_000_000
+DEFAULT_SEED = {"svm": 1, "vmx": 2}
+MIN_SPEED_RATIO = 0.5
+CONSOLE_LIMIT_S = 1.0        # times the backend's scale
+POLL_S = 3.0                 # `vms` every few seconds
+
+# AVOID_* bits of guest-tools/chaos/chaos.h: name, backends, what happens, reproducer
+# (the chaos cmdline that shows it, on a VM of its own) and the serial line it gives.
+KNOWN_BUGS = {
+    1: ("dr7-gd", ["vmx"],
+        "a #DB from DR7.GD (general detect) is reflected with GD still set: the guest's "
+        "#DB handler, touching a debug register, raises #DB again forever (stack "
+        "overflow, triple fault); hardware clears GD when it delivers the #DB",
+        "chaos seed=1 ops=200 only=8 avoid=62",
+        r"kestrel: vm \d+ \(dr7-gd\) stopped: triple fault"),
+    2: ("cr4-vmxe", ["vmx"],
+        "MOV to CR4 setting VMXE (VMX not in CPUID) stops the VM ('MOV to CR4 is not "
+        "emulated') instead of raising #GP",
+        "chaos seed=1 ops=3000 only=7 avoid=61",
+        r"kestrel: vm \d+ \(cr4-vmxe\) stopped: MOV to CR4 is not emulated"),
+    4: ("nmi-twice", ["vmx"],
+        "without virtual NMIs, IRET does not end NMI blocking under NMI exiting, so a "
+        "second NMI IPI stays pending forever and, with RFLAGS.IF set, the vCPU "
+        "livelocks in interrupt-window exits",
+        "chaos seed=1 ops=3000 only=12 avoid=59",
+        "stats:irq-window>200000"),
+    8: ("cr0-pg", ["vmx"],
+        "MOV to CR0 clearing PG (and NE, which traps) in 64-bit mode is emulated instead "
+        "of raising #GP: the vCPU leaves IA-32e mode under CS.L=1 and dies",
+        "chaos seed=1 ops=3000 only=7 avoid=55",
+        r"kestrel: vm \d+ \(cr0-pg\) stopped: |\[cr0-pg\] chaos: ANOMALY \d+: .*did not "
+        r"raise #GP"),
+    16: ("efer-lme", ["vmx"],
+         "WRMSR EFER clearing LME while paging is on is accepted (hardware: #GP); the "
+         "next VM entry fails (EFER.LME != LMA with CR0.PG) and the VM stops",
+         "chaos seed=2 ops=40000 only=3 avoid=47",
+         r"kestrel: vm \d+ \(efer-lme\) stopped: the CPU refused the guest state"),
+    32: ("dr-spurious-db", ["vmx"],
+         "after breakpoints hit and DR7 is cleared, the guest gets a #DB at a later "
+         "instruction the hypervisor emulates (an MMIO access, VMCALL): the pending debug "
+         "exception of the intercepted #DB is left in the VMCS",
+         "chaos seed=2 ops=12000 avoid=31",
+         r"\[dr-spurious-db\] chaos: ANOMALY \d+: .*(raised vector 1|returned -2147418112)"),
+}
+
+
+def avoid_bits(backend):
+    return sum(bit for bit, bug in KNOWN_BUGS.items() if backend in bug[1])
+
+
+def vm(name, cmdline, memory="16M", vcpus=1):
+    return (f"[vm {name}]\nmemory = {memory}\nvcpus = {vcpus}\nkernel = {GUEST}\n"
+            f"cmdline = {cmdline}\n\n")
+
+
+# Pauses in guest milliseconds: Bochs's emulated second takes about three of ours.
+PAUSES = {"svm": "pause_every_ms=8000 pause_ms=2500", "vmx": "pause_every_ms=3000 pause_ms=1500"}
+
+
+def chaos_cmdline(backend, seed, ops, resets):
+    return (f"chaos seed={seed} ops={ops} solo_ms=3000 {PAUSES[backend]} resets={resets} "
+            f"avoid={avoid_bits(backend)}")
+
+
+def reproduce_hint(backend, seed, cmdline):
+    return (f"reproduce: KESTREL_CHAOS_SEED={seed} /usr/bin/python3 -m pytest "
+            f"tests/integration/test_chaos.py -k '{backend}' (chaos cmdline: \"{cmdline}\"; "
+            f"add trace_from=<op> to print every op from one on)")
+
+
+def speed_windows(lines):
+    """(solo rates, shared rates) of the victim in KiB/s: the interval between two of
+    its progress lines counts when both lie in the same solo window (chaos not started,
+    or between `pause K` and `resume K`) or in the same shared one."""
+    state, last = "other", None
+    solo, shared = [], []
+    for line in lines:
+        if re.match(r"\[chaos\] chaos: (start|resume \d+)", line):
+            state, last = "shared", None
+        elif re.match(r"\[chaos\] chaos: (pause \d+|solo window)", line):
+            state, last = "solo", None
+        elif re.match(r"\[chaos\] chaos: (done|reset)|kestrel: vm \d+ \(chaos\) "
+                      r"(stopped|restarts)", line):
+            state, last = "other", None
+        m = re.match(r"\[victim\] victim: t_ms=(\d+) checked_kib=(\d+)", line)
+        if not m:
+            continue
+        point = (int(m.group(1)), int(m.group(2)))
+        if last and point[0] > last[0] and state in ("solo", "shared"):
+            (solo if state == "solo" else shared).append(
+                (point[1] - last[1]) * 1000 / (point[0] - last[0]))
+        last = point
+    return solo, shared
+
+
+def run_chaos(interactive_session, backend, seed, ops, resets):
+    """One boot: victim and chaos VM, the console polled all along. Returns (serial log
+    lines, console latencies, the chaos VM's `stats`, elapsed seconds of chaos)."""
+    be = harness.BACKENDS[backend]
+    cmdline = chaos_cmdline(backend, seed, ops, resets)
+    cfg = (vm("victim", "victim report_ms=500", memory="16M", vcpus=2)
+           + vm("chaos", cmdline, memory="32M", vcpus=2))
+    # Budget: the rate above with a wide margin, resets and pauses included.
+    rate = 200 if backend == "svm" else 300    # ops per wall second, with margin
+    budget = 60 + ops / rate * 1.5 + resets * 10
+    latencies = []
+    end_re = (r"kestrel: vm \d+ \(chaos\) stopped: [^\r\n]*|\*\*\* hypervisor exception"
+              r"|kestrel: halted")
+    with interactive_session(cfg, timeout=budget + harness.BOOT_TIMEOUT * 2) as s:
+        s.expect(r"\[chaos\] chaos: start seed=")
+        start = time.monotonic()
+        while True:
+            try:
+                s.child.expect(end_re, timeout=POLL_S * be.scale)
+                break
+            except pexpect.TIMEOUT:
+                pass
+            except pexpect.EOF:
+                s._fail(f"the emulator ended during the chaos run\n"
+                        f"{reproduce_hint(backend, seed, cmdline)}")
+            if time.monotonic() - start > budget * be.scale:
+                dump = s.command("regs chaos") + s.command("trace chaos")
+                s._fail(f"the chaos VM did not finish its {ops} ops within "
+                        f"{budget * be.scale:.0f} s (hang?)\n{dump}\n"
+                        f"{reproduce_hint(backend, seed, cmdline)}")
+            t = time.monotonic()
+            s.command("vms", timeout=30)
+            latencies.append(time.monotonic() - t)
+        elapsed = time.monotonic() - start
+        for _ in range(2):
+            t = time.monotonic()
+            vms = s.command("vms", timeout=30)
+            latencies.append(time.monotonic() - t)
+        stats = s.command("stats chaos", timeout=30)
+        s.quit()
+    text = harness.clean_serial(s.log_path.read_text(errors="replace"))
+    return text, latencies, vms, stats, elapsed, cmdline
+
+
+def test_chaos_guest_beside_a_victim(interactive_session, backend):
+    seed = int(os.environ.get("KESTREL_CHAOS_SEED") or DEFAULT_SEED[backend])
+    ops = int(os.environ.get("KESTREL_CHAOS_OPS") or (SOAK_OPS if SOAK else CHAOS_OPS[backend]))
+    resets = 10 if SOAK else 2
+    scale = harness.BACKENDS[backend].scale
+    text, latencies, vms, stats, elapsed, cmdline = run_chaos(
+        interactive_session, backend, seed, ops, resets)
+    lines = text.splitlines()
+    hint = reproduce_hint(backend, seed, cmdline)
+    tail = harness.tail(text, 60)
+
+    for bad in (r"\*\*\* hypervisor exception", r"^kestrel: halted"):
+        assert not re.search(bad, text, re.M), f"{bad!r} in the serial log\n{hint}\n{tail}"
+    anomalies = [l for l in lines if l.startswith("[chaos] chaos: ANOMALY")
+                 or l.startswith("[chaos] chaos:   log ")]
+    assert not anomalies, ("the chaos VM saw anomalies:\n" + "\n".join(anomalies[:60])
+                           + f"\n{hint}")
+    done = re.search(r"^\[chaos\] chaos: done seed=\d+ ops=(\d+) others=(\d+) ms=(\d+) "
+                     r"paused_ms=(\d+) rate=(\d+) anomalies=0 resets=(\d+)", text, re.M)
+    assert done, f"no clean 'chaos: done' line\n{hint}\n{tail}"
+    assert re.search(r"^kestrel: vm \d+ \(chaos\) stopped: powered off by the guest "
+                     r"\(status 0\)$", text, re.M), f"{hint}\n{tail}"
+    assert int(done.group(6)) == resets, f"{resets} resets expected\n{tail}"
+
+    # The victim: running, unchanged, never interrupted.
+    assert re.search(r"^0\s+victim\s+running\s", vms, re.M), vms
+    errors = [l for l in lines if l.startswith("[victim] victim: ERROR")]
+    assert not errors, "the victim's pattern changed:\n" + "\n".join(errors) + f"\n{hint}"
+    progress = [l for l in lines if l.startswith("[victim] victim: t_ms=")]
+    assert progress, f"the victim printed no progress\n{tail}"
+    stray = [l for l in progress if not re.search(r" errors=0 stray_events=0 ", l)]
+    assert not stray, f"the victim saw errors or stray events: {stray[:3]}\n{hint}"
+
+    # Its speed beside the chaos against its speed alone, in the same boot.
+    solo, shared = speed_windows(lines)
+    assert len(solo) >= 3 and len(shared) >= 3, (solo, shared, tail)
+    ratio = statistics.median(shared) / statistics.median(solo)
+    # The console: every poll answered in time.
+    worst = max(latencies)
+    print(f"\nchaos[{backend}] seed {seed}: {done.group(1)} ops (+{done.group(2)} on the "
+          f"other vCPU), {done.group(5)} ops/s of guest time, {elapsed:.0f} s wall "
+          f"({int(done.group(1)) / elapsed:.0f} ops/s wall); victim {statistics.median(solo):.0f}"
+          f" KiB/s alone, {statistics.median(shared):.0f} beside (ratio {ratio:.2f}); "
+          f"console worst {worst:.2f} s over {len(latencies)} polls\n{stats}")
+    assert ratio >= MIN_SPEED_RATIO, (
+        f"the victim kept {ratio:.2f} of its solo speed (median {statistics.median(shared):.0f}"
+        f" vs {statistics.median(solo):.0f} KiB/s; solo {solo}, shared {shared})\n{hint}")
+    assert worst <= CONSOLE_LIMIT_S * scale, (
+        f"`vms` took {worst:.2f} s (limit {CONSOLE_LIMIT_S * scale:.1f} s): {latencies}\n{hint}")
+
+
+@pytest.mark.skipif(not SOAK, reason="make soak (KESTREL_CHAOS_SOAK=1) only")
+def test_known_hypervisor_bugs_still_reproduce(interactive_session, backend):
+    """Each known bug's reproducer, one VM each, in one boot: each must still show (a
+    serial line; for the NMI livelock, whose vCPUs can print nothing, the VM's exit
+    count by reason). When one does not, the bug is fixed: drop its AVOID_* bit from
+    KNOWN_BUGS (the runs stop leaving those ops out)."""
+    bugs = {bit: bug for bit, bug in KNOWN_BUGS.items() if backend in bug[1]}
+    if not bugs:
+        pytest.skip(f"no known bug on {backend}")
+    cfg = "".join(vm(name, cmd, memory="32M", vcpus=2) for name, _, _, cmd, _ in bugs.values())
+    scale = harness.BACKENDS[backend].scale
+    pending = {name: (what, cmd, pattern) for name, _, what, cmd, pattern in bugs.values()}
+    with interactive_session(cfg) as s:
+        s.expect(r"kestrel> ")
+        deadline = time.monotonic() + 600 * scale
+        while pending and time.monotonic() < deadline:
+            time.sleep(10)
+            s.command("vms", timeout=60)          # also reads what the VMs printed
+            text = harness.clean_serial(s.output.getvalue())
+            for name, (what, cmd, pattern) in list(pending.items()):
+                if pattern.startswith("stats:"):
+                    reason, least = pattern[6:].split(">")
+                    m = re.search(rf"^  {reason}\s+(\d+)\s*$", s.command(f"stats {name}", timeout=60),
+                                  re.M)
+                    if m and int(m.group(1)) > int(least):
+                        del pending[name]
+                elif re.search(pattern, text, re.M):
+                    del pending[name]
+        s.quit()
+    assert not pending, ("known bugs that no longer reproduce (fixed? then drop their "
+                         "AVOID bit in tests/integration/test_chaos.py):\n"
+                         + "\n".join(f"{n} ({c}): {w}" for n, (w, c, _) in pending.items()))
