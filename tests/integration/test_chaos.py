@@ -25,9 +25,9 @@ robin: with its 2 vCPUs the victim's fair share beside the chaos VM (one busy vC
 that mostly sleeps between bursts) is about 2/3; the test asks for 1/2.
 
 Ops per run (measured on the project machine, 2 cores shared with other emulators,
-victim beside): QEMU TCG (svm) 370-580 ops per wall second (450-850 per guest second),
-Bochs (vmx) about 700 per wall second (1200 per emulated second), so 10^6 ops take
-about 30-45 min on svm and 25 min on vmx. `make test` runs CHAOS_OPS[backend] (under a
+victim beside): QEMU TCG (svm) 370-800 ops per wall second (450-850 per guest second),
+Bochs (vmx) 700-880 per wall second (1200-1500 per emulated second), so 10^6 ops take
+about 20-45 min on svm and 20-25 min on vmx (200k ops on svm and 300k on vmx passed). `make test` runs CHAOS_OPS[backend] (under a
 minute of ops each, about 1 min 45 s per backend with the boot); `make soak`
 (KESTREL_CHAOS_SOAK=1) runs SOAK_OPS = 10^6 on both, with more resets, and checks that
 the known hypervisor bugs below still reproduce.
