@@ -32,7 +32,7 @@ HV_CFLAGS := -DCONFIG_TRACE=$(TRACE) $(WARN) $(FREESTANDING) -fpic -fshort-wchar
 
 HV_C_SRCS := $(wildcard efi/*.c hypervisor/core/*.c hypervisor/lib/*.c \
                hypervisor/arch/x86/*.c hypervisor/arch/x86/svm/*.c hypervisor/arch/x86/vmx/*.c \
-               hypervisor/devices/*.c)
+               hypervisor/devices/*.c hypervisor/pci/*.c hypervisor/virtio/*.c)
 HV_C_SRCS := $(filter-out hypervisor/arch/x86/asm-offsets.c,$(HV_C_SRCS))
 HV_S_SRCS := $(wildcard hypervisor/arch/x86/*.S hypervisor/arch/x86/svm/*.S hypervisor/arch/x86/vmx/*.S)
 HV_OBJS   := $(patsubst %.c,$(B)/obj/%.o,$(HV_C_SRCS)) $(patsubst %.S,$(B)/obj/%.o,$(HV_S_SRCS))
@@ -171,11 +171,13 @@ unit: $(B)/.setup-stamp $(UNIT_TESTS)
 
 # libFuzzer targets for the parsers of untrusted input (ASan + UBSan). `make fuzz`
 # runs each for FUZZ_RUNS executions (or FUZZ_SECONDS when set) and writes the
-# figures to build/fuzz/figures.md; `make check` runs a 10-second smoke round of
-# each. Seeds, and inputs that once failed, are kept in tests/fuzz/corpus_<name>/.
+# figures to FUZZ_FIGURES (build/fuzz/figures.md); `make check` runs a 10-second
+# smoke round of each. Seeds, and inputs that once failed, are kept in
+# tests/fuzz/corpus_<name>/.
 FUZZ_RUNS ?= 10000000
 FUZZ_SECONDS ?=
 FUZZ_LIMIT = $(if $(FUZZ_SECONDS),-max_total_time=$(FUZZ_SECONDS),-runs=$(FUZZ_RUNS))
+FUZZ_FIGURES ?= $(B)/fuzz/figures.md
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                -Iinclude -Ihypervisor/include -Iefi
 FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -200,8 +202,8 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/coverage-ignore.txt $(HV_C_SRCS
 	$(Q)clang $(FUZZ_CFLAGS) $(FUZZ_HV_FLAGS) -o $@ $< $$(sed -n 's|^// FUZZ-SOURCES: ||p' $<) \
 	   $$(sed -n 's|^// FUZZ-LIBS: ||p' $<)
 fuzz: $(B)/.setup-stamp $(FUZZERS)
-	@echo "| harness | executions | seconds | exec/s | edges | features | corpus |" > $(B)/fuzz/figures.md
-	@echo "|---|---:|---:|---:|---:|---:|---:|" >> $(B)/fuzz/figures.md
+	@echo "| harness | executions | seconds | exec/s | edges | features | corpus |" > $(FUZZ_FIGURES)
+	@echo "|---|---:|---:|---:|---:|---:|---:|" >> $(FUZZ_FIGURES)
 	@for f in $(FUZZERS); do n=$$(basename $$f); mkdir -p $$f-corpus; \
 	  seeds=tests/fuzz/corpus_$${n#fuzz_}; [ -d $$seeds ] || seeds=; \
 	  $$f $(FUZZ_LIMIT) $$(sed -n 's|^// FUZZ-OPTIONS: ||p' tests/fuzz/$$n.c) -print_final_stats=1 \
@@ -212,7 +214,7 @@ fuzz: $(B)/.setup-stamp $(FUZZERS)
 	  secs=$$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' $$f.log); \
 	  set -- $$(grep -o 'cov: [0-9]* ft: [0-9]* corp: [0-9]*' $$f.log | tail -1 | tr -dc '0-9 '); \
 	  echo "$$n: $$runs runs in $$secs s ($$rate/s), $$1 edges, $$2 features, corpus $$3, no failure"; \
-	  echo "| $$n | $$runs | $$secs | $$rate | $$1 | $$2 | $$3 |" >> $(B)/fuzz/figures.md; done
+	  echo "| $$n | $$runs | $$secs | $$rate | $$1 | $$2 | $$3 |" >> $(FUZZ_FIGURES); done
 fuzz-smoke: FUZZ_SECONDS := 10
 fuzz-smoke: fuzz
 
@@ -233,6 +235,32 @@ SOAK_JOBS ?= 2
 .PHONY: soak
 soak: all
 	KESTREL_CHAOS_SOAK=1 $(PYTHON) -m pytest -v -rP -n $(SOAK_JOBS) tests/integration/test_chaos.py
+
+# ---------------------------------------------------------------- kvm-unit-tests
+# The standard x86 hypervisor test suite, built from a tarball kept outside the
+# repository (GPL: never copied in) and booted under Kestrel by tests/kut/ (one VM per
+# test, up to 8 per boot). Expected verdicts: tests/kut/expectations.txt.
+#   make kut          unpack and build it into build/kvm-unit-tests (once: stamp)
+#   make kut-test     the pytest suite, QEMU (svm) and Bochs (vmx) side by side;
+#                     KUT_SLOW=1 adds the tests flagged slow
+#   make kut-record   boot every test on both backends and rewrite the verdicts
+KUT_TARBALL ?= ../shared/third_party/kvm-unit-tests-1da1819e.tar.gz
+KUT_DIR     := $(B)/kvm-unit-tests
+KUT_STAMP   := $(B)/.kut-stamp
+.PHONY: kut kut-test kut-record
+kut: $(KUT_STAMP)
+$(KUT_STAMP): $(wildcard $(KUT_TARBALL))
+	@test -f "$(KUT_TARBALL)" || { echo "kvm-unit-tests: no tarball at $(KUT_TARBALL) (set KUT_TARBALL=...)"; exit 1; }
+	rm -rf $(KUT_DIR) && mkdir -p $(B)
+	tar -xzf $(KUT_TARBALL) -C $(B)/
+	cd $(KUT_DIR) && ./configure --arch=x86_64 && MAKEFLAGS= make -j2
+	touch $@
+
+kut-test: all kut
+	$(PYTHON) -m pytest -v -n 2 --dist loadgroup tests/kut
+
+kut-record: all kut
+	$(PYTHON) tests/kut/kut.py record --parallel
 
 clean:
 	rm -rf $(B)

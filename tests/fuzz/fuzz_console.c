@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // FUZZ-SOURCES: hypervisor/core/console.c hypervisor/core/hot.c hypervisor/lib/printk.c
-// FUZZ-OPTIONS: -max_len=2048
+// FUZZ-OPTIONS: -max_len=600
 // libFuzzer target for the management console: the terminal side
 // (hypervisor/core/console_io.c: line editor, Ctrl-A focus switching, the
 // bytes queued for a VM's UART) and the command side (hypervisor/core/
