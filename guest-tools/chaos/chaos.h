@@ -219,12 +219,13 @@ void chaos_run(unsigned vcpu) __attribute__((noreturn));
 #define FATAL_STATUS_BOOT 4
 
 /* Known hypervisor bugs a run can leave out (avoid=, a bit mask), so that
- * it finds the next one; each has a reproducer in test_chaos.py. */
+ * it finds the next one; each open one has a reproducer in test_chaos.py.
+ * The bits of fixed bugs stay, so old reproducer command lines still parse. */
 #define AVOID_DR7_GD     (1u << 0)   /* VMX: #DB from DR7.GD reflected with GD still set */
-#define AVOID_CR4_VMXE   (1u << 1)   /* VMX: MOV to CR4 setting VMXE stops the VM */
+#define AVOID_CR4_VMXE   (1u << 1)   /* fixed: now #GP (core/exit.c) */
 #define AVOID_NMI        (1u << 2)   /* VMX: a 2nd NMI livelocks the vCPU in irq-window exits */
-#define AVOID_CR0_PG     (1u << 3)   /* VMX: MOV CR0 clearing PG (with NE) in 64-bit mode taken */
-#define AVOID_EFER_LME   (1u << 4)   /* WRMSR EFER clearing LME under paging taken (VMX: entry fails) */
+#define AVOID_CR0_PG     (1u << 3)   /* fixed: now #GP (core/exit.c) */
+#define AVOID_EFER_LME   (1u << 4)   /* fixed: now #GP (core/msr.c) */
 #define AVOID_DR_BP      (1u << 5)   /* VMX: a spurious #DB after breakpoints were disarmed */
 
 /* ---- single instructions ---- */

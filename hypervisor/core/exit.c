@@ -109,17 +109,19 @@ static void handle_xsetbv(struct vcpu *v, struct exit_info *e)
 
 /* MOV to CR0 that the backend had to trap (VMX keeps CR0.NE set under the
  * guest). Paging on with EFER.LME set enters IA-32e mode, paging off leaves
- * it (SDM 3, 9.8.5); invalid values raise #GP as on hardware. */
+ * it (SDM 3, 9.8.5), but only from compatibility mode: clearing PG in
+ * 64-bit mode raises #GP (SDM 2, MOV to CR0), as do the invalid values. */
 static void handle_cr0_write(struct vcpu *v, struct exit_info *e, uint64_t val)
 {
 	struct guest_sregs s;
 
+	vendor->read_sregs(v, &s);
 	if ((val >> 32) || ((val & X86_CR0_PG) && !(val & X86_CR0_PE)) ||
-	    ((val & X86_CR0_NW) && !(val & X86_CR0_CD))) {
+	    ((val & X86_CR0_NW) && !(val & X86_CR0_CD)) ||
+	    (!(val & X86_CR0_PG) && (s.efer & EFER_LMA) && (s.cs.attr & SEG_ATTR_L))) {
 		vendor->inject_exception(v, X86_EXC_GP, true, 0);
 		return;
 	}
-	vendor->read_sregs(v, &s);
 	s.cr0 = val | X86_CR0_ET;
 	if ((val & X86_CR0_PG) && (s.efer & EFER_LME))
 		s.efer |= EFER_LMA;
@@ -138,6 +140,12 @@ static void handle_cr_write(struct vcpu *v, struct exit_info *e)
 
 	if (e->cr.cr == 0) {
 		handle_cr0_write(v, e, val);
+		return;
+	}
+	/* VMX traps CR4 only for VMXE, which the guest's CPUID does not offer:
+	 * setting a bit the CPU does not support raises #GP (SDM 2, MOV). */
+	if (e->cr.cr == 4) {
+		vendor->inject_exception(v, X86_EXC_GP, true, 0);
 		return;
 	}
 	if (e->cr.cr != 8) {

@@ -83,6 +83,9 @@ static int efer_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	if (val & ~EFER_GUEST_BITS)
 		return -1;
 	vendor->read_sregs(v, &s);
+	/* LME may change only with paging off (SDM 3, 9.8.5; APM 2, 3.1.7). */
+	if ((s.cr0 & X86_CR0_PG) && ((val ^ s.efer) & EFER_LME))
+		return -1;
 	s.efer = (val & ~EFER_LMA) | (s.efer & EFER_LMA);
 	vendor->write_sregs(v, &s);
 	return 0;

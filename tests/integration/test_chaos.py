@@ -68,28 +68,12 @@ KNOWN_BUGS = {
         "overflow, triple fault); hardware clears GD when it delivers the #DB",
         "chaos seed=1 ops=200 only=8 avoid=62",
         r"kestrel: vm \d+ \(dr7-gd\) stopped: triple fault"),
-    2: ("cr4-vmxe", ["vmx"],
-        "MOV to CR4 setting VMXE (VMX not in CPUID) stops the VM ('MOV to CR4 is not "
-        "emulated') instead of raising #GP",
-        "chaos seed=1 ops=3000 only=7 avoid=61",
-        r"kestrel: vm \d+ \(cr4-vmxe\) stopped: MOV to CR4 is not emulated"),
     4: ("nmi-twice", ["vmx"],
         "without virtual NMIs, IRET does not end NMI blocking under NMI exiting, so a "
         "second NMI IPI stays pending forever and, with RFLAGS.IF set, the vCPU "
         "livelocks in interrupt-window exits",
         "chaos seed=1 ops=3000 only=12 avoid=59",
         "stats:irq-window>200000"),
-    8: ("cr0-pg", ["vmx"],
-        "MOV to CR0 clearing PG (and NE, which traps) in 64-bit mode is emulated instead "
-        "of raising #GP: the vCPU leaves IA-32e mode under CS.L=1 and dies",
-        "chaos seed=1 ops=3000 only=7 avoid=55",
-        r"kestrel: vm \d+ \(cr0-pg\) stopped: |\[cr0-pg\] chaos: ANOMALY \d+: .*did not "
-        r"raise #GP"),
-    16: ("efer-lme", ["vmx"],
-         "WRMSR EFER clearing LME while paging is on is accepted (hardware: #GP); the "
-         "next VM entry fails (EFER.LME != LMA with CR0.PG) and the VM stops",
-         "chaos seed=2 ops=40000 only=3 avoid=47",
-         r"kestrel: vm \d+ \(efer-lme\) stopped: the CPU refused the guest state"),
     32: ("dr-spurious-db", ["vmx"],
          "after breakpoints hit and DR7 is cleared, the guest gets a #DB at a later "
          "instruction the hypervisor emulates (an MMIO access, VMCALL): the pending debug "
