@@ -27,6 +27,7 @@ BOCHS_RUNNER = REPO / "scripts" / "run-bochs.py"
 PYTHON = "/usr/bin/python3"
 DEFAULT_ESP = REPO / "build" / "esp"
 PROMPT = r"kestrel> "
+GUEST_LINE = re.compile(r"\[[\w.-]+\] ")   # a line a guest printed, with its VM's prefix
 TIMEOUT_SCALE = float(os.environ.get("KESTREL_TIMEOUT_SCALE", "1"))
 BOOT_TIMEOUT = 120 * TIMEOUT_SCALE      # OVMF alone needs 3.4-5.4 s under TCG
 COMMAND_TIMEOUT = 30 * TIMEOUT_SCALE
@@ -215,9 +216,21 @@ class InteractiveSession:
         """send_command + read_until_prompt: the text the command printed. The console
         echoes what is typed (after redrawing its prompt if guest output came in
         between), so the command's output starts after the echoed line."""
+        import pexpect
+        echo = re.escape(cmd) + r"[ \t]*\r*\n"
         self.send_command(cmd)
-        self.expect(re.escape(cmd) + r"[ \t]*\r*\n", timeout)
-        return self.read_until_prompt(timeout)
+        self.expect(echo, timeout)
+        out = self.read_until_prompt(timeout)
+        # Guest output that came in after the echo and before Enter was read
+        # breaks the line too: then all we have is guest lines, and the
+        # prompt is redrawn with the typed command, which runs after it.
+        while out.strip() and all(GUEST_LINE.match(l) for l in out.strip().splitlines()):
+            try:
+                self.child.expect(echo, timeout=1)
+            except pexpect.TIMEOUT:
+                break      # the command printed nothing itself
+            out = self.read_until_prompt(timeout)
+        return out
 
     def quit(self, timeout=15):
         """Ctrl-] x (quit the emulator); returns the runner's exit status."""
