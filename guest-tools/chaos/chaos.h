@@ -221,7 +221,7 @@ void chaos_run(unsigned vcpu) __attribute__((noreturn));
 /* Known hypervisor bugs a run can leave out (avoid=, a bit mask), so that
  * it finds the next one; each open one has a reproducer in test_chaos.py.
  * The bits of fixed bugs stay, so old reproducer command lines still parse. */
-#define AVOID_DR7_GD     (1u << 0)   /* VMX: #DB from DR7.GD reflected with GD still set */
+#define AVOID_DR7_GD     (1u << 0)   /* fixed: GD cleared on delivery (vmx.c) */
 #define AVOID_CR4_VMXE   (1u << 1)   /* fixed: now #GP (core/exit.c) */
 #define AVOID_NMI        (1u << 2)   /* VMX: a 2nd NMI livelocks the vCPU in irq-window exits */
 #define AVOID_CR0_PG     (1u << 3)   /* fixed: now #GP (core/exit.c) */

@@ -62,12 +62,6 @@ POLL_S = 3.0                 # `vms` every few seconds
 # AVOID_* bits of guest-tools/chaos/chaos.h: name, backends, what happens, reproducer
 # (the chaos cmdline that shows it, on a VM of its own) and the serial line it gives.
 KNOWN_BUGS = {
-    1: ("dr7-gd", ["vmx"],
-        "a #DB from DR7.GD (general detect) is reflected with GD still set: the guest's "
-        "#DB handler, touching a debug register, raises #DB again forever (stack "
-        "overflow, triple fault); hardware clears GD when it delivers the #DB",
-        "chaos seed=1 ops=200 only=8 avoid=62",
-        r"kestrel: vm \d+ \(dr7-gd\) stopped: triple fault"),
     4: ("nmi-twice", ["vmx"],
         "without virtual NMIs, IRET does not end NMI blocking under NMI exiting, so a "
         "second NMI IPI stays pending forever and, with RFLAGS.IF set, the vCPU "

@@ -13,6 +13,7 @@
 #include <lib/printk.h>
 #include <lib/string.h>
 #include <x86/cpu.h>
+#include <x86/debugreg.h>
 #include <x86/processor.h>
 #include <x86/vendor.h>
 #include "vmx_private.h"
@@ -273,6 +274,13 @@ static void vmx_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
  * ICEBP itself (SDM 3, 26.6.1.1). */
 static void vmx_reflect_exception(struct vcpu *v, const struct exit_exception *x)
 {
+	/* Entering the #DB handler clears DR7.GD (SDM 3, 18.2.4); the
+	 * intercepted #DB has not been delivered, so the VMCS still has it set
+	 * and the handler's first MOV DR would raise #DB again. */
+	if (x->vector == X86_EXC_DB) {
+		vmx_load(v);
+		vmwrite(VMCS_GUEST_DR7, vmread(VMCS_GUEST_DR7) & ~DR7_GD);
+	}
 	if (!x->soft_len) {
 		vmx_inject_exception(v, x->vector, x->has_error, x->error);
 		return;
