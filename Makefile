@@ -171,8 +171,8 @@ unit: $(B)/.setup-stamp $(UNIT_TESTS)
 
 # libFuzzer targets for the parsers of untrusted input (ASan + UBSan). `make fuzz`
 # runs each for FUZZ_RUNS executions (or FUZZ_SECONDS when set) and writes the
-# figures to FUZZ_FIGURES (build/fuzz/figures.md); `make check` runs a 10-second
-# smoke round of each. Seeds, and inputs that once failed, are kept in
+# figures to FUZZ_FIGURES (build/fuzz/figures.md); `make check` runs a short
+# smoke round of each (4 s). Seeds, and inputs that once failed, are kept in
 # tests/fuzz/corpus_<name>/.
 FUZZ_RUNS ?= 10000000
 FUZZ_SECONDS ?=
@@ -215,7 +215,7 @@ fuzz: $(B)/.setup-stamp $(FUZZERS)
 	  set -- $$(grep -o 'cov: [0-9]* ft: [0-9]* corp: [0-9]*' $$f.log | tail -1 | tr -dc '0-9 '); \
 	  echo "$$n: $$runs runs in $$secs s ($$rate/s), $$1 edges, $$2 features, corpus $$3, no failure"; \
 	  echo "| $$n | $$runs | $$secs | $$rate | $$1 | $$2 | $$3 |" >> $(FUZZ_FIGURES); done
-fuzz-smoke: FUZZ_SECONDS := 10
+fuzz-smoke: FUZZ_SECONDS := 4
 fuzz-smoke: fuzz
 
 check: unit fuzz-smoke

@@ -142,8 +142,8 @@ static void handle_cr_write(struct vcpu *v, struct exit_info *e)
 		handle_cr0_write(v, e, val);
 		return;
 	}
-	/* VMX traps CR4 only for VMXE, which the guest's CPUID does not offer:
-	 * setting a bit the CPU does not support raises #GP (SDM 2, MOV). */
+	/* Backends trap CR4 writes only for bits the guest's CPUID does not
+	 * offer (VMX: VMXE); setting one raises #GP (SDM 2, MOV). */
 	if (e->cr.cr == 4) {
 		vendor->inject_exception(v, X86_EXC_GP, true, 0);
 		return;
