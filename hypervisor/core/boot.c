@@ -67,10 +67,10 @@ static int build_guest_page_tables(struct vm *vm, uint64_t *cr3)
 
 /* A flat GDT with a 64-bit code and a data descriptor at the selectors the
  * protocol names; returns its limit. */
-static uint32_t write_gdt(struct vm *vm, uint16_t cs, uint16_t ds)
+static uint32_t write_gdt(struct vm *vm, uint32_t base, uint16_t cs, uint16_t ds)
 {
 	unsigned entries = (cs > ds ? cs : ds) / 8 + 1;
-	uint64_t *gdt = vm_gpa_to_hva(vm, BOOT_GDT, entries * 8);
+	uint64_t *gdt = vm_gpa_to_hva(vm, base, entries * 8);
 
 	memset(gdt, 0, entries * 8);
 	gdt[cs / 8] = GDT_CODE64;
@@ -110,7 +110,7 @@ static int enter_long_mode(struct vm *vm, uint64_t entry, uint16_t cs, uint16_t 
 		snprintf(err, len, "cannot build the boot page tables");
 		return -1;
 	}
-	long_mode_sregs(&s, entry, cr3, cs, ds, write_gdt(vm, cs, ds));
+	long_mode_sregs(&s, entry, cr3, cs, ds, write_gdt(vm, BOOT_GDT, cs, ds));
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = vm->vcpus[i];
 
@@ -259,7 +259,8 @@ struct hvm_memmap_entry {
 _Static_assert(sizeof(struct hvm_memmap_entry) == 24, "hvm_memmap_table_entry");
 
 /* 32-bit protected mode, paging off, flat segments (PVH entry state). */
-static void protected_mode_sregs(struct guest_sregs *s, uint64_t entry, uint32_t gdt_limit)
+static void protected_mode_sregs(struct guest_sregs *s, uint64_t entry, uint32_t gdt_base,
+				 uint32_t gdt_limit)
 {
 	const struct x86_segment data = { .sel = 0x10, .attr = 0xc93, .limit = 0xffffffff };
 
@@ -269,7 +270,7 @@ static void protected_mode_sregs(struct guest_sregs *s, uint64_t entry, uint32_t
 		.ds = data, .es = data, .ss = data, .fs = data, .gs = data,
 		.tr = { .attr = 0x8b, .limit = 0x67 },
 		.ldtr = { .attr = 0x82, .limit = 0xffff },
-		.gdtr = { .base = BOOT_GDT, .limit = gdt_limit },
+		.gdtr = { .base = gdt_base, .limit = gdt_limit },
 		.idtr = { .limit = 0xffff },
 		.pat = 0x0007040600070406ull,
 	};
@@ -318,7 +319,7 @@ static int boot_pvh(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_
 	    place_initrd(vm, bv, img.highest, vm->mem_size, &initrd_gpa, err, len))
 		return -1;
 	pvh_start_info(vm, bv, initrd_gpa, e820, linux_e820(vm, e820));
-	protected_mode_sregs(&s, entry, write_gdt(vm, 0x08, 0x10));
+	protected_mode_sregs(&s, entry, BOOT_GDT, write_gdt(vm, BOOT_GDT, 0x08, 0x10));
 	vendor->write_sregs(vm->vcpus[0], &s);
 	memset(&vm->vcpus[0]->regs, 0, sizeof(vm->vcpus[0]->regs));
 	vm->vcpus[0]->regs.gpr[GPR_RBX] = PVH_START_INFO;
@@ -331,9 +332,16 @@ static int boot_pvh(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_
 #define MB_BOOT_MAGIC     0x2badb002u
 #define MB_SEARCH         8192
 #define MB_AOUT_KLUDGE    (1u << 16)
+/* Everything Kestrel writes for a Multiboot kernel fits in one page below
+ * MB_LOWEST, so a kernel may load anywhere in RAM above it, as low as 0x8000
+ * (kvm-unit-tests' realmode.flat does). */
 #define MB_INFO           0x6000u
 #define MB_MODS           0x6100u
 #define MB_MMAP           0x6200u
+#define MB_GDT            0x6300u
+#define MB_CMDLINE        0x6800u
+#define MB_LOWEST         0x7000u
+_Static_assert(MB_CMDLINE + HV_CMDLINE_MAX <= MB_LOWEST, "the command line fits below");
 #define MBI_MEM           (1u << 0)
 #define MBI_CMDLINE       (1u << 2)
 #define MBI_MODS          (1u << 3)
@@ -382,7 +390,7 @@ static void multiboot_info(struct vm *vm, const struct hv_boot_vm *bv, uint64_t 
 	*mbi = (struct multiboot_info){
 		.flags = MBI_MEM | MBI_CMDLINE | MBI_MMAP | (initrd_gpa ? MBI_MODS : 0),
 		.mem_lower = 639, .mem_upper = (uint32_t)((vm->mem_size >> 10) - 1024),
-		.cmdline = LINUX_CMDLINE, .mods_count = initrd_gpa ? 1 : 0, .mods_addr = MB_MODS,
+		.cmdline = MB_CMDLINE, .mods_count = initrd_gpa ? 1 : 0, .mods_addr = MB_MODS,
 		.mmap_length = n * sizeof(*map), .mmap_addr = MB_MMAP,
 	};
 }
@@ -406,19 +414,21 @@ static int boot_multiboot(struct vm *vm, const struct hv_boot_vm *bv, char *err,
 			 "only ELF", bv->kernel.path);
 		return -1;
 	}
-	if (elf_check_any_class(image, bv->kernel.size, 0x100000, vm->mem_size, &img, why,
-				sizeof(why)) || img.entry >> 32) {
+	/* Segments go where the memory map says RAM: not in the EBDA, VGA or
+	 * BIOS range (linux_e820). */
+	if (elf_check_any_class(image, bv->kernel.size, MB_LOWEST, vm->mem_size, &img, why,
+				sizeof(why)) ||
+	    elf_check_hole(image, 0x9fc00, 0x100000, why, sizeof(why)) || img.entry >> 32) {
 		snprintf(err, len, "kernel \"%s\": %s", bv->kernel.path, why);
 		return -1;
 	}
 	elf_load(image, vm_gpa_to_hva(vm, 0, vm->mem_size));
-	snprintf(vm_gpa_to_hva(vm, LINUX_CMDLINE, HV_CMDLINE_MAX), HV_CMDLINE_MAX, "%s",
-		 bv->cmdline);
+	snprintf(vm_gpa_to_hva(vm, MB_CMDLINE, HV_CMDLINE_MAX), HV_CMDLINE_MAX, "%s", bv->cmdline);
 	if (place_initrd(vm, bv, img.highest, 0x100000000ull, &initrd_gpa, err, len))
 		return -1;
 	multiboot_info(vm, bv, initrd_gpa);
 	/* 3.2: EAX = magic, EBX = info, 32-bit flat segments, paging off. */
-	protected_mode_sregs(&s, img.entry, write_gdt(vm, 0x08, 0x10));
+	protected_mode_sregs(&s, img.entry, MB_GDT, write_gdt(vm, MB_GDT, 0x08, 0x10));
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		vendor->write_sregs(vm->vcpus[i], &s);
 		memset(&vm->vcpus[i]->regs, 0, sizeof(vm->vcpus[i]->regs));

@@ -213,6 +213,21 @@ int elf_check_segments(const void *img, size_t size, uint64_t min_paddr, uint64_
 	return check(img, size, min_paddr, mem_size, out, err, err_len, false, false);
 }
 
+int elf_check_hole(const void *img, uint64_t lo, uint64_t hi, char *err, size_t err_len)
+{
+	struct elf64_ehdr eh = ehdr(img);
+
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		struct elf64_phdr ph = phdr(img, &eh, i);
+
+		if (ph.p_type == PT_LOAD && ph.p_memsz && ph.p_paddr < hi &&
+		    lo < ph.p_paddr + ph.p_memsz)
+			return fail(err, err_len, "segment at 0x%lx overlaps the hole at 0x%lx-0x%lx "
+				    "in guest RAM", ph.p_paddr, lo, hi);
+	}
+	return 0;
+}
+
 #define PT_NOTE 4
 
 /* One PT_NOTE segment: records of namesz, descsz, type, then the name and

@@ -95,6 +95,15 @@ int main(void)
 	REFUSED(im, sizeof(im), "segments at 0x100000 and 0x100fff overlap");
 	im = good(); im.ph[1] = im.ph[0]; im.ph[1].paddr += 4096;   /* adjacent: fine */
 	CHECK(check(&im, sizeof(im), err) == 0);
+
+	/* Holes in the guest's memory map (Multiboot: EBDA, VGA and BIOS). */
+	im = good();
+	CHECK(elf_check_hole(&im, 0x9fc00, 0x100000, err, sizeof(err)) == 0);    /* just above */
+	CHECK(elf_check_hole(&im, 0x101000, 0x102000, err, sizeof(err)) == 0);   /* just below */
+	CHECK(elf_check_hole(&im, 0xfffff, 0x100001, err, sizeof(err)) == -1);
+	CHECK_MSG(strstr(err, "segment at 0x100000 overlaps the hole") != NULL, "got \"%s\"", err);
+	im.ph[0].memsz = 0;                                   /* an empty segment holds nothing */
+	CHECK(elf_check_hole(&im, 0xfffff, 0x100001, err, sizeof(err)) == 0);
 	free(ram);
 	return unit_finish("test_elf");
 }

@@ -23,6 +23,9 @@ int elf_check_any_class(const void *img, size_t size, uint64_t min_paddr, uint64
  * entry comes from a note), so the entry point is not checked. */
 int elf_check_segments(const void *img, size_t size, uint64_t min_paddr, uint64_t mem_size,
 		       struct elf_image *out, char *err, size_t err_len);
+/* -1 (and the segment in err) when a PT_LOAD segment of a checked image
+ * overlaps guest-physical [lo, hi): a hole in the guest's memory map. */
+int elf_check_hole(const void *img, uint64_t lo, uint64_t hi, char *err, size_t err_len);
 /* The 32- or 64-bit value of the ELF note (name, type) in a checked image;
  * -1 when there is none. */
 int elf_find_note(const void *img, size_t size, const char *name, uint32_t type,
