@@ -15,7 +15,7 @@
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define NUL_TERM     ((size_t)-1) /* length of a NUL-terminated string argument */
 #define EXCERPT_MAX  24           /* longest piece of input quoted in a message */
-#define NR_KEYS_MAX  6            /* entries in the largest key table */
+#define NR_KEYS_MAX  7            /* entries in the largest key table */
 
 enum section { SEC_NONE, SEC_HYPERVISOR, SEC_VM, SEC_SKIP };
 
@@ -221,17 +221,33 @@ static bool parse_size(const char *s, size_t n, uint64_t *out)
 	return true;
 }
 
-static void set_batch(struct parser *p, const char *v, size_t n)
+/* -1 (after the message) when the value is not a switch. */
+static int parse_switch(struct parser *p, const char *v, size_t n)
 {
 	static const char *const words[] = { "off", "on", "no", "yes", "false", "true", "0", "1" };
 
-	for (size_t i = 0; i < ARRAY_LEN(words); i++) {
-		if (str_ieq(v, n, words[i])) {
-			p->out->batch = i & 1;
-			return;
-		}
-	}
+	for (size_t i = 0; i < ARRAY_LEN(words); i++)
+		if (str_ieq(v, n, words[i]))
+			return i & 1;
 	value_fail(p, "expected on or off (or yes/no, true/false, 1/0)", 0);
+	return -1;
+}
+
+static void set_batch(struct parser *p, const char *v, size_t n)
+{
+	int on = parse_switch(p, v, n);
+
+	if (on >= 0)
+		p->out->batch = on;
+}
+
+static void set_testdev(struct parser *p, const char *v, size_t n)
+{
+	int on = parse_switch(p, v, n);
+
+	if (on >= 0)
+		p->vm->devices = on ? p->vm->devices | HV_DEV_TESTDEV
+				    : p->vm->devices & ~HV_DEV_TESTDEV;
 }
 
 static void set_memory(struct parser *p, const char *v, size_t n)
@@ -344,6 +360,7 @@ static const struct key_desc vm_keys[] = {
 	{ "initrd", set_initrd },
 	{ "cmdline", set_cmdline },
 	{ "boot", set_boot },
+	{ "testdev", set_testdev },
 };
 
 static const struct key_desc hypervisor_keys[] = {

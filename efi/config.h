@@ -32,6 +32,7 @@ struct cfg_vm {
 	uint64_t mem_size;                /* bytes; 0 if no valid memory line */
 	uint32_t nr_vcpus;                /* default 1 */
 	uint32_t boot_protocol;           /* enum hv_boot_protocol, default kestrel */
+	uint32_t devices;                 /* HV_DEV_*, default none */
 	char     kernel[HV_PATH_MAX];     /* relative to the ESP root, '/' separators */
 	char     initrd[HV_PATH_MAX];     /* "" when none */
 	char     cmdline[HV_CMDLINE_MAX]; /* "" when none */

@@ -163,6 +163,7 @@ static void prepare_vm(struct hv_boot_vm *vm, const struct cfg_vm *c)
 	vm->mem_size = c->mem_size;
 	vm->nr_vcpus = c->nr_vcpus;
 	vm->boot_protocol = c->boot_protocol;
+	vm->devices = c->devices;
 	strlcpy(vm->cmdline, c->cmdline, sizeof(vm->cmdline));
 	if (!c->valid) {
 		strlcpy(vm->error, c->error, sizeof(vm->error));

@@ -6,6 +6,7 @@
 #include <devices/ioapic.h>
 #include <devices/lapic.h>
 #include <devices/pmtimer.h>
+#include <devices/testdev.h>
 #include <devices/power.h>
 #include <devices/rtc.h>
 #include <devices/uart16550.h>
@@ -109,13 +110,14 @@ static int acpi_tables_write(struct vm *vm)
 	return 0;
 }
 
-static int platform_create(struct vm *vm)
+static int platform_create(struct vm *vm, uint32_t devices)
 {
 	if (acpi_tables_write(vm))
 		return -1;
 	return uart16550_create(vm, ACPI_UART_PORT) || lapic_mmio_register(vm) ||
 	       ioapic_create(vm) || vpic_create(vm) || vpit_create(vm) || rtc_create(vm) ||
-	       pmtimer_create(vm) || power_create(vm);
+	       pmtimer_create(vm) || power_create(vm) ||
+	       ((devices & HV_DEV_TESTDEV) && testdev_create(vm));
 }
 
 static int vm_setup(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t len)
@@ -128,7 +130,7 @@ static int vm_setup(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_
 		snprintf(err, len, "cannot create %u vCPUs", bv->nr_vcpus);
 		return -1;
 	}
-	if (platform_create(vm)) {
+	if (platform_create(vm, bv->devices)) {
 		snprintf(err, len, "cannot create the virtual platform (out of memory?)");
 		return -1;
 	}
@@ -204,6 +206,7 @@ void vm_restart(struct vm *vm)
 	vpic_reset(vm);
 	vpit_reset(vm);
 	pmtimer_reset(vm);
+	testdev_reset(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_power_on(vm->vcpus[i]);
 	if (acpi_tables_write(vm)) {

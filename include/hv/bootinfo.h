@@ -22,6 +22,8 @@ enum hv_boot_protocol {
 	HV_BOOT_MULTIBOOT = 3, /* Multiboot v1 ELF kernel */
 };
 
+#define HV_DEV_TESTDEV (1u << 0)  /* kvm-unit-tests' pc-testdev (devices/testdev.h) */
+
 struct hv_blob {              /* a file read from the ESP */
 	uint64_t addr;            /* host-physical, 0 when absent */
 	uint64_t size;
@@ -34,6 +36,7 @@ struct hv_boot_vm {
 	uint64_t ram_hpa;         /* host-physical base of guest RAM, 2 MiB aligned */
 	uint32_t nr_vcpus;
 	uint32_t boot_protocol;   /* enum hv_boot_protocol */
+	uint32_t devices;         /* HV_DEV_*: optional devices */
 	struct hv_blob kernel;
 	struct hv_blob initrd;
 	char     cmdline[HV_CMDLINE_MAX];

@@ -20,9 +20,10 @@ arguments.
 
 The tests come from build/kvm-unit-tests (`make kut`; $KUT_DIR overrides): its
 x86/unittests.cfg gives each test's .flat file, vCPU count and arguments; nothing of it
-is copied into the repository. Each test becomes one VM: `boot = multiboot`, the .flat
-as kernel, its arguments as the command line, and an env file as the initrd (Multiboot
-module 0) with NR_CPUS and MEMSIZE, which kvm-unit-tests reads instead of QEMU's fw_cfg.
+is copied into the repository. Each test becomes one VM: `boot = multiboot` with
+`testdev = on` (the pc-testdev its run script gives QEMU), the .flat as kernel, its
+arguments as the command line, and an env file as the initrd (Multiboot module 0) with
+NR_CPUS and MEMSIZE, which kvm-unit-tests reads instead of QEMU's fw_cfg.
 Up to 8 VMs go in one boot (Kestrel's limit). Each VM's verdict comes from its own
 serial lines and its stop line:
 
@@ -323,6 +324,7 @@ def config_text(tests, names):
                 f"memory = {memory_mib(t)}M",
                 f"vcpus = {t.smp}",
                 "boot = multiboot",
+                "testdev = on",            # QEMU's pc-testdev, which kvm-unit-tests assumes
                 f"kernel = kut/{t.file}",
                 f"initrd = {env_name(t)}"]
         # QEMU's -kernel (like GRUB) starts the Multiboot command line with the kernel's

@@ -403,6 +403,15 @@ static void test_boot(void)
 	CHECK(parse_vm("boot = pvh")->vms[0].boot_protocol == HV_BOOT_PVH);
 }
 
+static void test_testdev(void)
+{
+	CHECK(parse_vm("boot = kestrel")->vms[0].devices == 0);
+	CHECK(parse_vm("testdev = on")->vms[0].devices == HV_DEV_TESTDEV);
+	CHECK(parse_vm("testdev = off")->vms[0].devices == 0);
+	CHECK_STR(vm_error("testdev = maybe"),
+		  "hv.cfg:4: vm \"a\": testdev \"maybe\": expected on or off (or yes/no, true/false, 1/0)");
+}
+
 static void test_vm_section_errors(void)
 {
 	const struct cfg *c;
@@ -668,6 +677,7 @@ int main(void)
 	test_vcpus();
 	test_paths();
 	test_boot();
+	test_testdev();
 	test_vm_section_errors();
 	test_vm_names();
 	test_too_many_vms();
