@@ -131,6 +131,54 @@ static void handle_cr0_write(struct vcpu *v, struct exit_info *e, uint64_t val)
 	exit_skip_insn(v, e);
 }
 
+/* The CR4 bits of the features the guest's CPUID offers; the others are
+ * reserved to it (SDM 3, 2.5; APM 2, 3.1.3), whatever the host has. */
+static uint64_t cr4_allowed(struct vcpu *v)
+{
+	struct cpuid_regs l1 = cpuid_guest(v, 1, 0), l7 = cpuid_guest(v, 7, 0);
+	uint64_t ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE |
+		      X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PCE | X86_CR4_OSFXSR |
+		      X86_CR4_OSXMMEXCPT;
+	static const struct { uint8_t reg, bit; uint64_t cr4; } by_cpuid[] = {
+		{ 0, 17, X86_CR4_PCIDE },   { 0, 26, X86_CR4_OSXSAVE },  /* leaf 1 ECX */
+		{ 1, 0, X86_CR4_FSGSBASE }, { 1, 7, X86_CR4_SMEP },      /* leaf 7 EBX */
+		{ 1, 20, X86_CR4_SMAP },
+		{ 2, 2, X86_CR4_UMIP },     { 2, 3, X86_CR4_PKE },       /* leaf 7 ECX */
+		{ 2, 7, X86_CR4_CET },      { 2, 16, X86_CR4_LA57 },
+		{ 2, 31, X86_CR4_PKS },
+	};
+	const uint32_t regs[] = { l1.ecx, l7.ebx, l7.ecx };
+
+	for (unsigned i = 0; i < sizeof(by_cpuid) / sizeof(by_cpuid[0]); i++)
+		if (regs[by_cpuid[i].reg] >> by_cpuid[i].bit & 1)
+			ok |= by_cpuid[i].cr4;
+	return ok;
+}
+
+/* MOV to CR4, as SDM 2 (MOV) and APM 3 (MOV CRn) fault it: reserved bits;
+ * in IA-32e mode clearing PAE or changing LA57; PCIDE set outside IA-32e
+ * mode or with CR3[11:0] not zero; CET with CR0.WP clear. SVM traps every
+ * write (its MOV CR4 checks only the host CPU's features), VMX only the
+ * VMXE bit, which is never offered. */
+static void handle_cr4_write(struct vcpu *v, struct exit_info *e, uint64_t val)
+{
+	struct guest_sregs s;
+	bool lma;
+
+	vendor->read_sregs(v, &s);
+	lma = s.efer & EFER_LMA;
+	if ((val & ~cr4_allowed(v)) ||
+	    (lma && (!(val & X86_CR4_PAE) || ((val ^ s.cr4) & X86_CR4_LA57))) ||
+	    ((val & X86_CR4_PCIDE) && !(s.cr4 & X86_CR4_PCIDE) && (!lma || (s.cr3 & 0xfff))) ||
+	    ((val & X86_CR4_CET) && !(s.cr0 & X86_CR0_WP))) {
+		vendor->inject_exception(v, X86_EXC_GP, true, 0);
+		return;
+	}
+	s.cr4 = val;
+	vendor->write_sregs(v, &s);
+	exit_skip_insn(v, e);
+}
+
 /* CR8 is the local APIC's TPR[7:4] (SDM 3, 10.8.6.1); bits 63:4 are
  * reserved (#GP). VMX traps it, or the guest would write the physical
  * APIC's TPR and mask the host's own timer (security review finding 1). */
@@ -142,10 +190,8 @@ static void handle_cr_write(struct vcpu *v, struct exit_info *e)
 		handle_cr0_write(v, e, val);
 		return;
 	}
-	/* Backends trap CR4 writes only for bits the guest's CPUID does not
-	 * offer (VMX: VMXE); setting one raises #GP (SDM 2, MOV). */
 	if (e->cr.cr == 4) {
-		vendor->inject_exception(v, X86_EXC_GP, true, 0);
+		handle_cr4_write(v, e, val);
 		return;
 	}
 	if (e->cr.cr != 8) {

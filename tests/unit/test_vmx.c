@@ -96,6 +96,24 @@ static void test_bochs_models(void)
 		vmx_choose_controls(&caps, &c, why, sizeof(why));
 		CHECK(!c.ept_1g && !c.ept_2m);
 	}
+	/* Virtual NMIs and NMI-window exiting: taken together or not at all,
+	 * and NMI-window exiting only on demand, never in the base controls. */
+	{
+		struct vmx_caps caps = bochs_models[0].caps;
+		struct vmx_controls c;
+		char why[160];
+
+		vmx_choose_controls(&caps, &c, why, sizeof(why));
+		CHECK(c.nmi_window && (c.pin & PIN_VIRTUAL_NMIS));
+		CHECK(!(c.proc & PROC_NMI_WINDOW));
+		caps.pin &= ~((uint64_t)PIN_VIRTUAL_NMIS << 32);
+		vmx_choose_controls(&caps, &c, why, sizeof(why));
+		CHECK(!c.nmi_window && !(c.pin & PIN_VIRTUAL_NMIS));
+		caps = bochs_models[0].caps;
+		caps.proc &= ~((uint64_t)PROC_NMI_WINDOW << 32);
+		vmx_choose_controls(&caps, &c, why, sizeof(why));
+		CHECK(!c.nmi_window);
+	}
 }
 
 static void test_refusals(void)

@@ -11,7 +11,6 @@
 #define CPUID_1_EDX_FXSR   (1u << 24)
 #define CPUID_1_ECX_XSAVE  (1u << 26)
 #define X86_CR4_OSXMMEXCPT (1ull << 10)
-#define X86_CR4_OSXSAVE    (1ull << 18)
 #define MXCSR_DEFAULT      0x1f80
 #define SAVE_AREA_PAGES    4        /* 16 KiB; fpu_init checks the CPU's need */
 

@@ -6,6 +6,8 @@
 #include <core/vm.h>
 
 void handle_cpuid(struct vcpu *v, struct exit_info *e);
+/* CPUID leaf/subleaf as v sees it (core/cpuid.c). */
+struct cpuid_regs cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t subleaf);
 void handle_msr_read(struct vcpu *v, struct exit_info *e);
 void handle_msr_write(struct vcpu *v, struct exit_info *e);
 void handle_hypercall(struct vcpu *v, struct exit_info *e);

@@ -14,13 +14,33 @@
 #define X86_CR0_NW   (1ull << 29)
 #define X86_CR0_CD   (1ull << 30)
 #define X86_CR0_PG   (1ull << 31)
+/* CR4 (SDM 3, 2.5; APM 2, 3.1.3) */
+#define X86_CR4_VME  (1ull << 0)
+#define X86_CR4_PVI  (1ull << 1)
+#define X86_CR4_TSD  (1ull << 2)
+#define X86_CR4_DE   (1ull << 3)
+#define X86_CR4_PSE  (1ull << 4)
 #define X86_CR4_PAE  (1ull << 5)
+#define X86_CR4_MCE  (1ull << 6)
 #define X86_CR4_PGE  (1ull << 7)
+#define X86_CR4_PCE  (1ull << 8)
 #define X86_CR4_OSFXSR (1ull << 9)
+#define X86_CR4_OSXMMEXCPT (1ull << 10)
+#define X86_CR4_UMIP (1ull << 11)
+#define X86_CR4_LA57 (1ull << 12)
 #define X86_CR4_VMXE (1ull << 13)
+#define X86_CR4_FSGSBASE (1ull << 16)
+#define X86_CR4_PCIDE (1ull << 17)
+#define X86_CR4_OSXSAVE (1ull << 18)
+#define X86_CR4_SMEP (1ull << 20)
+#define X86_CR4_SMAP (1ull << 21)
+#define X86_CR4_PKE  (1ull << 22)
+#define X86_CR4_CET  (1ull << 23)
+#define X86_CR4_PKS  (1ull << 24)
 
 #define X86_RFLAGS_IF (1ull << 9)
 #define X86_RFLAGS_TF (1ull << 8)
+#define X86_RFLAGS_RF (1ull << 16)
 #define X86_RFLAGS_VM (1ull << 17)
 #define X86_RFLAGS_FIXED (1ull << 1)
 
@@ -60,6 +80,15 @@ enum {
 	X86_EXC_GP = 13, X86_EXC_PF = 14, X86_EXC_MF = 16, X86_EXC_AC = 17,
 	X86_EXC_MC = 18, X86_EXC_XM = 19,
 };
+
+/* Fault-class exceptions (SDM 3, table 6-1; #DB is a fault or a trap and
+ * left out). Their delivery sets RF in the RFLAGS image it pushes, so an
+ * instruction breakpoint does not fire again on the restart (SDM 3,
+ * 17.3.1.1); an injected event has it set by the hypervisor, as KVM does. */
+static inline bool x86_exception_is_fault(unsigned vector)
+{
+	return vector < 32 && ((1u << vector) & 0x003b7ce1u);
+}
 
 static inline uint8_t inb(uint16_t port)
 {

@@ -11,6 +11,7 @@
 #include <hv/hypercall.h>
 #include <lib/printk.h>
 #include <lib/string.h>
+#include <x86/debugreg.h>
 #include <x86/guest_mem.h>
 #include <x86/processor.h>
 #include <x86/vendor.h>
@@ -27,6 +28,12 @@ struct svm_vcpu {
 	uint64_t vmcb_pa;
 	bool irq_in_flight;        /* V_IRQ set for irq_vector, not yet taken */
 	uint8_t irq_vector;
+	/* The guest's NMI blocking, which SVM leaves to the hypervisor: set
+	 * when an NMI is injected, cleared once the handler's IRET has run. */
+	bool nmi_masked;
+	bool iret_seen;            /* the IRET exited at iret_rip; runs next */
+	bool nmi_singlestep;       /* TF set by us to exit right after it */
+	uint64_t iret_rip;
 };
 
 void svm_vmrun(struct vcpu *v, uint64_t vmcb_pa, uint64_t host_vmcb_pa);
@@ -110,6 +117,7 @@ static int svm_vm_init(struct vm *vm)
 
 static void vmcb_init_control(struct vmcb_control *c, const struct vm *vm)
 {
+	c->intercept_cr = INTERCEPT_CR4_WRITE;
 	c->intercept_exceptions = GUEST_EXCEPTION_INTERCEPTS;
 	c->intercept_misc1 = INTERCEPT1_INTR | INTERCEPT1_NMI | INTERCEPT1_SMI |
 			     INTERCEPT1_INIT | INTERCEPT1_CPUID | INTERCEPT1_INVD | INTERCEPT1_RDPMC |
@@ -157,6 +165,7 @@ static void svm_vcpu_reset(struct vcpu *v)
 	s->vmcb->save.dr6 = 0xffff0ff0;
 	s->vmcb->save.dr7 = 0x400;
 	s->irq_in_flight = false;
+	s->nmi_masked = s->iret_seen = s->nmi_singlestep = false;
 }
 
 static void seg_to_vmcb(struct vmcb_seg *d, const struct x86_segment *s)
@@ -173,6 +182,11 @@ static void svm_write_sregs(struct vcpu *v, const struct guest_sregs *g)
 {
 	struct vmcb_save *s = &((struct svm_vcpu *)v->vendor)->vmcb->save;
 
+	/* The VMCB's control registers are not the CPU's: VMRUN does not flush
+	 * the guest's TLB when they change, as a MOV to them would. */
+	if (s->cr0 != g->cr0 || s->cr3 != g->cr3 || s->cr4 != g->cr4 ||
+	    (s->efer & ~EFER_SVME) != g->efer)
+		((struct svm_vcpu *)v->vendor)->vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
 	s->rip = g->rip;
 	s->rflags = g->rflags;
 	s->cr0 = g->cr0;
@@ -236,6 +250,8 @@ static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 {
 	struct vmcb *vmcb = ((struct svm_vcpu *)v->vendor)->vmcb;
 
+	if (x86_exception_is_fault(vector))
+		vmcb->save.rflags |= X86_RFLAGS_RF;
 	vmcb->control.event_inj = vector | EVENT_TYPE_EXCEPTION | EVENT_VALID |
 		(has_error ? EVENT_ERROR_VALID | ((uint64_t)error << 32) : 0);
 }
@@ -246,15 +262,52 @@ static void svm_reflect_exception(struct vcpu *v, const struct exit_exception *x
 	svm_inject_exception(v, x->vector, x->has_error, x->error);
 }
 
-/* An NMI IPI goes in through EVENTINJ when no other event does. The guest's
- * NMI blocking until IRET is not tracked (no IRET intercept yet), so NMIs
- * sent back to back can nest. */
-static void svm_inject_nmi(struct vcpu *v, struct vmcb *vmcb)
+/*
+ * NMI blocking (APM 2, 15.20; SDM 3, 6.7.1): an NMI injected through
+ * EVENTINJ is taken even while the guest is still in the handler of the
+ * previous one, so the blocking the CPU would keep until IRET is kept here,
+ * as KVM does without vNMI. Injecting sets it and intercepts IRET; the IRET
+ * exit comes before the instruction runs, so blocking ends at the next
+ * entry that finds RIP moved on. When an NMI is waiting for that moment,
+ * the IRET is single-stepped (TF is sampled before IRET pops RFLAGS, so
+ * the guest never sees it) and the NMI goes in right after it.
+ */
+static void svm_nmi_before_entry(struct vcpu *v, struct svm_vcpu *s, struct vmcb *vmcb)
 {
+	if (s->iret_seen && vmcb->save.rip != s->iret_rip)
+		s->nmi_masked = s->iret_seen = false;
 	if (!v->nmi_pending || (vmcb->control.event_inj & EVENT_VALID))
 		return;
-	vmcb->control.event_inj = X86_EXC_NMI | EVENT_TYPE_NMI | EVENT_VALID;
-	v->nmi_pending = false;
+	if (!s->nmi_masked) {
+		vmcb->control.event_inj = X86_EXC_NMI | EVENT_TYPE_NMI | EVENT_VALID;
+		v->nmi_pending = false;
+		s->nmi_masked = true;
+		vmcb->control.intercept_misc1 |= INTERCEPT1_IRET;
+	} else if (s->iret_seen && !s->nmi_singlestep) {
+		s->nmi_singlestep = true;
+		vmcb->save.rflags |= X86_RFLAGS_TF | X86_RFLAGS_RF;
+	}
+}
+
+/* Returns true when the exit was ours alone (the IRET, or the #DB of our
+ * single step) and needs no handling beyond this. */
+static bool svm_nmi_after_exit(struct svm_vcpu *s, struct vmcb *vmcb)
+{
+	uint64_t code = vmcb->control.exit_code;
+
+	if (code == SVM_EXIT_IRET) {
+		vmcb->control.intercept_misc1 &= ~INTERCEPT1_IRET;
+		s->iret_seen = true;
+		s->iret_rip = vmcb->save.rip;
+		return true;
+	}
+	if (code != SVM_EXIT_EXCP_BASE + X86_EXC_DB || !s->nmi_singlestep)
+		return false;
+	s->nmi_singlestep = false;
+	/* Our step set BS; any other cause (a data breakpoint hit by the
+	 * IRET's stack reads) is the guest's and is still delivered. */
+	vmcb->save.dr6 &= ~DR6_BS;
+	return !(vmcb->save.dr6 & (DR6_TRAP_BITS & ~DR6_BS));
 }
 
 /* Offer the highest pending interrupt through V_IRQ; the CPU delivers it
@@ -329,7 +382,7 @@ static bool is_0f01(const struct x86_insn *i, unsigned reg, unsigned rm)
 }
 
 /* Length of the instruction at RIP, checked against what must have exited. */
-static uint8_t svm_insn_len(struct vcpu *v, enum exit_reason reason)
+static uint8_t svm_insn_len(struct vcpu *v, enum exit_reason reason, uint8_t *gpr)
 {
 	struct fetched_insn f;
 	const struct x86_insn *i = &f.insn;
@@ -345,6 +398,9 @@ static uint8_t svm_insn_len(struct vcpu *v, enum exit_reason reason)
 	case EXIT_HYPERCALL: ok = is_0f01(i, 3, 1); break;     /* 0f 01 d9 */
 	case EXIT_XSETBV:    ok = is_0f01(i, 2, 1); break;     /* 0f 01 d1 */
 	case EXIT_WBINVD:    ok = i->map == 2 && i->opcode == 0x09; break;
+	case EXIT_CR_WRITE:  ok = i->map == 2 && i->opcode == 0x22 && i->reg == 4 && !i->lock;
+			     *gpr = i->rm;
+			     break;
 	default:             ok = false;
 	}
 	return ok ? i->len : 0;
@@ -359,7 +415,7 @@ static void svm_run(struct vcpu *v, struct exit_info *e)
 	 * TPR (which xAPIC MMIO may have changed) goes in, V_TPR comes out. */
 	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) | lapic_read_cr8(v);
 	vmcb->control.tsc_offset = v->vm->tsc_offset;
-	svm_inject_nmi(v, vmcb);
+	svm_nmi_before_entry(v, s, vmcb);
 	svm_offer_irq(v, s);
 	svm_enter(v, s);
 	lapic_write_cr8(v, vmcb->control.int_ctl & V_TPR_MASK);
@@ -369,6 +425,8 @@ static void svm_run(struct vcpu *v, struct exit_info *e)
 	if (vmcb->control.exit_int_info & EVENT_VALID)
 		vmcb->control.event_inj = vmcb->control.exit_int_info;
 	svm_decode_exit(vmcb, e);
+	if (svm_nmi_after_exit(s, vmcb))
+		e->reason = EXIT_NONE;
 	switch (e->reason) {
 	case EXIT_CPUID:
 	case EXIT_HLT:
@@ -377,7 +435,8 @@ static void svm_run(struct vcpu *v, struct exit_info *e)
 	case EXIT_HYPERCALL:
 	case EXIT_XSETBV:
 	case EXIT_WBINVD:
-		e->insn_len = svm_insn_len(v, e->reason);
+	case EXIT_CR_WRITE:
+		e->insn_len = svm_insn_len(v, e->reason, &e->cr.gpr);
 		break;
 	default:
 		break;

@@ -58,7 +58,16 @@ static void decode_exception(const struct vmcb *vmcb, struct exit_info *e)
 	e->exc.cr2 = vector == 14 ? vmcb->control.exit_info_2 : 0;
 }
 
+/* The GPR comes from the instruction (svm.c): TCG has no decode assists. */
+static void decode_cr4_write(const struct vmcb *vmcb, struct exit_info *e)
+{
+	(void)vmcb;
+	e->cr.cr = 4;
+}
+
 static const struct svm_exit_desc svm_exits[] = {
+	/* CR4 checks against the guest's CPUID, not the CPU's (core/exit.c). */
+	[SVM_EXIT_WRITE_CR4]      = { "WRITE_CR4", EXIT_CR_WRITE, decode_cr4_write },
 	/* Every vector in GUEST_EXCEPTION_INTERCEPTS (x86/vendor.h). */
 	[SVM_EXIT_EXCP_BASE + 1]  = { "#DB",      EXIT_EXCEPTION, decode_exception },
 	[SVM_EXIT_EXCP_BASE + 6]  = { "#UD",      EXIT_EXCEPTION, decode_exception },
@@ -73,6 +82,8 @@ static const struct svm_exit_desc svm_exits[] = {
 	[SVM_EXIT_INIT]       = { "INIT",     EXIT_NONE,      NULL },
 	[SVM_EXIT_VINTR]      = { "VINTR",    EXIT_IRQ_WINDOW, NULL },
 	[SVM_EXIT_CPUID]      = { "CPUID",    EXIT_CPUID,     NULL },
+	/* Intercepted only to see the end of an NMI handler (svm.c). */
+	[SVM_EXIT_IRET]       = { "IRET",     EXIT_NONE,      NULL },
 	[SVM_EXIT_INVD]       = { "INVD",     EXIT_UNHANDLED, NULL },
 	[SVM_EXIT_HLT]        = { "HLT",      EXIT_HLT,       NULL },
 	[SVM_EXIT_INVLPGA]    = { "INVLPGA",  EXIT_UNHANDLED, NULL },

@@ -112,6 +112,7 @@ _Static_assert(offsetof(struct vmcb, save.cr2) == 0x640, "CR2");
 _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "G_PAT");
 
 /* intercept_misc1 (VMCB offset 0x00c) */
+#define INTERCEPT_CR4_WRITE   (1u << (16 + 4))   /* intercept_cr */
 #define INTERCEPT1_INTR       (1u << 0)
 #define INTERCEPT1_NMI        (1u << 1)
 #define INTERCEPT1_SMI        (1u << 2)
@@ -119,6 +120,7 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "G_PAT");
 #define INTERCEPT1_VINTR      (1u << 4)
 #define INTERCEPT1_RDPMC      (1u << 15)
 #define INTERCEPT1_CPUID      (1u << 18)
+#define INTERCEPT1_IRET       (1u << 20)
 #define INTERCEPT1_INVD       (1u << 22)
 #define INTERCEPT1_HLT        (1u << 24)
 #define INTERCEPT1_INVLPGA    (1u << 26)
@@ -161,6 +163,7 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "G_PAT");
 #define EVENT_TYPE_SOFT_INT   (4ull << 8)
 
 /* Exit codes (APM vol. 2, appendix C). */
+#define SVM_EXIT_WRITE_CR4    0x014
 #define SVM_EXIT_EXCP_BASE    0x040
 #define SVM_EXIT_INTR         0x060
 #define SVM_EXIT_NMI          0x061
@@ -168,6 +171,7 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "G_PAT");
 #define SVM_EXIT_INIT         0x063
 #define SVM_EXIT_VINTR        0x064
 #define SVM_EXIT_CPUID        0x072
+#define SVM_EXIT_IRET         0x074
 #define SVM_EXIT_INVD         0x076
 #define SVM_EXIT_HLT          0x078
 #define SVM_EXIT_INVLPGA      0x07a

@@ -126,6 +126,7 @@ enum vmcs_seg { VMCS_SEG_ES, VMCS_SEG_CS, VMCS_SEG_SS, VMCS_SEG_DS, VMCS_SEG_FS,
 /* Pin-based controls (24.6.1) */
 #define PIN_EXT_INTR_EXITING   (1u << 0)
 #define PIN_NMI_EXITING        (1u << 3)
+#define PIN_VIRTUAL_NMIS       (1u << 5)
 #define PIN_PREEMPT_TIMER      (1u << 6)
 /* Primary processor-based controls (24.6.2) */
 #define PROC_INTR_WINDOW       (1u << 2)
@@ -138,6 +139,7 @@ enum vmcs_seg { VMCS_SEG_ES, VMCS_SEG_CS, VMCS_SEG_SS, VMCS_SEG_DS, VMCS_SEG_FS,
 #define PROC_CR8_LOAD_EXITING  (1u << 19)
 #define PROC_CR8_STORE_EXITING (1u << 20)
 #define PROC_TPR_SHADOW        (1u << 21)
+#define PROC_NMI_WINDOW        (1u << 22)
 #define PROC_UNCOND_IO         (1u << 24)
 #define PROC_MSR_BITMAPS       (1u << 28)
 #define PROC_MONITOR_EXITING   (1u << 29)

@@ -263,6 +263,8 @@ static void vmx_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 				 uint32_t error)
 {
 	vmx_load(v);
+	if (x86_exception_is_fault(vector))
+		vmwrite(VMCS_GUEST_RFLAGS, vmread(VMCS_GUEST_RFLAGS) | X86_RFLAGS_RF);
 	vmwrite(VMCS_ENTRY_INTR_INFO, vector | INTR_TYPE_HW_EXCEPTION | INTR_INFO_VALID |
 		(has_error ? INTR_INFO_ERROR_VALID : 0));
 	if (has_error)
@@ -290,14 +292,29 @@ static void vmx_reflect_exception(struct vcpu *v, const struct exit_exception *x
 	vmwrite(VMCS_ENTRY_INSN_LEN, x->soft_len);
 }
 
-/* An NMI IPI goes in when no other event does and nothing blocks it
- * (SDM 3, 26.3.1.5); else it waits for a later entry. */
+/*
+ * An NMI IPI goes in when no other event does and nothing blocks it
+ * (SDM 3, 26.3.1.5); else it waits for a later entry. With virtual NMIs the
+ * guest's IRET ends the blocking its injection set. Without them nothing
+ * ends it (NMI exiting: SDM 3, 25.3), so, as KVM does, the NMI handler is
+ * taken to be over once the guest has interrupts enabled again, and the
+ * blocking is cleared then; it had kept every later NMI out, and the
+ * interrupt-window exits for it coming forever (a chaos-found livelock).
+ */
 static void vmx_inject_nmi(struct vcpu *v)
 {
-	uint32_t blocked = INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS | INTERRUPTIBILITY_NMI;
+	uint32_t shadow = INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS;
+	uint32_t intr;
 
-	if (!v->nmi_pending || (vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID) ||
-	    (vmread(VMCS_GUEST_INTERRUPTIBILITY) & blocked))
+	if (!v->nmi_pending || (vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID))
+		return;
+	intr = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
+	if (!vmx_ctl.nmi_window && (intr & INTERRUPTIBILITY_NMI) && !(intr & shadow) &&
+	    (vmread(VMCS_GUEST_RFLAGS) & X86_RFLAGS_IF)) {
+		intr &= ~INTERRUPTIBILITY_NMI;
+		vmwrite(VMCS_GUEST_INTERRUPTIBILITY, intr);
+	}
+	if (intr & (shadow | INTERRUPTIBILITY_NMI))
 		return;
 	vmwrite(VMCS_ENTRY_INTR_INFO, X86_EXC_NMI | INTR_TYPE_NMI | INTR_INFO_VALID);
 	v->nmi_pending = false;
@@ -322,9 +339,13 @@ static void vmx_offer_irq(struct vcpu *v)
 			vector = vcpu_pending_irq(v);
 		}
 	}
-	/* A blocked NMI waits for the next window too (no virtual-NMI
-	 * controls, so no NMI-window exiting: as KVM does without them). */
-	vmwrite(VMCS_PROC_CONTROLS, vector >= 0 || v->nmi_pending ? proc | PROC_INTR_WINDOW : proc);
+	if (vector >= 0)
+		proc |= PROC_INTR_WINDOW;
+	/* A blocked NMI waits for its own window, or without virtual NMIs
+	 * for the interrupt window (vmx_inject_nmi). */
+	if (v->nmi_pending)
+		proc |= vmx_ctl.nmi_window ? PROC_NMI_WINDOW : PROC_INTR_WINDOW;
+	vmwrite(VMCS_PROC_CONTROLS, proc);
 }
 
 /* The benchmark's floor: serve the exit with nothing but a RIP update. */
@@ -369,6 +390,23 @@ static void vmx_reinject(void)
 	vmwrite(VMCS_ENTRY_INSN_LEN, vmread(VMCS_EXIT_INSN_LEN));
 }
 
+/* A fault in the middle of an IRET that had already ended the virtual-NMI
+ * blocking: the IRET runs again after the fault, so the blocking must come
+ * back first (SDM 3, 27.2.3, "NMI unblocking due to IRET"). */
+static void vmx_iret_nmi_blocking(const struct vmx_vcpu *x)
+{
+	const uint32_t unblocked = 1u << 12;
+	uint32_t reason = x->exit.reason & 0xffff;
+	bool fault = reason == VMX_EXIT_EXCEPTION_NMI && (x->exit.intr_info & INTR_INFO_VALID) &&
+		     (x->exit.intr_info & unblocked) && (x->exit.intr_info & 0xff) != X86_EXC_DF;
+
+	if (!vmx_ctl.nmi_window || (vmread(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID))
+		return;
+	if (fault || (reason == VMX_EXIT_EPT_VIOLATION && (x->exit.qualification & unblocked)))
+		vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
+			vmread(VMCS_GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
+}
+
 static void vmx_run(struct vcpu *v, struct exit_info *e)
 {
 	struct vmx_vcpu *x = to_vmx(v);
@@ -403,6 +441,7 @@ static void vmx_run(struct vcpu *v, struct exit_info *e)
 	}
 	v->regs.gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
 	vmx_read_exit(x);
+	vmx_iret_nmi_blocking(x);
 	vmx_reinject();
 	vmx_decode_exit(&x->exit, e);
 }

@@ -71,15 +71,17 @@ int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *c,
 	const struct control_word words[] = {
 		/* The preemption timer bounds every guest run even where a host
 		 * interrupt would not force an exit (Bochs, guest IF = 0). */
+		/* Virtual NMIs: the guest's IRET ends its NMI blocking, which
+		 * NMI exiting alone keeps forever (SDM 3, 25.3). */
 		{ "pin-based", caps->pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING,
-		  PIN_PREEMPT_TIMER, &c->pin },
+		  PIN_PREEMPT_TIMER | PIN_VIRTUAL_NMIS, &c->pin },
 		/* CR8 exits: without them (and no TPR shadow) MOV CR8 writes
 		 * the physical APIC's TPR (SDM 3, 26.3; review finding 1). */
 		{ "processor-based", caps->proc,
 		  PROC_HLT_EXITING | PROC_UNCOND_IO | PROC_MSR_BITMAPS | PROC_SECONDARY |
 		  PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING | PROC_TSC_OFFSETTING |
 		  PROC_RDPMC_EXITING,
-		  PROC_MWAIT_EXITING | PROC_MONITOR_EXITING, &c->proc },
+		  PROC_MWAIT_EXITING | PROC_MONITOR_EXITING | PROC_NMI_WINDOW, &c->proc },
 		{ "secondary", caps->proc2, PROC2_EPT,
 		  PROC2_VPID | PROC2_UNRESTRICTED | PROC2_INVPCID | PROC2_RDTSCP |
 		  PROC2_WBINVD_EXITING, &c->proc2 },
@@ -105,6 +107,10 @@ int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *c,
 		snprintf(why, len, "EPT lacks 4-level walks or write-back tables");
 		return -1;
 	}
+	/* NMI-window exiting needs virtual NMIs (SDM 3, 27.2.1.1), and is
+	 * set per entry, only while an NMI waits. */
+	c->nmi_window = (c->proc & PROC_NMI_WINDOW) && (c->pin & PIN_VIRTUAL_NMIS);
+	c->proc &= ~PROC_NMI_WINDOW;
 	/* IA-32e mode is chosen per entry from the guest's EFER.LMA. */
 	c->entry &= ~ENTRY_IA32E_MODE;
 	c->vpid = c->proc2 & PROC2_VPID;

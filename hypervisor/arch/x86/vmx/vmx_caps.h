@@ -20,6 +20,7 @@ struct vmx_caps {
 struct vmx_controls {
 	uint32_t pin, proc, proc2, exit, entry;
 	bool vpid, unrestricted, ept_2m, ept_1g;
+	bool nmi_window;      /* virtual NMIs, and NMI-window exiting to set when wanted */
 };
 
 /*

@@ -88,6 +88,7 @@ static const struct vmx_exit_desc vmx_exits[] = {
 	[VMX_EXIT_INIT]           = { "INIT", EXIT_UNHANDLED, NULL, false },
 	[VMX_EXIT_SIPI]           = { "SIPI", EXIT_UNHANDLED, NULL, false },
 	[VMX_EXIT_INTR_WINDOW]    = { "INTERRUPT_WINDOW", EXIT_IRQ_WINDOW, NULL, false },
+	[VMX_EXIT_NMI_WINDOW]     = { "NMI_WINDOW", EXIT_IRQ_WINDOW, NULL, false },
 	[VMX_EXIT_CPUID]          = { "CPUID", EXIT_CPUID, NULL, true },
 	[VMX_EXIT_GETSEC]         = { "GETSEC", EXIT_UNHANDLED, NULL, true },
 	[VMX_EXIT_HLT]            = { "HLT", EXIT_HLT, NULL, true },
