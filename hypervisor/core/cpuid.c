@@ -10,7 +10,9 @@
 #include <x86/vendor.h>
 
 /* Leaf 1 ECX */
+#define CPUID_1_ECX_DTES64       (1u << 2)    /* 64-bit debug store */
 #define CPUID_1_ECX_MONITOR      (1u << 3)
+#define CPUID_1_ECX_DS_CPL       (1u << 4)
 #define CPUID_1_ECX_VMX          (1u << 5)
 #define CPUID_1_ECX_SMX          (1u << 6)
 #define CPUID_1_ECX_TM2          (1u << 8)    /* thermal monitor MSRs */
@@ -21,6 +23,7 @@
 #define CPUID_1_ECX_HYPERVISOR   (1u << 31)
 /* Leaf 1 EDX */
 #define CPUID_1_EDX_MCE          (1u << 7)
+#define CPUID_1_EDX_DS           (1u << 21)   /* debug store: IA32_DS_AREA */
 #define CPUID_1_EDX_APIC         (1u << 9)
 #define CPUID_1_EDX_ACPI         (1u << 22)   /* thermal monitor and clock control MSRs */
 #define CPUID_1_EDX_TM           (1u << 29)
@@ -42,7 +45,6 @@
 				     (1u << 29) | (1u << 31))
 #define CPUID_8_8_EBX_SPEC_CTRL_BITS ((1u << 12) | (1u << 14) | (1u << 15) | \
 				      (1u << 24) | (1u << 25))
-#define X86_CR4_OSXSAVE          (1ull << 18)
 #define CPUID_D_1_EAX_XSAVES     (1u << 3)
 #define CPUID_6_EAX_ARAT         (1u << 2)
 #define CPUID_8_7_EDX_INVARIANT_TSC (1u << 8)
@@ -54,14 +56,15 @@ static void cpuid_leaf1(struct vcpu *v, struct cpuid_regs *r)
 
 	vendor->read_sregs(v, &s);
 	r->ecx &= ~(CPUID_1_ECX_MONITOR | CPUID_1_ECX_VMX | CPUID_1_ECX_SMX |
-		    CPUID_1_ECX_PDCM | CPUID_1_ECX_TM2 | CPUID_1_ECX_OSXSAVE);
+		    CPUID_1_ECX_PDCM | CPUID_1_ECX_TM2 | CPUID_1_ECX_OSXSAVE |
+		    CPUID_1_ECX_DTES64 | CPUID_1_ECX_DS_CPL);
 	/* The emulated local APIC has both, whatever the host has. */
 	r->ecx |= CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE;
 	if (s.cr4 & X86_CR4_OSXSAVE)
 		r->ecx |= CPUID_1_ECX_OSXSAVE;
 	/* MTRRs and the machine-check banks are emulated (core/msr_machine.c). */
 	r->edx |= CPUID_1_EDX_MCE | CPUID_1_EDX_MCA | CPUID_1_EDX_MTRR;
-	r->edx &= ~(CPUID_1_EDX_HTT | CPUID_1_EDX_ACPI | CPUID_1_EDX_TM);
+	r->edx &= ~(CPUID_1_EDX_HTT | CPUID_1_EDX_ACPI | CPUID_1_EDX_TM | CPUID_1_EDX_DS);
 	if (!lapic_hw_enabled(v))
 		r->edx &= ~CPUID_1_EDX_APIC;
 	if (v->vm->nr_vcpus > 1)
@@ -189,6 +192,14 @@ static void cpuid_emulate(struct vcpu *v, uint32_t leaf, uint32_t subleaf, struc
 	for (unsigned i = 0; i < sizeof(cpuid_filters) / sizeof(cpuid_filters[0]); i++)
 		if (cpuid_filters[i].leaf == leaf)
 			cpuid_filters[i].fn(v, subleaf, r);
+}
+
+struct cpuid_regs cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t subleaf)
+{
+	struct cpuid_regs r;
+
+	cpuid_emulate(v, leaf, subleaf, &r);
+	return r;
 }
 
 void handle_cpuid(struct vcpu *v, struct exit_info *e)
