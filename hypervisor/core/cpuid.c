@@ -39,6 +39,7 @@
 #define CPUID_8_1_EDX_RDTSCP     (1u << 27)
 #define CPUID_7_EBX_TSC_ADJUST   (1u << 1)
 #define CPUID_7_ECX_RDPID        (1u << 22)
+#define CPUID_7_ECX_PKS          (1u << 31)   /* supervisor keys: IA32_PKRS */
 /* Leaf 7.0 EDX and 0x80000008 EBX: speculation-control MSRs (SPEC_CTRL,
  * PRED_CMD, FLUSH_CMD, ARCH_CAPABILITIES), which are not emulated. */
 #define CPUID_7_EDX_SPEC_CTRL_BITS  ((1u << 26) | (1u << 27) | (1u << 28) | \
@@ -105,6 +106,7 @@ static void cpuid_leaf7(struct vcpu *v, uint32_t subleaf, struct cpuid_regs *r)
 	r->ebx |= CPUID_7_EBX_TSC_ADJUST;        /* emulated (core/tsc.c) */
 	if (!vendor_guest_rdtscp)
 		r->ecx &= ~CPUID_7_ECX_RDPID;
+	r->ecx &= ~CPUID_7_ECX_PKS;              /* IA32_PKRS is not emulated */
 }
 
 /* Topology leaves: EDX is the x2APIC ID. */
