@@ -49,6 +49,18 @@ void exit_stop_vm(struct vcpu *v, const struct exit_info *e, const char *fmt, ..
 	vm_stop(v->vm, false, "%s", why);
 }
 
+/* An emulated instruction has completed: with RFLAGS.TF set, the
+ * single-step trap it raises on hardware is due now (SDM 3, 18.3.1.4),
+ * or a debugger stepping the guest would step over it unseen. */
+void exit_complete_insn(struct vcpu *v, unsigned len)
+{
+	vendor->skip_insn(v, len);
+	if (vendor->get_rflags(v) & X86_RFLAGS_TF) {
+		debugreg_set_dr6(v, debugreg_get_dr6(v) | DR6_BS);
+		vendor->inject_exception(v, X86_EXC_DB, false, 0);
+	}
+}
+
 bool exit_skip_insn(struct vcpu *v, const struct exit_info *e)
 {
 	if (!e->insn_len) {
@@ -56,7 +68,7 @@ bool exit_skip_insn(struct vcpu *v, const struct exit_info *e)
 			     exit_reason_name(e->reason));
 		return false;
 	}
-	vendor->skip_insn(v, e->insn_len);
+	exit_complete_insn(v, e->insn_len);
 	return true;
 }
 

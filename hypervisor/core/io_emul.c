@@ -70,7 +70,7 @@ static void mmio_access(struct vcpu *v, struct exit_info *e, const struct fetche
 		exit_stop_vm(v, e, "device error at guest-physical 0x%lx", gpa);
 		return;
 	}
-	vendor->skip_insn(v, f->insn.len);
+	exit_complete_insn(v, f->insn.len);
 }
 
 void handle_npf(struct vcpu *v, struct exit_info *e)

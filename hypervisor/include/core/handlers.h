@@ -14,8 +14,11 @@ void handle_hypercall(struct vcpu *v, struct exit_info *e);
 void handle_io(struct vcpu *v, struct exit_info *e);
 void handle_npf(struct vcpu *v, struct exit_info *e);
 
-/* Moves past the exiting instruction; stops the VM (and returns false)
- * when its length could not be determined. */
+/* Moves past an instruction the hypervisor carried out, raising the
+ * single-step #DB it owes when the guest's RFLAGS.TF is set. */
+void exit_complete_insn(struct vcpu *v, unsigned len);
+/* exit_complete_insn for the exiting instruction; stops the VM (and
+ * returns false) when its length could not be determined. */
 bool exit_skip_insn(struct vcpu *v, const struct exit_info *e);
 /* Stops the VM and prints the backend's dump of the vCPU. */
 void exit_stop_vm(struct vcpu *v, const struct exit_info *e, const char *fmt, ...)
