@@ -223,7 +223,7 @@ void chaos_run(unsigned vcpu) __attribute__((noreturn));
  * The bits of fixed bugs stay, so old reproducer command lines still parse. */
 #define AVOID_DR7_GD     (1u << 0)   /* fixed: GD cleared on delivery (vmx.c) */
 #define AVOID_CR4_VMXE   (1u << 1)   /* fixed: now #GP (core/exit.c) */
-#define AVOID_NMI        (1u << 2)   /* VMX: a 2nd NMI livelocks the vCPU in irq-window exits */
+#define AVOID_NMI        (1u << 2)   /* fixed: virtual NMIs (vmx.c) */
 #define AVOID_CR0_PG     (1u << 3)   /* fixed: now #GP (core/exit.c) */
 #define AVOID_EFER_LME   (1u << 4)   /* fixed: now #GP (core/msr.c) */
 #define AVOID_DR_BP      (1u << 5)   /* VMX: a spurious #DB after breakpoints were disarmed */

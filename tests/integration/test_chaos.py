@@ -62,12 +62,6 @@ POLL_S = 3.0                 # `vms` every few seconds
 # AVOID_* bits of guest-tools/chaos/chaos.h: name, backends, what happens, reproducer
 # (the chaos cmdline that shows it, on a VM of its own) and the serial line it gives.
 KNOWN_BUGS = {
-    4: ("nmi-twice", ["vmx"],
-        "without virtual NMIs, IRET does not end NMI blocking under NMI exiting, so a "
-        "second NMI IPI stays pending forever and, with RFLAGS.IF set, the vCPU "
-        "livelocks in interrupt-window exits",
-        "chaos seed=1 ops=3000 only=12 avoid=59",
-        "stats:irq-window>200000"),
     32: ("dr-spurious-db", ["vmx"],
          "after breakpoints hit and DR7 is cleared, the guest gets a #DB at a later "
          "instruction the hypervisor emulates (an MMIO access, VMCALL): the pending debug "

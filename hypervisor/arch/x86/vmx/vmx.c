@@ -14,6 +14,7 @@
 #include <lib/string.h>
 #include <x86/cpu.h>
 #include <x86/debugreg.h>
+#include <x86/guest_mem.h>
 #include <x86/processor.h>
 #include <x86/vendor.h>
 #include "vmx_private.h"
@@ -392,19 +393,27 @@ static void vmx_reinject(void)
 
 /* A fault in the middle of an IRET that had already ended the virtual-NMI
  * blocking: the IRET runs again after the fault, so the blocking must come
- * back first (SDM 3, 27.2.3, "NMI unblocking due to IRET"). */
-static void vmx_iret_nmi_blocking(const struct vmx_vcpu *x)
+ * back first (SDM 3, 27.2.3, "NMI unblocking due to IRET"). The bit is
+ * believed only with RIP still at an IRET: Bochs 2.7 clears its flag at
+ * the next VM exit, not when the IRET completes, and so reports it on
+ * whatever exit follows; taken as is, it blocked NMIs until some later
+ * IRET (kvm-unit-tests' eventinj saw its NMI late). */
+static void vmx_iret_nmi_blocking(struct vcpu *v, const struct vmx_vcpu *x)
 {
 	const uint32_t unblocked = 1u << 12;
 	uint32_t reason = x->exit.reason & 0xffff;
 	bool fault = reason == VMX_EXIT_EXCEPTION_NMI && (x->exit.intr_info & INTR_INFO_VALID) &&
 		     (x->exit.intr_info & unblocked) && (x->exit.intr_info & 0xff) != X86_EXC_DF;
+	struct fetched_insn f;
 
 	if (!vmx_ctl.nmi_window || (vmread(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID))
 		return;
-	if (fault || (reason == VMX_EXIT_EPT_VIOLATION && (x->exit.qualification & unblocked)))
-		vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
-			vmread(VMCS_GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
+	if (!fault && !(reason == VMX_EXIT_EPT_VIOLATION && (x->exit.qualification & unblocked)))
+		return;
+	if (guest_fetch_insn(v, &f) || f.insn.map != X86_MAP_1B || f.insn.opcode != 0xcf)
+		return;
+	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, vmread(VMCS_GUEST_INTERRUPTIBILITY) |
+		INTERRUPTIBILITY_NMI);
 }
 
 static void vmx_run(struct vcpu *v, struct exit_info *e)
@@ -441,7 +450,7 @@ static void vmx_run(struct vcpu *v, struct exit_info *e)
 	}
 	v->regs.gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
 	vmx_read_exit(x);
-	vmx_iret_nmi_blocking(x);
+	vmx_iret_nmi_blocking(v, x);
 	vmx_reinject();
 	vmx_decode_exit(&x->exit, e);
 }
