@@ -119,8 +119,10 @@ int mce_msr_read(const struct vcpu_machine_msrs *m, uint32_t msr, uint64_t *val)
 	return 1;
 }
 
-/* MCG_CTL takes all ones or all zeros, a bank's STATUS only 0 (clearing
- * a logged error), MCG_CAP nothing (16.3.1, 16.3.2); as KVM enforces. */
+/* MCG_CTL takes all ones or all zeros, a bank's CTL the same except that
+ * bits 10 and 0 may be clear (Linux clears bit 10 of MC4_CTL on AMD K8,
+ * UnixWare bit 0 of MC1_CTL), a bank's STATUS only 0 (clearing a logged
+ * error), MCG_CAP nothing (16.3.1, 16.3.2); as KVM enforces. */
 int mce_msr_write(struct vcpu_machine_msrs *m, uint32_t msr, uint64_t val)
 {
 	if (msr == MSR_MCG_CAP)
@@ -134,6 +136,8 @@ int mce_msr_write(struct vcpu_machine_msrs *m, uint32_t msr, uint64_t val)
 	} else if (msr >= MSR_MC0_CTL && msr < MSR_MC0_CTL + 4 * MCE_BANKS) {
 		unsigned bank = (msr - MSR_MC0_CTL) / 4, reg = (msr - MSR_MC0_CTL) % 4;
 
+		if (reg == 0 && val != 0 && (val | (1ull << 10) | 1) != ~0ull)
+			return -1;
 		if (reg == 1 && val != 0)
 			return -1;
 		m->mc_bank[bank][reg] = val;

@@ -48,8 +48,12 @@ int main(void)
 	CHECK_EQ(mce_msr_write(&m, 0x17b, 0x1), -1);            /* all or nothing */
 	CHECK_EQ(mce_msr_write(&m, 0x17b, 0), 1);
 	CHECK_EQ(rd(mce_msr_read, 0x400), ~0ull);                /* MC0_CTL */
-	CHECK_EQ(mce_msr_write(&m, 0x400 + 4 * 9, 0x1f), 1);     /* MC9_CTL */
-	CHECK_EQ(rd(mce_msr_read, 0x400 + 4 * 9), 0x1f);
+	CHECK_EQ(mce_msr_write(&m, 0x400 + 4 * 9, 0x1f), -1);    /* MC9_CTL: some bits */
+	CHECK_EQ(mce_msr_write(&m, 0x400 + 4 * 9, 0), 1);        /* none */
+	CHECK_EQ(rd(mce_msr_read, 0x400 + 4 * 9), 0);
+	CHECK_EQ(mce_msr_write(&m, 0x400 + 4 * 4, ~0ull & ~(1ull << 10)), 1);  /* K8 GART */
+	CHECK_EQ(mce_msr_write(&m, 0x400 + 4 * 1, ~0ull & ~1ull), 1);          /* UnixWare */
+	CHECK_EQ(rd(mce_msr_read, 0x400 + 4 * 1), ~1ull);
 	CHECK_EQ(mce_msr_write(&m, 0x401, 0), 1);                /* clear MC0_STATUS */
 	CHECK_EQ(mce_msr_write(&m, 0x401, 1), -1);               /* but not set it */
 	CHECK_EQ(mce_msr_read(&m, 0x400 + 4 * 10, &(uint64_t){ 0 }), 0);   /* bank 10 */
