@@ -58,7 +58,7 @@
 struct lapic {
 	struct vcpu *v;
 	uint64_t apic_base;
-	uint32_t tpr, ldr, dfr, svr, esr, icr_hi;
+	uint32_t tpr, ldr, dfr, svr, esr, icr_lo, icr_hi;
 	uint32_t irr[8], isr[8], tmr[8];
 	uint32_t lvt[NR_LVT];
 	uint32_t timer_init, timer_div;
@@ -312,6 +312,12 @@ static void send_ipi(struct lapic *a, uint64_t icr)
 	unsigned mode = ICR_MODE(icr);
 	struct vm *vm = a->v->vm;
 
+	/* The ICR reads back as written; delivery is instant, so the
+	 * delivery-status bit (12) is always clear (SDM 3, 10.6.1). */
+	a->icr_lo = (uint32_t)icr & ~(1u << 12);
+	if (x2apic(a))
+		a->icr_hi = (uint32_t)(icr >> 32);
+
 	if (mode == MODE_SMI || mode == MODE_RESERVED) {
 		/* Once per vCPU and mode: each line costs ~6 ms of the shared
 		 * serial line (security review finding 10). */
@@ -363,6 +369,7 @@ static uint32_t reg_read(const struct lapic *a, unsigned reg)
 	case REG_DFR:        return a->dfr;
 	case REG_SVR:        return a->svr;
 	case REG_ESR:        return a->esr;
+	case REG_ICR_LO:     return a->icr_lo;
 	case REG_ICR_HI:     return a->icr_hi;
 	case REG_TIMER_INIT: return a->timer_init;
 	case REG_TIMER_CUR:  return timer_current(a);
@@ -491,6 +498,33 @@ static bool apic_base_write(struct lapic *a, uint64_t val)
 	return true;
 }
 
+/* x2APIC MSR access (SDM 3, 10.12.1.2 and table 10-6): which registers
+ * read and write; the rest (APR, DFR, ICR's high half, CMCI without
+ * MCG_CMCI_P, reserved offsets) raise #GP either way. */
+#define X2_R 1u
+#define X2_W 2u
+static unsigned x2apic_access(unsigned reg)
+{
+	if ((reg >= REG_ISR && reg < REG_ESR) || reg == REG_ID || reg == REG_VERSION ||
+	    reg == REG_PPR || reg == REG_LDR || reg == REG_TIMER_CUR)
+		return X2_R;
+	if ((reg >= REG_LVT_TIMER && reg <= REG_LVT_ERROR) || reg == REG_TPR || reg == REG_SVR ||
+	    reg == REG_ESR || reg == REG_ICR_LO || reg == REG_TIMER_INIT || reg == REG_TIMER_DIV)
+		return X2_R | X2_W;
+	if (reg == REG_EOI || reg == REG_SELF_IPI)
+		return X2_W;
+	return 0;
+}
+
+/* A write the register refuses with #GP: bits 63:32 outside the ICR, a
+ * non-zero EOI, SELF IPI bits 31:8 (10.12.1.2, 10.12.11). */
+static bool x2apic_write_ok(unsigned reg, uint64_t val)
+{
+	if (!(x2apic_access(reg) & X2_W) || (reg != REG_ICR_LO && (val >> 32)))
+		return false;
+	return !(reg == REG_EOI && val) && !(reg == REG_SELF_IPI && (val >> 8));
+}
+
 bool lapic_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool *ok)
 {
 	struct lapic *a = apic_of(v);
@@ -503,10 +537,10 @@ bool lapic_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool *ok)
 		*val = LVT_TIMER_MODE(a->lvt[0]) == TIMER_TSC_DEADLINE ?
 		       tsc_host_to_guest(v->vm, a->timer_deadline) : 0;
 	else if (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST) {
-		/* EOI and SELF IPI are write-only (SDM 3, table 10-6). */
-		*ok = x2apic(a) && reg != REG_EOI && reg != REG_SELF_IPI;
+		*ok = x2apic(a) && (x2apic_access(reg) & X2_R);
 		if (*ok)
-			*val = reg == REG_ICR_LO ? (uint64_t)a->icr_hi << 32 : reg_read(a, reg);
+			*val = reg == REG_ICR_LO ? (uint64_t)a->icr_hi << 32 | a->icr_lo :
+			       reg_read(a, reg);
 	}
 	else
 		return false;
@@ -525,7 +559,7 @@ bool lapic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool *ok)
 		if (LVT_TIMER_MODE(a->lvt[0]) == TIMER_TSC_DEADLINE)
 			a->timer_deadline = tsc_guest_to_host(v->vm, val);
 	} else if (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST) {
-		if (!(*ok = x2apic(a)))
+		if (!(*ok = x2apic(a) && x2apic_write_ok(reg, val)))
 			return true;
 		if (reg == REG_ICR_LO)
 			send_ipi(a, val);
