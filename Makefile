@@ -1,7 +1,7 @@
 # Kestrel hypervisor: one Makefile for the whole build.
 #   make          build/hv.efi, the guest images and build/esp/
 #   make run      boot the default configuration under QEMU + OVMF, console on the terminal
-#   make test     every test (unit + integration)
+#   make test     every test (unit, fuzz smoke, integration, kvm-unit-tests)
 #   make check    the fast host-side subset
 #   make bench    exit-cost benchmark
 .DEFAULT_GOAL := all
@@ -223,7 +223,10 @@ check: unit fuzz-smoke
 integration: all
 	$(PYTHON) -m pytest -v -n 2 tests/integration
 
-test: check integration
+# Integration tests and kvm-unit-tests in one pytest run, so that both workers keep an
+# emulator busy to the end; each backend's kvm-unit-tests boots are one xdist group.
+test: check all kut
+	$(PYTHON) -m pytest -v -n 2 --dist loadgroup tests/integration tests/kut
 
 bench: all
 	$(PYTHON) scripts/bench.py
@@ -241,8 +244,8 @@ soak: all
 # repository (GPL: never copied in) and booted under Kestrel by tests/kut/ (one VM per
 # test, up to 8 per boot). Expected verdicts: tests/kut/expectations.txt.
 #   make kut          unpack and build it into build/kvm-unit-tests (once: stamp)
-#   make kut-test     the pytest suite, QEMU (svm) and Bochs (vmx) side by side;
-#                     KUT_SLOW=1 adds the tests flagged slow
+#   make kut-test     the pytest suite alone (make test runs it too), QEMU (svm) and
+#                     Bochs (vmx) side by side; KUT_SLOW=1 adds the tests flagged slow
 #   make kut-record   boot every test on both backends and rewrite the verdicts
 KUT_TARBALL ?= ../shared/third_party/kvm-unit-tests-1da1819e.tar.gz
 KUT_DIR     := $(B)/kvm-unit-tests
