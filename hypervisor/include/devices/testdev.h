@@ -7,9 +7,9 @@
  *                QEMU unmaps the page from its own process to provoke a
  *                fault path in KVM; Kestrel has no such cache: nothing;
  *   0xe8-0xeb    the same scratch register, taken a byte at a time;
- *   0x2000-0x2017 IRQ lines: a byte write sets ISA IRQ (port - 0x2000) to
- *                the written value's truth (lines 16-23 do not exist on
- *                the ISA bus and are ignored);
+ *   0x2000-0x2017 IRQ lines: each byte written sets ISA IRQ (its port -
+ *                0x2000) to the byte's truth, as QEMU splits wide writes
+ *                (lines 16-23 do not exist on the ISA bus and are ignored);
  *   0xff000000   64 KiB of memory served by MMIO exits (instruction
  *                emulation tests), zero at power-on.
  *
