@@ -5,8 +5,8 @@ the file to be updated (`make kut-record`).
 
 The boots are shared: the first item of a backend boots every selected test of that
 backend, up to 8 VMs per boot (tests/kut/kut.py), and the verdicts are cached for the
-session. With pytest-xdist, `-n 2 --dist loadgroup` puts the svm items (QEMU) on one
-worker and the vmx items (Bochs) on the other. Options are those of
+session. With pytest-xdist, `-n 2 --dist loadgroup` keeps each backend's items on one
+worker (groups kut-svm and kut-vmx). Options are those of
 tests/integration/conftest.py (--backend, --esp) plus --kut-slow (or KUT_SLOW=1): the
 tests flagged `slow` are skipped otherwise. Logs: build/kut-results/<backend>/.
 """
@@ -32,7 +32,11 @@ def pytest_generate_tests(metafunc):
     slow_ok = metafunc.config.getoption("kut_slow")
     params = []
     for backend in kut.BACKENDS:
-        marks = list(integration.backend_param(backend, selected).marks)
+        # A group of their own (not the integration tests' backend group): in one
+        # pytest run with tests/integration, a worker done with its backend's
+        # integration tests takes the other backend's kvm-unit-tests boots.
+        marks = [pytest.mark.xdist_group(f"kut-{backend}") if m.name == "xdist_group" else m
+                 for m in integration.backend_param(backend, selected).marks]
         for name, exp in EXPECTATIONS.items():
             m = list(marks)
             if exp.slow_on(backend) and not slow_ok:
