@@ -137,27 +137,11 @@ static int ignore_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	return 0;
 }
 
-#define MSR_AMD_INT_PENDING_MSG 0xc0010055   /* C1E on AMD family 0x10+ */
-#define MSR_AMD_SYSCFG          0xc0010010   /* read by Linux's AMD MTRR set-up */
-#define MSR_IA32_BIOS_SIGN_ID   0x0000008b
-#define MSR_PLATFORM_INFO       0x000000ce
-#define MSR_MTRR_PHYS_BASE0     0x00000200
-#define MSR_MTRR_PHYS_MASK7     0x0000020f
-#define MSR_MTRR_FIX_64K        0x00000250
-#define MSR_MTRR_FIX_16K_80     0x00000258
-#define MSR_MTRR_FIX_16K_A0     0x00000259
-#define MSR_MTRR_FIX_4K_C0      0x00000268
-#define MSR_MTRR_FIX_4K_F8      0x0000026f
-#define MSR_MCG_CAP             0x00000179
-#define MSR_MCG_CTL             0x0000017b
-#define MSR_MC0_CTL             0x00000400
 #define MSR_MC_LAST             (MSR_MC0_CTL + 4 * MCE_BANKS - 1)
 /* AMD's legacy performance counters, PerfEvtSel0-3 and PerfCtr0-3 (APM 2,
  * 13.3.1). Every AMD CPU has them whatever CPUID says, so guests (and
  * kvm-unit-tests' start-up code) touch them without a _safe access. They
  * read 0 and ignore writes, as under KVM without a virtual PMU. */
-#define MSR_K7_EVNTSEL0         0xc0010000
-#define MSR_K7_PERFCTR3         0xc0010007
 
 /* IA32_MISC_ENABLE (SDM 4, table 2-2): Linux reads it on Intel CPUs before
  * it has any exception handler (verify_cpu.S, the XD-disable check). The

@@ -1,16 +1,9 @@
 /* MTRRs and machine-check banks as plain guest registers (see
  * include/core/msr_machine.h). Pure: no hypervisor state, host-tested. */
 #include <core/msr_machine.h>
+#include <x86/msr_index.h>
 
 /* MTRRs (SDM 3, 12.11.1-12.11.3; MSR numbers: SDM 4, table 2-2). */
-#define MSR_MTRRCAP          0x0fe
-#define MSR_MTRR_PHYS_BASE0  0x200
-#define MSR_MTRR_FIX_64K     0x250
-#define MSR_MTRR_FIX_16K_80  0x258
-#define MSR_MTRR_FIX_16K_A0  0x259
-#define MSR_MTRR_FIX_4K_C0   0x268
-#define MSR_MTRR_FIX_4K_F8   0x26f
-#define MSR_MTRR_DEF_TYPE    0x2ff
 #define MTRRCAP_VALUE        (MTRR_VAR_COUNT | (1u << 8) | (1u << 10))  /* VCNT, FIX, WC */
 #define DEF_TYPE_E           (1u << 11)
 #define DEF_TYPE_FE          (1u << 10)
@@ -20,10 +13,6 @@
 #define PHYS_MASK            (((1ull << PHYS_ADDR_BITS) - 1) & ~0xfffull)
 
 /* Machine-check architecture (SDM 3, 16.3). */
-#define MSR_MCG_CAP          0x179
-#define MSR_MCG_STATUS       0x17a
-#define MSR_MCG_CTL          0x17b
-#define MSR_MC0_CTL          0x400
 #define MCG_CTL_P            (1u << 8)
 
 static int fixed_index(uint32_t msr)
@@ -63,9 +52,9 @@ int mtrr_msr_read(const struct vcpu_machine_msrs *m, uint32_t msr, uint64_t *val
 {
 	int f = fixed_index(msr);
 
-	if (msr == MSR_MTRRCAP)
+	if (msr == MSR_IA32_MTRRCAP)
 		*val = MTRRCAP_VALUE;
-	else if (msr == MSR_MTRR_DEF_TYPE)
+	else if (msr == MSR_IA32_MTRR_DEF_TYPE)
 		*val = m->mtrr_def_type;
 	else if (f >= 0)
 		*val = m->mtrr_fixed[f];
@@ -81,9 +70,9 @@ int mtrr_msr_write(struct vcpu_machine_msrs *m, uint32_t msr, uint64_t val)
 {
 	int f = fixed_index(msr);
 
-	if (msr == MSR_MTRRCAP)
+	if (msr == MSR_IA32_MTRRCAP)
 		return -1;                                    /* read-only */
-	if (msr == MSR_MTRR_DEF_TYPE) {
+	if (msr == MSR_IA32_MTRR_DEF_TYPE) {
 		if ((val & ~(0xffull | DEF_TYPE_E | DEF_TYPE_FE)) || !valid_type(val & 0xff))
 			return -1;
 		m->mtrr_def_type = val;

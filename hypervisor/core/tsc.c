@@ -2,9 +2,8 @@
 #include <stddef.h>
 #include <core/tsc.h>
 #include <core/vm.h>
+#include <x86/cpuid_bits.h>
 
-#define CPUID_8_1_EDX_RDTSCP (1u << 27)
-#define CPUID_7_ECX_RDPID    (1u << 22)
 
 static struct vcpu *aux_owner;
 

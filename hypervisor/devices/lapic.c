@@ -45,9 +45,6 @@
 #define APIC_BASE_BSP  (1ull << 8)
 #define APIC_BASE_EXTD (1ull << 10)
 #define APIC_BASE_EN   (1ull << 11)
-#define MSR_TSC_DEADLINE 0x6e0
-#define MSR_X2APIC_FIRST 0x800
-#define MSR_X2APIC_LAST  0x8ff
 /* The emulated APIC timer counts at 100 MHz. */
 #define TIMER_KHZ      100000ull
 /* Shortest periodic timer period, as KVM's min_timer_period_us: a guest's

@@ -7,9 +7,8 @@
 #include <lib/printk.h>
 #include <x86/processor.h>
 #include <x86/xcr0.h>
+#include <x86/cpuid_bits.h>
 
-#define CPUID_1_EDX_FXSR   (1u << 24)
-#define CPUID_1_ECX_XSAVE  (1u << 26)
 #define X86_CR4_OSXMMEXCPT (1ull << 10)
 #define MXCSR_DEFAULT      0x1f80
 #define SAVE_AREA_PAGES    4        /* 16 KiB; fpu_init checks the CPU's need */

@@ -9,11 +9,9 @@
  */
 #include <x86/processor.h>
 #include <x86/spec_ctrl.h>
+#include <x86/cpuid_bits.h>
 
-#define MSR_IA32_PRED_CMD      0x49
 #define PRED_CMD_IBPB          (1ull << 0)
-#define CPUID_7_EDX_IBRS_IBPB  (1u << 26)
-#define CPUID_8_8_EBX_IBPB     (1u << 12)
 
 static bool have_ibpb;
 static const void *last_vm;

@@ -44,27 +44,7 @@
 #define X86_RFLAGS_VM (1ull << 17)
 #define X86_RFLAGS_FIXED (1ull << 1)
 
-/* MSRs (SDM vol. 4; APM vol. 2, appendix A). */
-#define MSR_IA32_TSC            0x00000010
-#define MSR_IA32_APIC_BASE      0x0000001b
-#define MSR_IA32_TSC_ADJUST     0x0000003b
-#define MSR_IA32_FEATURE_CONTROL 0x0000003a
-#define MSR_IA32_MTRRCAP        0x000000fe
-#define MSR_IA32_SYSENTER_CS    0x00000174
-#define MSR_IA32_MISC_ENABLE    0x000001a0
-#define MSR_IA32_PAT            0x00000277
-#define MSR_IA32_MTRR_DEF_TYPE  0x000002ff
-#define MSR_EFER                0xc0000080
-#define MSR_STAR                0xc0000081
-#define MSR_LSTAR               0xc0000082
-#define MSR_CSTAR               0xc0000083
-#define MSR_SFMASK              0xc0000084
-#define MSR_FS_BASE             0xc0000100
-#define MSR_GS_BASE             0xc0000101
-#define MSR_KERNEL_GS_BASE      0xc0000102
-#define MSR_TSC_AUX             0xc0000103
-#define MSR_VM_CR               0xc0010114
-#define MSR_VM_HSAVE_PA         0xc0010117
+#include <x86/msr_index.h>
 
 #define EFER_SCE   (1ull << 0)
 #define EFER_LME   (1ull << 8)

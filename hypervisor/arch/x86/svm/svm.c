@@ -16,9 +16,8 @@
 #include <x86/processor.h>
 #include <x86/vendor.h>
 #include "vmcb.h"
+#include <x86/cpuid_bits.h>
 
-#define CPUID_8_1_ECX_SVM   (1u << 2)
-#define CPUID_8_A_EDX_NP    (1u << 0)
 #define VM_CR_SVMDIS        (1ull << 4)
 #define IOPM_PAGES          3
 #define MSRPM_PAGES         2

@@ -106,7 +106,6 @@ enum vmcs_seg { VMCS_SEG_ES, VMCS_SEG_CS, VMCS_SEG_SS, VMCS_SEG_DS, VMCS_SEG_FS,
 #define MSR_VMX_PROCBASED      0x482
 #define MSR_VMX_EXIT           0x483
 #define MSR_VMX_ENTRY          0x484
-#define MSR_VMX_MISC           0x485
 #define MSR_VMX_CR0_FIXED0     0x486
 #define MSR_VMX_CR0_FIXED1     0x487
 #define MSR_VMX_CR4_FIXED0     0x488

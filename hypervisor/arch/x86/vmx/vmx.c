@@ -18,8 +18,8 @@
 #include <x86/processor.h>
 #include <x86/vendor.h>
 #include "vmx_private.h"
+#include <x86/cpuid_bits.h>
 
-#define CPUID_1_ECX_VMX   (1u << 5)
 #define X86_CR4_VMXE_BIT  (1ull << 13)
 
 const uint32_t vmx_lazy_msrs[NR_LAZY_MSRS] = {
