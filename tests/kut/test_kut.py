@@ -32,9 +32,8 @@ def pytest_generate_tests(metafunc):
     slow_ok = metafunc.config.getoption("kut_slow")
     params = []
     for backend in kut.BACKENDS:
-        # A group of their own (not the integration tests' backend group): in one
-        # pytest run with tests/integration, a worker done with its backend's
-        # integration tests takes the other backend's kvm-unit-tests boots.
+        # A group of their own, not the integration tests' backend group, should
+        # the two suites share a pytest run.
         marks = [pytest.mark.xdist_group(f"kut-{backend}") if m.name == "xdist_group" else m
                  for m in integration.backend_param(backend, selected).marks]
         for name, exp in EXPECTATIONS.items():
