@@ -3,11 +3,11 @@
 #include <core/page_alloc.h>
 #include <core/vm.h>
 #include <lib/string.h>
+#include <x86/cpuid_bits.h>
 #include <x86/fpu.h>
 #include <lib/printk.h>
 #include <x86/processor.h>
 #include <x86/xcr0.h>
-#include <x86/cpuid_bits.h>
 
 #define X86_CR4_OSXMMEXCPT (1ull << 10)
 #define MXCSR_DEFAULT      0x1f80

@@ -7,9 +7,9 @@
  * Intel, CPUID.80000008H:EBX[12] on AMD); under QEMU TCG and Bochs it is
  * absent or a no-op.
  */
+#include <x86/cpuid_bits.h>
 #include <x86/processor.h>
 #include <x86/spec_ctrl.h>
-#include <x86/cpuid_bits.h>
 
 #define PRED_CMD_IBPB          (1ull << 0)
 

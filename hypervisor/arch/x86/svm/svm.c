@@ -11,12 +11,12 @@
 #include <hv/hypercall.h>
 #include <lib/printk.h>
 #include <lib/string.h>
+#include <x86/cpuid_bits.h>
 #include <x86/debugreg.h>
 #include <x86/guest_mem.h>
 #include <x86/processor.h>
 #include <x86/vendor.h>
 #include "vmcb.h"
-#include <x86/cpuid_bits.h>
 
 #define VM_CR_SVMDIS        (1ull << 4)
 #define IOPM_PAGES          3

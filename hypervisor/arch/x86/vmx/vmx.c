@@ -13,12 +13,12 @@
 #include <lib/printk.h>
 #include <lib/string.h>
 #include <x86/cpu.h>
+#include <x86/cpuid_bits.h>
 #include <x86/debugreg.h>
 #include <x86/guest_mem.h>
 #include <x86/processor.h>
 #include <x86/vendor.h>
 #include "vmx_private.h"
-#include <x86/cpuid_bits.h>
 
 #define X86_CR4_VMXE_BIT  (1ull << 13)
 
