@@ -433,7 +433,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		EXPECT(s->rip >> 32 == 0, "entry above 4 GiB");
 		check_gdt(s, 0x08, 0x10);
 		check_elf_loaded(img, &lowest, &highest);
-		EXPECT(lowest >= 0x100000, "kernel below 1 MiB");
+		/* PVH kernels load at 1 MiB and up; Multiboot ones above the page of
+		 * Kestrel's Multiboot info (boot.c, MB_LOWEST). */
+		EXPECT(lowest >= (pvh ? 0x100000 : 0x7000), "kernel below its lowest address");
+		EXPECT(pvh || info + 0x1000 <= lowest, "Multiboot info inside the kernel");
 		if (pvh) {
 			EXPECT(rd(info, 4) == 0x336ec578u && rd(info + 12, 4) <= 1, "hvm_start_info");
 			EXPECT(rd(info + 32, 8) == vm.acpi_rsdp, "rsdp_paddr");
