@@ -406,9 +406,10 @@ static void vmx_iret_nmi_blocking(struct vcpu *v, const struct vmx_vcpu *x)
 		     (x->exit.intr_info & unblocked) && (x->exit.intr_info & 0xff) != X86_EXC_DF;
 	struct fetched_insn f;
 
-	if (!vmx_ctl.nmi_window || (vmread(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID))
-		return;
-	if (!fault && !(reason == VMX_EXIT_EPT_VIOLATION && (x->exit.qualification & unblocked)))
+	/* Cheap tests first: this runs on every exit. */
+	if (!vmx_ctl.nmi_window ||
+	    (!fault && !(reason == VMX_EXIT_EPT_VIOLATION && (x->exit.qualification & unblocked))) ||
+	    (vmread(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID))
 		return;
 	if (guest_fetch_insn(v, &f) || f.insn.map != X86_MAP_1B || f.insn.opcode != 0xcf)
 		return;
