@@ -22,7 +22,14 @@ enum hv_boot_protocol {
 	HV_BOOT_MULTIBOOT = 3, /* Multiboot v1 ELF kernel */
 };
 
-#define HV_DEV_TESTDEV (1u << 0)  /* kvm-unit-tests' pc-testdev (devices/testdev.h) */
+/* struct hv_boot_vm.devices: optional devices (docs/config.md) */
+#define HV_DEV_TESTDEV        (1u << 0)  /* kvm-unit-tests' pc-testdev (devices/testdev.h) */
+#define HV_DEV_VIRTIO_RNG     (1u << 1)  /* rng = on */
+#define HV_DEV_VIRTIO_CONSOLE (1u << 2)  /* virtio-console = on */
+#define HV_DEV_VIRTIO_NET     (1u << 3)  /* net = on: a NIC on the hypervisor's switch */
+#define HV_DEV_DISK_READONLY  (1u << 4)  /* disk-readonly = on */
+#define HV_DEV_VIRTIO_MMIO    (1u << 5)  /* transport = mmio (default: pci) */
+#define HV_DEV_MAC_SET        (1u << 6)  /* mac = given; else derived from the VM's index */
 
 struct hv_blob {              /* a file read from the ESP */
 	uint64_t addr;            /* host-physical, 0 when absent */
@@ -39,6 +46,10 @@ struct hv_boot_vm {
 	uint32_t devices;         /* HV_DEV_*: optional devices */
 	struct hv_blob kernel;
 	struct hv_blob initrd;
+	struct hv_blob disk;      /* raw virtio-blk image, writable by the guest unless
+	                             HV_DEV_DISK_READONLY; addr 0 when none */
+	uint8_t  mac[6];          /* with HV_DEV_MAC_SET */
+	uint8_t  reserved[2];
 	char     cmdline[HV_CMDLINE_MAX];
 	char     error[HV_ERROR_MAX]; /* non-empty: the loader could not prepare this VM */
 };
