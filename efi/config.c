@@ -15,7 +15,7 @@
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define NUL_TERM     ((size_t)-1) /* length of a NUL-terminated string argument */
 #define EXCERPT_MAX  24           /* longest piece of input quoted in a message */
-#define NR_KEYS_MAX  7            /* entries in the largest key table */
+#define NR_KEYS_MAX  14           /* entries in the largest key table */
 
 enum section { SEC_NONE, SEC_HYPERVISOR, SEC_VM, SEC_SKIP };
 
@@ -241,13 +241,91 @@ static void set_batch(struct parser *p, const char *v, size_t n)
 		p->out->batch = on;
 }
 
-static void set_testdev(struct parser *p, const char *v, size_t n)
+/* A key that turns one HV_DEV_* flag on or off. */
+static void set_device(struct parser *p, const char *v, size_t n, uint32_t flag)
 {
 	int on = parse_switch(p, v, n);
 
 	if (on >= 0)
-		p->vm->devices = on ? p->vm->devices | HV_DEV_TESTDEV
-				    : p->vm->devices & ~HV_DEV_TESTDEV;
+		p->vm->devices = on ? p->vm->devices | flag : p->vm->devices & ~flag;
+}
+
+static void set_testdev(struct parser *p, const char *v, size_t n)
+{
+	set_device(p, v, n, HV_DEV_TESTDEV);
+}
+
+static void set_rng(struct parser *p, const char *v, size_t n)
+{
+	set_device(p, v, n, HV_DEV_VIRTIO_RNG);
+}
+
+static void set_virtio_console(struct parser *p, const char *v, size_t n)
+{
+	set_device(p, v, n, HV_DEV_VIRTIO_CONSOLE);
+}
+
+static void set_net(struct parser *p, const char *v, size_t n)
+{
+	set_device(p, v, n, HV_DEV_VIRTIO_NET);
+}
+
+static void set_disk_readonly(struct parser *p, const char *v, size_t n)
+{
+	set_device(p, v, n, HV_DEV_DISK_READONLY);
+}
+
+static void set_transport(struct parser *p, const char *v, size_t n)
+{
+	if (str_ieq(v, n, "pci"))
+		p->vm->devices &= ~HV_DEV_VIRTIO_MMIO;
+	else if (str_ieq(v, n, "mmio"))
+		p->vm->devices |= HV_DEV_VIRTIO_MMIO;
+	else
+		value_fail(p, "expected pci or mmio", 0);
+}
+
+static int hex_digit(char c)
+{
+	c = to_lower(c);
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Exactly six two-digit hex bytes separated by ':' (52:54:00:12:34:56). */
+static bool parse_mac(const char *s, size_t n, uint8_t mac[6])
+{
+	if (n != 6 * 3 - 1)
+		return false;
+	for (size_t i = 0; i < 6; i++) {
+		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return false;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+static void set_mac(struct parser *p, const char *v, size_t n)
+{
+	uint8_t mac[6];
+	const char *why = NULL;
+
+	if (!parse_mac(v, n, mac))
+		why = "expected six hex bytes like 52:54:00:12:34:56";
+	else if (mac[0] & 1)  /* IEEE 802: the individual/group bit */
+		why = "multicast (bit 0 of the first byte is set); a NIC needs a unicast address";
+	else if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+		why = "the all-zero address is not a valid MAC";
+	if (why) {
+		value_fail(p, why, 0);
+		return;
+	}
+	for (size_t i = 0; i < 6; i++)
+		p->vm->mac[i] = mac[i];
+	p->vm->devices |= HV_DEV_MAC_SET;
 }
 
 static void set_memory(struct parser *p, const char *v, size_t n)
@@ -325,6 +403,11 @@ static void set_initrd(struct parser *p, const char *v, size_t n)
 	set_path(p, v, n, p->vm->initrd);
 }
 
+static void set_disk(struct parser *p, const char *v, size_t n)
+{
+	set_path(p, v, n, p->vm->disk);
+}
+
 static void set_cmdline(struct parser *p, const char *v, size_t n)
 {
 	if (n >= HV_CMDLINE_MAX)
@@ -351,16 +434,25 @@ static void set_boot(struct parser *p, const char *v, size_t n)
 	value_fail(p, "expected kestrel, linux, pvh or multiboot", 0);
 }
 
-enum { KEY_MEMORY, KEY_KERNEL };  /* required: checked when the section ends */
+/* Keys checked when the section ends: the required ones (memory, kernel) and
+ * those that only make sense with another (disk-readonly, mac). */
+enum { KEY_MEMORY, KEY_KERNEL, KEY_DISK, KEY_DISK_READONLY, KEY_MAC };
 
 static const struct key_desc vm_keys[] = {
 	[KEY_MEMORY] = { "memory", set_memory },
 	[KEY_KERNEL] = { "kernel", set_kernel },
+	[KEY_DISK] = { "disk", set_disk },
+	[KEY_DISK_READONLY] = { "disk-readonly", set_disk_readonly },
+	[KEY_MAC] = { "mac", set_mac },
 	{ "vcpus", set_vcpus },
 	{ "initrd", set_initrd },
 	{ "cmdline", set_cmdline },
 	{ "boot", set_boot },
 	{ "testdev", set_testdev },
+	{ "transport", set_transport },
+	{ "net", set_net },
+	{ "rng", set_rng },
+	{ "virtio-console", set_virtio_console },
 };
 
 static const struct key_desc hypervisor_keys[] = {
@@ -374,12 +466,27 @@ _Static_assert(HV_VM_NAME_MAX == 32, "messages say a VM name has at most 31 char
 
 /* ---------------------------------------------------------------- sections */
 
-static void section_finish(struct parser *p)
+/* What can only be judged once the whole [vm NAME] section has been read. */
+static void vm_check(struct parser *p)
 {
-	for (unsigned k = KEY_MEMORY; p->vm && k <= KEY_KERNEL; k++)
-		if (!p->key_line[k])
+	const unsigned *line = p->key_line;
+
+	for (unsigned k = KEY_MEMORY; k <= KEY_KERNEL; k++)
+		if (!line[k])
 			report(p, p->vm->line, "no %s line; it is required", vm_keys[k].name,
 			       NUL_TERM, 0);
+	if (line[KEY_DISK_READONLY] && !line[KEY_DISK])
+		report(p, line[KEY_DISK_READONLY], "%s: there is no disk line to apply it to",
+		       vm_keys[KEY_DISK_READONLY].name, NUL_TERM, 0);
+	if (line[KEY_MAC] && !(p->vm->devices & HV_DEV_VIRTIO_NET))
+		report(p, line[KEY_MAC], "%s: needs net = on; without it the VM has no NIC",
+		       vm_keys[KEY_MAC].name, NUL_TERM, 0);
+}
+
+static void section_finish(struct parser *p)
+{
+	if (p->vm)
+		vm_check(p);
 	p->vm = NULL;
 	p->sec = SEC_NONE;
 	for (unsigned i = 0; i < NR_KEYS_MAX; i++)
@@ -479,7 +586,7 @@ static void key_dispatch(struct parser *p, const struct key_desc *keys, size_t n
 		return;
 	}
 	report(p, p->line, p->sec == SEC_VM ?
-	       "unknown key %q (expected memory, vcpus, kernel, initrd, cmdline or boot)" :
+	       "unknown key %q (docs/config.md lists the keys)" :
 	       "unknown key %q (expected batch)", key, key_len, 0);
 }
 

@@ -35,6 +35,8 @@ struct cfg_vm {
 	uint32_t devices;                 /* HV_DEV_*, default none */
 	char     kernel[HV_PATH_MAX];     /* relative to the ESP root, '/' separators */
 	char     initrd[HV_PATH_MAX];     /* "" when none */
+	char     disk[HV_PATH_MAX];       /* virtio-blk image; "" when none */
+	uint8_t  mac[6];                  /* with HV_DEV_MAC_SET in devices */
 	char     cmdline[HV_CMDLINE_MAX]; /* "" when none */
 	unsigned line;                    /* line of the [vm NAME] header */
 	bool     valid;                   /* false: do not run; other fields may be partial */

@@ -44,12 +44,33 @@ static int same_name(const char *a, const char *b)
 	return *a == *b;
 }
 
+#define KNOWN_DEVICES (HV_DEV_TESTDEV | HV_DEV_VIRTIO_RNG | HV_DEV_VIRTIO_CONSOLE | \
+		       HV_DEV_VIRTIO_NET | HV_DEV_DISK_READONLY | HV_DEV_VIRTIO_MMIO | HV_DEV_MAC_SET)
+
+/* A valid VM's device switches: disk-readonly only with a disk, a MAC only
+ * with a NIC, and then a unicast, non-zero one. */
+static void check_devices(const struct cfg_vm *vm, unsigned i)
+{
+	static const uint8_t zero[6];
+
+	if (vm->devices & ~KNOWN_DEVICES)
+		fail("unknown device bit", i);
+	if ((vm->devices & HV_DEV_DISK_READONLY) && !vm->disk[0])
+		fail("disk-readonly without a disk", i);
+	if (!(vm->devices & HV_DEV_MAC_SET))
+		return;
+	if (!(vm->devices & HV_DEV_VIRTIO_NET))
+		fail("mac without net", i);
+	if ((vm->mac[0] & 1) || !memcmp(vm->mac, zero, sizeof(zero)))
+		fail("multicast or all-zero mac accepted", i);
+}
+
 static void check_vm(const struct cfg *c, unsigned i)
 {
 	const struct cfg_vm *vm = &c->vms[i];
 
 	if (!terminated(vm->name, sizeof(vm->name)) || !terminated(vm->kernel, sizeof(vm->kernel)) ||
-	    !terminated(vm->initrd, sizeof(vm->initrd)) ||
+	    !terminated(vm->initrd, sizeof(vm->initrd)) || !terminated(vm->disk, sizeof(vm->disk)) ||
 	    !terminated(vm->cmdline, sizeof(vm->cmdline)) || !terminated(vm->error, sizeof(vm->error)))
 		fail("unterminated string", i);
 	if (i >= c->nr_vms)
@@ -67,12 +88,15 @@ static void check_vm(const struct cfg *c, unsigned i)
 		fail("bad memory size", i);
 	if (vm->nr_vcpus < 1 || vm->nr_vcpus > CFG_MAX_VCPUS)
 		fail("bad vcpus", i);
-	if (vm->boot_protocol != HV_BOOT_KESTREL)
+	if (vm->boot_protocol > HV_BOOT_MULTIBOOT)
 		fail("bad boot protocol", i);
 	if (!vm->kernel[0] || vm->kernel[0] == '/' || strchr(vm->kernel, '\\'))
 		fail("bad kernel path", i);
 	if (vm->initrd[0] == '/' || strchr(vm->initrd, '\\'))
 		fail("bad initrd path", i);
+	if (vm->disk[0] == '/' || strchr(vm->disk, '\\'))
+		fail("bad disk path", i);
+	check_devices(vm, i);
 	for (unsigned j = 0; j < i; j++)
 		if (same_name(vm->name, c->vms[j].name))
 			fail("duplicate name accepted", i);

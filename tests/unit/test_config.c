@@ -54,6 +54,7 @@ static int cfg_sane(const struct cfg *c)
 		if (!terminated(vm->name, sizeof(vm->name)) ||
 		    !terminated(vm->kernel, sizeof(vm->kernel)) ||
 		    !terminated(vm->initrd, sizeof(vm->initrd)) ||
+		    !terminated(vm->disk, sizeof(vm->disk)) ||
 		    !terminated(vm->cmdline, sizeof(vm->cmdline)) ||
 		    !terminated(vm->error, sizeof(vm->error)))
 			return 0;
@@ -412,12 +413,179 @@ static void test_testdev(void)
 		  "hv.cfg:4: vm \"a\": testdev \"maybe\": expected on or off (or yes/no, true/false, 1/0)");
 }
 
+static void test_disk(void)
+{
+	static const struct { const char *line, *why; } bad[] = {
+		{ "disk = /images/data.img", "drop the leading '/'" },
+		{ "disk = images\\data.img", "not '\\'" },
+		{ "disk = images/../data.img", "'.' and '..'" },
+		{ "disk = images//data.img", "empty directory name" },
+		{ "disk = data?.img", "FAT file names" },
+		{ "disk =", "expected a path" },
+	};
+	char *name = repeat('d', HV_PATH_MAX), buf[256];
+	const struct cfg *c;
+
+	c = parse_vm("");
+	CHECK_STR(c->vms[0].disk, "");
+	c = parse_vm("disk = images/data.img");
+	CHECK(c->vms[0].valid);
+	CHECK_STR(c->vms[0].disk, "images/data.img");
+	CHECK(c->vms[0].devices == 0);
+	c = parse_vm("Disk = \"images/my disk.img\"");
+	CHECK_STR(c->vms[0].disk, "images/my disk.img");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_HAS(vm_error(bad[i].line), bad[i].why);
+	CHECK_STR(vm_error("disk = /d.img"), "hv.cfg:4: vm \"a\": disk \"/d.img\": "
+		  "paths are relative to the ESP root: drop the leading '/'");
+	CHECK_STR(cfg.vms[0].disk, "");
+	snprintf(buf, sizeof(buf), "disk = %s", name);
+	CHECK_HAS(vm_error(buf), "disk \"ddddddddddddddddddddd...\": too long (at most 95 characters)");
+	CHECK_STR(vm_error("disk = a.img\ndisk = b.img"),
+		  "hv.cfg:5: vm \"a\": disk: set twice (first on line 4)");
+	free(name);
+}
+
+static void test_disk_readonly(void)
+{
+	const struct cfg *c;
+
+	c = parse_vm("disk = d.img\ndisk-readonly = on");
+	CHECK(c->vms[0].valid);
+	CHECK(c->vms[0].devices == HV_DEV_DISK_READONLY);
+	c = parse_vm("disk-readonly = yes\ndisk = d.img");  /* any order */
+	CHECK(c->vms[0].valid);
+	CHECK(c->vms[0].devices == HV_DEV_DISK_READONLY);
+	c = parse_vm("disk = d.img\nDISK-READONLY = off");
+	CHECK(c->vms[0].valid && c->vms[0].devices == 0);
+	CHECK_STR(vm_error("disk = d.img\ndisk-readonly = ro"), "hv.cfg:5: vm \"a\": disk-readonly "
+		  "\"ro\": expected on or off (or yes/no, true/false, 1/0)");
+	/* Without a disk, on or off: the line is a mistake either way. */
+	CHECK_STR(vm_error("disk-readonly = on"),
+		  "hv.cfg:4: vm \"a\": disk-readonly: there is no disk line to apply it to");
+	CHECK(cfg.vms[0].nr_errors == 1);
+	CHECK_HAS(vm_error("disk-readonly = off"), "there is no disk line");
+	/* A bad disk line is the one problem reported, not also "no disk line". */
+	c = parse_vm("disk = /d.img\ndisk-readonly = on");
+	CHECK(!c->vms[0].valid && c->vms[0].nr_errors == 1);
+	CHECK_HAS(c->vms[0].error, "drop the leading '/'");
+	/* The check is per VM: the next VM's disk does not count. */
+	c = parse("[vm a]\nmemory=2M\nkernel=k\ndisk-readonly=on\n"
+		  "[vm b]\nmemory=2M\nkernel=k\ndisk=d.img\n");
+	CHECK(!c->vms[0].valid && c->vms[1].valid);
+	CHECK_STR(c->vms[0].error, "hv.cfg:4: vm \"a\": disk-readonly: there is no disk line to "
+		  "apply it to");
+}
+
+static void test_transport(void)
+{
+	CHECK(!(parse_vm("")->vms[0].devices & HV_DEV_VIRTIO_MMIO));
+	CHECK(parse_vm("transport = pci")->vms[0].devices == 0);
+	CHECK(parse_vm("transport = mmio")->vms[0].devices == HV_DEV_VIRTIO_MMIO);
+	CHECK(parse_vm("Transport = \"MMIO\"")->vms[0].devices == HV_DEV_VIRTIO_MMIO);
+	CHECK(parse_vm("transport = PCI")->vms[0].valid);
+	CHECK_STR(vm_error("transport = virtio-mmio"),
+		  "hv.cfg:4: vm \"a\": transport \"virtio-mmio\": expected pci or mmio");
+	CHECK_HAS(vm_error("transport ="), "expected pci or mmio");
+	CHECK_HAS(vm_error("transport = mmio\ntransport = pci"), "set twice");
+}
+
+static void test_switches(void)
+{
+	static const struct { const char *key; uint32_t flag; } keys[] = {
+		{ "net", HV_DEV_VIRTIO_NET }, { "rng", HV_DEV_VIRTIO_RNG },
+		{ "virtio-console", HV_DEV_VIRTIO_CONSOLE }, { "testdev", HV_DEV_TESTDEV },
+	};
+	char buf[128], want[160];
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s = on", keys[i].key);
+		CHECK(parse_vm(buf)->vms[0].devices == keys[i].flag);
+		snprintf(buf, sizeof(buf), "%s = 0", keys[i].key);
+		CHECK(parse_vm(buf)->vms[0].devices == 0);
+		CHECK(cfg.vms[0].valid);
+		snprintf(buf, sizeof(buf), "%s = maybe", keys[i].key);
+		snprintf(want, sizeof(want), "hv.cfg:4: vm \"a\": %s \"maybe\": expected on or off "
+			 "(or yes/no, true/false, 1/0)", keys[i].key);
+		CHECK_STR(vm_error(buf), want);
+		snprintf(buf, sizeof(buf), "%s = on\n%s = off", keys[i].key, keys[i].key);
+		CHECK_HAS(vm_error(buf), "set twice (first on line 4)");
+	}
+	CHECK(parse_vm("Virtio-Console = ON")->vms[0].devices == HV_DEV_VIRTIO_CONSOLE);
+	/* '_' is not '-': the key is spelt as in docs/config.md. */
+	CHECK_HAS(vm_error("virtio_console = on"), "unknown key \"virtio_console\"");
+	CHECK(parse_vm("disk = d.img\ndisk-readonly = on\ntransport = mmio\nnet = on\n"
+		       "mac = 52:54:00:12:34:56\nrng = on\nvirtio-console = on\ntestdev = on")
+		      ->vms[0].devices == (HV_DEV_TESTDEV | HV_DEV_VIRTIO_RNG | HV_DEV_VIRTIO_CONSOLE |
+					   HV_DEV_VIRTIO_NET | HV_DEV_DISK_READONLY |
+					   HV_DEV_VIRTIO_MMIO | HV_DEV_MAC_SET));
+	CHECK(cfg.vms[0].valid);
+}
+
+static void test_mac(void)
+{
+	static const char *const syntax[] = {
+		"52:54:00:12:34", "52:54:00:12:34:56:78", "52-54-00-12-34-56", "525400123456",
+		"52:54:0:12:34:56", "52:54:00:12:34:5", "g2:54:00:12:34:56", "52:54:00:12:34:5g",
+		"52:54:00:12:34:56:", ":52:54:00:12:34:56", "52::54:00:12:34:56", "", "\"\"",
+		"52:54:00:12:34 :56", "0x52:54:00:12:34:56", "52.54.00.12.34.56",
+	};
+	static const char *const multicast[] = {
+		"01:00:5e:00:00:01", "ff:ff:ff:ff:ff:ff", "53:54:00:12:34:56", "33:33:00:00:00:01",
+	};
+	char buf[128];
+	const struct cfg *c;
+
+	c = parse_vm("net = on");
+	CHECK(c->vms[0].devices == HV_DEV_VIRTIO_NET);  /* no mac: the hypervisor picks one */
+	c = parse_vm("net = on\nmac = 52:54:00:12:34:56");
+	CHECK(c->vms[0].valid);
+	CHECK(c->vms[0].devices == (HV_DEV_VIRTIO_NET | HV_DEV_MAC_SET));
+	CHECK(memcmp(c->vms[0].mac, "\x52\x54\x00\x12\x34\x56", 6) == 0);
+	c = parse_vm("mac = 02:AB:cd:Ef:00:FF\nnet = yes");  /* any order, any case */
+	CHECK(c->vms[0].valid);
+	CHECK(memcmp(c->vms[0].mac, "\x02\xab\xcd\xef\x00\xff", 6) == 0);
+	c = parse_vm("net = on\nmac = \"fe:00:00:00:00:00\"  # locally administered");
+	CHECK(c->vms[0].valid && c->vms[0].mac[0] == 0xfe);
+	for (size_t i = 0; i < sizeof(syntax) / sizeof(syntax[0]); i++) {
+		snprintf(buf, sizeof(buf), "net = on\nmac = %s", syntax[i]);
+		CHECK_HAS(vm_error(buf), "expected six hex bytes like 52:54:00:12:34:56");
+		CHECK(!(cfg.vms[0].devices & HV_DEV_MAC_SET));
+	}
+	CHECK_STR(vm_error("net = on\nmac = 52:54:00:12:34"),
+		  "hv.cfg:5: vm \"a\": mac \"52:54:00:12:34\": expected six hex bytes like "
+		  "52:54:00:12:34:56");
+	for (size_t i = 0; i < sizeof(multicast) / sizeof(multicast[0]); i++) {
+		snprintf(buf, sizeof(buf), "net = on\nmac = %s", multicast[i]);
+		CHECK_HAS(vm_error(buf), "multicast (bit 0 of the first byte is set)");
+		CHECK(!(cfg.vms[0].devices & HV_DEV_MAC_SET));
+	}
+	CHECK_STR(vm_error("net = on\nmac = 01:00:5e:00:00:01"),
+		  "hv.cfg:5: vm \"a\": mac \"01:00:5e:00:00:01\": multicast (bit 0 of the first "
+		  "byte is set); a NIC needs a unicast address");
+	CHECK_STR(vm_error("net = on\nmac = 00:00:00:00:00:00"),
+		  "hv.cfg:5: vm \"a\": mac \"00:00:00:00:00:00\": the all-zero address is not a "
+		  "valid MAC");
+	CHECK(parse_vm("net = on\nmac = 00:00:00:00:00:01")->vms[0].valid);
+	/* mac needs net = on: missing, off, or set in another VM. */
+	CHECK_STR(vm_error("mac = 52:54:00:12:34:56"),
+		  "hv.cfg:4: vm \"a\": mac: needs net = on; without it the VM has no NIC");
+	CHECK(cfg.vms[0].nr_errors == 1);
+	CHECK_HAS(vm_error("net = off\nmac = 52:54:00:12:34:56"), "hv.cfg:5: vm \"a\": mac: needs net = on");
+	c = parse("[vm a]\nmemory=2M\nkernel=k\nmac=52:54:00:12:34:56\n"
+		  "[vm b]\nmemory=2M\nkernel=k\nnet=on\n");
+	CHECK(!c->vms[0].valid && c->vms[1].valid);
+	CHECK_HAS(c->vms[0].error, "mac: needs net = on");
+	CHECK_HAS(vm_error("net = on\nmac = 52:54:00:12:34:56\nmac = 52:54:00:12:34:57"),
+		  "hv.cfg:6: vm \"a\": mac: set twice (first on line 5)");
+}
+
 static void test_vm_section_errors(void)
 {
 	const struct cfg *c;
 
 	CHECK_STR(vm_error("colour = blue"), "hv.cfg:4: vm \"a\": unknown key \"colour\" "
-		  "(expected memory, vcpus, kernel, initrd, cmdline or boot)");
+		  "(docs/config.md lists the keys)");
 	CHECK_STR(vm_error("memory = 32M"), "hv.cfg:4: vm \"a\": memory: set twice (first on line 2)");
 	CHECK(cfg.vms[0].mem_size == 16ull << 20);
 	CHECK_STR(vm_error("just some words"),
@@ -644,6 +812,8 @@ static void test_random(void)
 		"[vm ", "]", "[hypervisor]", "\n", "\r\n", "\r", "=", " ", "\t", "\"", "#", ";",
 		"memory", "vcpus", "kernel", "initrd", "cmdline", "boot", "batch", "16M", "2",
 		"a/b", "/", "..", "x", "\xc3\xa9", "\0", "999999999999999999999G", "[", "kestrel",
+		"disk", "disk-readonly", "mac", "net", "rng", "transport", "on", "mmio",
+		"52:54:00:12:34:56", "virtio-console",
 	};
 	static char buf[4096];
 	unsigned seed = 12345, insane = 0;
@@ -678,6 +848,11 @@ int main(void)
 	test_paths();
 	test_boot();
 	test_testdev();
+	test_disk();
+	test_disk_readonly();
+	test_transport();
+	test_switches();
+	test_mac();
 	test_vm_section_errors();
 	test_vm_names();
 	test_too_many_vms();
