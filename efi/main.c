@@ -20,6 +20,7 @@
 #define CONFIG_PATH   "hv.cfg"
 #define PAGE_SIZE     4096ull
 #define SZ_2M         (2ull << 20)
+#define DISK_SECTOR   512ull      /* virtio-blk counts a disk in 512-byte sectors */
 
 /* GNU-EFI's libefi is not linked (it brings its own memset/memcpy), so
  * the few firmware services needed are called directly. */
@@ -157,6 +158,34 @@ static void load_blob(struct hv_boot_vm *vm, struct hv_blob *blob, const char *p
 	blob->size = size;
 }
 
+/*
+ * The disk image stays where read_file put it: EfiLoaderData pages, which the
+ * hypervisor's page allocator never hands out (it takes only
+ * EfiConventionalMemory) and which lie outside guest RAM, so only the
+ * virtio-blk device reaches them. Guest writes land there: they survive a
+ * VM reboot, not the machine's power-off.
+ */
+static void load_disk(struct hv_boot_vm *vm, const char *path)
+{
+	struct hv_blob *disk = &vm->disk;
+
+	load_blob(vm, disk, path, "disk");
+	if (!disk->addr || (disk->size && disk->size % DISK_SECTOR == 0))
+		return;
+	if (!disk->size)
+		snprintf(vm->error, sizeof(vm->error), "disk \"%s\" is empty (a disk has at "
+			 "least one 512-byte sector)", path);
+	else
+		snprintf(vm->error, sizeof(vm->error), "disk \"%s\": %lu bytes is not a "
+			 "multiple of 512 (a disk is whole 512-byte sectors)", path, disk->size);
+	printk("kestrel: vm \"%s\": %s\n", vm->name, vm->error);
+	/* read_file took at least one page, even for an empty file */
+	free_pages(disk->addr, disk->size ? (disk->size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+					 : PAGE_SIZE);
+	disk->addr = 0;
+	disk->size = 0;
+}
+
 static void prepare_vm(struct hv_boot_vm *vm, const struct cfg_vm *c)
 {
 	strlcpy(vm->name, c->name, sizeof(vm->name));
@@ -164,6 +193,7 @@ static void prepare_vm(struct hv_boot_vm *vm, const struct cfg_vm *c)
 	vm->nr_vcpus = c->nr_vcpus;
 	vm->boot_protocol = c->boot_protocol;
 	vm->devices = c->devices;
+	memcpy(vm->mac, c->mac, sizeof(vm->mac));
 	strlcpy(vm->cmdline, c->cmdline, sizeof(vm->cmdline));
 	if (!c->valid) {
 		strlcpy(vm->error, c->error, sizeof(vm->error));
@@ -172,6 +202,7 @@ static void prepare_vm(struct hv_boot_vm *vm, const struct cfg_vm *c)
 	}
 	load_blob(vm, &vm->kernel, c->kernel, "kernel");
 	load_blob(vm, &vm->initrd, c->initrd, "initrd");
+	load_disk(vm, c->disk);
 	if (vm->error[0])
 		return;
 	vm->ram_hpa = alloc_guest_ram(vm->mem_size);
