@@ -5,11 +5,9 @@
  * driver tests it), and the interrupt line to IOAPIC pin 4, gated by
  * MCR.OUT2 as on a PC.
  *
- * Output goes out one line at a time behind "[<vm name>] ", so lines of
- * different VMs do not mix. The VM that has the console's input gets its
- * partial lines out at once instead, so a shell prompt shows before Enter.
+ * Output goes to the console a line at a time (core/guest_line.c).
  */
-#include <core/console.h>
+#include <core/guest_line.h>
 #include <core/iobus.h>
 #include <core/page_alloc.h>
 #include <core/vm.h>
@@ -46,7 +44,6 @@
 #define MSR_CTS_DSR_DCD 0xb0
 #define UART_IRQ        4
 #define RX_FIFO         16
-#define LINE_MAX        256
 
 struct uart16550 {
 	struct vm *vm;
@@ -54,48 +51,12 @@ struct uart16550 {
 	bool thre_pending, irq_level;
 	uint8_t rx[RX_FIFO];
 	unsigned rx_head, rx_count;
-	unsigned len;
-	unsigned col;         /* characters of the current line on the terminal */
-	char line[LINE_MAX];
+	struct guest_line out;
 };
-
-static void uart_emit(struct uart16550 *u, bool end_of_line)
-{
-	console_guest_output(u->vm, u->line, u->len, end_of_line);
-	u->len = 0;
-	if (end_of_line)
-		u->col = 0;
-}
-
-/* What the operator's terminal gets for byte c. Control characters could
- * drive it: they show as '?'. A backspace may only take back the guest's
- * own characters on this line, never the "[name] " prefix before them, or
- * a guest could forge hypervisor or other VMs' lines (review finding 11). */
-static char uart_visible(struct uart16550 *u, uint8_t c)
-{
-	if (c == '\b') {
-		if (!u->col)
-			return '?';
-		u->col--;
-		return '\b';
-	}
-	u->col++;
-	return (c >= 0x20 && c < 0x7f) || c == '\t' ? (char)c : '?';
-}
 
 static void uart_tx(struct uart16550 *u, uint8_t c)
 {
-	if (c == '\r')
-		return;
-	if (c == '\n') {
-		uart_emit(u, true);
-		return;
-	}
-	u->line[u->len++] = uart_visible(u, c);
-	if (u->len == LINE_MAX)
-		uart_emit(u, true);
-	else if (console_has_focus(u->vm))
-		uart_emit(u, false);
+	guest_line_putc(&u->out, c);
 }
 
 /* IIR in priority order (PC16550D, table 4). */
@@ -240,6 +201,7 @@ int uart16550_create(struct vm *vm, uint16_t base)
 	if (!u)
 		return -1;
 	u->vm = vm;
+	u->out.vm = vm;
 	vm->uart = u;
 	return iobus_register(&vm->pio.bus, base, 8, &uart_ops, u, "uart16550");
 }
@@ -263,8 +225,8 @@ void uart16550_show_partial(struct vm *vm)
 {
 	struct uart16550 *u = vm->uart;
 
-	if (u && u->len)
-		uart_emit(u, false);
+	if (u)
+		guest_line_show_partial(&u->out);
 }
 
 void uart16550_reset(struct vm *vm)
@@ -272,13 +234,13 @@ void uart16550_reset(struct vm *vm)
 	struct uart16550 *u = vm->uart;
 
 	uart16550_flush(vm);
-	*u = (struct uart16550){ .vm = vm };
+	*u = (struct uart16550){ .vm = vm, .out.vm = vm };
 }
 
 void uart16550_flush(struct vm *vm)
 {
 	struct uart16550 *u = vm->uart;
 
-	if (u && u->len)
-		uart_emit(u, true);
+	if (u)
+		guest_line_flush(&u->out);
 }
