@@ -7,6 +7,10 @@ struct vm;
 
 #define DEBUG_EXIT_PORT 0xf4   /* QEMU isa-debug-exit convention */
 
+#include <stdint.h>
+
 int power_create(struct vm *vm);
+/* A byte written to the reset control port (ACPI_RESET_PORT). */
+void power_reset_control(struct vm *vm, uint8_t val);
 
 #endif
