@@ -7,6 +7,7 @@
 #include <core/console.h>
 #include <core/vm.h>
 #include <devices/uart16550.h>
+#include <virtio/virtio_console.h>
 #include <lib/printk.h>
 #include <lib/string.h>
 #include <x86/serial.h>
@@ -129,10 +130,26 @@ static void console_key(int c)
 	}
 }
 
+/* A VM's input goes to its virtio console once the driver runs (Linux
+ * with console=hvc0), else to its UART. */
+static bool input_can_accept(struct vm *vm)
+{
+	return virtio_console_active(vm) ? virtio_console_can_accept(vm)
+					 : uart16550_can_accept(vm);
+}
+
+static void input_put(struct vm *vm, uint8_t c)
+{
+	if (virtio_console_active(vm))
+		virtio_console_input(vm, c);
+	else
+		uart16550_input(vm, c);
+}
+
 static void pending_drain(void)
 {
-	while (focus && pending_len && uart16550_can_accept(focus)) {
-		uart16550_input(focus, pending[pending_head]);
+	while (focus && pending_len && input_can_accept(focus)) {
+		input_put(focus, pending[pending_head]);
 		pending_head = (pending_head + 1) % PENDING_MAX;
 		pending_len--;
 	}
@@ -161,6 +178,7 @@ static void console_switch_focus(void)
 		printk("kestrel: console input goes to vm %u (%s); Ctrl-A three times to "
 		       "switch\n", focus->id, focus->name);
 		uart16550_show_partial(focus);
+		virtio_console_show_partial(focus);
 	} else {
 		printk("kestrel: console input goes to the hypervisor\n");
 		console_prompt();
@@ -174,8 +192,8 @@ static void route(int c)
 		return;
 	}
 	pending_drain();
-	if (!pending_len && uart16550_can_accept(focus))
-		uart16550_input(focus, (uint8_t)c);
+	if (!pending_len && input_can_accept(focus))
+		input_put(focus, (uint8_t)c);
 	else if (pending_len < PENDING_MAX)
 		pending[(pending_head + pending_len++) % PENDING_MAX] = (uint8_t)c;
 	else

@@ -2,16 +2,10 @@
 #include <core/boot.h>
 #include <core/page_alloc.h>
 #include <core/vm.h>
+#include <core/platform.h>
 #include <devices/acpi_tables.h>
-#include <devices/ioapic.h>
 #include <devices/lapic.h>
-#include <devices/pmtimer.h>
-#include <devices/testdev.h>
-#include <devices/power.h>
-#include <devices/rtc.h>
 #include <devices/uart16550.h>
-#include <devices/vpic.h>
-#include <devices/vpit.h>
 #include <lib/printk.h>
 #include <lib/string.h>
 #include <stdarg.h>
@@ -94,13 +88,12 @@ static int vcpus_create(struct vm *vm, unsigned n)
 	return 0;
 }
 
-/* The PC platform every VM gets: UART, local APICs, IOAPIC, 8259s, PIT,
- * RTC, PM timer, power controls, and ACPI tables describing them in guest
- * RAM. */
+/* ACPI tables in guest RAM describing the platform (core/platform.c). */
 static int acpi_tables_write(struct vm *vm)
 {
 	struct acpi_platform acpi = {
 		.nr_vcpus = vm->nr_vcpus, .cmos_rtc = true, .pic_pit = true, .pm_timer = true,
+		.virtio_mmio = vm->boot->devices & HV_DEV_VIRTIO_MMIO ? vm->nr_virtio : 0,
 	};
 	void *tables = vm_gpa_to_hva(vm, ACPI_TABLES_GPA, ACPI_TABLES_MAX_SIZE);
 
@@ -110,18 +103,10 @@ static int acpi_tables_write(struct vm *vm)
 	return 0;
 }
 
-static int platform_create(struct vm *vm, uint32_t devices)
-{
-	if (acpi_tables_write(vm))
-		return -1;
-	return uart16550_create(vm, ACPI_UART_PORT) || lapic_mmio_register(vm) ||
-	       ioapic_create(vm) || vpic_create(vm) || vpit_create(vm) || rtc_create(vm) ||
-	       pmtimer_create(vm) || power_create(vm) ||
-	       ((devices & HV_DEV_TESTDEV) && testdev_create(vm));
-}
-
 static int vm_setup(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t len)
 {
+	const char *failed = "";
+
 	if (vendor->vm_init(vm) || vm_map_ram(vm)) {
 		snprintf(err, len, "cannot set up nested paging (out of memory?)");
 		return -1;
@@ -130,8 +115,12 @@ static int vm_setup(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_
 		snprintf(err, len, "cannot create %u vCPUs", bv->nr_vcpus);
 		return -1;
 	}
-	if (platform_create(vm, bv->devices)) {
-		snprintf(err, len, "cannot create the virtual platform (out of memory?)");
+	if (platform_create(vm, &failed)) {
+		snprintf(err, len, "cannot create its %s (see above, or out of memory)", failed);
+		return -1;
+	}
+	if (acpi_tables_write(vm)) {
+		snprintf(err, len, "cannot write the ACPI tables");
 		return -1;
 	}
 	return boot_prepare(vm, bv, err, len);
@@ -202,11 +191,7 @@ void vm_restart(struct vm *vm)
 	       vm->name, vm->resets);
 	memset(vm_gpa_to_hva(vm, 0, vm->mem_size), 0, vm->mem_size);
 	tsc_vm_reset(vm);
-	ioapic_reset(vm);
-	vpic_reset(vm);
-	vpit_reset(vm);
-	pmtimer_reset(vm);
-	testdev_reset(vm);
+	platform_reset(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_power_on(vm->vcpus[i]);
 	if (acpi_tables_write(vm)) {

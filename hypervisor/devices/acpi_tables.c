@@ -21,6 +21,9 @@
  *     defaults (edge, active high), which COM1's and the RTC's _CRS state
  *     anyway. PCAT_COMPAT says the 8259s are there (masked at power-on).
  *   - No RSDT: revision-2 RSDP with an XSDT only (5.2.5.3, 5.2.8).
+ *   - An MCFG with the ECAM window of bus 0 (pci/pci.h), which the DSDT
+ *     also reserves as a motherboard resource (PNP0C02), as Linux wants
+ *     before it uses ECAM.
  */
 #include <devices/acpi_tables.h>
 #include <lib/string.h>
@@ -45,10 +48,10 @@ static const
 /*
  * Where each table sits, as offsets from the RSDP. The fixed-size tables
  * come first, so only the MADT's length depends on the vCPU count. The
- * XSDT lists the FADT and the MADT; the DSDT hangs off the FADT.
+ * XSDT lists the FADT, the MADT and the MCFG; the DSDT hangs off the FADT.
  */
 #define ALIGN_UP(x)             (((x) + ACPI_ALIGN - 1) & ~(size_t)(ACPI_ALIGN - 1))
-#define XSDT_ENTRIES            2
+#define XSDT_ENTRIES            3
 #define XSDT_LENGTH             (sizeof(struct acpi_xsdt) + XSDT_ENTRIES * sizeof(uint64_t))
 #define MADT_LENGTH(n)          (sizeof(struct acpi_madt) + \
 				 (n) * sizeof(struct acpi_madt_lapic) + \
@@ -56,8 +59,11 @@ static const
 #define XSDT_OFFSET             ALIGN_UP(sizeof(struct acpi_rsdp))
 #define FADT_OFFSET             ALIGN_UP(XSDT_OFFSET + XSDT_LENGTH)
 #define DSDT_OFFSET             ALIGN_UP(FADT_OFFSET + sizeof(struct acpi_fadt))
-#define MADT_OFFSET             ALIGN_UP(DSDT_OFFSET + sizeof(dsdt_aml_code))
+#define MCFG_LENGTH             (sizeof(struct acpi_mcfg) + sizeof(struct acpi_mcfg_alloc))
+#define MCFG_OFFSET             ALIGN_UP(DSDT_OFFSET + sizeof(dsdt_aml_code))
+#define MADT_OFFSET             ALIGN_UP(MCFG_OFFSET + MCFG_LENGTH)
 #define TABLES_SIZE(n)          (MADT_OFFSET + MADT_LENGTH(n))
+#define MCFG_REVISION           1
 
 _Static_assert(TABLES_SIZE(ACPI_MAX_VCPUS) <= ACPI_TABLES_MAX_SIZE,
 	       "ACPI_TABLES_MAX_SIZE too small");
@@ -129,11 +135,13 @@ static void build_rsdp(struct acpi_rsdp *r, uint64_t xsdt_gpa)
 	r->extended_checksum = acpi_checksum(r, sizeof(*r));
 }
 
-static void build_xsdt(struct acpi_xsdt *x, uint64_t fadt_gpa, uint64_t madt_gpa)
+static void build_xsdt(struct acpi_xsdt *x, uint64_t fadt_gpa, uint64_t madt_gpa,
+		       uint64_t mcfg_gpa)
 {
 	sdt_header_init(&x->header, "XSDT", XSDT_LENGTH, XSDT_REVISION);
 	x->entry[0] = fadt_gpa;
 	x->entry[1] = madt_gpa;
+	x->entry[2] = mcfg_gpa;
 	sdt_header_seal(&x->header);
 }
 
@@ -215,15 +223,29 @@ static void build_madt(struct acpi_madt *m, const struct acpi_platform *p)
 	sdt_header_seal(&m->header);
 }
 
-/*
- * The DSDT's \_SB.RTC answers _STA from the byte of Name (RTCS, 0x0F):
- * present and enabled with a CMOS clock, absent (0) without. Its AML is
- * NameOp "RTCS" BytePrefix value, found in the copy and patched, then
- * the checksum sealed again.
- */
-static void dsdt_set_rtc(struct acpi_sdt_header *dsdt, bool present)
+/* PCI Firmware Specification 3.0, 4.1.2: one segment, bus 0 only. */
+static void build_mcfg(struct acpi_mcfg *m)
 {
-	static const uint8_t name[] = { 0x08, 'R', 'T', 'C', 'S', 0x0a };
+	struct acpi_mcfg_alloc *a = (struct acpi_mcfg_alloc *)(m + 1);
+
+	sdt_header_init(&m->header, "MCFG", MCFG_LENGTH, MCFG_REVISION);
+	a->base = ACPI_PCI_ECAM_BASE;
+	a->segment = 0;
+	a->start_bus = 0;
+	a->end_bus = 0;
+	sdt_header_seal(&m->header);
+}
+
+/*
+ * _STA of the DSDT's \_SB.RTC and \_SB.VR0n comes from the byte of a Name
+ * (RTCS or VS0n, 0x0F: present, enabled, shown, working). Its AML is NameOp
+ * name BytePrefix value, found in the copy and patched to 0 when the VM
+ * lacks the device; the caller seals the checksum again.
+ */
+static void dsdt_set_present(struct acpi_sdt_header *dsdt, const char *nm, bool present)
+{
+	uint8_t name[6] = { 0x08, (uint8_t)nm[0], (uint8_t)nm[1], (uint8_t)nm[2], (uint8_t)nm[3],
+			    0x0a };
 	uint8_t *aml = (uint8_t *)dsdt;
 
 	for (size_t i = sizeof(*dsdt); i + sizeof(name) < dsdt->length; i++) {
@@ -232,6 +254,15 @@ static void dsdt_set_rtc(struct acpi_sdt_header *dsdt, bool present)
 			break;
 		}
 	}
+}
+
+static void dsdt_patch(struct acpi_sdt_header *dsdt, const struct acpi_platform *p)
+{
+	static const char *const slots[] = { "VS00", "VS01", "VS02", "VS03" };
+
+	dsdt_set_present(dsdt, "RTCS", p->cmos_rtc);
+	for (unsigned i = 0; i < 4; i++)
+		dsdt_set_present(dsdt, slots[i], i < p->virtio_mmio);
 	sdt_header_seal(dsdt);
 }
 
@@ -240,7 +271,7 @@ long acpi_build(const struct acpi_platform *p, void *buf, size_t size, uint64_t 
 	uint8_t *base = buf;
 	size_t total;
 
-	if (!p || p->nr_vcpus == 0 || p->nr_vcpus > ACPI_MAX_VCPUS ||
+	if (!p || p->nr_vcpus == 0 || p->nr_vcpus > ACPI_MAX_VCPUS || p->virtio_mmio > 4 ||
 	    gpa % ACPI_ALIGN != 0)
 		return -1;
 	total = MADT_OFFSET + madt_length(p);
@@ -249,10 +280,12 @@ long acpi_build(const struct acpi_platform *p, void *buf, size_t size, uint64_t 
 
 	memset(base, 0, total);
 	build_rsdp((struct acpi_rsdp *)base, gpa + XSDT_OFFSET);
-	build_xsdt((struct acpi_xsdt *)(base + XSDT_OFFSET), gpa + FADT_OFFSET, gpa + MADT_OFFSET);
+	build_xsdt((struct acpi_xsdt *)(base + XSDT_OFFSET), gpa + FADT_OFFSET, gpa + MADT_OFFSET,
+		   gpa + MCFG_OFFSET);
 	build_fadt((struct acpi_fadt *)(base + FADT_OFFSET), p, gpa + DSDT_OFFSET);
 	memcpy(base + DSDT_OFFSET, dsdt_aml_code, sizeof(dsdt_aml_code));
-	dsdt_set_rtc((struct acpi_sdt_header *)(base + DSDT_OFFSET), p->cmos_rtc);
+	dsdt_patch((struct acpi_sdt_header *)(base + DSDT_OFFSET), p);
+	build_mcfg((struct acpi_mcfg *)(base + MCFG_OFFSET));
 	build_madt((struct acpi_madt *)(base + MADT_OFFSET), p);
 	return (long)total;
 }

@@ -72,7 +72,7 @@ struct tables {
 	uint8_t *buf;
 	long len;
 	uint64_t gpa;
-	const uint8_t *rsdp, *xsdt, *fadt, *madt, *dsdt;
+	const uint8_t *rsdp, *xsdt, *fadt, *madt, *dsdt, *mcfg;
 	uint8_t covered[ACPI_TABLES_MAX_SIZE];   /* bytes some table owns */
 };
 
@@ -124,7 +124,7 @@ static void check_roots(struct tables *t)
 	if (!t->xsdt)
 		return;
 	check_header(t->xsdt, "XSDT", 1);
-	CHECK_EQ(rd32(t->xsdt, 4), HEADER_LEN + 2 * 8);
+	CHECK_EQ(rd32(t->xsdt, 4), HEADER_LEN + 3 * 8);
 	n = (rd32(t->xsdt, 4) - HEADER_LEN) / 8;
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t a = rd64(t->xsdt, HEADER_LEN + 8 * i);
@@ -136,11 +136,28 @@ static void check_roots(struct tables *t)
 			t->fadt = p;
 		else if (p && !memcmp(p, "APIC", 4) && !t->madt)
 			t->madt = p;
+		else if (p && !memcmp(p, "MCFG", 4) && !t->mcfg)
+			t->mcfg = p;
 		else
 			CHECK_MSG(0, "unexpected or repeated XSDT entry %u", i);
 	}
 	CHECK(t->fadt != NULL);
 	CHECK(t->madt != NULL);
+	CHECK(t->mcfg != NULL);
+}
+
+/* MCFG (PCI Firmware Specification 3.0, 4.1.2): one allocation, segment
+ * 0, bus 0 only, at the ECAM window the DSDT reserves. */
+static void check_mcfg(const uint8_t *m)
+{
+	check_header(m, "MCFG", 1);
+	CHECK_EQ(rd32(m, 4), 44 + 16);
+	CHECK_EQ(rd64(m, 36), 0);
+	CHECK_EQ(rd64(m, 44), ACPI_PCI_ECAM_BASE);
+	CHECK_EQ(rd16(m, 52), 0);
+	CHECK_EQ(m[54], 0);
+	CHECK_EQ(m[55], 0);
+	CHECK_EQ(rd32(m, 56), 0);
 }
 
 static void check_gas_io8(const uint8_t *g, uint16_t port)
@@ -157,6 +174,9 @@ static void check_gas_io8(const uint8_t *g, uint16_t port)
 #define OPT_PIC_PIT     2
 #define OPT_PM_TIMER    4
 #define OPT_ALL         (OPT_RTC | OPT_PIC_PIT | OPT_PM_TIMER)
+/* virtio-mmio slots in use, in the bits above those: 0..4 */
+#define OPT_MMIO(n)     ((n) << 3)
+#define OPT_MMIO_SLOTS(opts) ((opts) >> 3)
 
 /* FADT revision 6.4 (5.2.9), hardware-reduced, with or without the PM
  * timer block. */
@@ -331,6 +351,21 @@ static void check_dsdt(const uint8_t *d, int opts)
 	if (p)
 		CHECK_EQ(p[6], (opts & OPT_RTC) ? 0x0f : 0x00);
 	CHECK(find_bytes(d, len, "\x14\x0b_STA\x00\xa4RTCS", 11) != NULL);   /* Return (RTCS) */
+
+	/* PCI0: _HID EisaId ("PNP0A03") */
+	id = eisa_id("PNP0A03");
+	memcpy(want, "_HID\x0c", 5);
+	memcpy(want + 5, &id, 4);
+	CHECK_MSG(find_bytes(d, len, want, 9) != NULL, "no _HID PNP0A03");
+	/* virtio-mmio slot n present (0x0F) only when n < virtio_mmio */
+	for (unsigned i = 0; i < 4; i++) {
+		char name[7] = { 0x08, 'V', 'S', '0', (char)('0' + i), 0x0a, 0 };
+
+		p = find_bytes(d, len, name, 6);
+		CHECK_MSG(p != NULL, "no VS0%u", i);
+		if (p)
+			CHECK_EQ(p[6], i < (unsigned)OPT_MMIO_SLOTS(opts) ? 0x0f : 0x00);
+	}
 }
 
 /* Builds n vCPUs' tables into a canary-filled buffer and checks them all. */
@@ -339,6 +374,7 @@ static struct tables *build_and_check(unsigned n, uint64_t gpa, int opts)
 	struct acpi_platform plat = {
 		.nr_vcpus = n, .cmos_rtc = opts & OPT_RTC,
 		.pic_pit = opts & OPT_PIC_PIT, .pm_timer = opts & OPT_PM_TIMER,
+		.virtio_mmio = (unsigned)OPT_MMIO_SLOTS(opts),
 	};
 	size_t size = ACPI_TABLES_MAX_SIZE + 64;
 	struct tables *t = calloc(1, sizeof(*t));
@@ -364,6 +400,8 @@ static struct tables *build_and_check(unsigned n, uint64_t gpa, int opts)
 		check_madt(t->madt, n, opts);
 	if (t->dsdt)
 		check_dsdt(t->dsdt, opts);
+	if (t->mcfg)
+		check_mcfg(t->mcfg);
 	/* Tables do not overlap and padding is zero. */
 	for (long i = 0; i < t->len; i++)
 		if (!t->covered[i] && t->buf[i]) {
@@ -384,7 +422,8 @@ static void test_sizes_and_errors(void)
 	struct acpi_platform p2 = { .nr_vcpus = 2, .pic_pit = true }, p0 = { .nr_vcpus = 0 },
 			     pmax = { .nr_vcpus = ACPI_MAX_VCPUS, .cmos_rtc = true, .pic_pit = true,
 				      .pm_timer = true },
-			     pbig = { .nr_vcpus = ACPI_MAX_VCPUS + 1 };
+			     pbig = { .nr_vcpus = ACPI_MAX_VCPUS + 1 },
+			     pmmio = { .nr_vcpus = 1, .virtio_mmio = 5 };
 	uint8_t *buf = malloc(ACPI_TABLES_MAX_SIZE);
 	long need = acpi_build(&p2, buf, ACPI_TABLES_MAX_SIZE, GPA);
 	size_t too_small[] = { 0, 1, 35, 36, (size_t)need - 1 };
@@ -399,6 +438,7 @@ static void test_sizes_and_errors(void)
 	CHECK_EQ(acpi_build(&p2, buf, (size_t)need, GPA), need);
 	CHECK_EQ(acpi_build(&p0, buf, ACPI_TABLES_MAX_SIZE, GPA), -1);
 	CHECK_EQ(acpi_build(&pbig, buf, ACPI_TABLES_MAX_SIZE, GPA), -1);
+	CHECK_EQ(acpi_build(&pmmio, buf, ACPI_TABLES_MAX_SIZE, GPA), -1);
 	CHECK(acpi_build(&pmax, buf, ACPI_TABLES_MAX_SIZE, GPA) > 0);
 	CHECK_EQ(acpi_build(&p2, buf, ACPI_TABLES_MAX_SIZE, GPA + 8), -1);  /* RSDP alignment */
 	CHECK_EQ(acpi_build(&p2, buf, ACPI_TABLES_MAX_SIZE, UINT64_MAX - 15), -1);
@@ -636,6 +676,10 @@ static void check_dsdt_listing(const char *dir)
 	CHECK(strstr(dsl, "EisaId (\"PNP0B00\")") != NULL);
 	CHECK(strstr(dsl, "0x0070,") != NULL);
 	CHECK_EQ(count(dsl, "IRQ (Edge, ActiveHigh, Exclusive, )"), 2);
+	CHECK(strstr(dsl, "Device (PCI0)") != NULL);
+	CHECK(strstr(dsl, "EisaId (\"PNP0A03\")") != NULL);
+	CHECK(strstr(dsl, "Name (_PRT, Package (0x07)") != NULL);
+	CHECK_EQ(count(dsl, "\"LNRO0005\""), 4);
 	free(dsl);
 }
 
@@ -650,7 +694,9 @@ static void run_acpiexec(const char *dir)
 
 	out = run_in(dir, "timeout 60 acpiexec -b "
 		     "\"Evaluate \\_S5; Resources \\_SB.COM1; Resources \\_SB.RTC; "
-		     "Evaluate \\_SB.RTC._STA; Sleep 5\" facp.dat dsdt.dat apic.dat",
+		     "Evaluate \\_SB.RTC._STA; Resources \\_SB.PCI0; "
+		     "Evaluate \\_SB.VR01._STA; Evaluate \\_SB.VR02._STA; Resources \\_SB.VR01; "
+		     "Sleep 5\" facp.dat dsdt.dat apic.dat",
 		     "acpiexec.log");
 	check_clean("acpiexec", out);
 	if (!out)
@@ -666,7 +712,13 @@ static void run_acpiexec(const char *dir)
 	CHECK(strstr(out, "Address Minimum : 0070") != NULL);
 	CHECK(strstr(out, "Address Length : 02") != NULL);
 	CHECK(strstr(out, "Interrupt List : 8 ") != NULL);
-	CHECK(strstr(out, "[Integer] = 000000000000000F") != NULL);   /* RTC _STA */
+	CHECK(strstr(out, "[Integer] = 000000000000000F") != NULL);   /* RTC, VR01 _STA */
+	CHECK(strstr(out, "[Integer] = 0000000000000000") != NULL);   /* VR02 _STA */
+	CHECK(strstr(out, "Address Minimum : C0000000") != NULL);     /* PCI0 memory window */
+	CHECK(strstr(out, "Address Maximum : CFFFFFFF") != NULL);
+	CHECK(strstr(out, "Address Minimum : C000") != NULL);         /* PCI0 I/O window */
+	CHECK(strstr(out, "Address : FEB00200") != NULL);             /* VR01 registers */
+	CHECK(strstr(out, "Dword00 : 00000015") != NULL);             /* VR01: GSI 21 */
 	CHECK(strstr(out, "Entering sleep state [S5]") != NULL);
 	CHECK(strstr(out, "Return from sleep (S5)") != NULL);
 	free(out);
@@ -683,8 +735,8 @@ static void test_acpica(void)
 		       "ACPICA cross-check not run\n");
 		return;
 	}
-	t = build_and_check(8, GPA, OPT_ALL);
-	if (!t->xsdt || !t->fadt || !t->madt || !t->dsdt || !mkdtemp(dir)) {
+	t = build_and_check(8, GPA, OPT_ALL | OPT_MMIO(2));
+	if (!t->xsdt || !t->fadt || !t->madt || !t->dsdt || !t->mcfg || !mkdtemp(dir)) {
 		CHECK_MSG(0, "no tables or no temporary directory");
 		free_tables(t);
 		return;
@@ -693,11 +745,13 @@ static void test_acpica(void)
 	write_file(dir, "facp.dat", t->fadt, rd32(t->fadt, 4));
 	write_file(dir, "apic.dat", t->madt, rd32(t->madt, 4));
 	write_file(dir, "dsdt.dat", t->dsdt, rd32(t->dsdt, 4));
+	write_file(dir, "mcfg.dat", t->mcfg, rd32(t->mcfg, 4));
 	/* The RSDP is not a table iasl -d reads; its checks are above. */
 	disassemble(dir, "xsdt", "Acpi Data Table [XSDT] decoded");
 	disassemble(dir, "facp", "Acpi Data Table [FACP] decoded");
 	disassemble(dir, "apic", "Acpi Data Table [APIC] decoded");
 	disassemble(dir, "dsdt", "Disassembly completed");
+	disassemble(dir, "mcfg", "Acpi Data Table [MCFG] decoded");
 	check_fadt_listing(dir);
 	check_madt_listing(dir, 8);
 	check_dsdt_listing(dir);
@@ -719,6 +773,8 @@ int main(void)
 	for (size_t i = 0; i < sizeof(vcpus) / sizeof(vcpus[0]); i++)
 		for (int opts = 0; opts <= OPT_ALL; opts++)
 			free_tables(build_and_check(vcpus[i], GPA, opts));
+	for (int slots = 1; slots <= 4; slots++)
+		free_tables(build_and_check(2, GPA, OPT_ALL | OPT_MMIO(slots)));
 	test_sizes_and_errors();
 	test_relocation();
 	test_acpica();

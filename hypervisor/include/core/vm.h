@@ -79,6 +79,10 @@ struct vcpu {
 /* The vCPU this physical CPU is running (or last ran). */
 extern struct vcpu *current_vcpu;
 
+struct pci_bus;
+struct virtio_dev;
+#define VM_MAX_VIRTIO     4             /* blk, net, console, rng */
+
 struct vm_unbacked_stats {
 	uint64_t mem_reads, mem_writes;    /* guest-physical accesses nothing backs */
 	uint64_t port_reads, port_writes;  /* port I/O no device claims */
@@ -116,6 +120,9 @@ struct vm {
 	 * the guest-physical page of each emulated MMIO access. */
 	struct hot_table hot_ports, hot_msrs, hot_gpas;
 	void *uart;                   /* the VM's 16550 (devices/uart16550.c) */
+	struct pci_bus *pci;          /* pci/pci_host.c */
+	struct virtio_dev *virtio[VM_MAX_VIRTIO];   /* virtio/transport.c */
+	unsigned nr_virtio;
 };
 
 extern struct vm *vms[MAX_VMS];

@@ -1,6 +1,6 @@
 /*
  * The ACPI tables each Linux VM boots with (ACPI 6.4): RSDP, XSDT, a
- * hardware-reduced FADT, the MADT and the DSDT (compiled by iasl from
+ * hardware-reduced FADT, the MADT, the MCFG and the DSDT (compiled by iasl from
  * hypervisor/devices/dsdt.asl).
  *
  * The virtual platform they describe:
@@ -12,6 +12,8 @@
  *   - the COM1 16550 at 0x3f8..0x3ff, ISA IRQ 4 (edge, active high);
  *   - the CMOS RTC at 0x70..0x71, ISA IRQ 8, as a PNP0B00 device;
  *   - the ACPI PM timer at ACPI_PM_TIMER_PORT;
+ *   - a PCI host bridge (\_SB.PCI0, MCFG) and up to four virtio-mmio
+ *     devices (\_SB.VR00-VR03);
  *   - power-off through the FADT sleep control register and reset
  *     through the FADT reset register (both 8-bit I/O ports below).
  *
@@ -76,6 +78,26 @@
 #define ACPI_IOAPIC_ID          0
 #define ACPI_IOAPIC_GSI_BASE    0
 
+/* \_SB.PCI0 (pci/pci.h has the same as PCI_*; checked in pci_host.c):
+ * bus 0 only, configuration ports, an I/O and a 32-bit memory window for
+ * BARs, ECAM in MCFG and reserved by \_SB.MRES. PCI INTA of slot s goes
+ * to GSI ACPI_PCI_GSI0 + s % 4 (_PRT). */
+#define ACPI_PCI_IO_MIN         0xc000
+#define ACPI_PCI_IO_MAX         0xcfff
+#define ACPI_PCI_IO_LEN         0x1000
+#define ACPI_PCI_MEM_MIN        0xc0000000
+#define ACPI_PCI_MEM_MAX        0xcfffffff
+#define ACPI_PCI_MEM_LEN        0x10000000
+#define ACPI_PCI_ECAM_BASE      0xe0000000
+#define ACPI_PCI_ECAM_LEN       0x100000
+#define ACPI_PCI_GSI0           16
+
+/* \_SB.VR00-VR03: virtio-mmio slots (virtio/virtio_mmio.h), each present
+ * only when the VM has a device there (_STA patched by acpi_build). */
+#define ACPI_VIRTIO_MMIO_BASE   0xfeb00000
+#define ACPI_VIRTIO_MMIO_SIZE   0x200
+#define ACPI_VIRTIO_MMIO_GSI0   20
+
 #ifndef __IASL__
 // C only from here. The iasl 20200925 preprocessor garbles multi-line
 // block comments in the lines it skips, so comments below are // or fit
@@ -103,6 +125,7 @@ struct acpi_platform {
 	bool cmos_rtc;          /* an MC146818 RTC answers at ports 0x70/0x71 */
 	bool pic_pit;           /* 8259 pair and 8254, IRQ 0 on GSI ACPI_PIT_GSI */
 	bool pm_timer;          /* the PM timer answers at ACPI_PM_TIMER_PORT */
+	unsigned virtio_mmio;   /* virtio-mmio slots in use, 0..4 (from slot 0) */
 };
 
 // With cmos_rtc, the FADT CENTURY field names this CMOS byte (the PC/AT
@@ -119,6 +142,8 @@ struct acpi_platform {
 long acpi_build(const struct acpi_platform *p, void *buf, size_t size, uint64_t gpa);
 
 /* ---------------------------------------------------- table layouts */
+
+
 
 /* Generic Address Structure (ACPI 6.4, 5.2.3.2). */
 struct acpi_gas {
@@ -288,6 +313,20 @@ struct acpi_madt_iso {
 	uint16_t flags;                 /* 0x08 */
 } __attribute__((packed));
 
+// PCI Firmware Specification 3.0, 4.1.2: MCFG and its allocation entries.
+struct acpi_mcfg {
+	struct acpi_sdt_header header;  /* 0x00 */
+	uint64_t reserved;              /* 0x24 */
+} __attribute__((packed));          /* entries follow at 0x2c */
+
+struct acpi_mcfg_alloc {
+	uint64_t base;                  /* 0x00 ECAM base of segment/bus range */
+	uint16_t segment;               /* 0x08 */
+	uint8_t start_bus;              /* 0x0a */
+	uint8_t end_bus;                /* 0x0b */
+	uint32_t reserved;              /* 0x0c */
+} __attribute__((packed));
+
 /* The layouts above, pinned to the spec's offsets and sizes. */
 _Static_assert(sizeof(struct acpi_gas) == 12, "GAS");
 _Static_assert(sizeof(struct acpi_rsdp) == 36, "RSDP");
@@ -316,6 +355,8 @@ _Static_assert(sizeof(struct acpi_madt_lapic) == 8, "MADT local APIC");
 _Static_assert(sizeof(struct acpi_madt_ioapic) == 12, "MADT I/O APIC");
 _Static_assert(offsetof(struct acpi_madt_ioapic, gsi_base) == 8, "MADT I/O APIC");
 _Static_assert(sizeof(struct acpi_madt_iso) == 10, "MADT override");
+_Static_assert(sizeof(struct acpi_mcfg) == 44, "MCFG");
+_Static_assert(sizeof(struct acpi_mcfg_alloc) == 16, "MCFG allocation");
 
 #endif /* !__IASL__ */
 #endif /* DEVICES_ACPI_TABLES_H */

@@ -17,6 +17,7 @@
 #define CPUID_1_ECX_X2APIC       (1u << 21)
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID_1_ECX_OSXSAVE      (1u << 27)
+#define CPUID_1_ECX_RDRAND       (1u << 30)
 #define CPUID_1_ECX_HYPERVISOR   (1u << 31)
 /* Leaf 1 EDX */
 #define CPUID_1_EDX_MCE          (1u << 7)
