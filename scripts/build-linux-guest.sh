@@ -7,8 +7,9 @@
 #   bzImage             the kernel (vmlinuz) of the package that linux-image-amd64 depends on
 #   vmlinux             the uncompressed ELF inside it (carries the Xen PVH entry note)
 #   initramfs.cpio.gz   newc cpio: static busybox + applet links, /dev /proc /sys /tmp,
-#                       /dev/console, and /init = guest-tools/linux/init
-#   modules/*.ko        the virtio modules (not in the initramfs), modules/load-order
+#                       /dev/console, /init = guest-tools/linux/init, and the modules
+#                       below in /lib/modules (with load-order and kernel-release)
+#   modules/*.ko        the modules /init loads, modules/load-order their insmod order
 #   VERSION             the kernel release (what `uname -r` prints in the guest)
 #   packages.txt        the package names and versions used
 #   debs/               the downloaded .deb cache (reruns do not download again)
@@ -26,9 +27,16 @@ REPO="$(cd "$(dirname "$SELF")/.." && pwd)"
 INIT_SRC="$REPO/guest-tools/linux/init"
 META_PKG=linux-image-amd64
 BUSYBOX_PKG=busybox-static
-# The insmod order that works (PLATFORM.md, "Linux guests").
+# .ko file names (not module names: virtio-rng.ko holds virtio_rng) in an insmod order
+# that works: the virtio ones as in PLATFORM.md ("Linux guests"), then the hardware RNG
+# driver and ext4 after what it needs. There is no modules.dep in the package; the
+# dependencies are the "depends=" (and "softdep=") fields of each .ko's .modinfo:
+#   virtio-rng: virtio, virtio_ring     ext4: jbd2, mbcache, crc16; softdep crc32c
+#   jbd2: softdep crc32c                (crc32c_generic provides "crypto-crc32c";
+#                                        crc32c-intel would too, but needs SSE4.2)
 MODULES=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_mmio
-         virtio_blk failover net_failover virtio_net virtio_console)
+         virtio_blk failover net_failover virtio_net virtio_console virtio-rng
+         crc32c_generic crc16 mbcache jbd2 ext4)
 
 say() { echo "build-linux-guest: $*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -58,6 +66,8 @@ kernel_pkg_from_apt() {  # the concrete linux-image-X.Y.Z-N-amd64 of the meta pa
     awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9].*-amd64$/ { print $2; exit }'
 }
 
+# The kernel glob ends in [0-9]-amd64 so that it skips the -cloud-amd64 .deb that
+# build-cloud-kernel.sh keeps in the same folder (sort -V ranked it newest).
 newest_cached() {        # GLOB -> the newest cached .deb matching it, or nothing
   local f found=()
   for f in "$DEBS"/$1; do [ -s "$f" ] && found+=("$f"); done
@@ -103,7 +113,7 @@ if [ -n "$KDEB" ]; then
   :
 elif [ "${KESTREL_LINUX_OFFLINE:-0}" != 1 ]; then
   if ! resolve; then
-    KDEB=$(newest_cached 'linux-image-[0-9]*-amd64_*.deb')
+    KDEB=$(newest_cached 'linux-image-[0-9]*[0-9]-amd64_*.deb')
     BDEB=$(newest_cached "${BUSYBOX_PKG}_*.deb")
     if [ -z "$KDEB" ] || [ -z "$BDEB" ]; then
       [ "$(id -u)" -eq 0 ] || die "cannot resolve $META_PKG with apt-cache (run apt-get update)"
@@ -119,7 +129,7 @@ elif [ "${KESTREL_LINUX_OFFLINE:-0}" != 1 ]; then
   [ -n "$BDEB" ] || BDEB=$(fetch "$BUSYBOX_PKG" "$BVER")
   printf '%s\n%s\n%s\n' "$lists_sig" "$KDEB" "$BDEB" > "$RESOLVED"
 else
-  KDEB=$(newest_cached 'linux-image-[0-9]*-amd64_*.deb')
+  KDEB=$(newest_cached 'linux-image-[0-9]*[0-9]-amd64_*.deb')
   BDEB=$(newest_cached "${BUSYBOX_PKG}_*.deb")
   if [ -z "$KDEB" ] || [ -z "$BDEB" ]; then
     die "KESTREL_LINUX_OFFLINE=1 but $DEBS lacks the .debs"
@@ -139,7 +149,8 @@ stamp_of() {             # the inputs of a step, as one line per input: size mti
 }
 
 # ------------------------------------------------------------------ python helpers
-# One embedded program: `extract BZIMAGE VMLINUX` or `cpio OUT BUSYBOX INIT`.
+# One embedded program: `extract BZIMAGE VMLINUX`, `modcheck MODDIR KREL` or
+# `cpio OUT BUSYBOX INIT MODDIR KREL`.
 pyhelper() {
   "$PY" - "$@" <<'PYEOF'
 import gzip, lzma, os, struct, subprocess, sys
@@ -242,6 +253,53 @@ def extract(bzimage, out):
     die(f"no XZ stream holding an ELF image found in {bzimage}")
 
 
+def modinfo(ko):
+    """The key=value strings of a module's .modinfo section, as a dict of lists."""
+    elf = open(ko, "rb").read()
+    if elf[:4] != b"\x7fELF" or elf[4] != 2:
+        die(f"{ko} is not an ELF64 module (compressed?)")
+    e_shoff, = struct.unpack_from("<Q", elf, 0x28)
+    e_shentsize, e_shnum, e_shstrndx = struct.unpack_from("<HHH", elf, 0x3A)
+    def section(i):
+        return struct.unpack_from("<I4x8x8xQQ", elf, e_shoff + i * e_shentsize)
+    _, str_off, _ = section(e_shstrndx)
+    for i in range(e_shnum):
+        name_off, off, size = section(i)
+        name = elf[str_off + name_off: elf.index(b"\0", str_off + name_off)]
+        if name == b".modinfo":
+            info = {}
+            for item in elf[off: off + size].split(b"\0"):
+                key, _, value = item.decode().partition("=")
+                if key:
+                    info.setdefault(key, []).append(value)
+            return info
+    die(f"{ko} has no .modinfo section")
+
+
+def modcheck(moddir, krel):
+    """Each module is built for krel and comes after every module it depends on (its
+    "depends=" field); "softdep=pre:" names must be provided (by name or alias) earlier."""
+    loaded = set()
+    for ko in open(os.path.join(moddir, "load-order")).read().split():
+        info = modinfo(os.path.join(moddir, ko))
+        vermagic = info.get("vermagic", [""])[0].split(" ")[0]
+        if vermagic != krel:
+            die(f"{ko}: built for {vermagic!r}, not {krel}")
+        deps = [d for d in info.get("depends", [""])[0].split(",") if d]
+        for soft in info.get("softdep", []):      # "pre: a b post: c"
+            pre = False
+            for word in soft.split():
+                if word.endswith(":"):
+                    pre = word == "pre:"
+                elif pre:
+                    deps.append(word)
+        missing = [d for d in deps if d not in loaded]
+        if missing:
+            die(f"{ko} needs {', '.join(missing)} loaded before it: fix MODULES")
+        loaded.add(info["name"][0])
+        loaded.update(info.get("alias", []))
+
+
 FALLBACK_APPLETS = """bin/sh bin/ash bin/mount bin/umount bin/mkdir bin/echo bin/cat bin/uname bin/date
 bin/ls bin/dmesg bin/sleep bin/ps bin/kill bin/dd bin/cp bin/mv bin/rm bin/ln bin/grep bin/sed
 bin/stty bin/hostname bin/sync bin/true bin/false bin/mknod bin/chmod usr/bin/setsid
@@ -288,7 +346,7 @@ class Cpio:
         return blob + b"\0" * (-len(blob) % 512)
 
 
-def make_cpio(out, busybox, init):
+def make_cpio(out, busybox, init, moddir, krel):
     try:
         listing = subprocess.run([busybox, "--list-full"], check=True, capture_output=True,
                                  text=True).stdout.split()
@@ -318,19 +376,27 @@ def make_cpio(out, busybox, init):
     c.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n")
     c.file("etc/group", b"root:x:0:\n")
     c.file("init", open(init, "rb").read(), 0o755)
+    order = open(os.path.join(moddir, "load-order"), "rb").read()
+    for ko in order.decode().split():
+        c.file("lib/modules/" + ko, open(os.path.join(moddir, ko), "rb").read())
+    c.file("lib/modules/load-order", order)
+    c.file("lib/modules/kernel-release", krel.encode() + b"\n")
     blob = c.finish()
     gz = gzip.compress(blob, compresslevel=9, mtime=0)
     with open(out + ".tmp", "wb") as f:
         f.write(gz)
     os.replace(out + ".tmp", out)
-    print(f"build-linux-guest: initramfs: {len(applets)} applet links, cpio {len(blob)} bytes, "
-          f"gzip {len(gz)} bytes", file=sys.stderr)
+    print(f"build-linux-guest: initramfs: {len(applets)} applet links, "
+          f"{len(order.split())} modules, cpio {len(blob)} bytes, gzip {len(gz)} bytes",
+          file=sys.stderr)
 
 
 if sys.argv[1] == "extract":
     extract(sys.argv[2], sys.argv[3])
+elif sys.argv[1] == "modcheck":
+    modcheck(sys.argv[2], sys.argv[3])
 elif sys.argv[1] == "cpio":
-    make_cpio(sys.argv[2], sys.argv[3], sys.argv[4])
+    make_cpio(*sys.argv[2:7])
 else:
     die(f"unknown helper command {sys.argv[1]}")
 PYEOF
@@ -366,22 +432,25 @@ else
     cp "$ko" "$OUT/modules/"
     echo "$m.ko" >> "$OUT/modules/load-order"
   done
+  pyhelper modcheck "$OUT/modules" "$KREL"
   echo "$KREL" > "$OUT/VERSION"
   echo "$kstamp_new" > "$KSTAMP"
 fi
 
 # ------------------------------------------------------------------ busybox + initramfs
 ISTAMP="$WORK/initramfs.stamp"
-istamp_new=$(stamp_of "$BDEB" "$INIT_SRC")
+istamp_new=$(stamp_of "$BDEB" "$INIT_SRC" "$OUT/modules/load-order" \
+             $(sed "s|^|$OUT/modules/|" "$OUT/modules/load-order"))
 if [ -f "$ISTAMP" ] && [ "$(cat "$ISTAMP")" = "$istamp_new" ] && [ -s "$OUT/initramfs.cpio.gz" ]; then
   say "initramfs: up to date"
 else
-  say "initramfs: building from $(basename "$BDEB") and guest-tools/linux/init"
+  say "initramfs: building from $(basename "$BDEB"), guest-tools/linux/init and modules/"
   rm -f "$ISTAMP"
   rm -rf "$WORK/busybox"
   dpkg-deb -x "$BDEB" "$WORK/busybox"
   [ -x "$WORK/busybox/bin/busybox" ] || die "$BPKG has no bin/busybox"
-  pyhelper cpio "$OUT/initramfs.cpio.gz" "$WORK/busybox/bin/busybox" "$INIT_SRC"
+  pyhelper cpio "$OUT/initramfs.cpio.gz" "$WORK/busybox/bin/busybox" "$INIT_SRC" \
+    "$OUT/modules" "$KREL"
   echo "$istamp_new" > "$ISTAMP"
 fi
 
@@ -392,4 +461,4 @@ echo "busybox:   $BPKG $BVER"
 for f in bzImage vmlinux initramfs.cpio.gz; do
   printf '%-10s %s (%s bytes)\n' "$f:" "$OUT/$f" "$(stat -c %s "$OUT/$f")"
 done
-echo "modules:   $OUT/modules ($(wc -l < "$OUT/modules/load-order") .ko, order in load-order)"
+echo "modules:   $OUT/modules ($(wc -l < "$OUT/modules/load-order") .ko, order in load-order; also in the initramfs)"
