@@ -1,5 +1,5 @@
 # Kestrel hypervisor: one Makefile for the whole build.
-#   make          build/hv.efi, the guest images and build/esp/
+#   make          build/hv.efi, the guest images, the test disk and build/esp/
 #   make run      boot the default configuration under QEMU + OVMF, console on the terminal
 #   make test     every test (unit, fuzz smoke, integration, kvm-unit-tests)
 #   make check    the fast host-side subset
@@ -134,14 +134,26 @@ linux-direct: linux-guest
 	$(PYTHON) scripts/run-linux-direct.py --batch --commands "uname -a;cat /proc/interrupts" \
 	    --json $(B)/linux-direct.json --log $(B)/linux-direct.log
 
+# ---------------------------------------------------------------- disk image
+# A 16 MiB ext4 test disk for virtio-blk guests, with files of known content and their
+# checksums (build/disk/data.sha256); deterministic. On the ESP as images/data.img,
+# so a VM takes it with `disk = images/data.img`. The script keeps its own stamp, hence
+# the touch when it finds the image up to date.
+DISK_IMG := $(B)/disk/data.img
+$(DISK_IMG): scripts/build-disk-image.sh | $(B)/.setup-stamp
+	@bash scripts/build-disk-image.sh $(dir $@)
+	@touch $@
+
 # ---------------------------------------------------------------- ESP
-# build/esp: EFI/BOOT/BOOTX64.EFI, the active configuration (hv.cfg) and the guests.
+# build/esp: EFI/BOOT/BOOTX64.EFI, the active configuration (hv.cfg), the guests and
+# the disk images (images/).
 .PHONY: esp
 esp: $(B)/esp/.stamp
-$(B)/esp/.stamp: $(B)/hv.efi $(GUESTS) $(LINUX_GUEST) $(CONFIG)
-	rm -rf $(B)/esp && mkdir -p $(B)/esp/EFI/BOOT $(B)/esp/guests
+$(B)/esp/.stamp: $(B)/hv.efi $(GUESTS) $(LINUX_GUEST) $(DISK_IMG) $(CONFIG)
+	rm -rf $(B)/esp && mkdir -p $(B)/esp/EFI/BOOT $(B)/esp/guests $(B)/esp/images
 	cp $(B)/hv.efi $(B)/esp/EFI/BOOT/BOOTX64.EFI
 	cp $(GUESTS) $(LINUX_GUEST) $(B)/esp/guests/
+	cp $(DISK_IMG) $(B)/esp/images/
 	cp $(CONFIG) $(B)/esp/hv.cfg
 	touch $@
 
@@ -156,7 +168,7 @@ $(B)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(HV_C_SRCS)
 	$(Q)$(HOSTCC) $(HOST_CFLAGS) -o $@ $< $$(sed -n 's|^// UNIT-SOURCES: ||p' $<) $$(sed -n 's|^// UNIT-LIBS: ||p' $<)
 
 .PHONY: all run test check unit integration bench clean setup fuzz fuzz-smoke
-all: $(B)/.setup-stamp $(B)/hv.efi $(GUESTS) esp
+all: $(B)/.setup-stamp $(B)/hv.efi $(GUESTS) $(DISK_IMG) esp
 
 # The Debian packages the build and the tests need, installed once per machine.
 setup $(B)/.setup-stamp: scripts/setup.sh

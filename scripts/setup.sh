@@ -5,7 +5,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential gnu-efi binutils
   qemu-system-x86 ovmf
-  mtools dosfstools
+  mtools dosfstools e2fsprogs
   python3-pytest python3-pexpect
   bochs bochs-x bochsbios vgabios python3-pytest-xdist
   libzydis-dev clang libclang-rt-14-dev acpica-tools
