@@ -121,6 +121,9 @@ void halt_forever(void) __attribute__((noreturn));
 /* hostile.c: the security review's attacks, by mode name (NULL-ended). */
 extern const char *const hostile_modes[];
 void hostile_run(const char *mode, uint64_t rounds);
+/* virtio_hostile.c: a malicious driver of the VM's virtio-rng; prints the
+ * selftest summary and returns the number of failed checks. */
+unsigned virtio_hostile_run(void);
 
 /* selftest.c, bench.c */
 unsigned selftest_run(void);

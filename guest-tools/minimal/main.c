@@ -2,8 +2,9 @@
 /*
  * kmain: copy the start info, print the boot log, parse the command line and
  * run the selected mode. Command line: "[mode] [key=value ...]", where mode
- * is selftest (default), triple-fault, bad-insn, bench, ticker, reboot, or
- * one of hostile.c's attacks (xsetbv-bad, xmm-probe, cr8, ...).
+ * is selftest (default), triple-fault, bad-insn, bench, ticker, reboot,
+ * virtio-hostile (virtio_hostile.c), or one of hostile.c's attacks
+ * (xsetbv-bad, xmm-probe, cr8, ...).
  * Options: bench_iters=N, bench_rounds=N, ticks=N (0: forever), period_ms=N,
  * rounds=N (hostile modes that repeat).
  */
@@ -23,6 +24,7 @@ enum mode {
 	MODE_TICKER,
 	MODE_REBOOT,
 	MODE_HOSTILE,
+	MODE_VIRTIO_HOSTILE,
 	MODE_INVALID,
 };
 
@@ -59,6 +61,7 @@ static const char *const mode_names[] = {
 	[MODE_BENCH]        = "bench",
 	[MODE_TICKER]       = "ticker",
 	[MODE_REBOOT]       = "reboot",
+	[MODE_VIRTIO_HOSTILE] = "virtio-hostile",
 };
 
 struct boot_info boot_info;
@@ -258,6 +261,8 @@ void kmain(const struct hv_start_info *si, unsigned long vcpu)
 	case MODE_HOSTILE:
 		hostile_run(opts.hostile, opts.rounds);
 		hv_poweroff(1);
+	case MODE_VIRTIO_HOSTILE:
+		hv_poweroff(virtio_hostile_run());
 	default:
 		hv_poweroff(1);
 	}
