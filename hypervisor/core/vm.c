@@ -16,6 +16,19 @@
 
 /* Below 1 MiB, in the range the e820 map reserves (core/boot.c). */
 #define ACPI_TABLES_GPA 0xe0000
+/* F000:FFF0, where a PC starts and where an OS jumps to reset through the
+ * BIOS (Linux's BOOT_BIOS, taken on hardware-reduced ACPI once its EFI
+ * reboot finds no EFI runtime). The firmware of a VM is Kestrel: a jump
+ * there resets the VM through the reset control port. */
+#define RESET_VECTOR_GPA 0xffff0
+static const uint8_t reset_stub[] = {
+	0xba, ACPI_RESET_PORT & 0xff, ACPI_RESET_PORT >> 8,   /* mov dx, ACPI_RESET_PORT */
+	0xb0, ACPI_RESET_VALUE,                               /* mov al, ACPI_RESET_VALUE */
+	0xee,                                                 /* out dx, al */
+	0xf4,                                                 /* 1: hlt */
+	0xeb, 0xfd,                                           /* jmp 1b */
+};
+_Static_assert(sizeof(reset_stub) <= 16, "F000:FFF0 to the end of the first MiB");
 
 struct vm *vms[MAX_VMS];
 unsigned nr_vms;
@@ -88,7 +101,8 @@ static int vcpus_create(struct vm *vm, unsigned n)
 	return 0;
 }
 
-/* ACPI tables in guest RAM describing the platform (core/platform.c). */
+/* What firmware leaves in guest RAM: ACPI tables describing the platform
+ * (core/platform.c) and the reset vector. */
 static int acpi_tables_write(struct vm *vm)
 {
 	struct acpi_platform acpi = {
@@ -97,8 +111,11 @@ static int acpi_tables_write(struct vm *vm)
 	};
 	void *tables = vm_gpa_to_hva(vm, ACPI_TABLES_GPA, ACPI_TABLES_MAX_SIZE);
 
-	if (!tables || acpi_build(&acpi, tables, ACPI_TABLES_MAX_SIZE, ACPI_TABLES_GPA) < 0)
+	void *reset = vm_gpa_to_hva(vm, RESET_VECTOR_GPA, sizeof(reset_stub));
+
+	if (!tables || !reset || acpi_build(&acpi, tables, ACPI_TABLES_MAX_SIZE, ACPI_TABLES_GPA) < 0)
 		return -1;
+	memcpy(reset, reset_stub, sizeof(reset_stub));
 	vm->acpi_rsdp = ACPI_TABLES_GPA;
 	return 0;
 }
