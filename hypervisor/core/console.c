@@ -8,6 +8,8 @@
 #include <core/vm.h>
 #include <lib/printk.h>
 #include <lib/string.h>
+#include <pci/pci.h>
+#include <virtio/virtio_pci.h>
 #include <x86/cpu.h>
 #include <x86/vendor.h>
 
@@ -172,6 +174,18 @@ static void cmd_trace(int argc, char **argv)
 	trace_print(32, vm ? (int)vm->id : -1);
 }
 
+static void cmd_devices(int argc, char **argv)
+{
+	struct vm *vm = arg_vm(argv[1]);
+
+	(void)argc;
+	if (!vm)
+		return;
+	printk("vm %u (%s) devices:\n", vm->id, vm->name);
+	pci_print(vm);
+	virtio_print(vm);
+}
+
 static void cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
@@ -184,6 +198,7 @@ static const struct command commands[] = {
 	{ "resume", "<vm>", "schedule a paused VM again",              cmd_resume },
 	{ "stop",   "<vm>", "stop a VM for good",                      cmd_stop },
 	{ "trace",  "[vm]", "the last 32 exits (of one VM)",           cmd_trace },
+	{ "devices", "<vm>", "PCI functions, virtio status and queue counters", cmd_devices },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

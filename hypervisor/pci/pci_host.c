@@ -323,3 +323,23 @@ struct pci_dev *pci_dev_at(struct vm *vm, unsigned slot)
 
 	return b && slot < PCI_MAX_SLOTS ? b->slot[slot] : NULL;
 }
+
+/* Console `devices`: one line per function. */
+void pci_print(struct vm *vm)
+{
+	for (unsigned s = 0; s < PCI_MAX_SLOTS; s++) {
+		struct pci_dev *d = pci_dev_at(vm, s);
+		uint64_t bar0 = 0;
+
+		if (!d)
+			continue;
+		printk("  pci 00:%02x.0 %04x:%04x class %06x %-15s", s,
+		       pci_cfg_read(d, PCI_VENDOR_ID, 2), pci_cfg_read(d, PCI_DEVICE_ID, 2),
+		       pci_cfg_read(d, PCI_REVISION_ID, 4) >> 8, d->name);
+		if (d->bar_size[0])
+			printk(pci_bar_decodes(d, 0, &bar0) ? " bar0 %#lx" : " bar0 off", bar0);
+		if (d->cfg[PCI_INTERRUPT_PIN])
+			printk(" %s", pci_msix_enabled(d) ? "msi-x" : "intx");
+		printk("\n");
+	}
+}

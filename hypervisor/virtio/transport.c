@@ -27,3 +27,30 @@ void virtio_reset_all(struct vm *vm)
 		vm->virtio[i]->resets = 0;
 	}
 }
+
+static const char *const status_bits[8] = {
+	"ack", "driver", "driver-ok", "features-ok", "?", "?", "NEEDS-RESET", "FAILED",
+};
+
+/* Console `devices`: status, features and queue counters of each device. */
+void virtio_print(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_virtio; i++) {
+		const struct virtio_dev *d = vm->virtio[i];
+
+		printk("  %s (%s): status", d->ops->name,
+		       vm->boot->devices & HV_DEV_VIRTIO_MMIO ? "mmio" : "pci");
+		if (!d->status)
+			printk(" reset");
+		for (unsigned b = 0; b < 8; b++)
+			if (d->status & (1u << b))
+				printk(" %s", status_bits[b]);
+		printk(", features %#lx, resets %u\n", d->driver_features, d->resets);
+		if (d->broken[0])
+			printk("    needs reset: %s\n", d->broken);
+		for (unsigned q = 0; q < d->ops->nr_queues; q++)
+			printk("    queue %u: size %u %s, chains %lu, notifies %lu, interrupts %lu\n",
+			       q, d->q[q].vq.size, d->q[q].enabled ? "on" : "off", d->q[q].chains,
+			       d->q[q].notifies, d->q[q].interrupts);
+	}
+}

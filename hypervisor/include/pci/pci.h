@@ -191,5 +191,7 @@ void pci_intx_set(struct pci_dev *d, bool level);
 /* The functions of the VM's bus, for the console's `devices` (NULL past
  * the last). */
 struct pci_dev *pci_dev_at(struct vm *vm, unsigned slot);
+/* Prints the functions (console `devices`). */
+void pci_print(struct vm *vm);
 
 #endif

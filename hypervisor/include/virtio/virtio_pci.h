@@ -15,5 +15,7 @@ int virtio_pci_create(struct vm *vm, struct virtio_dev *d, uint32_t class_code);
 int virtio_attach(struct vm *vm, struct virtio_dev *d, uint32_t pci_class);
 /* Every attached device back to its power-on state (VM restart). */
 void virtio_reset_all(struct vm *vm);
+/* Prints each device's status and queue counters (console `devices`). */
+void virtio_print(struct vm *vm);
 
 #endif
