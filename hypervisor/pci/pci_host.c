@@ -336,8 +336,10 @@ void pci_print(struct vm *vm)
 		printk("  pci 00:%02x.0 %04x:%04x class %06x %-15s", s,
 		       pci_cfg_read(d, PCI_VENDOR_ID, 2), pci_cfg_read(d, PCI_DEVICE_ID, 2),
 		       pci_cfg_read(d, PCI_REVISION_ID, 4) >> 8, d->name);
-		if (d->bar_size[0])
-			printk(pci_bar_decodes(d, 0, &bar0) ? " bar0 %#lx" : " bar0 off", bar0);
+		if (d->bar_size[0] && pci_bar_decodes(d, 0, &bar0))
+			printk(" bar0 0x%lx", bar0);
+		else if (d->bar_size[0])
+			printk(" bar0 off");
 		if (d->cfg[PCI_INTERRUPT_PIN])
 			printk(" %s", pci_msix_enabled(d) ? "msi-x" : "intx");
 		printk("\n");

@@ -45,7 +45,7 @@ void virtio_print(struct vm *vm)
 		for (unsigned b = 0; b < 8; b++)
 			if (d->status & (1u << b))
 				printk(" %s", status_bits[b]);
-		printk(", features %#lx, resets %u\n", d->driver_features, d->resets);
+		printk(", features 0x%lx, resets %u\n", d->driver_features, d->resets);
 		if (d->broken[0])
 			printk("    needs reset: %s\n", d->broken);
 		for (unsigned q = 0; q < d->ops->nr_queues; q++)
