@@ -120,11 +120,11 @@ static const char *walk_chain(const struct virtq *q, const struct guest_ram *ram
 		struct virtq_desc d = load_desc(ram, q->desc + 16ull * i);
 		const char *why;
 
+		/* 2.7.5.3.2: direct descriptors may lead to one indirect
+		 * one, which ends the chain. */
 		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
 			if (!q->indirect)
 				return "indirect descriptor, not negotiated";
-			if (e->nr_out + e->nr_in)
-				return "indirect descriptor after direct ones";
 			return walk_indirect(ram, &d, e);
 		}
 		if ((why = add_seg(e, &d, ram)))

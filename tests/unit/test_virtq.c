@@ -122,6 +122,17 @@ static void test_indirect(void)
 	CHECK_EQ(e.nr_out, 1);
 	CHECK_EQ(e.nr_in, 1);
 	CHECK_EQ(e.seg[1].gpa, 0x9000);
+	/* 2.7.5.3.2: direct descriptors, then one indirect one. */
+	q = fresh();
+	desc(DESC, 0, 0x8000, 16, VIRTQ_DESC_F_NEXT, 1);
+	desc(DESC, 1, 0x4000, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	desc(0x4000, 0, 0x9000, 8, VIRTQ_DESC_F_WRITE, 0);
+	offer(0);
+	CHECK_EQ(virtq_pop(&q, &ram, &e, &why), VIRTQ_OK);
+	CHECK_EQ(e.nr_out, 1);
+	CHECK_EQ(e.nr_in, 1);
+	CHECK_EQ(e.out_len, 16);
+	CHECK_EQ(e.seg[1].gpa, 0x9000);
 	q = fresh();
 	q.indirect = false;
 	desc(DESC, 0, 0x4000, 16, VIRTQ_DESC_F_INDIRECT, 0);
@@ -175,9 +186,10 @@ static void test_hostile(void)
 	q = fresh(); desc(DESC, 0, 0x4000, 32, VIRTQ_DESC_F_INDIRECT, 0);
 	desc(0x4000, 0, 0x8000, 8, VIRTQ_DESC_F_NEXT, 2); offer(0);
 	BROKEN(q, "past its table");
-	q = fresh(); desc(DESC, 0, 0x8000, 8, VIRTQ_DESC_F_NEXT, 1);
-	desc(DESC, 1, 0x4000, 16, VIRTQ_DESC_F_INDIRECT, 0); offer(0);
-	BROKEN(q, "after direct ones");
+	q = fresh(); desc(DESC, 0, 0x8000, 8, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	desc(DESC, 1, 0x4000, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	desc(0x4000, 0, 0x9000, 8, 0, 0); offer(0);        /* readable after writable */
+	BROKEN(q, "device-readable buffer after a device-writable one");
 	q = fresh(); avail_idx = QSZ + 1; offer(0);          /* index jumps by QSZ + 2 */
 	BROKEN(q, "more than the queue size");
 	/* A chain longer than VIRTQ_MAX_SEGS, through an indirect table. */
