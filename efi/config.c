@@ -15,7 +15,7 @@
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define NUL_TERM     ((size_t)-1) /* length of a NUL-terminated string argument */
 #define EXCERPT_MAX  24           /* longest piece of input quoted in a message */
-#define NR_KEYS_MAX  14           /* entries in the largest key table */
+#define NR_KEYS_MAX  15           /* entries in the largest key table */
 
 enum section { SEC_NONE, SEC_HYPERVISOR, SEC_VM, SEC_SKIP };
 
@@ -260,6 +260,16 @@ static void set_rng(struct parser *p, const char *v, size_t n)
 	set_device(p, v, n, HV_DEV_VIRTIO_RNG);
 }
 
+/* Default on, so the flag says off. */
+static void set_event_idx(struct parser *p, const char *v, size_t n)
+{
+	int on = parse_switch(p, v, n);
+
+	if (on >= 0)
+		p->vm->devices = on ? p->vm->devices & ~HV_DEV_NO_EVENT_IDX
+				    : p->vm->devices | HV_DEV_NO_EVENT_IDX;
+}
+
 static void set_virtio_console(struct parser *p, const char *v, size_t n)
 {
 	set_device(p, v, n, HV_DEV_VIRTIO_CONSOLE);
@@ -453,6 +463,7 @@ static const struct key_desc vm_keys[] = {
 	{ "net", set_net },
 	{ "rng", set_rng },
 	{ "virtio-console", set_virtio_console },
+	{ "event-idx", set_event_idx },
 };
 
 static const struct key_desc hypervisor_keys[] = {

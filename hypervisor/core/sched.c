@@ -13,6 +13,7 @@
 #include <devices/lapic.h>
 #include <devices/vpit.h>
 #include <lib/printk.h>
+#include <virtio/virtio_pci.h>
 #include <x86/acpi.h>
 #include <x86/cpu.h>
 #include <x86/debugreg.h>
@@ -188,8 +189,10 @@ static void all_stopped(bool batch)
 	if (!batch)
 		return;
 	for (unsigned i = 0; i < nr_vms; i++)
-		if (vms[i]->state != VM_FAILED)
+		if (vms[i]->state != VM_FAILED) {
 			console_print_stats(vms[i]);
+			virtio_print(vms[i]);
+		}
 	batch_poweroff();
 }
 

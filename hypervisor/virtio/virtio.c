@@ -16,7 +16,9 @@ void virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops, voi
 	d->vm = vm;
 	d->ram = (struct guest_ram){ vm_gpa_to_hva(vm, 0, vm->mem_size), vm->mem_size };
 	d->device_features = features | 1ull << VIRTIO_F_VERSION_1 |
-			     1ull << VIRTIO_F_INDIRECT_DESC | 1ull << VIRTIO_F_EVENT_IDX;
+			     1ull << VIRTIO_F_INDIRECT_DESC;
+	if (!(vm->boot->devices & HV_DEV_NO_EVENT_IDX))
+		d->device_features |= 1ull << VIRTIO_F_EVENT_IDX;
 	d->config_writable = VIRTIO_CONFIG_MAX;   /* the device type opens what it needs */
 	virtio_reset(d);
 	d->resets = 0;

@@ -30,6 +30,7 @@ enum hv_boot_protocol {
 #define HV_DEV_DISK_READONLY  (1u << 4)  /* disk-readonly = on */
 #define HV_DEV_VIRTIO_MMIO    (1u << 5)  /* transport = mmio (default: pci) */
 #define HV_DEV_MAC_SET        (1u << 6)  /* mac = given; else derived from the VM's index */
+#define HV_DEV_NO_EVENT_IDX   (1u << 7)  /* event-idx = off: virtio devices do not offer it */
 
 struct hv_blob {              /* a file read from the ESP */
 	uint64_t addr;            /* host-physical, 0 when absent */

@@ -490,6 +490,16 @@ static void test_transport(void)
 	CHECK_HAS(vm_error("transport = mmio\ntransport = pci"), "set twice");
 }
 
+/* event-idx: on by default, so the flag records off. */
+static void test_event_idx(void)
+{
+	CHECK(parse_vm("event-idx = off")->vms[0].devices == HV_DEV_NO_EVENT_IDX);
+	CHECK(parse_vm("event-idx = on")->vms[0].devices == 0);
+	CHECK(parse_vm("rng = on")->vms[0].devices == HV_DEV_VIRTIO_RNG);
+	CHECK_HAS(vm_error("event-idx = sometimes"), "expected on or off");
+	CHECK_HAS(vm_error("event-idx = off\nevent-idx = on"), "set twice");
+}
+
 static void test_switches(void)
 {
 	static const struct { const char *key; uint32_t flag; } keys[] = {
@@ -852,6 +862,7 @@ int main(void)
 	test_disk_readonly();
 	test_transport();
 	test_switches();
+	test_event_idx();
 	test_mac();
 	test_vm_section_errors();
 	test_vm_names();
