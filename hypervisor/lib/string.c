@@ -13,11 +13,16 @@ void *memset(void *dst, int c, size_t n)
 	return dst;
 }
 
+/* Quadwords first: an emulator (QEMU TCG, Bochs) runs a string
+ * instruction one element per step, so this is up to 8 times fewer steps
+ * for the large copies virtio does; hardware does either fast. */
 void *memcpy(void *dst, const void *src, size_t n)
 {
 	void *d = dst;
+	size_t q = n / 8, b = n % 8;
 
-	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(q) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(b) : : "memory");
 	return dst;
 }
 
