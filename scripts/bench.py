@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Benchmarks (`make bench`); figures go into README with date and machine.
 
-    bench.py [--only exits|kut|linux ...] [--pairs N] [--kut-rounds N] [--iters N]
+    bench.py [--only exits|kut|linux|virtio ...] [--pairs N] [--kut-rounds N] [--iters N]
 
 1. exits: exit cost, per backend. The minimal guest in `bench` mode times (TSC) an
    intercepted CPUID and a hypercall round trip served by the full exit path ("full"),
@@ -17,6 +17,13 @@
    directly under the same QEMU (`-kernel vmexit.flat`, no hypervisor), and under Kestrel
    on VMX (Bochs); medians over the rounds. There is no bare-Bochs reference: Bochs cannot
    boot a Multiboot kernel without a bootloader.
+4. virtio: virtio-blk sequential read throughput of a Linux guest (all of /dev/vda, page
+   cache dropped, N passes) divided by the same guest's copy throughput for a file in RAM,
+   with VIRTIO_F_EVENT_IDX offered and withheld (`event-idx = off`); virtio-blk exits
+   (notifications, plus one EOI per interrupt) per MiB read, from two boots that differ
+   only in N (1 and 1 + EXTRA passes): (exits of the longer boot - exits of the shorter)
+   / MiB of the extra passes. SVM (QEMU TCG), medians of
+   --io-rounds rounds.
 3. linux: Linux's own uptime when it runs init, booted under Kestrel (SVM, QEMU TCG)
    divided by the same for a direct QEMU boot of the same bzImage and initramfs, in N
    pairs (direct boot then Kestrel boot, back to back); every pair and the median ratio,
@@ -53,6 +60,13 @@ BENCH_LINE = re.compile(r"^\[bench\] bench: (\w+) full=(\d+) floor=(\d+) ratio=(
 UPTIME = re.compile(r"KESTREL-LINUX-UPTIME: ([0-9.]+)")
 LINUX_VM = ("[vm linux]\nmemory = 256M\nboot = linux\nkernel = guests/bzImage\n"
             "initrd = guests/initramfs.cpio.gz\ncmdline = console=ttyS0 kestrel.poweroff\n")
+
+IO_LINE = re.compile(r"KESTREL-LINUX-BENCH-IO: passes (\d+) bytes (\d+) blk_cs (\d+) "
+                     r"mem_cs (\d+)")
+IO_VM = ("[vm io]\nmemory = 256M\nboot = linux\nkernel = guests/bzImage\n"
+         "initrd = guests/initramfs.cpio.gz\ndisk = images/data.img\n{extra}"
+         "cmdline = console=ttyS0 kestrel.bench-io={passes} kestrel.poweroff\n")
+IO_EXTRA = 4               # passes the longer boot adds
 
 KUT_TESTS = ("cpuid", "vmcall", "mov_from_cr8", "mov_to_cr8", "inl_from_pmtimer")
 KUT_FIGURE = re.compile(r"^(\w+) (\d+)$")
@@ -300,6 +314,44 @@ def linux_pairs(pairs, timeout):
     return out
 
 
+# ------------------------------------------------------------------ 4. virtio-blk
+
+def io_boot(event_idx, passes, timeout):
+    extra = "" if event_idx else "event-idx = off\n"
+    text = boot("svm", IO_VM.format(extra=extra, passes=passes), timeout)
+    m = IO_LINE.search(text)
+    if not m:
+        sys.exit("bench: no KESTREL-LINUX-BENCH-IO line from the virtio boot")
+    n, size, blk_cs, mem_cs = (int(x) for x in m.groups())
+    # Batch-end virtio counters: each notify is one exit (an MMIO write), each interrupt
+    # one more (the guest's EOI to its xAPIC).
+    q = re.search(r"virtio-blk \(pci\):.*\n    queue 0: size \d+ \w+, chains (\d+), "
+                  r"notifies (\d+), interrupts (\d+)", text)
+    if not q:
+        sys.exit("bench: no virtio-blk counters at the end of the virtio boot")
+    return {"passes": n, "mib": n * size / 2**20, "blk_s": blk_cs / 100, "mem_s": mem_cs / 100,
+            "exits": int(q[2]) + int(q[3]), "chains": int(q[1])}
+
+
+def io_rounds(rounds, timeout):
+    out = {"on": [], "off": []}
+    for i in range(rounds):
+        for mode in ("on", "off"):
+            short = io_boot(mode == "on", 1, timeout)
+            long_ = io_boot(mode == "on", 1 + IO_EXTRA, timeout)
+            mib = long_["mib"] - short["mib"]
+            r = {"blk_mibs": long_["mib"] / long_["blk_s"],
+                 "mem_mibs": long_["mib"] / long_["mem_s"],
+                 "exits_per_mib": (long_["exits"] - short["exits"]) / mib,
+                 "requests_per_mib": (long_["chains"] - short["chains"]) / mib}
+            r["ratio"] = r["blk_mibs"] / r["mem_mibs"]
+            out[mode].append(r)
+            log(f"virtio round {i + 1}/{rounds}, EVENT_IDX {mode}: blk {r['blk_mibs']:.1f} "
+                f"MiB/s, memory {r['mem_mibs']:.1f} MiB/s, ratio {r['ratio']:.2f}, "
+                f"{r['exits_per_mib']:.0f} exits/MiB")
+    return out
+
+
 # ------------------------------------------------------------------ report
 
 def machine():
@@ -402,6 +454,20 @@ def report(res, args):
                   "", f"- top ports: {hot_text(st['ports'], PORT_NAMES)}",
                   f"- top MSRs: {hot_text(st['msrs'], MSR_NAMES)}",
                   f"- top MMIO pages: {hot_text(st['mmio'], MMIO_NAMES)}"]
+    if "virtio" in res:
+        v = res["virtio"]
+        lines += ["", f"virtio-blk sequential read in a Linux guest (SVM, QEMU TCG; 16 MiB disk "
+                  f"read {1 + IO_EXTRA} times, page cache dropped each time; median of "
+                  f"{len(v['on'])} rounds):", "",
+                  "| EVENT_IDX | disk read | copy in guest RAM | disk/RAM | requests per MiB "
+                  "| virtio exits per MiB |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for mode in ("on", "off"):
+            rs = v[mode]
+            med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+            lines.append(f"| {mode} | {med['blk_mibs']:.1f} MiB/s | {med['mem_mibs']:.1f} MiB/s "
+                         f"| **{med['ratio']:.2f}** | {med['requests_per_mib']:.1f} "
+                         f"| {med['exits_per_mib']:.1f} |")
     return "\n".join(lines)
 
 
@@ -409,8 +475,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 epilog="\n\n".join(__doc__.split("\n\n")[1:]),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", action="append", choices=("exits", "kut", "linux"),
-                   help="run only this part (repeatable; default: all three)")
+    p.add_argument("--only", action="append", choices=("exits", "kut", "linux", "virtio"),
+                   help="run only this part (repeatable; default: all)")
+    p.add_argument("--io-rounds", type=int, default=3,
+                   help="virtio-blk rounds (4 boots each; default 3)")
     p.add_argument("--pairs", type=int, default=5, help="Linux boot pairs (default 5)")
     p.add_argument("--kut-rounds", type=int, default=3,
                    help="vmexit.flat runs per configuration on QEMU (default 3)")
@@ -424,7 +492,7 @@ def main():
     p.add_argument("--timeout", type=int, default=900)
     p.add_argument("--json", default=os.path.join(REPO, "build", "bench.json"))
     args = p.parse_args()
-    parts = set(args.only or ("exits", "kut", "linux"))
+    parts = set(args.only or ("exits", "kut", "linux", "virtio"))
     start = time.monotonic()
     WORK.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(ESP, ignore_errors=True)
@@ -441,6 +509,8 @@ def main():
             out["kut"] = kut_qemu_lane(args.kut_rounds, esp)
         if "linux" in parts:
             out["linux"] = linux_pairs(args.pairs, args.timeout)
+        if "virtio" in parts:
+            out["virtio"] = io_rounds(args.io_rounds, args.timeout)
         return out
 
     def bochs_lane():
@@ -464,6 +534,8 @@ def main():
                       "notes": {"svm": qnotes["svm"], "bare": qnotes["bare"], "vmx": bnotes}}
     if "linux" in parts:
         res["linux"] = q["linux"]
+    if "virtio" in parts:
+        res["virtio"] = q["virtio"]
     text = report(res, args)
     print(text)
     log(f"done in {time.monotonic() - start:.0f} s")
