@@ -27,6 +27,7 @@ def test_bad_boot_inputs_each_get_one_clear_message(boot_batch, esp_dir, tmp_pat
     g = esp / "guests"
     (g / "overlap.elf").write_bytes(overlapping_elf((esp / GUEST).read_bytes()))
     (g / "big.initrd").write_bytes(b"\0" * (24 << 20))
+
     cfg = (vm("good")
            + vm("overlap", kernel="guests/overlap.elf", memory="8M")
            + vm("bigrd", memory="16M") + "initrd = guests/big.initrd\n\n"
@@ -50,4 +51,26 @@ def test_bad_boot_inputs_each_get_one_clear_message(boot_batch, esp_dir, tmp_pat
              r'free ')
     r.search(r'^kestrel: hv\.cfg:\d+: vm "junk": .*(control|character|printable).*$')
     r.search(r'^kestrel: hv\.cfg:\d+: vm "long": cmdline .*(long|at most).*$')
+    assert_selftest_passed(r, "good", CHECKS_1_VCPU)
+
+
+def test_bad_disk_images_each_get_one_clear_message(boot_batch, esp_dir, tmp_path):
+    """virtio-blk images (hv.cfg `disk =`): missing, not whole sectors, empty."""
+    esp = tmp_path / "esp"
+    shutil.copytree(esp_dir, esp)
+    g = esp / "guests"
+    (g / "odd.img").write_bytes(b"\0" * 1000)
+    (g / "empty.img").write_bytes(b"")
+    cfg = (vm("good")
+           + vm("nodisk", memory="8M") + "disk = images/no-such.img\n\n"
+           + vm("odddisk", memory="8M") + "disk = guests/odd.img\n\n"
+           + vm("nulldisk", memory="8M") + "disk = guests/empty.img\n\n")
+    r = boot_batch(cfg, esp=esp)
+    r.assert_rc(1)
+    r.search(r'^kestrel: vm "nodisk": cannot read disk "images/no-such\.img": '
+             r'file not found$')
+    r.search(r'^kestrel: vm "odddisk": disk "guests/odd\.img": 1000 bytes is not a multiple '
+             r'of 512 \(a disk is whole 512-byte sectors\)$')
+    r.search(r'^kestrel: vm "nulldisk": disk "guests/empty\.img" is empty \(a disk has at '
+             r'least one 512-byte sector\)$')
     assert_selftest_passed(r, "good", CHECKS_1_VCPU)
