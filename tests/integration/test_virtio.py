@@ -41,6 +41,7 @@ def test_disk_rng_and_hvc0_over_pci(interactive_session, backend):
                          ("0x0004", "virtio_rng")):
             s.expect(rf"\[vio\] KESTREL-LINUX-VIRTIO-DEV: virtio\d device={dev} "
                      rf"vendor=0x1af4 driver={drv}")
+        s.expect(r"\[vio\] KESTREL-LINUX-VIRTIO-IRQ: PCI-MSI \d+-edge virtio0-req\.0")
         s.expect(r"\[vio\] KESTREL-LINUX-DISK: manifest ok", timeout=120)
         s.expect(r"\[vio\] KESTREL-LINUX-DISK: wrote written-by-guest ([0-9a-f-]{36})",
                  timeout=120)
@@ -92,3 +93,21 @@ def test_same_image_over_virtio_mmio_with_a_read_only_disk(boot_batch, backend):
     r.search(r"^\[mmio\] KESTREL-LINUX-DISK: write FAILED$")
     r.search(r"^\[mmio\] KESTREL-LINUX-RNG: [0-9a-f]{128}$")
     assert "restarts" not in r.log_text, r.describe()
+
+
+# The INTx path is backend-independent (pci/pci_host.c, the IOAPIC model): one Linux boot
+# on QEMU covers it; under Bochs a Linux boot costs minutes.
+@pytest.mark.backends("svm")
+def test_intx_when_the_guest_declines_msi(boot_batch, backend):
+    """pci=nomsi: the virtio-pci functions interrupt through INTA and the _PRT's IOAPIC
+    pins (level, active low), the ISR read deasserting the line."""
+    cfg = VIRTIO_VM.format(name="intx", cmdline="console=ttyS0 pci=nomsi kestrel.disk "
+                           "kestrel.rng kestrel.poweroff", extra="disk-readonly = on")
+    r = boot_batch(cfg, timeout=400)
+    r.assert_ok()
+    r.search(r"^\[intx\] KESTREL-LINUX-VIRTIO-IRQ: IO-APIC 1[6-9]-fasteoi virtio0$")
+    assert "PCI-MSI" not in r.log_text, r.describe()
+    r.search(r"^\[intx\] KESTREL-LINUX-DISK: manifest ok$")
+    r.search(r"^\[intx\] KESTREL-LINUX-RNG: [0-9a-f]{128}$")
+    r.search(r"^  virtio-blk \(pci\): .*\n    queue 0: size 256 \w+, chains [1-9]\d*, "
+             r"notifies \d+, interrupts [1-9]\d*$")
