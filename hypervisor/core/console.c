@@ -9,6 +9,7 @@
 #include <lib/printk.h>
 #include <lib/string.h>
 #include <pci/pci.h>
+#include <virtio/virtio_net.h>
 #include <virtio/virtio_pci.h>
 #include <x86/cpu.h>
 #include <x86/vendor.h>
@@ -97,6 +98,7 @@ void console_print_stats(const struct vm *vm)
 	print_hot("ports", &vm->hot_ports, HOT_OUT, "in", "out", 4);
 	print_hot("MSRs", &vm->hot_msrs, HOT_WRITE, "read", "write", 8);
 	print_hot("MMIO pages", &vm->hot_gpas, 0, "", "", 8);
+	virtio_net_print_vm(vm);
 }
 
 static void cmd_stats(int argc, char **argv)
@@ -186,6 +188,13 @@ static void cmd_devices(int argc, char **argv)
 	virtio_print(vm);
 }
 
+static void cmd_net(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	virtio_net_print();
+}
+
 static void cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
@@ -199,6 +208,7 @@ static const struct command commands[] = {
 	{ "stop",   "<vm>", "stop a VM for good",                      cmd_stop },
 	{ "trace",  "[vm]", "the last 32 exits (of one VM)",           cmd_trace },
 	{ "devices", "<vm>", "PCI functions, virtio status and queue counters", cmd_devices },
+	{ "net",    "",     "the virtual switch: ports, links and counters", cmd_net },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -26,6 +26,7 @@ static int com1_create(struct vm *vm)
 
 static bool want_testdev(const struct hv_boot_vm *bv) { return bv->devices & HV_DEV_TESTDEV; }
 static bool want_blk(const struct hv_boot_vm *bv)     { return bv->disk.addr != 0; }
+static bool want_net(const struct hv_boot_vm *bv)     { return bv->devices & HV_DEV_VIRTIO_NET; }
 static bool want_rng(const struct hv_boot_vm *bv)     { return bv->devices & HV_DEV_VIRTIO_RNG; }
 static bool want_console(const struct hv_boot_vm *bv)
 {
@@ -47,6 +48,7 @@ static const struct vdev_type platform[] = {
 	{ "testdev", want_testdev, testdev_create, testdev_reset },
 	{ "PCI host bridge", NULL, pci_host_create, pci_host_reset },
 	{ "virtio-blk", want_blk, virtio_blk_create, NULL },
+	{ "virtio-net", want_net, virtio_net_create, NULL },
 	{ "virtio-console", want_console, virtio_console_create, NULL },
 	{ "virtio-rng", want_rng, virtio_rng_create, NULL },
 	{ "virtio reset", NULL, NULL, virtio_reset_all },

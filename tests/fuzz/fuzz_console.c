@@ -37,6 +37,7 @@
 #include <lib/printk.h>
 #include <pci/pci.h>
 #include <virtio/virtio_console.h>
+#include <virtio/virtio_net.h>
 #include <virtio/virtio_pci.h>
 #include <x86/cpu.h>
 #include <x86/serial.h>
@@ -155,6 +156,17 @@ void pci_print(struct vm *vm)
 void virtio_print(struct vm *vm)
 {
 	printk("  virtio of vm %u\n", vm->id);
+}
+
+/* `net` and the NIC line of `stats`: the switch has its own fuzzer. */
+void virtio_net_print(void)
+{
+	printk("  switch ports\n");
+}
+
+void virtio_net_print_vm(const struct vm *vm)
+{
+	printk("  net of vm %u\n", vm->id);
 }
 
 /* core/vm.c, the parts the console uses (same rules). */

@@ -1,0 +1,13 @@
+/* virtio-net NICs and the switch joining them, for the console (virtio/virtio_net.c). */
+#ifndef VIRTIO_VIRTIO_NET_H
+#define VIRTIO_VIRTIO_NET_H
+
+struct vm;
+
+/* Console `net`: the switch's ports and their counters. */
+void virtio_net_print(void);
+/* One line with the counters of the VM's switch port; nothing without a
+ * NIC (`stats <vm>`, batch end). */
+void virtio_net_print_vm(const struct vm *vm);
+
+#endif
