@@ -54,8 +54,8 @@ def net_ports(out):
 
 
 def test_two_linux_vms_ping_and_transfer_16_mib(interactive_session, backend):
-    # QEMU TCG: both boots take ~40 s, the transfer ~9 s (about 2 MB/s). Bochs runs every
-    # timeout 3x longer (KESTREL_VMX_TIMEOUT_SCALE).
+    # QEMU TCG: the whole test ~40 s, the transfer 6-9 s (2-3 MB/s). Bochs: 8.5 min, the
+    # transfer ~75 s (0.23 MB/s); its timeouts are 3x these (KESTREL_VMX_TIMEOUT_SCALE).
     with interactive_session(CONFIG) as s:
         # The two VMs' lines interleave in any order: wait for the sender's, in its own
         # order, then read the rest from the whole console output.
