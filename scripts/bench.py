@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Benchmarks (`make bench`); figures go into README with date and machine.
 
-    bench.py [--only exits|kut|linux|virtio ...] [--pairs N] [--kut-rounds N] [--iters N]
+    bench.py [--only exits|kut|linux|virtio|net ...] [--pairs N] [--kut-rounds N] [--iters N]
 
 1. exits: exit cost, per backend. The minimal guest in `bench` mode times (TSC) an
    intercepted CPUID and a hypercall round trip served by the full exit path ("full"),
@@ -24,6 +24,10 @@
    only in N (1 and 1 + EXTRA passes): (exits of the longer boot - exits of the shorter)
    / MiB of the extra passes. SVM (QEMU TCG), medians of
    --io-rounds rounds.
+5. net: two Linux VMs on the virtual switch (SVM): 16 MiB over TCP from one to the
+   other (busybox nc, timed by the sender) divided by the same transfer over the
+   sender's own loopback device; virtio-net exits (notifications plus interrupts, both
+   VMs, both queues) per MiB moved; EVENT_IDX on and off; --net-rounds rounds, medians.
 3. linux: Linux's own uptime when it runs init, booted under Kestrel (SVM, QEMU TCG)
    divided by the same for a direct QEMU boot of the same bzImage and initramfs, in N
    pairs (direct boot then Kestrel boot, back to back); every pair and the median ratio,
@@ -67,6 +71,13 @@ IO_VM = ("[vm io]\nmemory = 256M\nboot = linux\nkernel = guests/bzImage\n"
          "initrd = guests/initramfs.cpio.gz\ndisk = images/data.img\n{extra}"
          "cmdline = console=ttyS0 kestrel.bench-io={passes} kestrel.poweroff\n")
 IO_EXTRA = 4               # passes the longer boot adds
+
+NET_VM = ("[vm {name}]\nmemory = 256M\nboot = linux\nkernel = guests/bzImage\n"
+          "initrd = guests/initramfs.cpio.gz\nnet = on\n{extra}cmdline = console=ttyS0 {opts} "
+          "kestrel.poweroff\n\n")
+NET_SEND = re.compile(r"KESTREL-LINUX-NET-SEND-TIME: (\d+) cs")
+NET_LO = re.compile(r"KESTREL-LINUX-NET-LO: bytes (\d+) cs (\d+)")
+NET_MIB = 16
 
 KUT_TESTS = ("cpuid", "vmcall", "mov_from_cr8", "mov_to_cr8", "inl_from_pmtimer")
 KUT_FIGURE = re.compile(r"^(\w+) (\d+)$")
@@ -352,6 +363,59 @@ def io_rounds(rounds, timeout):
     return out
 
 
+# ------------------------------------------------------------------ 5. virtio-net
+
+def virtio_counters(text, vm_name, device):
+    """notifies + interrupts of every queue of one VM's virtio device (batch end)."""
+    lines = text.splitlines()
+    start = next((i for i, l in enumerate(lines)
+                  if re.match(rf"^vm \d+ \({re.escape(vm_name)}\): \d+ exits$", l)), None)
+    total = 0
+    if start is None:
+        return None
+    i = next((j for j in range(start + 1, len(lines)) if lines[j].startswith(f"  {device} (")),
+             None)
+    if i is None:
+        return None
+    for line in lines[i + 1:]:
+        m = re.match(r"^    queue \d+: .*notifies (\d+), interrupts (\d+)$", line)
+        if not m:
+            break
+        total += int(m[1]) + int(m[2])
+    return total
+
+
+def net_boot(event_idx, timeout):
+    extra = "" if event_idx else "event-idx = off\n"
+    cfg = (NET_VM.format(name="rx", extra=extra,
+                         opts="kestrel.net=10.0.0.1/24 kestrel.netserve")
+           + NET_VM.format(name="tx", extra=extra,
+                           opts="kestrel.netlo kestrel.net=10.0.0.2/24 kestrel.netpeer=10.0.0.1 "
+                                "kestrel.netsend=10.0.0.1"))
+    text = boot("svm", cfg, timeout)
+    send, lo = NET_SEND.search(text), NET_LO.search(text)
+    rx, tx = virtio_counters(text, "rx", "virtio-net"), virtio_counters(text, "tx", "virtio-net")
+    if not send or not lo or rx is None or tx is None:
+        sys.exit("bench: the virtio-net boot gave no transfer times or counters")
+    lo_mib = int(lo[1]) / 2**20
+    r = {"vm_mibs": NET_MIB / (int(send[1]) / 100), "lo_mibs": lo_mib / (int(lo[2]) / 100),
+         "exits_per_mib": (rx + tx) / NET_MIB}
+    r["ratio"] = r["vm_mibs"] / r["lo_mibs"]
+    return r
+
+
+def net_rounds(rounds, timeout):
+    out = {"on": [], "off": []}
+    for i in range(rounds):
+        for mode in ("on", "off"):
+            r = net_boot(mode == "on", timeout)
+            out[mode].append(r)
+            log(f"net round {i + 1}/{rounds}, EVENT_IDX {mode}: between VMs "
+                f"{r['vm_mibs']:.2f} MiB/s, loopback {r['lo_mibs']:.2f} MiB/s, ratio "
+                f"{r['ratio']:.2f}, {r['exits_per_mib']:.0f} virtio exits/MiB")
+    return out
+
+
 # ------------------------------------------------------------------ report
 
 def machine():
@@ -468,6 +532,18 @@ def report(res, args):
             lines.append(f"| {mode} | {med['blk_mibs']:.1f} MiB/s | {med['mem_mibs']:.1f} MiB/s "
                          f"| **{med['ratio']:.2f}** | {med['requests_per_mib']:.1f} "
                          f"| {med['exits_per_mib']:.1f} |")
+    if "net" in res:
+        v = res["net"]
+        lines += ["", f"virtio-net between two Linux VMs (SVM, QEMU TCG; 16 MiB over TCP with "
+                  f"busybox nc, against the same in the sender's loopback; median of "
+                  f"{len(v['on'])} rounds):", "",
+                  "| EVENT_IDX | VM to VM | loopback | VM/loopback | virtio exits per MiB |",
+                  "|---|---:|---:|---:|---:|"]
+        for mode in ("on", "off"):
+            rs = v[mode]
+            med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+            lines.append(f"| {mode} | {med['vm_mibs']:.2f} MiB/s | {med['lo_mibs']:.2f} MiB/s | "
+                         f"**{med['ratio']:.2f}** | {med['exits_per_mib']:.0f} |")
     return "\n".join(lines)
 
 
@@ -475,8 +551,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 epilog="\n\n".join(__doc__.split("\n\n")[1:]),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", action="append", choices=("exits", "kut", "linux", "virtio"),
+    p.add_argument("--only", action="append", choices=("exits", "kut", "linux", "virtio", "net"),
                    help="run only this part (repeatable; default: all)")
+    p.add_argument("--net-rounds", type=int, default=3,
+                   help="virtio-net rounds (2 boots each; default 3)")
     p.add_argument("--io-rounds", type=int, default=3,
                    help="virtio-blk rounds (4 boots each; default 3)")
     p.add_argument("--pairs", type=int, default=5, help="Linux boot pairs (default 5)")
@@ -492,7 +570,7 @@ def main():
     p.add_argument("--timeout", type=int, default=900)
     p.add_argument("--json", default=os.path.join(REPO, "build", "bench.json"))
     args = p.parse_args()
-    parts = set(args.only or ("exits", "kut", "linux", "virtio"))
+    parts = set(args.only or ("exits", "kut", "linux", "virtio", "net"))
     start = time.monotonic()
     WORK.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(ESP, ignore_errors=True)
@@ -511,6 +589,8 @@ def main():
             out["linux"] = linux_pairs(args.pairs, args.timeout)
         if "virtio" in parts:
             out["virtio"] = io_rounds(args.io_rounds, args.timeout)
+        if "net" in parts:
+            out["net"] = net_rounds(args.net_rounds, args.timeout)
         return out
 
     def bochs_lane():
@@ -536,6 +616,8 @@ def main():
         res["linux"] = q["linux"]
     if "virtio" in parts:
         res["virtio"] = q["virtio"]
+    if "net" in parts:
+        res["net"] = q["net"]
     text = report(res, args)
     print(text)
     log(f"done in {time.monotonic() - start:.0f} s")
