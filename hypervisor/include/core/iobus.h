@@ -27,7 +27,7 @@ struct io_region {
 	const char *name;
 };
 
-#define IOBUS_MAX_REGIONS 16
+#define IOBUS_MAX_REGIONS 32
 
 struct io_bus {
 	unsigned nr;
