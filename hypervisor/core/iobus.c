@@ -1,10 +1,15 @@
 /* Range lookup for the port-I/O and MMIO buses. */
 #include <core/iobus.h>
+#include <lib/printk.h>
 
 int iobus_register(struct io_bus *bus, uint64_t base, uint64_t len,
 		   const struct io_ops *ops, void *opaque, const char *name)
 {
-	if (!len || bus->nr == IOBUS_MAX_REGIONS || base + len < base)
+	if (bus->nr == IOBUS_MAX_REGIONS) {
+		printk("kestrel: %s: the bus is full (%u ranges)\n", name, IOBUS_MAX_REGIONS);
+		return -1;
+	}
+	if (!len || base + len < base)
 		return -1;
 	for (unsigned i = 0; i < bus->nr; i++) {
 		const struct io_region *r = &bus->regions[i];
