@@ -459,6 +459,11 @@ def hot_text(items, names=None):
     return ", ".join(out) or "none"
 
 
+def median_row(rounds):
+    """Each figure's median over the rounds (a list of dicts with the same keys)."""
+    return {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+
+
 def report(res, args):
     date = datetime.date.today().isoformat()
     lines = [f"Measured {date} on {machine()}."]
@@ -527,8 +532,7 @@ def report(res, args):
                   "| virtio exits per MiB |",
                   "|---|---:|---:|---:|---:|---:|"]
         for mode in ("on", "off"):
-            rs = v[mode]
-            med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+            med = median_row(v[mode])
             lines.append(f"| {mode} | {med['blk_mibs']:.1f} MiB/s | {med['mem_mibs']:.1f} MiB/s "
                          f"| **{med['ratio']:.2f}** | {med['requests_per_mib']:.1f} "
                          f"| {med['exits_per_mib']:.1f} |")
@@ -540,8 +544,7 @@ def report(res, args):
                   "| EVENT_IDX | VM to VM | loopback | VM/loopback | virtio exits per MiB |",
                   "|---|---:|---:|---:|---:|"]
         for mode in ("on", "off"):
-            rs = v[mode]
-            med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+            med = median_row(v[mode])
             lines.append(f"| {mode} | {med['vm_mibs']:.2f} MiB/s | {med['lo_mibs']:.2f} MiB/s | "
                          f"**{med['ratio']:.2f}** | {med['exits_per_mib']:.0f} |")
     return "\n".join(lines)

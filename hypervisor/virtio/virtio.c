@@ -119,6 +119,11 @@ void virtio_queue_enable(struct virtio_dev *d, unsigned qi)
 	q->enabled = true;
 }
 
+struct virtio_queue *virtio_selected_queue(struct virtio_dev *d)
+{
+	return d->queue_sel < d->ops->nr_queues ? &d->q[d->queue_sel] : NULL;
+}
+
 bool virtio_running(const struct virtio_dev *d)
 {
 	return (d->status & VIRTIO_STATUS_DRIVER_OK) && !d->broken[0];

@@ -51,11 +51,6 @@ struct virtio_mmio {
 	unsigned gsi;
 };
 
-static struct virtio_queue *selected(struct virtio_dev *d)
-{
-	return d->queue_sel < d->ops->nr_queues ? &d->q[d->queue_sel] : NULL;
-}
-
 static void line_update(struct virtio_mmio *m)
 {
 	ioapic_set_irq(m->vdev->vm, m->gsi, m->vdev->isr != 0);
@@ -63,7 +58,7 @@ static void line_update(struct virtio_mmio *m)
 
 static uint32_t reg_read(struct virtio_dev *d, uint64_t off)
 {
-	struct virtio_queue *q = selected(d);
+	struct virtio_queue *q = virtio_selected_queue(d);
 
 	switch (off) {
 	case MMIO_MAGIC_VALUE: return MMIO_MAGIC;
@@ -88,7 +83,7 @@ static void set_half(uint64_t *a, bool high, uint32_t v)
 static void reg_write(struct virtio_mmio *m, uint64_t off, uint32_t v)
 {
 	struct virtio_dev *d = m->vdev;
-	struct virtio_queue *q = selected(d);
+	struct virtio_queue *q = virtio_selected_queue(d);
 	bool q_ok = q && !q->enabled;   /* 4.2.3.2: set up before QueueReady */
 
 	switch (off) {

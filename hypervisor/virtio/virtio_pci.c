@@ -69,11 +69,6 @@ struct virtio_pci {
 	struct virtio_dev *vdev;
 };
 
-static struct virtio_queue *selected(struct virtio_dev *d)
-{
-	return d->queue_sel < d->ops->nr_queues ? &d->q[d->queue_sel] : NULL;
-}
-
 static void put(uint8_t *p, uint64_t v, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
@@ -83,7 +78,7 @@ static void put(uint8_t *p, uint64_t v, unsigned n)
 /* The common configuration as the driver sees it now. */
 static void common_image(struct virtio_dev *d, uint8_t img[CC_SIZE])
 {
-	struct virtio_queue *q = selected(d);
+	struct virtio_queue *q = virtio_selected_queue(d);
 
 	memset(img, 0, CC_SIZE);
 	put(img + CC_DEVICE_FEATURE_SELECT, d->device_features_sel, 4);
@@ -125,7 +120,7 @@ static void set_addr(uint64_t *a, uint64_t off, unsigned size, uint64_t val)
 static void common_write(struct virtio_pci *vp, uint64_t off, unsigned size, uint64_t val)
 {
 	struct virtio_dev *d = vp->vdev;
-	struct virtio_queue *q = selected(d);
+	struct virtio_queue *q = virtio_selected_queue(d);
 	/* 4.1.4.3.2: queue fields are written only before the queue is on. */
 	bool q_ok = q && !q->enabled;
 

@@ -118,6 +118,8 @@ void virtio_write_driver_features(struct virtio_dev *d, uint32_t val);
 /* The driver enabled queue_sel: checks its layout first. */
 void virtio_queue_enable(struct virtio_dev *d, unsigned q);
 void virtio_queue_kick(struct virtio_dev *d, unsigned q);
+/* The queue queue_sel names, or NULL past the last (its registers read 0). */
+struct virtio_queue *virtio_selected_queue(struct virtio_dev *d);
 /* Device configuration, little-endian (2.5): reads past the end give 0. */
 uint64_t virtio_config_read(const struct virtio_dev *d, uint64_t off, unsigned size);
 void virtio_config_write(struct virtio_dev *d, uint64_t off, unsigned size, uint64_t val);
