@@ -235,12 +235,12 @@ check: unit fuzz-smoke
 integration: all
 	$(PYTHON) -m pytest -v -n 2 tests/integration
 
-# The integration tests spread over two workers test by test; then kvm-unit-tests, each
-# backend's boots in one xdist group (QEMU and Bochs side by side). One run with
-# --dist loadgroup would keep every Bochs integration test on one worker (39 minutes).
+# One pytest run on two workers: kvm-unit-tests first, each backend's boots one xdist
+# group (Bochs' is the longest single unit, about 10 minutes, so it starts first), then
+# the integration tests one by one on whichever worker is free. Two runs in a row left
+# one worker idle for 8 minutes while Bochs finished kvm-unit-tests.
 test: check all kut
-	$(PYTHON) -m pytest -v -n 2 tests/integration
-	$(PYTHON) -m pytest -v -n 2 --dist loadgroup tests/kut
+	$(PYTHON) -m pytest -v -n 2 --dist loadgroup --durations=15 tests/kut tests/integration
 
 bench: all
 	$(PYTHON) scripts/bench.py

@@ -5,9 +5,9 @@ runs once per backend: test_x[svm] under QEMU (AMD SVM), test_x[vmx] under Bochs
 VMX). `--backend svm|vmx|all` (default: $KESTREL_BACKENDS, else all) selects; the other
 variants are reported as skipped. `@pytest.mark.backends("svm")` limits a test to the
 backends it applies to; a test can also `pytest.skip(...)` for one backend at run time.
-With pytest-xdist, `-n 2` runs two boots at a time (one core each; 4.3 min for the
-whole suite vs 7.2 min with `--dist loadgroup`, which keeps every vmx test on one worker
-and every svm test on the other through xdist_group marks, so the QEMU worker idles).
+With pytest-xdist, `-n 2` runs two boots at a time (one core each), test by test: the
+variants carry no xdist_group mark, so `--dist loadgroup` (which `make test` uses for the
+kvm-unit-tests' boots, see tests/kut) still spreads them over both workers.
 
     def test_x(boot_batch):
         r = boot_batch(CONFIG_TEXT, timeout=60)   # or a Path, or None for the ESP's hv.cfg
@@ -33,6 +33,13 @@ import harness  # noqa: E402
 
 
 def pytest_addoption(parser):
+    try:
+        add_options(parser)
+    except ValueError:      # tests/kut is in the same run: its conftest added them
+        pass
+
+
+def add_options(parser):
     parser.addoption("--esp", default=None,
                      help="ESP directory to boot (default: $KESTREL_ESP or build/esp)")
     parser.addoption("--backend", default=None, choices=[*harness.BACKENDS, "all"],
@@ -56,9 +63,8 @@ def selected_backends(config):
 
 
 def backend_param(name, selected):
-    """The [svm] / [vmx] variant: in the backend's xdist group (used by --dist loadgroup:
-    QEMU and Bochs runs on different workers), skipped when not selected."""
-    marks = [pytest.mark.xdist_group(name)]
+    """The [svm] / [vmx] variant, skipped when not selected."""
+    marks = []
     if name not in selected:
         marks.append(pytest.mark.skip(
             reason=f"backend {name} not selected (--backend / KESTREL_BACKENDS)"))

@@ -18,10 +18,7 @@ esp_dir = integration.esp_dir                          # fixture: the Kestrel ES
 
 
 def pytest_addoption(parser):
-    try:
-        integration.pytest_addoption(parser)
-    except ValueError:      # tests/integration is in the same run: its conftest added them
-        pass
+    integration.pytest_addoption(parser)     # a no-op if tests/integration's ran first
     parser.addoption("--kut-slow", action="store_true",
                      default=os.environ.get("KUT_SLOW", "") not in ("", "0"),
                      help="also run the kvm-unit-tests flagged `slow` in "

@@ -32,10 +32,9 @@ def pytest_generate_tests(metafunc):
     slow_ok = metafunc.config.getoption("kut_slow")
     params = []
     for backend in kut.BACKENDS:
-        # A group of their own, not the integration tests' backend group, should
-        # the two suites share a pytest run.
-        marks = [pytest.mark.xdist_group(f"kut-{backend}") if m.name == "xdist_group" else m
-                 for m in integration.backend_param(backend, selected).marks]
+        # One group a backend: its tests share that backend's boots (--dist loadgroup).
+        marks = [pytest.mark.xdist_group(f"kut-{backend}"),
+                 *integration.backend_param(backend, selected).marks]
         for name, exp in EXPECTATIONS.items():
             m = list(marks)
             if exp.slow_on(backend) and not slow_ok:
