@@ -83,24 +83,42 @@ int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned flag
 	return 0;
 }
 
-bool pt_lookup(const struct pt *pt, uint64_t va, uint64_t *pa, unsigned *level)
+bool pt_walk(const struct pt *pt, uint64_t va, struct pt_walk *w)
 {
-	uint64_t *table = table_at(pt, pt->root_pa);
+	uint64_t table_pa = pt->root_pa;
 
+	*w = (struct pt_walk){ 0 };
+	/* Four levels translate 48 bits; a wider address is not mapped. */
+	if (va >> (level_shift(4) + 9))
+		return false;
 	for (unsigned l = 4; l >= 1; l--) {
-		uint64_t e = table[(va >> level_shift(l)) & 511];
+		unsigned index = (va >> level_shift(l)) & 511;
+		uint64_t e = table_at(pt, table_pa)[index];
 		uint64_t offset_mask = (1ull << level_shift(l)) - 1;
 
+		w->steps[w->nr_steps++] = (struct pt_walk_step){ l, table_pa + index * 8, e };
 		if (!pt->fmt->present(e))
 			return false;
 		if (l == 1 || pt->fmt->is_leaf(e, l)) {
-			*pa = (e & pt->fmt->addr_mask & ~offset_mask) | (va & offset_mask);
-			*level = l;
+			w->pa = (e & pt->fmt->addr_mask & ~offset_mask) | (va & offset_mask);
+			w->level = l;
+			w->mapped = true;
 			return true;
 		}
-		table = table_at(pt, e & pt->fmt->addr_mask);
+		table_pa = e & pt->fmt->addr_mask;
 	}
 	return false;
+}
+
+bool pt_lookup(const struct pt *pt, uint64_t va, uint64_t *pa, unsigned *level)
+{
+	struct pt_walk w;
+
+	if (!pt_walk(pt, va, &w))
+		return false;
+	*pa = w.pa;
+	*level = w.level;
+	return true;
 }
 
 /* ---- x86-64 long-mode entries (SDM vol. 3, 4.5, tables 4-14..4-20) ---- */
@@ -145,6 +163,15 @@ static bool x86_is_leaf(uint64_t e, unsigned level)
 	return level == 1 || (e & X86_PTE_PS);
 }
 
+/* P, R/W, XD and PCD as SDM 3, tables 4-15..4-20 define them. */
+static unsigned x86_rights(uint64_t e)
+{
+	if (!(e & X86_PTE_P))
+		return 0;
+	return PT_READ | (e & X86_PTE_RW ? PT_WRITE : 0) | (e & X86_PTE_NX ? 0 : PT_EXEC) |
+	       (e & X86_PTE_PCD ? PT_UNCACHED : 0);
+}
+
 #define X86_FORMAT(var, fmt_name, table, leaf, max_level) \
 	const struct pt_format var = {                    \
 		.name = fmt_name,                         \
@@ -152,6 +179,7 @@ static bool x86_is_leaf(uint64_t e, unsigned level)
 		.leaf_entry = leaf,                       \
 		.present = x86_present,                   \
 		.is_leaf = x86_is_leaf,                   \
+		.rights = x86_rights,                     \
 		.addr_mask = X86_ADDR_MASK,               \
 		.max_leaf_level = max_level,              \
 	}
@@ -169,6 +197,7 @@ X86_FORMAT(pt_format_npt_1g, "NPT/1G", npt_table_entry, npt_leaf_entry, 3);
 #define EPT_MT_WB    (6ull << 3)
 #define EPT_MT_UC    (0ull << 3)
 #define EPT_LARGE    (1ull << 7)
+#define EPT_MT_MASK  (7ull << 3)
 
 static uint64_t ept_table_entry(uint64_t pa)
 {
@@ -200,6 +229,15 @@ static bool ept_is_leaf(uint64_t e, unsigned level)
 	return level == 1 || (e & EPT_LARGE);
 }
 
+/* The memory type is in leaves only (bits 5:3, table 29-6). */
+static unsigned ept_rights(uint64_t e)
+{
+	if (!ept_present(e))
+		return 0;
+	return (e & EPT_R ? PT_READ : 0) | (e & EPT_W ? PT_WRITE : 0) |
+	       (e & EPT_X ? PT_EXEC : 0) | ((e & EPT_MT_MASK) == EPT_MT_UC ? PT_UNCACHED : 0);
+}
+
 #define EPT_FORMAT(var, fmt_name, max_level)           \
 	const struct pt_format var = {                 \
 		.name = fmt_name,                      \
@@ -207,6 +245,7 @@ static bool ept_is_leaf(uint64_t e, unsigned level)
 		.leaf_entry = ept_leaf_entry,          \
 		.present = ept_present,                \
 		.is_leaf = ept_is_leaf,                \
+		.rights = ept_rights,                  \
 		.addr_mask = X86_ADDR_MASK,            \
 		.max_leaf_level = max_level,           \
 	}

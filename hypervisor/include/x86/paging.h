@@ -33,6 +33,9 @@ struct pt_format {
 	uint64_t (*leaf_entry)(uint64_t pa, unsigned level, unsigned flags);
 	bool (*present)(uint64_t entry);
 	bool (*is_leaf)(uint64_t entry, unsigned level);
+	/* PT_* rights an entry grants (PT_UNCACHED: an uncached leaf), for
+	 * views of a walk; 0 when not present. */
+	unsigned (*rights)(uint64_t entry);
 	uint64_t addr_mask;        /* physical-address bits of an entry */
 	unsigned max_leaf_level;   /* 3 when 1 GiB pages may be used, else 2 */
 };
@@ -56,6 +59,24 @@ int pt_init(struct pt *pt);
 int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned flags);
 /* Translates va; returns true and sets *pa and *level when mapped. */
 bool pt_lookup(const struct pt *pt, uint64_t va, uint64_t *pa, unsigned *level);
+
+/* One level of a recorded lookup: the entry and where it is. */
+struct pt_walk_step {
+	unsigned level;
+	uint64_t entry_pa;
+	uint64_t entry;
+};
+
+struct pt_walk {
+	bool mapped;
+	uint64_t pa;          /* when mapped */
+	unsigned level;       /* of the leaf, when mapped */
+	unsigned nr_steps;    /* the last one is the leaf or the entry not present */
+	struct pt_walk_step steps[4];
+};
+
+/* pt_lookup that records each level it reads (console `walk`, gdb stub). */
+bool pt_walk(const struct pt *pt, uint64_t va, struct pt_walk *w);
 
 /* x86-64 long-mode format (SDM vol. 3, 4.5): host and guest tables. */
 extern const struct pt_format pt_format_x86_64;
