@@ -141,9 +141,10 @@ static void mac_learn(struct vswitch *sw, uint64_t key, unsigned port)
 	sw->mac_seen[i] = ++sw->clock;
 }
 
-static void deliver_to(struct vswitch_port *p, const void *frame, size_t len)
+static void deliver_to(struct vswitch_port *p, const void *frame, size_t len,
+		       const void *meta)
 {
-	if (!p->up || !p->deliver(p->opaque, frame, len)) {
+	if (!p->up || !p->deliver(p->opaque, frame, len, meta)) {
 		p->c.drops++;
 		return;
 	}
@@ -155,7 +156,7 @@ static void deliver_to(struct vswitch_port *p, const void *frame, size_t len)
  * to every port but the one it came from; a learned one to its port only,
  * and not at all when that is the port it came from (filtered). */
 enum vswitch_verdict vswitch_send(struct vswitch *sw, unsigned port, const void *frame,
-				  size_t len)
+				  size_t len, const void *meta)
 {
 	struct vswitch_port *src = port_get(sw, port);
 	uint64_t to, from;  /* read once: the frame may be the guest's */
@@ -178,12 +179,12 @@ enum vswitch_verdict vswitch_send(struct vswitch *sw, unsigned port, const void 
 		return VSWITCH_LOCAL;
 	}
 	if (dst >= 0) {
-		deliver_to(&sw->port[dst], frame, len);
+		deliver_to(&sw->port[dst], frame, len, meta);
 		return VSWITCH_UNICAST;
 	}
 	for (unsigned i = 0; i < VSWITCH_MAX_PORTS; i++)
 		if (i != port && sw->port[i].in_use)
-			deliver_to(&sw->port[i], frame, len);
+			deliver_to(&sw->port[i], frame, len, meta);
 	return VSWITCH_FLOODED;
 refuse:
 	src->c.errors++;

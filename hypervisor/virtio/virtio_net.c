@@ -1,6 +1,6 @@
 /*
  * virtio-net (virtio 1.2, 5.1): one receive and one transmit queue, no
- * control queue, no multiqueue, no segmentation offload. Every NIC is a
+ * control queue, no multiqueue. Every NIC is a
  * port of one hypervisor-wide switch (net/vswitch.c): a frame the driver
  * transmits goes through the switch during its notification exit, straight
  * into the receive buffers of the destination VMs. Nothing is queued: a
@@ -18,7 +18,17 @@
  *              bounded copy, before the switch, so every receiver gets a
  *              complete frame whatever it negotiated;
  *   GUEST_CSUM receivers that took it get DATA_VALID on those frames, the
- *              checksum we just computed being right by construction.
+ *              checksum we just computed being right by construction;
+ *   HOST_TSO4, HOST_TSO6  the driver may send a TCP packet of up to 64 KiB
+ *              as one frame (gso_type TCPV4/6, NEEDS_CSUM, gso_size the
+ *              MSS): one exit and one copy move it, where 45 MTU-sized
+ *              frames would take as many of each;
+ *   GUEST_TSO4, GUEST_TSO6  a receiver that took them (and GUEST_CSUM) gets
+ *              such a frame whole, with the sender's header, as a NIC
+ *              doing receive coalescing would hand it; any other receiver
+ *              gets it cut into MTU-sized segments with their checksums
+ *              complete (net/offload.c), so what a VM can receive never
+ *              depends on what the sender negotiated.
  * The header is struct virtio_net_hdr with num_buffers (12 bytes: VERSION_1
  * is required by the core).
  *
@@ -34,6 +44,7 @@
 #include <core/vm.h>
 #include <lib/printk.h>
 #include <lib/string.h>
+#include <net/offload.h>
 #include <net/vswitch.h>
 #include <virtio/virtio.h>
 #include <virtio/virtio_devices.h>
@@ -44,6 +55,10 @@
 #define VIRTIO_NET_F_CSUM        0
 #define VIRTIO_NET_F_GUEST_CSUM  1
 #define VIRTIO_NET_F_MAC         5
+#define VIRTIO_NET_F_GUEST_TSO4  7
+#define VIRTIO_NET_F_GUEST_TSO6  8
+#define VIRTIO_NET_F_HOST_TSO4   11
+#define VIRTIO_NET_F_HOST_TSO6   12
 #define VIRTIO_NET_F_MRG_RXBUF   15
 #define VIRTIO_NET_F_STATUS      16
 
@@ -58,6 +73,9 @@
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
 #define VIRTIO_NET_HDR_F_DATA_VALID 2
 #define VIRTIO_NET_HDR_GSO_NONE     0
+#define VIRTIO_NET_HDR_GSO_TCPV4    1
+#define VIRTIO_NET_HDR_GSO_TCPV6    4
+#define TCP_CSUM_OFFSET             16     /* of the checksum in a TCP header */
 
 struct virtio_net_hdr {
 	uint8_t flags;
@@ -86,7 +104,15 @@ struct virtio_net {
 	struct virtq_elem rx_first, rx_next;
 	uint16_t rx_heads[NET_QUEUE_SIZE];
 	uint32_t rx_lens[NET_QUEUE_SIZE];
-	/* Transmit: the frame out of the driver's buffers. */
+	/* A segment of a TSO frame on its way to this NIC. */
+	uint8_t rx_segment[VSWITCH_MTU_FRAME_MAX];
+	/* Transmit: the frame out of the driver's buffers, and what the switch
+	 * hands each receiver about it. */
+	struct net_tx {
+		struct virtio_net_hdr h;   /* the driver's: gso_type NONE, TCPV4 or TCPV6 */
+		bool csum_filled;          /* NEEDS_CSUM done here: the frame is complete */
+		struct tso tso;            /* with a gso_type: the frame, parsed */
+	} tx;
 	uint8_t tx_frame[VSWITCH_FRAME_MAX];
 };
 
@@ -95,8 +121,6 @@ struct virtio_net {
 static struct vswitch net_switch;
 static struct virtio_net *nics[NET_MAX_NICS];
 static unsigned nr_nics;
-/* Set while the frame in vswitch_send had its checksum filled by us. */
-static bool tx_csum_filled;
 
 static bool nic_ready(const struct virtio_net *n)
 {
@@ -139,10 +163,11 @@ static void rx_unpop(struct virtio_net *n, uint16_t last_avail)
  * does not run meanwhile (one host CPU), so the driver never sees part of
  * a frame. False, with nothing returned, when the buffers run out.
  */
-static bool net_rx(struct virtio_net *n, const uint8_t *frame, size_t len, uint8_t flags)
+static bool net_rx(struct virtio_net *n, const uint8_t *frame, size_t len,
+		   const struct virtio_net_hdr *hdr)
 {
 	struct virtio_dev *d = &n->vdev;
-	struct virtio_net_hdr h = { .flags = flags, .gso_type = VIRTIO_NET_HDR_GSO_NONE };
+	struct virtio_net_hdr h = *hdr;
 	bool mrg = virtio_has(d, VIRTIO_NET_F_MRG_RXBUF);
 	uint16_t last_avail = d->q[RX_QUEUE].vq.last_avail;
 	unsigned nr = 0;
@@ -180,18 +205,48 @@ static bool net_rx(struct virtio_net *n, const uint8_t *frame, size_t len, uint8
 	return true;
 }
 
+static bool rx_takes_gso(const struct virtio_net *n, uint8_t gso_type)
+{
+	const struct virtio_dev *d = &n->vdev;
+
+	return virtio_has(d, VIRTIO_NET_F_GUEST_CSUM) &&
+	       virtio_has(d, gso_type == VIRTIO_NET_HDR_GSO_TCPV6 ? VIRTIO_NET_F_GUEST_TSO6
+								    : VIRTIO_NET_F_GUEST_TSO4);
+}
+
+/* A TSO frame to a receiver that cannot take it whole: segment by segment.
+ * A segment that finds no buffer ends the frame (TCP will send it again);
+ * the switch counts the frame as one drop. */
+static bool net_rx_segments(struct virtio_net *n, const struct tso *t)
+{
+	struct virtio_net_hdr h = { .gso_type = VIRTIO_NET_HDR_GSO_NONE };
+
+	if (virtio_has(&n->vdev, VIRTIO_NET_F_GUEST_CSUM))
+		h.flags = VIRTIO_NET_HDR_F_DATA_VALID;   /* tso_segment completes them */
+	for (unsigned i = 0; i < t->segments; i++)
+		if (!net_rx(n, n->rx_segment, tso_segment(t, i, n->rx_segment), &h))
+			return false;
+	return true;
+}
+
 /* The switch's deliver callback: runs in the sender's exit and writes into
  * the receiver's RAM (fine with one host CPU; issue 10's lock covers it). */
-static bool net_deliver(void *opaque, const void *frame, size_t len)
+static bool net_deliver(void *opaque, const void *frame, size_t len, const void *meta)
 {
 	struct virtio_net *n = opaque;
-	uint8_t flags = 0;
+	const struct net_tx *t = meta;
+	struct virtio_net_hdr h = { .gso_type = VIRTIO_NET_HDR_GSO_NONE };
 
 	if (!nic_ready(n))
 		return false;
-	if (tx_csum_filled && virtio_has(&n->vdev, VIRTIO_NET_F_GUEST_CSUM))
-		flags = VIRTIO_NET_HDR_F_DATA_VALID;
-	return net_rx(n, frame, len, flags);
+	if (t->h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		if (!rx_takes_gso(n, t->h.gso_type))
+			return net_rx_segments(n, &t->tso);
+		h = t->h;               /* whole, checksum still partial: NEEDS_CSUM */
+	} else if (t->csum_filled && virtio_has(&n->vdev, VIRTIO_NET_F_GUEST_CSUM)) {
+		h.flags = VIRTIO_NET_HDR_F_DATA_VALID;
+	}
+	return net_rx(n, frame, len, &h);
 }
 
 /*
@@ -202,19 +257,11 @@ static bool net_deliver(void *opaque, const void *frame, size_t len)
  */
 static bool csum_fill(uint8_t *f, size_t len, uint16_t start, uint16_t offset)
 {
-	uint64_t sum = 0;
 	uint16_t c;
-	size_t i;
 
 	if (start > len || offset > len - start || len - start - offset < 2)
 		return false;
-	for (i = start; i + 1 < len; i += 2)
-		sum += (uint32_t)f[i] << 8 | f[i + 1];
-	if (i < len)
-		sum += (uint32_t)f[i] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	c = (uint16_t)~sum;
+	c = inet_csum_fold(inet_csum_add(0, f + start, len - start));
 	if (!c)
 		c = 0xffff;
 	f[start + offset] = (uint8_t)(c >> 8);
@@ -233,30 +280,57 @@ static void tx_refuse(struct virtio_net *n, uint64_t len)
 	c->errors++;
 }
 
-/* One transmit chain: header, then a frame that must fit our copy. */
+/*
+ * A TSO frame (5.1.6.2): a type whose HOST_TSO feature was negotiated, no
+ * ECN bit (HOST_ECN is not offered), the checksum left to us at the TCP
+ * header's field, and a TCP packet we could cut into MTU-sized segments.
+ */
+static bool tx_tso_ok(struct virtio_net *n, size_t len)
+{
+	const struct virtio_dev *d = &n->vdev;
+	const struct virtio_net_hdr *h = &n->tx.h;
+	bool v6 = h->gso_type == VIRTIO_NET_HDR_GSO_TCPV6;
+
+	if (!(v6 && virtio_has(d, VIRTIO_NET_F_HOST_TSO6)) &&
+	    !(h->gso_type == VIRTIO_NET_HDR_GSO_TCPV4 && virtio_has(d, VIRTIO_NET_F_HOST_TSO4)))
+		return false;
+	return virtio_has(d, VIRTIO_NET_F_CSUM) && (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+	       h->csum_offset == TCP_CSUM_OFFSET &&
+	       tso_parse(&n->tx.tso, n->tx_frame, len, v6, h->csum_start, h->gso_size,
+			 VSWITCH_MTU_FRAME_MAX);
+}
+
+/* One transmit chain: header, then a frame that must fit our copy: an
+ * MTU-sized one, or a TSO frame up to VSWITCH_FRAME_MAX. */
 static void net_tx_one(struct virtio_net *n, const struct virtq_elem *e)
 {
 	struct virtio_dev *d = &n->vdev;
-	struct virtio_net_hdr h;
-	uint64_t len = e->out_len >= sizeof(h) ? e->out_len - sizeof(h) : 0;
+	struct net_tx *t = &n->tx;
+	uint64_t len = e->out_len >= sizeof(t->h) ? e->out_len - sizeof(t->h) : 0;
 
-	if (e->out_len < sizeof(h) || len > VSWITCH_FRAME_MAX ||
-	    virtq_read(&d->ram, e, 0, &h, sizeof(h)) != sizeof(h) ||
-	    h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {   /* no GSO was offered */
+	if (e->out_len < sizeof(t->h) || len > VSWITCH_FRAME_MAX ||
+	    virtq_read(&d->ram, e, 0, &t->h, sizeof(t->h)) != sizeof(t->h)) {
 		tx_refuse(n, len);
 		return;
 	}
-	virtq_read(&d->ram, e, sizeof(h), n->tx_frame, len);
-	tx_csum_filled = false;
-	if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && virtio_has(d, VIRTIO_NET_F_CSUM)) {
-		if (!csum_fill(n->tx_frame, len, h.csum_start, h.csum_offset)) {
+	virtq_read(&d->ram, e, sizeof(t->h), n->tx_frame, len);
+	t->csum_filled = false;
+	if (t->h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		if (!tx_tso_ok(n, len)) {
 			tx_refuse(n, len);
 			return;
 		}
-		tx_csum_filled = true;
+	} else if (len > VSWITCH_MTU_FRAME_MAX) {
+		tx_refuse(n, len);
+		return;
+	} else if ((t->h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && virtio_has(d, VIRTIO_NET_F_CSUM)) {
+		if (!csum_fill(n->tx_frame, len, t->h.csum_start, t->h.csum_offset)) {
+			tx_refuse(n, len);
+			return;
+		}
+		t->csum_filled = true;
 	}
-	vswitch_send(&net_switch, (unsigned)n->port, n->tx_frame, len);
-	tx_csum_filled = false;
+	vswitch_send(&net_switch, (unsigned)n->port, n->tx_frame, len, t);
 }
 
 static void net_tx(struct virtio_net *n)
@@ -308,7 +382,9 @@ int virtio_net_create(struct vm *vm)
 {
 	uint64_t features = 1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM |
 			    1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_MRG_RXBUF |
-			    1ull << VIRTIO_NET_F_STATUS;
+			    1ull << VIRTIO_NET_F_STATUS | 1ull << VIRTIO_NET_F_HOST_TSO4 |
+			    1ull << VIRTIO_NET_F_HOST_TSO6 | 1ull << VIRTIO_NET_F_GUEST_TSO4 |
+			    1ull << VIRTIO_NET_F_GUEST_TSO6;
 	struct virtio_net *n;
 
 	if (nr_nics == NET_MAX_NICS)

@@ -41,7 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define ORACLE __attribute__((no_sanitize("coverage")))
 
 static struct vswitch sw;
-static uint8_t frame[65560];    /* built here, sent from a copy of exactly its length */
+/* Built here, sent from a copy of exactly its length. */
+static uint8_t frame[VSWITCH_FRAME_MAX + 1];
 static const uint8_t *sent;
 static int port_id[NPORTS];
 static uint16_t no_buffer;      /* receivers that refuse, a bit a port */
@@ -50,10 +51,12 @@ static size_t sent_len;
 static unsigned took[NPORTS], refused[NPORTS];
 static unsigned burst_budget;
 
-static bool deliver(void *opaque, const void *f, size_t len)
+static bool deliver(void *opaque, const void *f, size_t len, const void *meta)
 {
 	unsigned p = (unsigned)*(int *)opaque;
 
+	if (meta != &sent_len)
+		abort();                /* the sender's meta, untouched */
 	if (sending >= NPORTS || p == sending || !sw.port[p].in_use || !sw.port[p].up)
 		abort();                /* to the source, a down or free port, or not now */
 	if (f != sent || len != sent_len)
@@ -86,7 +89,7 @@ static void mac_pick(uint8_t *mac, uint8_t sel)
 
 static size_t len_pick(uint8_t sel)
 {
-	static const size_t edge[] = { 0, 13, 14, 1518, 1519, 65550 };
+	static const size_t edge[] = { 0, 13, 14, 1519, VSWITCH_FRAME_MAX, VSWITCH_FRAME_MAX + 1 };
 
 	return sel < 6 ? edge[sel] : 14 + (size_t)sel * 6;  /* up to 1544 */
 }
@@ -150,7 +153,7 @@ ORACLE static void check_send(unsigned port, const uint8_t *dst, const uint8_t *
 	memcpy(copy, frame, len);
 	sending = port;
 	sent_len = len;
-	v = vswitch_send(&sw, port, copy, len);
+	v = vswitch_send(&sw, port, copy, len, &sent_len);
 	sending = ~0u;
 	free(copy);
 

@@ -26,10 +26,13 @@ static const uint8_t MB[6] = { 0x52, 0x54, 0x00, 0x00, 0x00, 0x0b };
 static const uint8_t MC[6] = { 0x52, 0x54, 0x00, 0x00, 0x00, 0x0c };
 static const uint8_t MD[6] = { 0x52, 0x54, 0x00, 0x00, 0x00, 0x0d };
 
-static bool deliver(void *opaque, const void *f, size_t len)
+static const char meta_tag[] = "meta";   /* what send() hands the switch as meta */
+
+static bool deliver(void *opaque, const void *f, size_t len, const void *meta)
 {
 	struct sink *s = opaque;
 
+	CHECK(meta == meta_tag);
 	s->calls++;
 	if (s->full)
 		return false;
@@ -68,7 +71,7 @@ static enum vswitch_verdict send(unsigned port, const uint8_t *dst, const uint8_
 	memset(frame, 0x5a, sizeof(frame));
 	memcpy(frame, dst, 6);
 	memcpy(frame + 6, src, 6);
-	return vswitch_send(&sw, port, frame, len);
+	return vswitch_send(&sw, port, frame, len, meta_tag);
 }
 
 static unsigned calls(void)
@@ -100,9 +103,9 @@ static void test_ports(void)
 	CHECK(!sw.port[3].up);                                  /* added down */
 	vswitch_port_remove(&sw, 3);
 	CHECK(!sw.port[3].in_use);
-	CHECK_EQ(vswitch_send(&sw, 3, frame, 60), VSWITCH_BAD_PORT);
-	CHECK_EQ(vswitch_send(&sw, VSWITCH_MAX_PORTS, frame, 60), VSWITCH_BAD_PORT);
-	CHECK_EQ(vswitch_send(&sw, ~0u, frame, 60), VSWITCH_BAD_PORT);
+	CHECK_EQ(vswitch_send(&sw, 3, frame, 60, meta_tag), VSWITCH_BAD_PORT);
+	CHECK_EQ(vswitch_send(&sw, VSWITCH_MAX_PORTS, frame, 60, meta_tag), VSWITCH_BAD_PORT);
+	CHECK_EQ(vswitch_send(&sw, ~0u, frame, 60, meta_tag), VSWITCH_BAD_PORT);
 	CHECK_EQ(vswitch_port_add(&sw, "a-name-longer-than-thirty-one-characters", mac, deliver,
 				  NULL), 3);                    /* the free slot */
 	CHECK_EQ(strlen(sw.port[3].name), VSWITCH_NAME_MAX - 1);
@@ -302,17 +305,17 @@ static void test_bad_source(void)
 static void test_lengths(void)
 {
 	setup(2);
-	CHECK_EQ(vswitch_send(&sw, 0, NULL, 0), VSWITCH_REFUSED);
+	CHECK_EQ(vswitch_send(&sw, 0, NULL, 0, meta_tag), VSWITCH_REFUSED);
 	CHECK_EQ(send(0, BCAST, MA, VSWITCH_FRAME_MIN - 1), VSWITCH_REFUSED);
 	CHECK_EQ(send(0, BCAST, MA, VSWITCH_FRAME_MAX + 1), VSWITCH_REFUSED);
-	CHECK_EQ(send(0, BCAST, MA, 65550), VSWITCH_REFUSED);
+	CHECK_EQ(send(0, BCAST, MA, 65554), VSWITCH_REFUSED);   /* 64 KiB packet, tag, header */
 	CHECK_EQ(calls(), 0);
 	CHECK_EQ(vswitch_lookup(&sw, MA), -1);           /* nor learned from */
 	CHECK_EQ(sw.port[0].c.errors, 4);
 	CHECK_EQ(send(0, BCAST, MA, VSWITCH_FRAME_MIN), VSWITCH_FLOODED);
 	CHECK_EQ(send(0, BCAST, MA, VSWITCH_FRAME_MAX), VSWITCH_FLOODED);
 	CHECK_EQ(sinks[1].frames, 2);
-	CHECK_EQ(sinks[1].last_len, 1518);
+	CHECK_EQ(sinks[1].last_len, 65553);
 	CHECK_EQ(sw.port[0].c.errors, 4);
 }
 

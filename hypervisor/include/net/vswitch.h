@@ -12,8 +12,13 @@
  * into the switch.
  *
  * Frames are Ethernet frames without the FCS and without the virtio-net
- * header: 14 to 1518 bytes (VSWITCH_FRAME_MIN, _MAX). No padding to the
- * 802.3 minimum of 60 is required: virtio-net neither pads nor checks.
+ * header, 14 bytes (VSWITCH_FRAME_MIN) and up. No padding to the 802.3
+ * minimum of 60 is required: virtio-net neither pads nor checks. What
+ * lies beyond the Ethernet header is the ports' business: the sender may
+ * hand a description of the frame (meta: virtio-net passes its offload
+ * header, so a TCP segmentation offload frame of up to VSWITCH_FRAME_MAX
+ * bytes reaches each receiver whole or cut in segments, as the receiver
+ * can take it), which every deliver call gets unchanged.
  */
 #ifndef NET_VSWITCH_H
 #define NET_VSWITCH_H
@@ -30,11 +35,14 @@
 #define VSWITCH_FRAME_MIN   14      /* the header: destination, source, EtherType */
 /* The largest frame without segmentation offload: a 1500-byte MTU, the
  * header and one 802.1Q tag, the receive buffer Linux's virtio-net driver
- * posts when no offload is negotiated. A virtio-net that offered
- * VIRTIO_NET_F_HOST_TSO4 and the like would need 64 KiB frames here. */
-#define VSWITCH_FRAME_MAX   (VSWITCH_FRAME_MIN + 4 + 1500)
+ * posts when no offload is negotiated. */
+#define VSWITCH_MTU_FRAME_MAX (VSWITCH_FRAME_MIN + 4 + 1500)
+/* The largest frame: a whole IP packet (64 KiB less a byte) of a
+ * segmentation offload, the header and one 802.1Q tag. */
+#define VSWITCH_FRAME_MAX   (VSWITCH_FRAME_MIN + 4 + 65535)
 
-typedef bool (*vswitch_deliver_fn)(void *opaque, const void *frame, size_t len);
+typedef bool (*vswitch_deliver_fn)(void *opaque, const void *frame, size_t len,
+				   const void *meta);
 
 /* Counters of one port, from the switch's side of the link. */
 struct vswitch_counters {
@@ -93,9 +101,10 @@ void vswitch_port_up(struct vswitch *sw, unsigned port);
 void vswitch_port_down(struct vswitch *sw, unsigned port);
 
 /* A frame from `port`: learns its source, then forwards it (see enum
- * vswitch_verdict). The frame is only read, and only during the call. */
+ * vswitch_verdict), handing meta to each deliver call. The frame is only
+ * read, and only during the call. */
 enum vswitch_verdict vswitch_send(struct vswitch *sw, unsigned port, const void *frame,
-				  size_t len);
+				  size_t len, const void *meta);
 
 /* The port `mac` was learned on, or -1. */
 int vswitch_lookup(const struct vswitch *sw, const uint8_t mac[6]);
