@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // FUZZ-OPTIONS: -rss_limit_mb=4096
-// FUZZ-SOURCES: hypervisor/core/boot.c hypervisor/core/bzimage.c hypervisor/core/elf.c hypervisor/arch/x86/paging.c hypervisor/arch/x86/guest_mem.c hypervisor/arch/x86/insn.c hypervisor/lib/printk.c
+// FUZZ-SOURCES: hypervisor/core/boot.c hypervisor/core/bzimage.c hypervisor/core/elf.c hypervisor/arch/x86/paging.c hypervisor/arch/x86/guest_mem.c hypervisor/arch/x86/guest_walk.c hypervisor/arch/x86/insn.c hypervisor/lib/printk.c
 // libFuzzer target for the guest boot protocols (hypervisor/core/boot.c:
 // Kestrel ELF64, Linux bzImage, PVH vmlinux, Multiboot v1), through
 // boot_prepare() exactly as vm.c calls it, with the real ELF, bzImage,

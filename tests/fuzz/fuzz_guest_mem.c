@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// FUZZ-SOURCES: hypervisor/arch/x86/guest_mem.c hypervisor/arch/x86/insn.c hypervisor/lib/printk.c
+// FUZZ-SOURCES: hypervisor/arch/x86/guest_mem.c hypervisor/arch/x86/guest_walk.c hypervisor/arch/x86/insn.c hypervisor/lib/printk.c
 // libFuzzer target for the guest page walker and instruction fetch
-// (hypervisor/arch/x86/guest_mem.c, with the decoder it calls).
+// (hypervisor/arch/x86/guest_walk.c through guest_mem.c, with the decoder
+// guest_mem.c calls).
 //
 // Everything the walker reads is the guest's: CR0/CR3/CR4/EFER, RIP, CS and
 // the page tables in guest RAM. The input gives the registers (in a paging
@@ -11,9 +12,10 @@
 //
 // Guest RAM ends at a PROT_NONE page and starts right after another one:
 // a read outside it is a SEGV report. The results are compared with a reference walk written here from
-// the SDM (vol. 3, 4.3 32-bit with PSE/PSE-36, 4.4 PAE, 4.5 4- and 5-level),
+// the SDM (vol. 3, 4.3 32-bit with PSE/PSE-36, 4.4 PAE, 4.5 4- and 5-level,
+// non-canonical addresses refused in the last two),
 // with the walker's documented simplifications (no reserved-bit or access-
-// right checks, PS ignored in PML4E/PML5E as in guest_mem.c):
+// right checks, PS ignored in PML4E/PML5E as in guest_walk.c):
 // guest_linear_to_phys must translate as the reference does,
 // guest_read_linear must copy exactly the bytes the reference reaches and
 // stop where it stops, guest_fetch_insn must pick the mode and bytes the
@@ -98,6 +100,10 @@ static bool ref_translate(const struct guest_sregs *s, uint64_t la, uint64_t *pa
 		return true;
 	}
 	if (s->efer & EFER_LMA) {
+		unsigned bits = (s->cr4 & CR4_LA57) ? 57 : 48;
+
+		if ((uint64_t)((int64_t)(la << (64 - bits)) >> (64 - bits)) != la)
+			return false;
 		table = s->cr3 & ADDR52;
 		for (int lvl = (s->cr4 & CR4_LA57) ? 5 : 4; lvl >= 1; lvl--) {
 			unsigned shift = 12 + 9 * (lvl - 1);

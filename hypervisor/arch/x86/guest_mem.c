@@ -1,4 +1,4 @@
-/* Guest page walks (SDM vol. 3, 4.3 32-bit, 4.4 PAE, 4.5 4/5-level paging). */
+/* Guest memory through the guest's own paging (x86/guest_walk.c walks). */
 #include <core/vm.h>
 #include <lib/printk.h>
 #include <lib/string.h>
@@ -6,15 +6,9 @@
 #include <x86/processor.h>
 #include <x86/vendor.h>
 
-#define PTE_P        (1ull << 0)
-#define PTE_PS       (1ull << 7)
-#define PTE_ADDR     0x000ffffffffff000ull
-#define X86_CR4_PSE  (1ull << 4)
-#define X86_CR4_LA57 (1ull << 12)
-
-static int read_entry(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t *e)
+static int read_entry(void *ctx, uint64_t gpa, unsigned size, uint64_t *e)
 {
-	void *p = vm_gpa_to_hva(v->vm, gpa, size);
+	void *p = vm_gpa_to_hva(ctx, gpa, size);
 
 	if (!p)
 		return -1;
@@ -23,64 +17,21 @@ static int read_entry(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t *e)
 	return 0;
 }
 
-/* Walks `levels` levels of 512-entry (8-byte) tables starting at `table`. */
-static int walk64(struct vcpu *v, uint64_t table, uint64_t la, unsigned levels, uint64_t *gpa)
+int guest_walk_vcpu(struct vcpu *v, const struct guest_sregs *s, uint64_t la,
+		    struct guest_walk *w)
 {
-	for (unsigned l = levels; l >= 1; l--) {
-		unsigned shift = 12 + 9 * (l - 1);
-		uint64_t e;
-
-		if (read_entry(v, (table & PTE_ADDR) + ((la >> shift) & 511) * 8, 8, &e) ||
-		    !(e & PTE_P))
-			return -1;
-		if (l == 1 || ((e & PTE_PS) && l <= 3)) {
-			uint64_t mask = (1ull << shift) - 1;
-
-			*gpa = (e & PTE_ADDR & ~mask) | (la & mask);
-			return 0;
-		}
-		table = e;
-	}
-	return -1;
-}
-
-static int walk32(struct vcpu *v, const struct guest_sregs *s, uint32_t la, uint64_t *gpa)
-{
-	uint64_t pde, pte;
-
-	if (read_entry(v, (s->cr3 & 0xfffff000) + (la >> 22) * 4, 4, &pde) || !(pde & PTE_P))
-		return -1;
-	if ((pde & PTE_PS) && (s->cr4 & X86_CR4_PSE)) {
-		/* 4 MiB page; bits 13-20 hold physical-address bits 32-39. */
-		*gpa = (pde & 0xffc00000) | ((pde & 0x1fe000) << 19) | (la & 0x3fffff);
-		return 0;
-	}
-	if (read_entry(v, (pde & 0xfffff000) + ((la >> 12) & 1023) * 4, 4, &pte) ||
-	    !(pte & PTE_P))
-		return -1;
-	*gpa = (pte & 0xfffff000) | (la & 0xfff);
-	return 0;
+	return guest_walk(s, la, read_entry, v->vm, w);
 }
 
 int guest_linear_to_phys(struct vcpu *v, const struct guest_sregs *s, uint64_t la,
 			 uint64_t *gpa)
 {
-	uint64_t pdpte;
+	struct guest_walk w;
 
-	if (!(s->cr0 & X86_CR0_PG)) {
-		*gpa = s->efer & EFER_LMA ? la : (uint32_t)la;
-		return 0;
-	}
-	if (s->efer & EFER_LMA)   /* 4- or 5-level paging (SDM 3, 4.5) */
-		return walk64(v, s->cr3, la, s->cr4 & X86_CR4_LA57 ? 5 : 4, gpa);
-	if (s->cr4 & X86_CR4_PAE) {
-		/* Four PDPTEs at CR3[31:5], then a 2-level 64-bit walk. */
-		if (read_entry(v, (s->cr3 & 0xffffffe0) + ((la >> 30) & 3) * 8, 8, &pdpte) ||
-		    !(pdpte & PTE_P))
-			return -1;
-		return walk64(v, pdpte, (uint32_t)la, 2, gpa);
-	}
-	return walk32(v, s, (uint32_t)la, gpa);
+	if (guest_walk_vcpu(v, s, la, &w))
+		return -1;
+	*gpa = w.gpa;
+	return 0;
 }
 
 unsigned guest_read_linear(struct vcpu *v, const struct guest_sregs *s, uint64_t la,

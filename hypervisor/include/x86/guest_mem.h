@@ -4,13 +4,18 @@
 #define X86_GUEST_MEM_H
 
 #include <stdint.h>
+#include <x86/guest_walk.h>
 #include <x86/insn.h>
 #include <x86/regs.h>
 
 struct vcpu;
 
-/* Translates a guest-linear address; 0, or -1 when not mapped or when a
- * guest page table is not in guest RAM. */
+/* The recorded walk of la through the vCPU's paging (s: its registers),
+ * reading the tables from its VM's RAM; 0 when mapped (x86/guest_walk.h). */
+int guest_walk_vcpu(struct vcpu *v, const struct guest_sregs *s, uint64_t la,
+		    struct guest_walk *w);
+/* Translates a guest-linear address; 0, or -1 when not mapped, not
+ * canonical, or when a guest page table is not in guest RAM. */
 int guest_linear_to_phys(struct vcpu *v, const struct guest_sregs *s, uint64_t la,
 			 uint64_t *gpa);
 /* Copies len bytes at guest-linear la; returns how many could be read. */
