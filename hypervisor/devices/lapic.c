@@ -432,6 +432,23 @@ bool lapic_hw_enabled(const struct vcpu *v)
 	return hw_enabled(apic_of(v));
 }
 
+bool lapic_get_state(const struct vcpu *v, struct lapic_state *st)
+{
+	const struct lapic *a = apic_of(v);
+
+	if (!a)
+		return false;
+	*st = (struct lapic_state){
+		.id = v->id, .enabled = hw_enabled(a), .x2apic = x2apic(a),
+		.sw_enabled = a->svr & SVR_ENABLED, .tpr = a->tpr, .ppr = ppr(a), .svr = a->svr,
+		.isr_highest = highest(a->isr), .irr_highest = highest(a->irr),
+		.lvt_timer = a->lvt[0], .timer_mode = LVT_TIMER_MODE(a->lvt[0]),
+		.timer_init = a->timer_init, .timer_current = timer_current(a),
+		.timer_div = a->timer_div, .timer_deadline = a->timer_deadline,
+	};
+	return true;
+}
+
 /* xAPIC MMIO: 32-bit accesses to 16-byte aligned registers. With the APIC
  * disabled in IA32_APIC_BASE or in x2APIC mode the page is not there: it
  * reads all-ones and drops writes, like any unbacked address (10.4.3,

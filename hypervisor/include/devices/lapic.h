@@ -42,6 +42,22 @@ void lapic_write_cr8(struct vcpu *v, uint8_t cr8);
 /* Fires the timer if its deadline has passed. */
 void lapic_timer_check(struct vcpu *v, uint64_t now_tsc);
 
+/* The APIC as a view shows it (console `vcpu`). */
+struct lapic_state {
+	uint32_t id;
+	bool enabled;               /* IA32_APIC_BASE.EN */
+	bool x2apic;
+	bool sw_enabled;            /* SVR bit 8 */
+	uint32_t tpr, ppr, svr;
+	int isr_highest, irr_highest;   /* -1 when empty */
+	uint32_t lvt_timer;
+	unsigned timer_mode;        /* LVT timer bits 18:17: 0 one-shot, 1 periodic, 2 TSC-deadline */
+	uint32_t timer_init, timer_current, timer_div;
+	uint64_t timer_deadline;    /* TSC, 0 when not armed */
+};
+/* false when the vCPU has no APIC. */
+bool lapic_get_state(const struct vcpu *v, struct lapic_state *st);
+
 /* Routes an interrupt message (IOAPIC redirection entry, MSI) to the
  * destination vCPUs' APICs. */
 void vm_apic_deliver(struct vm *vm, uint32_t dest, bool logical, uint8_t vector,

@@ -2,6 +2,7 @@
 #ifndef X86_REGS_H
 #define X86_REGS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* General-purpose registers in the x86 encoding order (ModRM reg numbers):
@@ -42,6 +43,36 @@ struct guest_sregs {
 	struct x86_segment cs, ds, es, fs, gs, ss, tr, ldtr;
 	struct x86_dtable gdtr, idtr;
 	uint64_t pat;
+};
+
+/* An event as both vendors encode it for injection (SDM 3, 25.8.3 and
+ * table 25-17; APM 2, 15.20, EVENTINJ): the types SVM has use the same
+ * numbers. */
+enum guest_event_type {
+	GUEST_EVENT_EXT_INT = 0,
+	GUEST_EVENT_NMI = 2,
+	GUEST_EVENT_EXCEPTION = 3,
+	GUEST_EVENT_SOFT_INT = 4,
+	GUEST_EVENT_PRIV_SOFT_EXC = 5,   /* ICEBP (VMX) */
+	GUEST_EVENT_SOFT_EXC = 6,        /* INT3, INTO (VMX) */
+};
+
+struct guest_event {
+	bool valid;
+	bool has_error;
+	uint8_t type;                    /* enum guest_event_type */
+	uint8_t vector;
+	uint32_t error;
+};
+
+/* Event state beyond the registers, for views (console `vcpu`). */
+struct guest_events {
+	struct guest_event inject;       /* queued for the next entry */
+	struct guest_event interrupted;  /* whose delivery the last exit cut short */
+	int offered_irq;                 /* SVM V_IRQ offered, not yet taken; -1 */
+	bool irq_window;                 /* an exit is asked for when IF opens (VMX) */
+	bool shadow;                     /* STI / MOV SS interrupt shadow */
+	bool nmi_blocked;                /* inside an NMI handler, until its IRET */
 };
 
 #endif

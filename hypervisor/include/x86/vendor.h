@@ -46,6 +46,8 @@ struct vendor_ops {
 	unsigned (*get_cpl)(struct vcpu *v);
 	uint64_t (*get_rflags)(struct vcpu *v);
 	void (*write_sregs)(struct vcpu *v, const struct guest_sregs *s);
+	/* Pending and injected events and the interrupt shadow (views). */
+	void (*read_events)(struct vcpu *v, struct guest_events *ev);
 	/* Enters the guest and returns at the next exit the generic code must
 	 * see, decoded into *e. Pending interrupts are delivered here. */
 	void (*run)(struct vcpu *v, struct exit_info *e);

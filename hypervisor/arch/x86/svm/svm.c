@@ -226,6 +226,29 @@ static void svm_read_sregs(struct vcpu *v, struct guest_sregs *g)
 	seg_from_vmcb(&g->ldtr, &s->ldtr);
 }
 
+/* EVENTINJ and EXITINTINFO share a layout (APM 2, 15.20 and 15.7.2). */
+static struct guest_event event_from_vmcb(uint64_t e)
+{
+	return (struct guest_event){
+		.valid = e & EVENT_VALID, .has_error = e & EVENT_ERROR_VALID,
+		.type = (e >> 8) & 7, .vector = (uint8_t)e, .error = (uint32_t)(e >> 32),
+	};
+}
+
+static void svm_read_events(struct vcpu *v, struct guest_events *ev)
+{
+	const struct svm_vcpu *s = v->vendor;
+	const struct vmcb_control *c = &s->vmcb->control;
+
+	*ev = (struct guest_events){
+		.inject = event_from_vmcb(c->event_inj),
+		.interrupted = event_from_vmcb(c->exit_int_info),
+		.offered_irq = s->irq_in_flight ? s->irq_vector : -1,
+		.shadow = c->int_state & INT_STATE_SHADOW,
+		.nmi_blocked = s->nmi_masked,
+	};
+}
+
 static unsigned svm_get_cpl(struct vcpu *v)
 {
 	return ((struct svm_vcpu *)v->vendor)->vmcb->save.cpl;
@@ -466,6 +489,7 @@ const struct vendor_ops svm_vendor_ops = {
 	.vcpu_reset = svm_vcpu_reset,
 	.read_sregs = svm_read_sregs,
 	.write_sregs = svm_write_sregs,
+	.read_events = svm_read_events,
 	.get_cpl = svm_get_cpl,
 	.get_rflags = svm_get_rflags,
 	.run = svm_run,

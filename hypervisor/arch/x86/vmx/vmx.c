@@ -456,6 +456,35 @@ static void vmx_run(struct vcpu *v, struct exit_info *e)
 	vmx_decode_exit(&x->exit, e);
 }
 
+/* VM-entry interruption information and IDT-vectoring information share
+ * a layout (SDM 3, 25.8.3 and 25.9.3). */
+static struct guest_event event_from_vmcs(uint32_t info, uint32_t error)
+{
+	return (struct guest_event){
+		.valid = info & INTR_INFO_VALID, .has_error = info & INTR_INFO_ERROR_VALID,
+		.type = (info & INTR_TYPE_MASK) >> 8, .vector = (uint8_t)info,
+		.error = info & INTR_INFO_ERROR_VALID ? error : 0,
+	};
+}
+
+static void vmx_read_events(struct vcpu *v, struct guest_events *ev)
+{
+	uint32_t intr;
+
+	vmx_load(v);
+	intr = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
+	*ev = (struct guest_events){
+		.inject = event_from_vmcs((uint32_t)vmread(VMCS_ENTRY_INTR_INFO),
+					  (uint32_t)vmread(VMCS_ENTRY_EXCEPTION_ERROR)),
+		.interrupted = event_from_vmcs((uint32_t)vmread(VMCS_IDT_VECTORING_INFO),
+					       (uint32_t)vmread(VMCS_IDT_VECTORING_ERROR)),
+		.offered_irq = -1,
+		.irq_window = vmread(VMCS_PROC_CONTROLS) & PROC_INTR_WINDOW,
+		.shadow = intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS),
+		.nmi_blocked = intr & INTERRUPTIBILITY_NMI,
+	};
+}
+
 static void vmx_dump(struct vcpu *v)
 {
 	struct vmx_vcpu *x = to_vmx(v);
@@ -488,6 +517,7 @@ const struct vendor_ops vmx_vendor_ops = {
 	.vcpu_reset = vmx_vcpu_reset,
 	.read_sregs = vmx_read_sregs,
 	.write_sregs = vmx_write_sregs,
+	.read_events = vmx_read_events,
 	.get_cpl = vmx_get_cpl,
 	.get_rflags = vmx_get_rflags,
 	.run = vmx_run,
