@@ -3,6 +3,7 @@
  * terminal side (prompt, line editing, input focus) is core/console_io.c.
  */
 #include <core/console.h>
+#include <core/console_views.h>
 #include <core/page_alloc.h>
 #include <core/trace.h>
 #include <core/vm.h>
@@ -21,7 +22,7 @@ struct command {
 	void (*fn)(int argc, char **argv);
 };
 
-static struct vm *arg_vm(const char *arg)
+struct vm *console_arg_vm(const char *arg)
 {
 	struct vm *vm = vm_find(arg);
 
@@ -103,7 +104,7 @@ void console_print_stats(const struct vm *vm)
 
 static void cmd_stats(int argc, char **argv)
 {
-	struct vm *vm = arg_vm(argv[1]);
+	struct vm *vm = console_arg_vm(argv[1]);
 
 	(void)argc;
 	if (vm)
@@ -112,7 +113,7 @@ static void cmd_stats(int argc, char **argv)
 
 static void cmd_regs(int argc, char **argv)
 {
-	struct vm *vm = arg_vm(argv[1]);
+	struct vm *vm = console_arg_vm(argv[1]);
 
 	(void)argc;
 	if (!vm)
@@ -125,7 +126,7 @@ static void cmd_regs(int argc, char **argv)
 
 static void cmd_pause(int argc, char **argv)
 {
-	struct vm *vm = arg_vm(argv[1]);
+	struct vm *vm = console_arg_vm(argv[1]);
 
 	(void)argc;
 	if (vm && vm->state != VM_RUNNING)
@@ -137,7 +138,7 @@ static void cmd_pause(int argc, char **argv)
 
 static void cmd_resume(int argc, char **argv)
 {
-	struct vm *vm = arg_vm(argv[1]);
+	struct vm *vm = console_arg_vm(argv[1]);
 
 	(void)argc;
 	if (vm && vm->state != VM_PAUSED)
@@ -149,7 +150,7 @@ static void cmd_resume(int argc, char **argv)
 
 static void cmd_stop(int argc, char **argv)
 {
-	struct vm *vm = arg_vm(argv[1]);
+	struct vm *vm = console_arg_vm(argv[1]);
 
 	(void)argc;
 	if (vm && !vm_is_live(vm))
@@ -169,7 +170,7 @@ static void cmd_info(int argc, char **argv)
 
 static void cmd_trace(int argc, char **argv)
 {
-	struct vm *vm = argc > 1 ? arg_vm(argv[1]) : NULL;
+	struct vm *vm = argc > 1 ? console_arg_vm(argv[1]) : NULL;
 
 	if (argc > 1 && !vm)
 		return;
@@ -178,7 +179,7 @@ static void cmd_trace(int argc, char **argv)
 
 static void cmd_devices(int argc, char **argv)
 {
-	struct vm *vm = arg_vm(argv[1]);
+	struct vm *vm = console_arg_vm(argv[1]);
 
 	(void)argc;
 	if (!vm)
@@ -209,6 +210,12 @@ static const struct command commands[] = {
 	{ "trace",  "[vm]", "the last 32 exits (of one VM)",           cmd_trace },
 	{ "devices", "<vm>", "PCI functions, virtio status and queue counters", cmd_devices },
 	{ "net",    "",     "the virtual switch: ports, links and counters", cmd_net },
+	{ "mem",    "<vm> <addr> [len]", "hex dump of guest memory: virtual (vCPU 0), p:ADDR physical",
+	  console_cmd_mem },
+	{ "walk",   "<vm> <gva>", "each level of vCPU 0's page walk and of the nested one",
+	  console_cmd_walk },
+	{ "vcpu",   "<vm> <n>", "control registers, segments, events and local APIC of a vCPU",
+	  console_cmd_vcpu },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -218,8 +225,18 @@ static void cmd_help(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	for (unsigned i = 0; i < NR_COMMANDS; i++)
-		printk("  %-7s %-5s  %s\n", commands[i].name, commands[i].args, commands[i].help);
-	printk("<vm> is a VM id or name.\n");
+		printk("  %-7s %-17s  %s\n", commands[i].name, commands[i].args, commands[i].help);
+	printk("<vm> is a VM id or name; numbers are decimal, or hex with 0x.\n");
+}
+
+/* Arguments a command takes: one per "<required>" and "[optional]". */
+static int count_char(const char *s, char c)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == c;
+	return n;
 }
 
 static int split(char *s, char **argv)
@@ -254,7 +271,8 @@ void console_run(char *cmdline)
 
 		if (strcmp(c->name, argv[0]))
 			continue;
-		if (argc > 2 || (c->args[0] == '<' && argc != 2) || (!c->args[0] && argc != 1))
+		if (argc < 1 + count_char(c->args, '<') ||
+		    argc > 1 + count_char(c->args, '<') + count_char(c->args, '['))
 			printk("error: usage: %s %s\n", c->name, c->args);
 		else
 			c->fn(argc, argv);

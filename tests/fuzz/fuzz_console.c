@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include <core/console.h>
+#include <core/console_views.h>
 #include <core/exit.h>
 #include <core/page_alloc.h>
 #include <core/trace.h>
@@ -220,6 +221,24 @@ void vcpu_print_regs(struct vcpu *v)
 	       v->state == VCPU_RUNNABLE ? "runnable" : "halted");
 	printk("  RAX %016lx RBX %016lx RCX %016lx RDX %016lx\n", g[GPR_RAX], g[GPR_RBX],
 	       g[GPR_RCX], g[GPR_RDX]);
+}
+
+/* core/console_views.c reads guest RAM and vCPU state this fake machine
+ * does not have; the dispatcher must hand it the arguments its table
+ * entry names. */
+void console_cmd_mem(int argc, char **argv)
+{
+	EXPECT((argc == 3 || argc == 4) && argv[argc - 1], "mem with %d arguments", argc);
+}
+
+void console_cmd_walk(int argc, char **argv)
+{
+	EXPECT(argc == 3 && argv[2], "walk with %d arguments", argc);
+}
+
+void console_cmd_vcpu(int argc, char **argv)
+{
+	EXPECT(argc == 3 && argv[2], "vcpu with %d arguments", argc);
 }
 
 /* core/exit.c */
