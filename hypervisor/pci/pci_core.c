@@ -89,7 +89,7 @@ int pci_add_msix(struct pci_dev *d, unsigned vectors, unsigned bar, uint32_t tab
 	return 0;
 }
 
-static bool cfg_access_ok(unsigned off, unsigned size)
+bool pci_cfg_access_ok(unsigned off, unsigned size)
 {
 	return (size == 1 || size == 2 || size == 4) && off % size == 0 &&
 	       off + size <= PCI_CFG_SIZE;
@@ -99,7 +99,7 @@ uint32_t pci_cfg_read(const struct pci_dev *d, unsigned off, unsigned size)
 {
 	uint32_t v = 0;
 
-	if (!cfg_access_ok(off, size))
+	if (!pci_cfg_access_ok(off, size))
 		return ~0u;
 	for (unsigned i = 0; i < size; i++)
 		v |= (uint32_t)d->cfg[off + i] << (8 * i);
@@ -110,7 +110,7 @@ uint32_t pci_cfg_read(const struct pci_dev *d, unsigned off, unsigned size)
 
 void pci_cfg_write(struct pci_dev *d, unsigned off, unsigned size, uint32_t val)
 {
-	if (!cfg_access_ok(off, size))
+	if (!pci_cfg_access_ok(off, size))
 		return;
 	for (unsigned i = 0; i < size; i++) {
 		uint8_t m = d->wmask[off + i], b = (uint8_t)(val >> (8 * i));

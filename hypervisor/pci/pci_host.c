@@ -85,7 +85,11 @@ static uint32_t cfg_read(struct pci_dev *d, unsigned reg, unsigned size)
 {
 	if (!d)
 		return size == 4 ? ~0u : (1u << (8 * size)) - 1;
-	return reg < PCI_CFG_SIZE ? pci_cfg_read(d, reg, size) : 0;   /* no extended space */
+	if (reg >= PCI_CFG_SIZE)
+		return 0;                         /* no extended space */
+	if (d->ops->cfg_reading && pci_cfg_access_ok(reg, size))
+		d->ops->cfg_reading(d, reg, size);
+	return pci_cfg_read(d, reg, size);
 }
 
 static void cfg_write(struct pci_dev *d, unsigned reg, unsigned size, uint32_t val)
@@ -104,7 +108,7 @@ static void cfg_write(struct pci_dev *d, unsigned reg, unsigned size, uint32_t v
 			pci_intx_set(d, false);
 		deliver(d, pci_msix_unmasked(d));
 	}
-	if (d->ops->cfg_written)
+	if (d->ops->cfg_written && pci_cfg_access_ok(reg, size))
 		d->ops->cfg_written(d, reg, size);
 }
 

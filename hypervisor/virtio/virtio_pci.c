@@ -1,7 +1,8 @@
 /*
  * The virtio-pci modern transport (virtio 1.2, 4.1): a non-transitional
- * PCI function whose vendor capabilities point into one memory BAR, with
- * MSI-X and an INTx fallback.
+ * PCI function whose vendor capabilities point into one memory BAR (also
+ * reachable from configuration space through the PCI configuration access
+ * capability, 4.1.4.9), with MSI-X and an INTx fallback.
  *
  * BAR 0 (16 KiB):
  *   0x0000  common configuration (4.1.4.3)
@@ -10,6 +11,7 @@
  *   0x3000  notifications: queue q at 0x3000 + 4q (4.1.4.4)
  *   0x3800  MSI-X table, 0x3c00 its PBA
  */
+#include <stddef.h>
 #include <core/page_alloc.h>
 #include <core/vm.h>
 #include <lib/string.h>
@@ -36,14 +38,29 @@
 #define VIRTIO_PCI_CAP_NOTIFY_CFG  2
 #define VIRTIO_PCI_CAP_ISR_CFG     3
 #define VIRTIO_PCI_CAP_DEVICE_CFG  4
+#define VIRTIO_PCI_CAP_PCI_CFG     5
 
 struct virtio_pci_cap {
 	uint8_t cap_vndr, cap_next, cap_len, cfg_type;
 	uint8_t bar, id, padding[2];
 	uint32_t offset, length;
-	uint32_t notify_off_multiplier;   /* only in the notify capability */
+	union {                           /* the 4 bytes after the 16 common ones */
+		uint32_t notify_off_multiplier;   /* notify capability (4.1.4.4) */
+		uint8_t pci_cfg_data[4];          /* PCI_CFG capability (4.1.4.9) */
+	};
 };
-_Static_assert(sizeof(struct virtio_pci_cap) == 20, "virtio 1.2, 4.1.4 and 4.1.4.4");
+_Static_assert(sizeof(struct virtio_pci_cap) == 20, "virtio 1.2, 4.1.4, 4.1.4.4, 4.1.4.9");
+_Static_assert(offsetof(struct virtio_pci_cap, bar) == 4 &&
+	       offsetof(struct virtio_pci_cap, offset) == 8 &&
+	       offsetof(struct virtio_pci_cap, length) == 12 &&
+	       offsetof(struct virtio_pci_cap, pci_cfg_data) == 16, "virtio 1.2, 4.1.4");
+
+/* The driver-writable fields of the PCI_CFG capability (4.1.4.9). */
+#define CFG_CAP_BAR    offsetof(struct virtio_pci_cap, bar)
+#define CFG_CAP_OFFSET offsetof(struct virtio_pci_cap, offset)
+#define CFG_CAP_LENGTH offsetof(struct virtio_pci_cap, length)
+#define CFG_CAP_DATA   offsetof(struct virtio_pci_cap, pci_cfg_data)
+#define VIRTIO_PCI_REGIONS 4              /* common, ISR, notify, device */
 
 /* Common configuration offsets (4.1.4.3). */
 #define CC_DEVICE_FEATURE_SELECT   0x00
@@ -67,12 +84,24 @@ _Static_assert(sizeof(struct virtio_pci_cap) == 20, "virtio 1.2, 4.1.4 and 4.1.4
 struct virtio_pci {
 	struct pci_dev pci;
 	struct virtio_dev *vdev;
+	uint8_t cfg_cap;                  /* the PCI_CFG capability's offset */
+	unsigned nr_regions;              /* what the other capabilities describe */
+	struct { uint32_t off, len; } region[VIRTIO_PCI_REGIONS];
 };
 
 static void put(uint8_t *p, uint64_t v, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get(const uint8_t *p, unsigned n)
+{
+	uint32_t v = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint32_t)p[i] << (8 * i);
+	return v;
 }
 
 /* The common configuration as the driver sees it now. */
@@ -218,11 +247,100 @@ static void interrupt(struct virtio_dev *d, unsigned q)
 	pci_intx_set(&vp->pci, true);
 }
 
-static const struct pci_dev_ops virtio_pci_ops = { .bar_read = bar_read, .bar_write = bar_write };
+/* ------------------------------------- PCI configuration access (4.1.4.9) */
+
+/*
+ * Where pci_cfg_data reaches now: *len bytes of BAR 0 at *off, or false.
+ * 4.1.4.9.1 tells the device what to do for the accesses 4.1.4.9.2 lets
+ * the driver make: cap.length 1, 2 or 4, cap.offset a multiple of it, and
+ * the bytes they name inside a region another virtio capability describes
+ * (so never the MSI-X table, nor a hole of the BAR). For any other
+ * cap.bar (BAR 0 is the only one), length or offset it says nothing:
+ * Kestrel then reads zeroes into pci_cfg_data and drops the write, so the
+ * device is left as it was. Memory decoding need not be on (firmware uses
+ * the window before it places the BAR).
+ */
+static bool cfg_window(const struct virtio_pci *vp, uint32_t *off, unsigned *len)
+{
+	const uint8_t *c = vp->pci.cfg + vp->cfg_cap;
+	uint32_t l = get(c + CFG_CAP_LENGTH, 4);
+
+	*off = get(c + CFG_CAP_OFFSET, 4);
+	*len = (unsigned)l;
+	if (c[CFG_CAP_BAR] != 0 || (l != 1 && l != 2 && l != 4) || *off % l)
+		return false;
+	for (unsigned i = 0; i < vp->nr_regions; i++)
+		if (*off >= vp->region[i].off &&
+		    (uint64_t)*off + l <= (uint64_t)vp->region[i].off + vp->region[i].len)
+			return true;
+	return false;
+}
+
+static bool touches_cfg_data(const struct virtio_pci *vp, unsigned off, unsigned size)
+{
+	unsigned data = vp->cfg_cap + CFG_CAP_DATA;
+
+	return off < data + 4 && data < off + size;
+}
+
+/* A driver read of pci_cfg_data: first the BAR read it stands for, as the
+ * BAR would serve it (an ISR read clears the ISR). */
+static void cfg_reading(struct pci_dev *pd, unsigned off, unsigned size)
+{
+	struct virtio_pci *vp = pd->opaque;
+	uint8_t *data = pd->cfg + vp->cfg_cap + CFG_CAP_DATA;
+	uint64_t val;
+	uint32_t at;
+	unsigned len;
+
+	if (!touches_cfg_data(vp, off, size))
+		return;
+	if (!cfg_window(vp, &at, &len)) {
+		memset(data, 0, 4);
+		return;
+	}
+	bar_read(pd, 0, at, len, &val);
+	put(data, val, len);                  /* the first cap.length bytes */
+}
+
+/* A driver write into pci_cfg_data (already stored there): the BAR write
+ * of its first cap.length bytes. */
+static void cfg_written(struct pci_dev *pd, unsigned off, unsigned size)
+{
+	struct virtio_pci *vp = pd->opaque;
+	uint32_t at;
+	unsigned len;
+
+	if (touches_cfg_data(vp, off, size) && cfg_window(vp, &at, &len))
+		bar_write(pd, 0, at, len, get(pd->cfg + vp->cfg_cap + CFG_CAP_DATA, len));
+}
+
+/* The capability starts with cap.bar, cap.offset and cap.length 0: a
+ * window to nothing until the driver aims it. */
+static int add_cfg_window(struct virtio_pci *vp)
+{
+	struct virtio_pci_cap c = { .cap_len = sizeof(c), .cfg_type = VIRTIO_PCI_CAP_PCI_CFG };
+	uint8_t at = pci_add_cap(&vp->pci, PCI_CAP_ID_VNDR, &c, c.cap_len);
+
+	if (!at)
+		return -1;
+	vp->cfg_cap = at;
+	vp->pci.wmask[at + CFG_CAP_BAR] = 0xff;
+	memset(vp->pci.wmask + at + CFG_CAP_OFFSET, 0xff, 4);
+	memset(vp->pci.wmask + at + CFG_CAP_LENGTH, 0xff, 4);
+	memset(vp->pci.wmask + at + CFG_CAP_DATA, 0xff, 4);
+	return 0;
+}
+
+static const struct pci_dev_ops virtio_pci_ops = {
+	.bar_read = bar_read, .bar_write = bar_write,
+	.cfg_reading = cfg_reading, .cfg_written = cfg_written,
+};
 static const struct virtio_transport virtio_pci_transport = { .interrupt = interrupt };
 
-static int add_region(struct pci_dev *pd, uint8_t type, uint32_t off, uint32_t len)
+static int add_region(struct virtio_pci *vp, uint8_t type, uint32_t off, uint32_t len)
 {
+	struct pci_dev *pd = &vp->pci;
 	struct virtio_pci_cap c = {
 		.cap_len = 16, .cfg_type = type, .bar = 0, .offset = off, .length = len,
 	};
@@ -231,7 +349,11 @@ static int add_region(struct pci_dev *pd, uint8_t type, uint32_t off, uint32_t l
 		c.cap_len = sizeof(c);
 		c.notify_off_multiplier = NOTIFY_MULTIPLIER;
 	}
-	return pci_add_cap(pd, PCI_CAP_ID_VNDR, &c, c.cap_len) ? 0 : -1;
+	if (vp->nr_regions == VIRTIO_PCI_REGIONS || !pci_add_cap(pd, PCI_CAP_ID_VNDR, &c, c.cap_len))
+		return -1;
+	vp->region[vp->nr_regions].off = off;
+	vp->region[vp->nr_regions++].len = len;
+	return 0;
 }
 
 int virtio_pci_create(struct vm *vm, struct virtio_dev *d, uint32_t class_code)
@@ -255,13 +377,15 @@ int virtio_pci_create(struct vm *vm, struct virtio_dev *d, uint32_t class_code)
 	pd->cfg[PCI_INTERRUPT_PIN] = 1;          /* INTA# */
 	pd->bar_size[0] = BAR_SIZE;               /* placed by pci_plug */
 	pci_dev_set_bar(pd, 0, false, BAR_SIZE, 0);
-	if (add_region(pd, VIRTIO_PCI_CAP_COMMON_CFG, COMMON_OFF, CC_SIZE) ||
-	    add_region(pd, VIRTIO_PCI_CAP_ISR_CFG, ISR_OFF, 4) ||
-	    add_region(pd, VIRTIO_PCI_CAP_NOTIFY_CFG, NOTIFY_OFF,
+	/* The window last: the other capabilities keep the offsets they had. */
+	if (add_region(vp, VIRTIO_PCI_CAP_COMMON_CFG, COMMON_OFF, CC_SIZE) ||
+	    add_region(vp, VIRTIO_PCI_CAP_ISR_CFG, ISR_OFF, 4) ||
+	    add_region(vp, VIRTIO_PCI_CAP_NOTIFY_CFG, NOTIFY_OFF,
 		       NOTIFY_MULTIPLIER * d->ops->nr_queues) ||
-	    (d->config_size && add_region(pd, VIRTIO_PCI_CAP_DEVICE_CFG, DEVICE_OFF,
+	    (d->config_size && add_region(vp, VIRTIO_PCI_CAP_DEVICE_CFG, DEVICE_OFF,
 					  d->config_size)) ||
-	    pci_add_msix(pd, d->ops->nr_queues + 1u, 0, MSIX_TABLE_OFF, MSIX_PBA_OFF))
+	    pci_add_msix(pd, d->ops->nr_queues + 1u, 0, MSIX_TABLE_OFF, MSIX_PBA_OFF) ||
+	    add_cfg_window(vp))
 		return -1;
 	return pci_plug(vm, pd);
 }

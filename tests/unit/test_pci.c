@@ -16,6 +16,12 @@ static void test_header(void)
 	CHECK_EQ(pci_cfg_read(&d, 1, 2), ~0u);                         /* misaligned */
 	CHECK_EQ(pci_cfg_read(&d, 3, 1), 0x10);
 	CHECK_EQ(pci_cfg_read(&d, 254, 4), ~0u);                       /* past the end */
+	/* The rule the glue applies before a model's configuration hooks. */
+	CHECK(pci_cfg_access_ok(0x90, 4) && pci_cfg_access_ok(0x92, 2) &&
+	      pci_cfg_access_ok(0x93, 1) && pci_cfg_access_ok(252, 4));
+	CHECK(!pci_cfg_access_ok(0x91, 2) && !pci_cfg_access_ok(0x92, 4) &&
+	      !pci_cfg_access_ok(0x90, 3) && !pci_cfg_access_ok(0x90, 8) &&
+	      !pci_cfg_access_ok(256, 1) && !pci_cfg_access_ok(0x90, 0));
 	/* Read-only: identity; writable: command bits, latency, line. */
 	pci_cfg_write(&d, PCI_VENDOR_ID, 4, 0);
 	CHECK_EQ(pci_cfg_read(&d, PCI_VENDOR_ID, 4), 0x10421af4);

@@ -98,7 +98,11 @@ struct pci_dev_ops {
 				   uint64_t *val);
 	enum io_result (*bar_write)(struct pci_dev *d, unsigned bar, uint64_t off, unsigned size,
 				    uint64_t val);
-	/* After a configuration write (optional): e.g. bus mastering turned off. */
+	/* Before a well-formed configuration read (optional): a register the
+	 * model fills on demand, e.g. virtio's window into its BAR. */
+	void (*cfg_reading)(struct pci_dev *d, unsigned off, unsigned size);
+	/* After a well-formed configuration write (optional): e.g. bus
+	 * mastering turned off. */
 	void (*cfg_written)(struct pci_dev *d, unsigned off, unsigned size);
 };
 
@@ -154,6 +158,7 @@ int pci_add_msix(struct pci_dev *d, unsigned vectors, unsigned bar, uint32_t tab
 
 /* Configuration reads and writes of 1, 2 or 4 bytes at `off` (aligned to
  * the size; anything else reads all-ones and is dropped). */
+bool pci_cfg_access_ok(unsigned off, unsigned size);
 uint32_t pci_cfg_read(const struct pci_dev *d, unsigned off, unsigned size);
 void pci_cfg_write(struct pci_dev *d, unsigned off, unsigned size, uint32_t val);
 
