@@ -55,8 +55,12 @@ static struct vm *view_vm(const char *arg)
 {
 	struct vm *vm = console_arg_vm(arg);
 
-	if (vm && (vm->state == VM_FAILED || !vm->nr_vcpus)) {
+	if (vm && vm->state == VM_FAILED) {
 		printk("error: vm %u (%s) did not start (%s)\n", vm->id, vm->name, vm->stop_reason);
+		return NULL;
+	}
+	if (vm && !vm->nr_vcpus) {
+		printk("error: vm %u (%s) has no vCPUs\n", vm->id, vm->name);
 		return NULL;
 	}
 	return vm;

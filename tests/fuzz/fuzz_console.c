@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
-// FUZZ-SOURCES: hypervisor/core/console.c hypervisor/core/hot.c hypervisor/lib/printk.c
+// FUZZ-SOURCES: hypervisor/core/console.c hypervisor/core/console_views.c hypervisor/core/hot.c hypervisor/lib/printk.c hypervisor/arch/x86/guest_mem.c hypervisor/arch/x86/guest_walk.c hypervisor/arch/x86/paging.c hypervisor/arch/x86/insn.c
 // FUZZ-OPTIONS: -max_len=600
 // libFuzzer target for the management console: the terminal side
 // (hypervisor/core/console_io.c: line editor, Ctrl-A focus switching, the
 // bytes queued for a VM's UART) and the command side (hypervisor/core/
-// console.c: splitting a line into argv, dispatching, every command), with
+// console.c: splitting a line into argv, dispatching, every command; the
+// views of core/console_views.c on a small guest RAM between guard pages,
+// with page tables, nested page tables and vCPU state stubs), with
 // the real printk/vsnprintf (hypervisor/lib/printk.c), exit trace
 // (core/trace.c) and top-N counters (core/hot.c) underneath.
 //
@@ -44,6 +46,9 @@
 #include <x86/serial.h>
 #include <x86/vendor.h>
 #include <core/hot.h>
+#include <devices/lapic.h>
+#include <sys/mman.h>
+#include <x86/processor.h>
 
 /* The terminal and the trace ring keep their state in statics: they are
  * compiled in here so that every input starts from the same state. */
@@ -223,22 +228,107 @@ void vcpu_print_regs(struct vcpu *v)
 	       g[GPR_RCX], g[GPR_RDX]);
 }
 
-/* core/console_views.c reads guest RAM and vCPU state this fake machine
- * does not have; the dispatcher must hand it the arguments its table
- * entry names. */
-void console_cmd_mem(int argc, char **argv)
+/* ---- what the views (core/console_views.c) read ---- */
+
+/* Every fake VM's RAM: VIEW_RAM bytes between PROT_NONE pages, so a view
+ * reading past either end is a SEGV report. The guest page tables in it
+ * (4-level at CR3 0x1000) map 0..2 MiB with one large page, then 4 KiB
+ * pages of which some are not present, and 1..2 GiB outside RAM; the
+ * other paging modes read the same bytes as their own tables. */
+#define VIEW_RAM (16 * 4096)
+
+static uint8_t *view_ram;
+static struct pt view_npt;
+static uint8_t npt_pool[8 * 4096] __attribute__((aligned(4096)));
+static unsigned npt_used;
+
+static uint64_t npt_alloc(void *ctx)
 {
-	EXPECT((argc == 3 || argc == 4) && argv[argc - 1], "mem with %d arguments", argc);
+	(void)ctx;
+	return npt_used < 8 ? (uint64_t)(uintptr_t)(npt_pool + npt_used++ * 4096) : 0;
 }
 
-void console_cmd_walk(int argc, char **argv)
+static void *npt_virt(void *ctx, uint64_t pa)
 {
-	EXPECT(argc == 3 && argv[2], "walk with %d arguments", argc);
+	(void)ctx;
+	return (void *)(uintptr_t)pa;
 }
 
-void console_cmd_vcpu(int argc, char **argv)
+static void put64(uint64_t gpa, uint64_t e)
 {
-	EXPECT(argc == 3 && argv[2], "vcpu with %d arguments", argc);
+	memcpy(view_ram + gpa, &e, 8);
+}
+
+static void view_ram_init(void)
+{
+	uint8_t *arena = mmap(NULL, VIEW_RAM + 2 * 4096, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	EXPECT(arena != MAP_FAILED, "mmap");
+	mprotect(arena, 4096, PROT_NONE);
+	mprotect(arena + 4096 + VIEW_RAM, 4096, PROT_NONE);
+	view_ram = arena + 4096;
+	for (unsigned i = 0; i < VIEW_RAM; i++)
+		view_ram[i] = (uint8_t)(i * 7);
+	put64(0x1000, 0x2000 | 3);                  /* PML4[0] */
+	put64(0x2000, 0x3000 | 3);                  /* PDPT[0] */
+	put64(0x2008, 0x40000000 | 0x83);           /* PDPT[1]: 1 GiB, not RAM */
+	put64(0x3000, 0x83);                        /* PD[0]: 2 MiB at 0 */
+	put64(0x3008, 0x4000 | 3);                  /* PD[1] -> PT */
+	put64(0x3010, 0x7fff000 | 3);               /* PD[2] -> a PT outside RAM */
+	for (unsigned i = 0; i < 512; i += 1 + i % 3)
+		put64(0x4000 + i * 8, ((i * 0x1000ull) % (VIEW_RAM + 0x2000)) | 3);
+	view_npt = (struct pt){ .fmt = &pt_format_npt, .alloc_table = npt_alloc,
+				.to_virt = npt_virt };
+	EXPECT(!pt_init(&view_npt) && !pt_map(&view_npt, 0, (uintptr_t)view_ram, VIEW_RAM, PT_RWX),
+	       "nested page tables");
+}
+
+void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	if (gpa > vm->mem_size || vm->mem_size - gpa < len)
+		return NULL;
+	return (void *)(uintptr_t)(vm->ram_hpa + gpa);
+}
+
+/* vCPU c of VM i: paging mode (i + c) % 5 (4-level, 5-level, PAE, 32-bit, off). */
+static void stub_read_sregs(struct vcpu *v, struct guest_sregs *s)
+{
+	static const uint64_t cr4[] = { X86_CR4_PAE, X86_CR4_PAE | X86_CR4_LA57, X86_CR4_PAE,
+					X86_CR4_PSE, 0 };
+	unsigned mode = (v->vm->id + v->id) % 5;
+
+	*s = (struct guest_sregs){
+		.cr0 = X86_CR0_PE | (mode < 4 ? X86_CR0_PG : 0), .cr3 = mode == 1 ? 0 : 0x1000,
+		.cr4 = cr4[mode], .efer = mode < 2 ? EFER_LME | EFER_LMA | EFER_NXE : 0,
+		.cs = { .sel = 8, .attr = 0xa9b }, .rip = 0x100000,
+	};
+}
+
+static void stub_read_events(struct vcpu *v, struct guest_events *ev)
+{
+	*ev = (struct guest_events){
+		.inject = { .valid = v->id & 1, .has_error = true, .type = 3, .vector = 14 },
+		.interrupted = { .valid = true, .type = (uint8_t)(v->vm->id % 8), .vector = 32 },
+		.offered_irq = v->id ? 48 : -1, .shadow = v->vm->id & 1,
+	};
+}
+
+bool lapic_get_state(const struct vcpu *v, struct lapic_state *st)
+{
+	*st = (struct lapic_state){ .id = v->id, .timer_mode = v->vm->id % 4,
+				    .isr_highest = -1, .irr_highest = 32 };
+	return v->id == 0;
+}
+
+uint8_t lapic_read_cr8(const struct vcpu *v)
+{
+	fail("vm %u vcpu %u: CR8 read without an APIC", v->vm->id, v->id);
+}
+
+int vcpu_pending_irq(const struct vcpu *v)
+{
+	return v->id ? 48 : -1;
 }
 
 /* core/exit.c */
@@ -258,7 +348,9 @@ uint64_t page_alloc_free_pages(void)
 	return 12345;
 }
 
-static const struct vendor_ops fuzz_vendor = { .name = "fuzz" };
+static const struct vendor_ops fuzz_vendor = {
+	.name = "fuzz", .read_sregs = stub_read_sregs, .read_events = stub_read_events,
+};
 const struct vendor_ops *vendor = &fuzz_vendor;
 
 /* ---- the target ---- */
@@ -298,6 +390,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 6)
 		return 0;
 	quiet = !getenv("FUZZ_VERBOSE");
+	if (!view_ram)
+		view_ram_init();
 	reset_console();
 	nr_vms = data[0] % (MAX_VMS + 1);
 	uart_cap = data[2] % 16;
@@ -309,7 +403,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		vm->id = i;
 		strcpy(vm->name, names[i]);
 		vm->state = (enum vm_state)((data[1] >> (2 * (i % 4))) & 3);
-		vm->mem_size = (uint64_t)(i + 1) << 24;
+		vm->mem_size = VIEW_RAM;
+		vm->ram_hpa = (uintptr_t)view_ram;
+		vm->npt = view_npt;
 		vm->nr_vcpus = i % 3;
 		if (vm->state == VM_FAILED && i % 2)
 			snprintf(vm->stop_reason, sizeof(vm->stop_reason),
