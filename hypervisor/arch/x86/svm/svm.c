@@ -227,6 +227,11 @@ static void svm_read_sregs(struct vcpu *v, struct guest_sregs *g)
 }
 
 /* EVENTINJ and EXITINTINFO share a layout (APM 2, 15.20 and 15.7.2). */
+_Static_assert(EVENT_TYPE_INTR >> 8 == GUEST_EVENT_EXT_INT &&
+	       EVENT_TYPE_NMI >> 8 == GUEST_EVENT_NMI &&
+	       EVENT_TYPE_EXCEPTION >> 8 == GUEST_EVENT_EXCEPTION &&
+	       EVENT_TYPE_SOFT_INT >> 8 == GUEST_EVENT_SOFT_INT,
+	       "EVENTINJ types are the neutral ones");
 static struct guest_event event_from_vmcb(uint64_t e)
 {
 	return (struct guest_event){

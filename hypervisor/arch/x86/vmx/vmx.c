@@ -458,6 +458,13 @@ static void vmx_run(struct vcpu *v, struct exit_info *e)
 
 /* VM-entry interruption information and IDT-vectoring information share
  * a layout (SDM 3, 25.8.3 and 25.9.3). */
+_Static_assert(INTR_TYPE_EXT >> 8 == GUEST_EVENT_EXT_INT &&
+	       INTR_TYPE_NMI >> 8 == GUEST_EVENT_NMI &&
+	       INTR_TYPE_HW_EXCEPTION >> 8 == GUEST_EVENT_EXCEPTION &&
+	       INTR_TYPE_SOFT_INT >> 8 == GUEST_EVENT_SOFT_INT &&
+	       INTR_TYPE_PRIV_SOFT_EXCEPTION >> 8 == GUEST_EVENT_PRIV_SOFT_EXC &&
+	       INTR_TYPE_SOFT_EXCEPTION >> 8 == GUEST_EVENT_SOFT_EXC,
+	       "interruption types are the neutral ones");
 static struct guest_event event_from_vmcs(uint32_t info, uint32_t error)
 {
 	return (struct guest_event){
