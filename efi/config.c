@@ -15,7 +15,7 @@
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define NUL_TERM     ((size_t)-1) /* length of a NUL-terminated string argument */
 #define EXCERPT_MAX  24           /* longest piece of input quoted in a message */
-#define NR_KEYS_MAX  15           /* entries in the largest key table */
+#define NR_KEYS_MAX  16           /* entries in the largest key table */
 
 enum section { SEC_NONE, SEC_HYPERVISOR, SEC_VM, SEC_SKIP };
 
@@ -285,6 +285,14 @@ static void set_disk_readonly(struct parser *p, const char *v, size_t n)
 	set_device(p, v, n, HV_DEV_DISK_READONLY);
 }
 
+static void set_autostart(struct parser *p, const char *v, size_t n)
+{
+	int on = parse_switch(p, v, n);
+
+	if (on >= 0)
+		p->vm->autostart = on;
+}
+
 static void set_transport(struct parser *p, const char *v, size_t n)
 {
 	if (str_ieq(v, n, "pci"))
@@ -464,6 +472,7 @@ static const struct key_desc vm_keys[] = {
 	{ "rng", set_rng },
 	{ "virtio-console", set_virtio_console },
 	{ "event-idx", set_event_idx },
+	{ "autostart", set_autostart },
 };
 
 static const struct key_desc hypervisor_keys[] = {
@@ -537,6 +546,7 @@ static void vm_open(struct parser *p, const char *name, size_t n)
 	vm->valid = true;
 	vm->nr_vcpus = 1;
 	vm->boot_protocol = HV_BOOT_KESTREL;
+	vm->autostart = true;
 	p->vm = vm;
 	p->sec = SEC_VM;
 	/* Ignoring case keeps names unambiguous when typed at the console. */

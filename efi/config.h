@@ -33,6 +33,7 @@ struct cfg_vm {
 	uint32_t nr_vcpus;                /* default 1 */
 	uint32_t boot_protocol;           /* enum hv_boot_protocol, default kestrel */
 	uint32_t devices;                 /* HV_DEV_*, default none */
+	bool     autostart;               /* run at boot; default true */
 	char     kernel[HV_PATH_MAX];     /* relative to the ESP root, '/' separators */
 	char     initrd[HV_PATH_MAX];     /* "" when none */
 	char     disk[HV_PATH_MAX];       /* virtio-blk image; "" when none */

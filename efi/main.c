@@ -193,6 +193,7 @@ static void prepare_vm(struct hv_boot_vm *vm, const struct cfg_vm *c)
 	vm->nr_vcpus = c->nr_vcpus;
 	vm->boot_protocol = c->boot_protocol;
 	vm->devices = c->devices;
+	vm->flags = c->autostart ? 0 : HV_VM_NO_AUTOSTART;
 	memcpy(vm->mac, c->mac, sizeof(vm->mac));
 	strlcpy(vm->cmdline, c->cmdline, sizeof(vm->cmdline));
 	if (!c->valid) {

@@ -160,6 +160,39 @@ static void cmd_stop(int argc, char **argv)
 		vm_stop(vm, false, "stopped from the console");
 }
 
+/* Done by the scheduler between slices (core/sched.c), which prints it. */
+static void cmd_start(int argc, char **argv)
+{
+	struct vm *vm = console_arg_vm(argv[1]);
+
+	(void)argc;
+	if (vm && vm->state == VM_FAILED)
+		printk("error: vm %u (%s) cannot start: %s\n", vm->id, vm->name,
+		       vm->stop_reason);
+	else if (vm && vm->state != VM_STOPPED)
+		printk("error: vm %u (%s) is %s, not stopped (`reboot` restarts it)\n", vm->id,
+		       vm->name, vm_state_name(vm->state));
+	else if (vm)
+		vm->start_requested = true;
+}
+
+/* The guest's own reset path (devices/power.c), at the end of a slice. */
+static void cmd_reboot(int argc, char **argv)
+{
+	struct vm *vm = console_arg_vm(argv[1]);
+
+	(void)argc;
+	if (!vm)
+		return;
+	if (!vm_is_live(vm)) {
+		printk("error: vm %u (%s) is %s, not running or paused (`start` starts it)\n",
+		       vm->id, vm->name, vm_state_name(vm->state));
+		return;
+	}
+	vm->reset_by_console = true;
+	vm->reset_requested = true;
+}
+
 static void cmd_info(int argc, char **argv)
 {
 	(void)argc;
@@ -206,7 +239,9 @@ static const struct command commands[] = {
 	{ "regs",   "<vm>", "guest registers of every vCPU",           cmd_regs },
 	{ "pause",  "<vm>", "stop scheduling a VM",                    cmd_pause },
 	{ "resume", "<vm>", "schedule a paused VM again",              cmd_resume },
-	{ "stop",   "<vm>", "stop a VM for good",                      cmd_stop },
+	{ "stop",   "<vm>", "stop a VM (`start` powers it on again)",  cmd_stop },
+	{ "start",  "<vm>", "power a stopped VM on again from its images", cmd_start },
+	{ "reboot", "<vm>", "reset a running or paused VM now (it runs)", cmd_reboot },
 	{ "trace",  "[vm]", "the last 32 exits (of one VM)",           cmd_trace },
 	{ "devices", "<vm>", "PCI functions, virtio status and queue counters", cmd_devices },
 	{ "net",    "",     "the virtual switch: ports, links and counters", cmd_net },

@@ -69,6 +69,10 @@ static void restart_requested(struct vm *vm)
 
 	if (!vm->reset_requested || !vm_is_live(vm))
 		return;
+	if (vm->reset_by_console) {     /* an operator's reboot is no storm */
+		vm_restart(vm);
+		return;
+	}
 	if (!vm->storm_resets || now - vm->storm_start > ms_to_tsc(RESET_STORM_SECONDS * 1000)) {
 		vm->storm_start = now;
 		vm->storm_resets = 0;
@@ -80,6 +84,18 @@ static void restart_requested(struct vm *vm)
 		return;
 	}
 	vm_restart(vm);
+}
+
+/* `start` and `reboot` from the console, done here between slices: the
+ * console runs inside a slice, maybe of the very VM it restarts. A reboot
+ * of a VM whose vCPUs cannot run (paused, halted) happens here too. */
+static void lifecycle_requests(void)
+{
+	for (unsigned i = 0; i < nr_vms; i++) {
+		if (vms[i]->start_requested)
+			vm_start(vms[i]);
+		restart_requested(vms[i]);
+	}
 }
 
 static void housekeeping(void)
@@ -171,12 +187,19 @@ static bool any_vm_live(void)
 	return false;
 }
 
+/* VMs never started (autostart = no) are left out: batch mode does not
+ * wait for them and they do not spoil "ended well" (docs/config.md). */
 static __attribute__((noreturn)) void batch_poweroff(void)
 {
-	bool all_well = nr_vms > 0;
+	bool ran = false, all_well = true;
 
-	for (unsigned i = 0; i < nr_vms; i++)
+	for (unsigned i = 0; i < nr_vms; i++) {
+		if (vm_never_started(vms[i]))
+			continue;
+		ran = true;
 		all_well &= vms[i]->state == VM_STOPPED && vms[i]->ended_well;
+	}
+	all_well &= ran;
 	printk("kestrel: batch mode: %s; powering off\n",
 	       all_well ? "every VM ended well" : "some VMs did not end well");
 	machine_poweroff(all_well);
@@ -189,7 +212,7 @@ static void all_stopped(bool batch)
 	if (!batch)
 		return;
 	for (unsigned i = 0; i < nr_vms; i++)
-		if (vms[i]->state != VM_FAILED) {
+		if (vms[i]->state != VM_FAILED && !vm_never_started(vms[i])) {
 			console_print_stats(vms[i]);
 			virtio_print(vms[i]);
 		}
@@ -204,9 +227,11 @@ void sched_loop(bool batch)
 		struct vcpu *v;
 
 		housekeeping();
+		lifecycle_requests();
 		v = nr_vms ? sched_pick() : NULL;
 		if (v) {
 			run_slice(v);
+			reported = false;   /* after a `start`, report again when all have stopped */
 			continue;
 		}
 		if (!any_vm_live() && !reported) {

@@ -48,6 +48,11 @@ bool vm_is_live(const struct vm *vm)
 	return vm->state == VM_RUNNING || vm->state == VM_PAUSED;
 }
 
+bool vm_never_started(const struct vm *vm)
+{
+	return vm->state == VM_STOPPED && !vm->starts;
+}
+
 void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
 {
 	if (gpa > vm->mem_size || vm->mem_size - gpa < len)
@@ -171,9 +176,17 @@ static void vm_create(const struct hv_boot_vm *bv)
 		printk("kestrel: vm %u (%s) not started: %s\n", vm->id, vm->name, vm->stop_reason);
 		return;
 	}
+	printk("kestrel: vm %u (%s): %u vCPU(s), %lu MiB, kernel %s%s\n", vm->id, vm->name,
+	       vm->nr_vcpus, vm->mem_size >> 20, bv->kernel.path,
+	       bv->flags & HV_VM_NO_AUTOSTART ? "; not started (autostart = no)" : "");
+	if (bv->flags & HV_VM_NO_AUTOSTART) {
+		/* Set up like the others, so a bad image fails at boot, not at `start`. */
+		vm->state = VM_STOPPED;
+		strlcpy(vm->stop_reason, "not started (autostart = no)", sizeof(vm->stop_reason));
+		return;
+	}
 	vm->state = VM_RUNNING;
-	printk("kestrel: vm %u (%s): %u vCPU(s), %lu MiB, kernel %s\n", vm->id, vm->name,
-	       vm->nr_vcpus, vm->mem_size >> 20, bv->kernel.path);
+	vm->starts = 1;
 }
 
 void vm_create_all(const struct hv_bootinfo *bi)
@@ -197,26 +210,55 @@ static void vcpu_power_on(struct vcpu *v)
 	vendor->vcpu_reset(v);
 }
 
-void vm_restart(struct vm *vm)
+/* RAM cleared, devices and vCPUs at power-on, tables and images written
+ * again; `what` names the step in the stop reason if that fails. */
+static void vm_power_on(struct vm *vm, const char *what)
 {
 	char err[VM_STOP_REASON_MAX];
 
-	vm->reset_requested = false;
-	vm->resets++;
-	uart16550_reset(vm);
-	printk("kestrel: vm %u (%s) restarts (reset by the guest, %u so far)\n", vm->id,
-	       vm->name, vm->resets);
 	memset(vm_gpa_to_hva(vm, 0, vm->mem_size), 0, vm->mem_size);
 	tsc_vm_reset(vm);
 	platform_reset(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_power_on(vm->vcpus[i]);
 	if (acpi_tables_write(vm)) {
-		vm_stop(vm, false, "restart failed: cannot write the ACPI tables");
+		vm_stop(vm, false, "%s failed: cannot write the ACPI tables", what);
 		return;
 	}
 	if (boot_prepare(vm, vm->boot, err, sizeof(err)))
-		vm_stop(vm, false, "restart failed: %s", err);
+		vm_stop(vm, false, "%s failed: %s", what, err);
+}
+
+void vm_restart(struct vm *vm)
+{
+	bool console = vm->reset_by_console;
+
+	vm->reset_requested = vm->reset_by_console = false;
+	vm->resets++;
+	uart16550_reset(vm);
+	printk("kestrel: vm %u (%s) restarts (%s, %u so far)\n", vm->id, vm->name,
+	       console ? "reboot from the console" : "reset by the guest", vm->resets);
+	vm->state = VM_RUNNING;   /* a paused VM rebooted runs */
+	vm_power_on(vm, "restart");
+}
+
+void vm_start(struct vm *vm)
+{
+	vm->start_requested = false;
+	if (vm->state != VM_STOPPED)
+		return;
+	/* What the last run left: a reset it asked for, why it stopped. */
+	vm->reset_requested = vm->reset_by_console = false;
+	vm->storm_resets = 0;
+	vm->ended_well = false;
+	vm->exit_status = 0;
+	vm->stop_reason[0] = '\0';
+	vm->starts++;
+	uart16550_reset(vm);
+	printk("kestrel: vm %u (%s) starts (from the console, start %u)\n", vm->id, vm->name,
+	       vm->starts);
+	vm->state = VM_RUNNING;
+	vm_power_on(vm, "start");
 }
 
 struct vm *vm_find(const char *id_or_name)

@@ -32,6 +32,9 @@ enum hv_boot_protocol {
 #define HV_DEV_MAC_SET        (1u << 6)  /* mac = given; else derived from the VM's index */
 #define HV_DEV_NO_EVENT_IDX   (1u << 7)  /* event-idx = off: virtio devices do not offer it */
 
+/* struct hv_boot_vm.flags */
+#define HV_VM_NO_AUTOSTART    (1u << 0)  /* autostart = no: set up, started from the console */
+
 struct hv_blob {              /* a file read from the ESP */
 	uint64_t addr;            /* host-physical, 0 when absent */
 	uint64_t size;
@@ -50,7 +53,8 @@ struct hv_boot_vm {
 	struct hv_blob disk;      /* raw virtio-blk image, writable by the guest unless
 	                             HV_DEV_DISK_READONLY; addr 0 when none */
 	uint8_t  mac[6];          /* with HV_DEV_MAC_SET */
-	uint8_t  reserved[2];
+	uint8_t  flags;           /* HV_VM_*: how the VM starts */
+	uint8_t  reserved[1];
 	char     cmdline[HV_CMDLINE_MAX];
 	char     error[HV_ERROR_MAX]; /* non-empty: the loader could not prepare this VM */
 };

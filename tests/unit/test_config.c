@@ -500,6 +500,26 @@ static void test_event_idx(void)
 	CHECK_HAS(vm_error("event-idx = off\nevent-idx = on"), "set twice");
 }
 
+/* autostart: yes by default; a VM without it is still set up at boot. */
+static void test_autostart(void)
+{
+	CHECK(parse_vm("")->vms[0].autostart);
+	CHECK(!parse_vm("autostart = no")->vms[0].autostart);
+	CHECK(cfg.vms[0].valid);
+	CHECK(!parse_vm("AutoStart = OFF")->vms[0].autostart);
+	CHECK(parse_vm("autostart = yes")->vms[0].autostart);
+	CHECK(parse_vm("autostart = on")->vms[0].autostart);
+	CHECK(!parse_vm("autostart = 0")->vms[0].autostart);
+	CHECK(parse_vm("autostart = no")->vms[0].devices == 0);
+	CHECK_STR(vm_error("autostart = later"),
+		  "hv.cfg:4: vm \"a\": autostart \"later\": expected on or off "
+		  "(or yes/no, true/false, 1/0)");
+	CHECK_HAS(vm_error("autostart = no\nautostart = yes"), "set twice (first on line 4)");
+	CHECK_HAS(vm_error("auto-start = no"), "unknown key \"auto-start\"");
+	/* Only for VMs: the [hypervisor] section does not take it. */
+	CHECK_HAS(parse("[hypervisor]\nautostart = no\n")->errors[0], "unknown key \"autostart\"");
+}
+
 static void test_switches(void)
 {
 	static const struct { const char *key; uint32_t flag; } keys[] = {
@@ -863,6 +883,7 @@ int main(void)
 	test_transport();
 	test_switches();
 	test_event_idx();
+	test_autostart();
 	test_mac();
 	test_vm_section_errors();
 	test_vm_names();

@@ -24,7 +24,8 @@ enum vm_state {
 	VM_FAILED,     /* never started: bad config or image */
 	VM_RUNNING,
 	VM_PAUSED,     /* by the console */
-	VM_STOPPED,    /* ended: powered off, or stopped for cause */
+	VM_STOPPED,    /* ended: powered off, or stopped for cause; or not started
+	                  yet (autostart = no). `start` powers it on again. */
 };
 
 enum vcpu_state {
@@ -94,7 +95,10 @@ struct vm {
 	enum vm_state state;
 	char stop_reason[VM_STOP_REASON_MAX];
 	bool ended_well;              /* powered off with status 0 */
-	bool reset_requested;         /* the guest asked for a reset (restart) */
+	bool reset_requested;         /* the guest or the console asked for a reset */
+	bool reset_by_console;        /* ... and it was the console (`reboot`) */
+	bool start_requested;         /* `start`: done by the scheduler, between slices */
+	unsigned starts;              /* power-ons from the images: at boot and by `start` */
 	unsigned resets;
 	unsigned storm_resets;        /* resets since storm_start (core/sched.c) */
 	uint64_t storm_start;         /* TSC */
@@ -135,9 +139,14 @@ void vm_create_all(const struct hv_bootinfo *bi);
 struct vm *vm_find(const char *id_or_name);
 /* Host pointer for [gpa, gpa+len) of guest RAM, or NULL if not all RAM. */
 void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
-/* Restarts a VM the guest reset: RAM cleared, devices and vCPUs at their
- * power-on state, booted again from the same images. */
+/* Restarts a VM the guest or the console reset: RAM cleared, devices and
+ * vCPUs at their power-on state, booted again from the same images. Never
+ * while one of its vCPUs is in a slice (core/sched.c). */
 void vm_restart(struct vm *vm);
+/* Powers a stopped VM on again from its images, as vm_restart does. */
+void vm_start(struct vm *vm);
+/* Never ran: autostart = no, and not started since. */
+bool vm_never_started(const struct vm *vm);
 /* Stops the VM for good; `reason` is kept and printed. */
 void vm_stop(struct vm *vm, bool ended_well, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
