@@ -23,6 +23,11 @@ autostart = no
 [vm bad]
 memory = 8M
 kernel = guests/nosuch.elf
+
+[vm crash]
+memory = 8M
+kernel = {GUEST}
+cmdline = triple-fault
 """
 
 SELFTEST_DONE = r"\[late\] selftest: \d+ passed, 0 failed"
@@ -97,6 +102,17 @@ def check_stop_start(s):
     assert re.search(r"^0\s+tick\s+running\s+1\s+8M\s+[1-9]\d*\s*$", out, re.M), out
 
 
+def check_start_after_cause(s):
+    """A VM stopped for cause (a triple fault at boot) starts again, and stops again."""
+    out = s.command("vms")
+    assert re.search(r"^3\s+crash\s+stopped\s.*triple fault", out, re.M), out
+    out = s.command("start crash")
+    expect_after(s, out, r"kestrel: vm 3 \(crash\) starts \(from the console, start 2\)")
+    s.expect(r"\[crash\] triple-fault: loading an empty IDT")
+    s.expect(r"kestrel: vm 3 \(crash\) stopped: triple fault")
+    assert "FAIL: triple-fault did not stop" not in s.output.getvalue()
+
+
 def test_lifecycle(interactive_session):
     with interactive_session(CONFIG) as s:
         check_not_started(s)
@@ -107,6 +123,7 @@ def test_lifecycle(interactive_session):
         check_start_twice(s)
         check_reboot(s)
         check_stop_start(s)
+        check_start_after_cause(s)
 
 
 @pytest.mark.backends("svm")
