@@ -17,15 +17,17 @@
    directly under the same QEMU (`-kernel vmexit.flat`, no hypervisor), and under Kestrel
    on VMX (Bochs); medians over the rounds. There is no bare-Bochs reference: Bochs cannot
    boot a Multiboot kernel without a bootloader.
-4. virtio: virtio-blk sequential read throughput of a Linux guest (all of /dev/vda, page
-   cache dropped, N passes) divided by the same guest's copy throughput for a file in RAM,
+4. virtio: virtio-blk sequential read throughput of a Linux guest (all of /dev/vda, N
+   passes, each read through the page cache, dropped first, and with O_DIRECT) divided
+   by the same guest's copy throughput for a file in RAM,
    with VIRTIO_F_EVENT_IDX offered and withheld (`event-idx = off`); virtio-blk exits
    (notifications, plus one EOI per interrupt) per MiB read, from two boots that differ
    only in N (1 and 1 + EXTRA passes): (exits of the longer boot - exits of the shorter)
    / MiB of the extra passes. SVM (QEMU TCG), medians of
    --io-rounds rounds.
 5. net: two Linux VMs on the virtual switch (SVM): 16 MiB over TCP from one to the
-   other (busybox nc, timed by the sender) divided by the same transfer over the
+   other (busybox nc running dd, 64 KiB a write, and cat; timed by the receiver from
+   the connection to the stream's end) divided by the same transfer over the
    sender's own loopback device; virtio-net exits (notifications plus interrupts, both
    VMs, both queues) per MiB moved; EVENT_IDX on and off; --net-rounds rounds, medians.
 3. linux: Linux's own uptime when it runs init, booted under Kestrel (SVM, QEMU TCG)
@@ -66,7 +68,7 @@ LINUX_VM = ("[vm linux]\nmemory = 256M\nboot = linux\nkernel = guests/bzImage\n"
             "initrd = guests/initramfs.cpio.gz\ncmdline = console=ttyS0 kestrel.poweroff\n")
 
 IO_LINE = re.compile(r"KESTREL-LINUX-BENCH-IO: passes (\d+) bytes (\d+) blk_cs (\d+) "
-                     r"mem_cs (\d+)")
+                     r"mem_cs (\d+) direct_cs (\d+)")
 IO_VM = ("[vm io]\nmemory = 256M\nboot = linux\nkernel = guests/bzImage\n"
          "initrd = guests/initramfs.cpio.gz\ndisk = images/data.img\n{extra}"
          "cmdline = console=ttyS0 kestrel.bench-io={passes} kestrel.poweroff\n")
@@ -75,7 +77,7 @@ IO_EXTRA = 4               # passes the longer boot adds
 NET_VM = ("[vm {name}]\nmemory = 256M\nboot = linux\nkernel = guests/bzImage\n"
           "initrd = guests/initramfs.cpio.gz\nnet = on\n{extra}cmdline = console=ttyS0 {opts} "
           "kestrel.poweroff\n\n")
-NET_SEND = re.compile(r"KESTREL-LINUX-NET-SEND-TIME: (\d+) cs")
+NET_RX = re.compile(r"KESTREL-LINUX-NET-RX-TIME: (\d+) cs")   # the receiver's, to its EOF
 NET_LO = re.compile(r"KESTREL-LINUX-NET-LO: bytes (\d+) cs (\d+)")
 NET_MIB = 16
 
@@ -333,14 +335,16 @@ def io_boot(event_idx, passes, timeout):
     m = IO_LINE.search(text)
     if not m:
         sys.exit("bench: no KESTREL-LINUX-BENCH-IO line from the virtio boot")
-    n, size, blk_cs, mem_cs = (int(x) for x in m.groups())
+    n, size, blk_cs, mem_cs, direct_cs = (int(x) for x in m.groups())
     # Batch-end virtio counters: each notify is one exit (an MMIO write), each interrupt
     # one more (the guest's EOI to its xAPIC).
     q = re.search(r"virtio-blk \(pci\):.*\n    queue 0: size \d+ \w+, chains (\d+), "
                   r"notifies (\d+), interrupts (\d+)", text)
     if not q:
         sys.exit("bench: no virtio-blk counters at the end of the virtio boot")
+    # Each pass reads the disk twice (through the page cache, then with O_DIRECT).
     return {"passes": n, "mib": n * size / 2**20, "blk_s": blk_cs / 100, "mem_s": mem_cs / 100,
+            "direct_s": direct_cs / 100, "disk_mib": 2 * n * size / 2**20,
             "exits": int(q[2]) + int(q[3]), "chains": int(q[1])}
 
 
@@ -350,15 +354,18 @@ def io_rounds(rounds, timeout):
         for mode in ("on", "off"):
             short = io_boot(mode == "on", 1, timeout)
             long_ = io_boot(mode == "on", 1 + IO_EXTRA, timeout)
-            mib = long_["mib"] - short["mib"]
+            mib = long_["disk_mib"] - short["disk_mib"]
             r = {"blk_mibs": long_["mib"] / long_["blk_s"],
+                 "direct_mibs": long_["mib"] / long_["direct_s"],
                  "mem_mibs": long_["mib"] / long_["mem_s"],
                  "exits_per_mib": (long_["exits"] - short["exits"]) / mib,
                  "requests_per_mib": (long_["chains"] - short["chains"]) / mib}
             r["ratio"] = r["blk_mibs"] / r["mem_mibs"]
+            r["direct_ratio"] = r["direct_mibs"] / r["mem_mibs"]
             out[mode].append(r)
             log(f"virtio round {i + 1}/{rounds}, EVENT_IDX {mode}: blk {r['blk_mibs']:.1f} "
-                f"MiB/s, memory {r['mem_mibs']:.1f} MiB/s, ratio {r['ratio']:.2f}, "
+                f"MiB/s, O_DIRECT {r['direct_mibs']:.1f} MiB/s, memory {r['mem_mibs']:.1f} "
+                f"MiB/s, ratios {r['ratio']:.2f} and {r['direct_ratio']:.2f}, "
                 f"{r['exits_per_mib']:.0f} exits/MiB")
     return out
 
@@ -393,7 +400,7 @@ def net_boot(event_idx, timeout):
                            opts="kestrel.netlo kestrel.net=10.0.0.2/24 kestrel.netpeer=10.0.0.1 "
                                 "kestrel.netsend=10.0.0.1"))
     text = boot("svm", cfg, timeout)
-    send, lo = NET_SEND.search(text), NET_LO.search(text)
+    send, lo = NET_RX.search(text), NET_LO.search(text)
     rx, tx = virtio_counters(text, "rx", "virtio-net"), virtio_counters(text, "tx", "virtio-net")
     if not send or not lo or rx is None or tx is None:
         sys.exit("bench: the virtio-net boot gave no transfer times or counters")
@@ -526,20 +533,23 @@ def report(res, args):
     if "virtio" in res:
         v = res["virtio"]
         lines += ["", f"virtio-blk sequential read in a Linux guest (SVM, QEMU TCG; 16 MiB disk "
-                  f"read {1 + IO_EXTRA} times, page cache dropped each time; median of "
-                  f"{len(v['on'])} rounds):", "",
-                  "| EVENT_IDX | disk read | copy in guest RAM | disk/RAM | requests per MiB "
-                  "| virtio exits per MiB |",
-                  "|---|---:|---:|---:|---:|---:|"]
+                  f"read {1 + IO_EXTRA} times through the page cache, dropped each time, and "
+                  f"as often with O_DIRECT; dd, 1 MiB reads; median of {len(v['on'])} "
+                  "rounds):", "",
+                  "| EVENT_IDX | disk read, cached | disk read, O_DIRECT | copy in guest RAM "
+                  "| cached/RAM | O_DIRECT/RAM | requests per MiB | virtio exits per MiB |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for mode in ("on", "off"):
             med = median_row(v[mode])
-            lines.append(f"| {mode} | {med['blk_mibs']:.1f} MiB/s | {med['mem_mibs']:.1f} MiB/s "
-                         f"| **{med['ratio']:.2f}** | {med['requests_per_mib']:.1f} "
+            lines.append(f"| {mode} | {med['blk_mibs']:.1f} MiB/s | {med['direct_mibs']:.1f} "
+                         f"MiB/s | {med['mem_mibs']:.1f} MiB/s | {med['ratio']:.2f} "
+                         f"| **{med['direct_ratio']:.2f}** | {med['requests_per_mib']:.1f} "
                          f"| {med['exits_per_mib']:.1f} |")
     if "net" in res:
         v = res["net"]
-        lines += ["", f"virtio-net between two Linux VMs (SVM, QEMU TCG; 16 MiB over TCP with "
-                  f"busybox nc, against the same in the sender's loopback; median of "
+        lines += ["", f"virtio-net between two Linux VMs (SVM, QEMU TCG; 16 MiB over TCP, "
+                  f"busybox nc running dd (64 KiB writes) and cat, timed by the receiver, "
+                  f"against the same in the sender's loopback; median of "
                   f"{len(v['on'])} rounds):", "",
                   "| EVENT_IDX | VM to VM | loopback | VM/loopback | virtio exits per MiB |",
                   "|---|---:|---:|---:|---:|"]
