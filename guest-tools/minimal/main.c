@@ -11,6 +11,11 @@
 #include <hv/hypercall.h>
 #include "cpu.h"
 
+/* Kestrel's boot-milestone port and the code for a kernel's entry
+ * (hypervisor/include/devices/milestone.h, which guests do not include). */
+#define MILESTONE_PORT         0x440
+#define MILESTONE_KERNEL_ENTRY 0x40
+
 #define BENCH_ITERS_DEFAULT  20000
 #define BENCH_ITERS_MAX      100000000
 #define BENCH_ROUNDS_DEFAULT 5
@@ -240,6 +245,7 @@ void kmain(const struct hv_start_info *si, unsigned long vcpu)
 
 	if (vcpu != 0)
 		secondary_main((unsigned)vcpu);
+	outb(MILESTONE_PORT, MILESTONE_KERNEL_ENTRY);
 	hypercall_init();
 	if (!boot_info_copy(si))
 		hv_poweroff(1);

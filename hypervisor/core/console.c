@@ -7,6 +7,7 @@
 #include <core/page_alloc.h>
 #include <core/trace.h>
 #include <core/vm.h>
+#include <devices/milestone.h>
 #include <lib/printk.h>
 #include <lib/string.h>
 #include <pci/pci.h>
@@ -107,8 +108,10 @@ static void cmd_stats(int argc, char **argv)
 	struct vm *vm = console_arg_vm(argv[1]);
 
 	(void)argc;
-	if (vm)
-		console_print_stats(vm);
+	if (!vm)
+		return;
+	console_print_stats(vm);
+	milestone_print(vm);
 }
 
 static void cmd_regs(int argc, char **argv)

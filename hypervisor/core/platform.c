@@ -8,6 +8,7 @@
 #include <devices/acpi_tables.h>
 #include <devices/ioapic.h>
 #include <devices/lapic.h>
+#include <devices/milestone.h>
 #include <devices/pmtimer.h>
 #include <devices/power.h>
 #include <devices/rtc.h>
@@ -45,6 +46,7 @@ static const struct vdev_type platform[] = {
 	{ "CMOS RTC", NULL, rtc_create, NULL },
 	{ "PM timer", NULL, pmtimer_create, pmtimer_reset },
 	{ "power controls", NULL, power_create, NULL },
+	{ "boot milestones", NULL, milestone_create, milestone_reset },
 	{ "testdev", want_testdev, testdev_create, testdev_reset },
 	{ "PCI host bridge", NULL, pci_host_create, pci_host_reset },
 	{ "virtio-blk", want_blk, virtio_blk_create, NULL },

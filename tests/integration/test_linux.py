@@ -45,11 +45,27 @@ def linux_images(esp_dir):
         pytest.skip("no guests/bzImage on the ESP: `make` builds it from Debian packages")
 
 
+def assert_reached_init_milestone(out):
+    """/init's first act, the boot milestone 0x60 on port 0x440, is in `stats` once, after
+    the VM started and before now (the time since it started, on the header line)."""
+    head = re.search(r"boot milestones \(port 0x440\): (\d+) recorded, 0 dropped; "
+                     r"started +([\d.]+) ms ago", out)
+    assert head, out
+    marks = re.findall(r"^ +0x60 userspace +reached init +([\d.]+) ms  tsc [0-9a-f]{16}$",
+                       out, re.M)
+    assert len(marks) == 1, out
+    assert 0 < float(marks[0]) < float(head.group(2)), out
+
+
 def test_linux_shell_through_the_console_next_to_a_minimal_guest(interactive_session, backend):
     with interactive_session(MINIMAL_VM + LINUX_VM.format(extra="")) as s:
         s.expect(r"\[minimal\] selftest: \d+ passed, 0 failed", timeout=300)
         s.expect(r"\[linux\] KESTREL-LINUX-INIT: reached init", timeout=300)
         s.expect(r"\[linux\] Enter 'help' for a list of built-in commands", timeout=60)
+        assert_reached_init_milestone(s.command("stats linux"))
+        out = s.command("stats minimal")          # its kmain's first act, before it stopped
+        assert re.search(r"^ +0x40 kernel +kernel entry +\d+\.\d{3} ms  tsc [0-9a-f]{16}$",
+                         out, re.M), out
         s.child.send(CTRL_A3)
         s.expect(r"kestrel: console input goes to vm 1 \(linux\)")
         s.expect(r"\[linux\] .*# ")                         # the shell's prompt
