@@ -48,7 +48,6 @@
 #include <x86/vendor.h>
 #include <core/hot.h>
 #include <devices/lapic.h>
-#include <devices/milestone.h>
 #include <sys/mman.h>
 #include <x86/processor.h>
 
@@ -175,12 +174,6 @@ void virtio_net_print(void)
 void virtio_net_print_vm(const struct vm *vm)
 {
 	printk("  net of vm %u\n", vm->id);
-}
-
-/* The milestones of `stats` (devices/milestone.c; its core has a unit test). */
-void milestone_print(const struct vm *vm)
-{
-	printk("  milestones of vm %u\n", vm->id);
 }
 
 /* The boot milestones at the end of `stats`: a pure table, unit-tested. */
