@@ -242,7 +242,14 @@ static bool net_deliver(void *opaque, const void *frame, size_t len, const void 
 	if (t->h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
 		if (!rx_takes_gso(n, t->h.gso_type))
 			return net_rx_segments(n, &t->tso);
-		h = t->h;               /* whole, checksum still partial: NEEDS_CSUM */
+		/* Whole, the checksum still partial. Only fields tso_parse checked
+		 * go to the other VM: the driver's flags and hdr_len do not. */
+		h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h.gso_type = t->h.gso_type;
+		h.hdr_len = t->tso.hdr_len;
+		h.gso_size = t->tso.mss;
+		h.csum_start = t->tso.l4;
+		h.csum_offset = TCP_CSUM_OFFSET;
 	} else if (t->csum_filled && virtio_has(&n->vdev, VIRTIO_NET_F_GUEST_CSUM)) {
 		h.flags = VIRTIO_NET_HDR_F_DATA_VALID;
 	}

@@ -194,7 +194,8 @@ static void send(void)
 /* vm 0 sends one TSO frame to vm 1 (NEEDS_CSUM at the TCP checksum). */
 static void send_tso(uint8_t gso_type)
 {
-	uint8_t h[HDR] = { 1, gso_type, TSO_HDR, 0, TSO_MSS & 0xff, TSO_MSS >> 8, 34, 0, 16 };
+	/* Flags with DATA_VALID too and an hdr_len of 200: neither is passed on. */
+	uint8_t h[HDR] = { 3, gso_type, 200, 0, TSO_MSS & 0xff, TSO_MSS >> 8, 34, 0, 16 };
 	uint8_t *f = mem(0) + TX_HDR + 0x1000;
 
 	memset(f, 0, TSO_HDR);
@@ -260,7 +261,9 @@ static void test_tso(void)
 	send_tso(1);
 	CHECK_EQ(received(0, &gso, &flags, out, &out_len), 1);
 	CHECK_EQ(gso, 1);
-	CHECK_EQ(flags, 1);                              /* NEEDS_CSUM, as sent */
+	CHECK_EQ(flags, 1);                              /* NEEDS_CSUM alone */
+	CHECK_EQ(mem(1)[RX_BUFS + 2], TSO_HDR);          /* hdr_len: the parsed one */
+	CHECK_EQ(mem(1)[RX_BUFS + 4] | mem(1)[RX_BUFS + 5] << 8, TSO_MSS);
 	CHECK_EQ(out_len, TSO_DATA);
 	/* Without it: three segments, checksums done (DATA_VALID), same payload. */
 	renegotiate(1, FEATURES);
