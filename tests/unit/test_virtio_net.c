@@ -19,30 +19,11 @@
 #include <virtio/virtio_pci.h>
 #include <virtio/virtio_devices.h>
 #include <virtio/virtio_net.h>
+#include "hv_stubs.h"
 #include "unit.h"
 
-/* What virtio_net.c and virtio.c use from the rest of the hypervisor. */
-uint64_t page_alloc(uint64_t count, uint64_t align)
-{
-	(void)align;
-	return (uint64_t)(uintptr_t)calloc(count, PAGE_SIZE);
-}
-
-void printk(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-}
-
-size_t strlcpy(char *d, const char *s, size_t n)
-{
-	snprintf(d, n, "%s", s);
-	return strlen(s);
-}
-
+/* What virtio_net.c and virtio.c use from the rest of the hypervisor,
+ * besides hv_stubs.h. */
 bool vm_is_live(const struct vm *vm)
 {
 	return vm->state == VM_RUNNING || vm->state == VM_PAUSED;

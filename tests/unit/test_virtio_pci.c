@@ -23,31 +23,11 @@
 #include <pci/pci.h>
 #include <virtio/virtio.h>
 #include <virtio/virtio_pci.h>
+#include "hv_stubs.h"
 #include "unit.h"
 
 /* What the transport, the PCI glue and the virtio core use from the rest
- * of the hypervisor. */
-uint64_t page_alloc(uint64_t count, uint64_t align)
-{
-	(void)align;
-	return (uint64_t)(uintptr_t)calloc(count, PAGE_SIZE);
-}
-
-void printk(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-}
-
-size_t strlcpy(char *d, const char *s, size_t n)
-{
-	snprintf(d, n, "%s", s);
-	return strlen(s);
-}
-
+ * of the hypervisor, besides hv_stubs.h. */
 void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
 {
 	if (gpa > vm->mem_size || vm->mem_size - gpa < len)
