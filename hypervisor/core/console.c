@@ -179,6 +179,20 @@ static void cmd_start(int argc, char **argv)
 		vm->start_requested = true;
 }
 
+/* Between slices, as `start` (core/sched.c): the VM's memory goes back to
+ * the pool; `start` builds it again from hv.cfg. */
+static void cmd_destroy(int argc, char **argv)
+{
+	struct vm *vm = console_arg_vm(argv[1]);
+
+	(void)argc;
+	if (vm && vm_is_live(vm))
+		printk("error: vm %u (%s) is %s: `stop` it first\n", vm->id, vm->name,
+		       vm_state_name(vm->state));
+	else if (vm)
+		vm_destroy(vm);
+}
+
 /* The guest's own reset path (devices/power.c), at the end of a slice. */
 static void cmd_reboot(int argc, char **argv)
 {
@@ -244,6 +258,7 @@ static const struct command commands[] = {
 	{ "resume", "<vm>", "schedule a paused VM again",              cmd_resume },
 	{ "stop",   "<vm>", "stop a VM (`start` powers it on again)",  cmd_stop },
 	{ "start",  "<vm>", "power a stopped VM on again from its images", cmd_start },
+	{ "destroy", "<vm>", "free a stopped VM's memory (`start` builds it again)", cmd_destroy },
 	{ "reboot", "<vm>", "reset a running or paused VM now (it runs)", cmd_reboot },
 	{ "trace",  "[vm]", "the last 32 exits (of one VM)",           cmd_trace },
 	{ "devices", "<vm>", "PCI functions, virtio status and queue counters", cmd_devices },

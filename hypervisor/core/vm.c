@@ -261,6 +261,11 @@ void vm_start(struct vm *vm)
 	vm_power_on(vm, "start");
 }
 
+void vm_destroy(struct vm *vm)
+{
+	printk("error: vm %u (%s): destroy is not implemented yet\n", vm->id, vm->name);
+}
+
 struct vm *vm_find(const char *id_or_name)
 {
 	for (unsigned i = 0; i < nr_vms; i++) {

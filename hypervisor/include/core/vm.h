@@ -145,6 +145,8 @@ void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
 void vm_restart(struct vm *vm);
 /* Powers a stopped VM on again from its images, as vm_restart does. */
 void vm_start(struct vm *vm);
+/* Returns a stopped VM's memory to the pool (console `destroy`). */
+void vm_destroy(struct vm *vm);
 /* Never ran: autostart = no, and not started since. */
 bool vm_never_started(const struct vm *vm);
 /* Stops the VM for good; `reason` is kept and printed. */
