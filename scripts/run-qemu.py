@@ -2,7 +2,8 @@
 """Boot a Kestrel ESP under QEMU + OVMF.
 
     run-qemu.py [--esp DIR] [--config FILE] [--batch | --interactive] [--timeout SEC]
-                [--log FILE] [--smp N] [--memory SIZE] [--print-cmd] [-- QEMU ARGS...]
+                [--log FILE] [--smp N] [--memory SIZE] [--console-socket PATH]
+                [--gdb-socket PATH] [--print-cmd] [-- QEMU ARGS...]
 
 Batch mode (default when stdin is not a TTY): the hv.cfg on the disk gets
 "[hypervisor] batch = on"; the serial line goes to the log file and to stdout.
@@ -10,6 +11,12 @@ Interactive mode: the serial console is on this terminal (Ctrl-] x quits QEMU,
 Ctrl-] h lists the other keys) and is also written to the log file. QEMU's escape key
 is moved from Ctrl-A to Ctrl-] so that Ctrl-A reaches Kestrel, whose console switches
 its input between VMs with Ctrl-A three times.
+
+--console-socket PATH puts COM1 on a Unix socket QEMU listens on (one client at a time;
+what Kestrel writes while no client is connected is dropped, but every byte still goes to
+the log file), for programs such as scripts/kestrelctl; the terminal then gets QEMU's
+monitor in interactive mode, nothing in batch mode. --gdb-socket PATH adds COM2 on a
+listening Unix socket (without it the machine has no COM2).
 
 Exit status: 0 the hypervisor reported success (it wrote 0x10 to port 0xf4, QEMU exit 33),
 1 it reported a failure (0x11, QEMU exit 35), 124 timeout, 130 interrupted,
@@ -62,6 +69,10 @@ def parse_args(argv):
     p.add_argument("--memory", default="2G", help="RAM, as for qemu -m (default: 2G)")
     p.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto",
                    help="auto: KVM when /dev/kvm is usable and the CPU has svm/vmx")
+    p.add_argument("--console-socket", metavar="PATH",
+                   help="COM1 on a listening Unix socket instead of the terminal")
+    p.add_argument("--gdb-socket", metavar="PATH",
+                   help="COM2 on a listening Unix socket (default: no COM2)")
     p.add_argument("--print-cmd", action="store_true", help="print the QEMU command line")
     p.add_argument("--dry-run", action="store_true",
                    help="build the image and print the command, but do not run QEMU "
@@ -111,8 +122,27 @@ def qemu_path(path):
     return str(path).replace(",", ",,")
 
 
-def serial_args(interactive, log_path):
-    """COM1 on stdio with a log file; interactive mode muxes the monitor in (Ctrl-] c/x)."""
+def socket_chardev(ident, path, log_path=None):
+    """A chardev listening on a Unix socket; QEMU starts without waiting for a client."""
+    spec = f"socket,id={ident},path={qemu_path(path)},server=on,wait=off"
+    if log_path:
+        spec += f",logfile={qemu_path(log_path)}"
+    return ["-chardev", spec]
+
+
+def serial_args(args):
+    """COM1 (and COM2 with --gdb-socket). COM1 on stdio with a log file, interactive mode
+    muxing the monitor in (Ctrl-] c/x); or on a socket, the monitor alone on stdio."""
+    com1 = console_args(args.interactive, args.log, args.console_socket)
+    if args.gdb_socket:
+        com1 += socket_chardev("gdb0", args.gdb_socket) + ["-serial", "chardev:gdb0"]
+    return com1
+
+
+def console_args(interactive, log_path, sock):
+    if sock:
+        mon = ["-monitor", "stdio"] if interactive else []
+        return socket_chardev("con0", sock, log_path) + ["-serial", "chardev:con0"] + mon
     if interactive:
         return ["-chardev", f"stdio,id=con0,mux=on,logfile={qemu_path(log_path)}",
                 "-serial", "chardev:con0", "-mon", "chardev=con0,mode=readline", "-echr", "0x1d"]
@@ -125,7 +155,7 @@ def qemu_command(args, image, accel):
              "-bios", OVMF, "-drive", f"format=raw,file={qemu_path(image)}",
              "-nodefaults", "-vga", "none", "-display", "none", "-net", "none",
              "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
-            + accel + serial_args(args.interactive, args.log) + args.qemu_args)
+            + accel + serial_args(args) + args.qemu_args)
 
 
 def map_status(status, interactive):
@@ -190,6 +220,16 @@ def run_qemu(cmd, interactive, timeout):
     return rc
 
 
+def remove_sockets(args):
+    """QEMU leaves its listening sockets' files behind."""
+    for path in (args.console_socket, args.gdb_socket):
+        if path and not args.dry_run:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+
+
 def main(argv):
     args = parse_args(argv)
     for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -221,6 +261,7 @@ def main(argv):
         return RC_INTERRUPTED
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+        remove_sockets(args)
 
 
 if __name__ == "__main__":
