@@ -32,7 +32,8 @@ HV_CFLAGS := -DCONFIG_TRACE=$(TRACE) $(WARN) $(FREESTANDING) -fpic -fshort-wchar
 
 HV_C_SRCS := $(wildcard efi/*.c hypervisor/core/*.c hypervisor/lib/*.c \
                hypervisor/arch/x86/*.c hypervisor/arch/x86/svm/*.c hypervisor/arch/x86/vmx/*.c \
-               hypervisor/devices/*.c hypervisor/pci/*.c hypervisor/virtio/*.c hypervisor/net/*.c)
+               hypervisor/devices/*.c hypervisor/pci/*.c hypervisor/virtio/*.c hypervisor/net/*.c \
+               hypervisor/debug/*.c)
 HV_C_SRCS := $(filter-out hypervisor/arch/x86/asm-offsets.c,$(HV_C_SRCS))
 HV_S_SRCS := $(wildcard hypervisor/arch/x86/*.S hypervisor/arch/x86/svm/*.S hypervisor/arch/x86/vmx/*.S)
 HV_OBJS   := $(patsubst %.c,$(B)/obj/%.o,$(HV_C_SRCS)) $(patsubst %.S,$(B)/obj/%.o,$(HV_S_SRCS))

@@ -1,0 +1,636 @@
+/*
+ * gdb remote serial protocol core (see include/debug/gdb_proto.h). The
+ * references are the gdb manual's appendix E: E.1 overview (framing,
+ * checksums, escapes), E.2 packets, E.3 stop replies, E.4 general queries.
+ */
+#include <debug/gdb_proto.h>
+#include <lib/string.h>
+
+#define NO_REPLY ((size_t)-1)
+
+typedef size_t gdb_cmd_fn(struct gdb_proto *p, const char *arg, const char *end);
+
+static const char hex_chars[] = "0123456789abcdef";
+
+int gdb_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int gdb_parse_hex(const char **s, const char *end, uint64_t *val)
+{
+	const char *q = *s;
+	uint64_t v = 0;
+
+	while (q < end && gdb_hex_digit(*q) >= 0) {
+		if (q - *s == 16)
+			return -1;
+		v = v << 4 | (uint64_t)gdb_hex_digit(*q++);
+	}
+	if (q == *s)
+		return -1;
+	*s = q;
+	*val = v;
+	return 0;
+}
+
+int gdb_hex_decode(const char *s, size_t len, uint8_t *buf)
+{
+	for (size_t i = 0; i < len; i++) {
+		int hi = gdb_hex_digit(s[2 * i]), lo = gdb_hex_digit(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		buf[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+void gdb_hex_encode(const uint8_t *buf, size_t len, char *out)
+{
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = hex_chars[buf[i] >> 4];
+		out[2 * i + 1] = hex_chars[buf[i] & 15];
+	}
+}
+
+/* ------------------------------------------------------------ registers */
+
+/* Sizes in gdb's register order: 17 of 8 bytes (GPRs, rip), 7 of 4 (eflags,
+ * segments), st0-7 of 10, 8 x87 control of 4, xmm0-15 of 16, mxcsr of 4. */
+static const struct { uint8_t count, size; } reg_runs[] = {
+	{ 17, 8 }, { 7, 4 }, { 8, 10 }, { 8, 4 }, { 16, 16 }, { 1, 4 },
+};
+
+static unsigned reg_size(unsigned n)
+{
+	for (unsigned i = 0; i < sizeof(reg_runs) / sizeof(reg_runs[0]); i++) {
+		if (n < reg_runs[i].count)
+			return reg_runs[i].size;
+		n -= reg_runs[i].count;
+	}
+	return 0;
+}
+
+/* Register n little-endian into out (reg_size(n) bytes); zero beyond the
+ * core registers. */
+static void reg_bytes(const struct gdb_regs *r, unsigned n, uint8_t *out)
+{
+	uint64_t v = n < GDB_NR_CORE_REGS ? r->r[n] : 0;
+	unsigned size = reg_size(n);
+
+	for (unsigned i = 0; i < size; i++)
+		out[i] = i < 8 ? (uint8_t)(v >> (8 * i)) : 0;
+}
+
+static uint64_t le_value(const uint8_t *b, unsigned size)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = size < 8 ? size : 8; i-- > 0;)
+		v = v << 8 | b[i];
+	return v;
+}
+
+/* --------------------------------------------------------------- output */
+
+static void send_framed(struct gdb_proto *p, const char *data, size_t len)
+{
+	uint8_t sum = 0;
+
+	if (len > GDB_PKT_MAX)
+		len = GDB_PKT_MAX;
+	p->tx_buf[0] = '$';
+	for (size_t i = 0; i < len; i++) {
+		p->tx_buf[1 + i] = data[i];
+		sum += (uint8_t)data[i];
+	}
+	p->tx_buf[1 + len] = '#';
+	p->tx_buf[2 + len] = hex_chars[sum >> 4];
+	p->tx_buf[3 + len] = hex_chars[sum & 15];
+	p->tx_len = len + 4;
+	p->ops->put(p->ctx, p->tx_buf, p->tx_len);
+}
+
+static size_t reply_str(struct gdb_proto *p, const char *s)
+{
+	size_t n = strnlen(s, sizeof(p->reply));
+
+	memcpy(p->reply, s, n);
+	return n;
+}
+
+/* Writes the decimal-free formats replies need: a prefix, then v in hex. */
+static size_t put_hex_num(char *out, uint64_t v)
+{
+	char tmp[16];
+	size_t n = 0, i = 0;
+
+	do
+		tmp[n++] = hex_chars[v & 15];
+	while ((v >>= 4) && n < sizeof(tmp));
+	while (n)
+		out[i++] = tmp[--n];
+	return i;
+}
+
+static size_t stop_reply(struct gdb_proto *p)
+{
+	size_t n = 0;
+
+	p->reply[n++] = 'T';
+	p->reply[n++] = hex_chars[p->stop_signal >> 4];
+	p->reply[n++] = hex_chars[p->stop_signal & 15];
+	memcpy(p->reply + n, "thread:", 7);
+	n += 7;
+	n += put_hex_num(p->reply + n, p->stop_thread);
+	p->reply[n++] = ';';
+	return n;
+}
+
+/* ------------------------------------------------------------- commands */
+
+static unsigned nr_threads(struct gdb_proto *p)
+{
+	unsigned n = p->ops->nr_threads(p->ctx);
+
+	return n ? n : 1;
+}
+
+/* The thread g, m and friends act on: Hg's, or the one that stopped. */
+static unsigned reg_thread(struct gdb_proto *p)
+{
+	return p->g_thread ? p->g_thread : p->stop_thread ? p->stop_thread : 1;
+}
+
+static size_t cmd_status(struct gdb_proto *p, const char *arg, const char *end)
+{
+	(void)arg;
+	(void)end;
+	return stop_reply(p);
+}
+
+static size_t cmd_read_regs(struct gdb_proto *p, const char *arg, const char *end)
+{
+	struct gdb_regs r;
+	size_t off = 0;
+
+	(void)arg;
+	(void)end;
+	if (p->ops->get_regs(p->ctx, reg_thread(p), &r))
+		return reply_str(p, "E01");
+	for (unsigned n = 0; n < GDB_NR_REGS; n++) {
+		reg_bytes(&r, n, p->data + off);
+		off += reg_size(n);
+	}
+	gdb_hex_encode(p->data, off, p->reply);
+	return 2 * off;
+}
+
+/* G: as many registers as the data covers, whole ones only. */
+static size_t cmd_write_regs(struct gdb_proto *p, const char *arg, const char *end)
+{
+	size_t len = (size_t)(end - arg) / 2, off = 0;
+	unsigned thread = reg_thread(p);
+	struct gdb_regs r;
+
+	if ((size_t)(end - arg) % 2 || len > GDB_REGS_BYTES || gdb_hex_decode(arg, len, p->data))
+		return reply_str(p, "E01");
+	if (p->ops->get_regs(p->ctx, thread, &r))
+		return reply_str(p, "E01");
+	for (unsigned n = 0; n < GDB_NR_CORE_REGS && off + reg_size(n) <= len; n++) {
+		r.r[n] = le_value(p->data + off, reg_size(n));
+		off += reg_size(n);
+	}
+	return reply_str(p, p->ops->set_regs(p->ctx, thread, &r) ? "E01" : "OK");
+}
+
+static size_t cmd_read_reg(struct gdb_proto *p, const char *arg, const char *end)
+{
+	struct gdb_regs r;
+	uint64_t n;
+
+	if (gdb_parse_hex(&arg, end, &n) || arg != end)
+		return reply_str(p, "E01");
+	if (n >= GDB_NR_REGS)    /* not ours (orig_rax, fs_base...): unavailable */
+		return reply_str(p, "xxxxxxxxxxxxxxxx");
+	if (p->ops->get_regs(p->ctx, reg_thread(p), &r))
+		return reply_str(p, "E01");
+	reg_bytes(&r, (unsigned)n, p->data);
+	gdb_hex_encode(p->data, reg_size((unsigned)n), p->reply);
+	return 2 * reg_size((unsigned)n);
+}
+
+static size_t cmd_write_reg(struct gdb_proto *p, const char *arg, const char *end)
+{
+	unsigned thread = reg_thread(p), size;
+	struct gdb_regs r;
+	uint64_t n;
+
+	if (gdb_parse_hex(&arg, end, &n) || arg == end || *arg++ != '=' || n >= GDB_NR_REGS)
+		return reply_str(p, "E01");
+	size = reg_size((unsigned)n);
+	if ((size_t)(end - arg) != 2 * size || gdb_hex_decode(arg, size, p->data))
+		return reply_str(p, "E01");
+	if (n >= GDB_NR_CORE_REGS)
+		return reply_str(p, "OK");    /* FPU/SSE: not exposed, ignored */
+	if (p->ops->get_regs(p->ctx, thread, &r))
+		return reply_str(p, "E01");
+	r.r[n] = le_value(p->data, size);
+	return reply_str(p, p->ops->set_regs(p->ctx, thread, &r) ? "E01" : "OK");
+}
+
+/* "addr,len" and what follows it. */
+static int parse_addr_len(const char **arg, const char *end, uint64_t *addr, uint64_t *len)
+{
+	if (gdb_parse_hex(arg, end, addr) || *arg == end || *(*arg)++ != ',')
+		return -1;
+	return gdb_parse_hex(arg, end, len);
+}
+
+static size_t cmd_read_mem(struct gdb_proto *p, const char *arg, const char *end)
+{
+	uint64_t addr, len;
+	size_t got;
+
+	if (parse_addr_len(&arg, end, &addr, &len) || arg != end)
+		return reply_str(p, "E01");
+	if (len > sizeof(p->data))
+		len = sizeof(p->data);    /* a short reply: gdb asks for the rest */
+	if (!len)
+		return 0;
+	got = p->ops->read_mem(p->ctx, reg_thread(p), addr, p->data, (size_t)len);
+	if (!got)
+		return reply_str(p, "E14");   /* EFAULT */
+	gdb_hex_encode(p->data, got, p->reply);
+	return 2 * got;
+}
+
+static size_t cmd_write_mem(struct gdb_proto *p, const char *arg, const char *end)
+{
+	uint64_t addr, len;
+
+	if (parse_addr_len(&arg, end, &addr, &len) || arg == end || *arg++ != ':' ||
+	    len > sizeof(p->data) || (uint64_t)(end - arg) != 2 * len ||
+	    gdb_hex_decode(arg, (size_t)len, p->data))
+		return reply_str(p, "E01");
+	if (len && p->ops->write_mem(p->ctx, reg_thread(p), addr, p->data, (size_t)len) != len)
+		return reply_str(p, "E14");
+	return reply_str(p, "OK");
+}
+
+/* c [addr] / s [addr]: resume (at addr); the stop reply comes later. */
+static size_t resume(struct gdb_proto *p, const char *arg, const char *end, bool step)
+{
+	unsigned thread = p->c_thread ? p->c_thread : p->stop_thread ? p->stop_thread : 1;
+	uint64_t addr;
+	struct gdb_regs r;
+
+	if (arg != end) {
+		if (gdb_parse_hex(&arg, end, &addr) || arg != end ||
+		    p->ops->get_regs(p->ctx, thread, &r))
+			return reply_str(p, "E01");
+		r.r[GDB_RIP] = addr;
+		if (p->ops->set_regs(p->ctx, thread, &r))
+			return reply_str(p, "E01");
+	}
+	p->running = true;
+	p->ops->resume(p->ctx, thread, step);
+	return NO_REPLY;
+}
+
+static size_t cmd_continue(struct gdb_proto *p, const char *arg, const char *end)
+{
+	return resume(p, arg, end, false);
+}
+
+static size_t cmd_step(struct gdb_proto *p, const char *arg, const char *end)
+{
+	return resume(p, arg, end, true);
+}
+
+static size_t cmd_detach(struct gdb_proto *p, const char *arg, const char *end)
+{
+	(void)arg;
+	(void)end;
+	send_framed(p, "OK", 2);
+	p->ops->detach(p->ctx);
+	gdb_proto_reset(p);
+	return NO_REPLY;
+}
+
+static size_t cmd_kill(struct gdb_proto *p, const char *arg, const char *end)
+{
+	(void)arg;
+	(void)end;
+	p->ops->detach(p->ctx);    /* the VM is not gdb's to kill: it runs on */
+	gdb_proto_reset(p);
+	return NO_REPLY;
+}
+
+/* A thread id: hex, 0 (any) or -1 (all, kept as 0). -1 when malformed or
+ * not one of ours. */
+static int parse_thread(struct gdb_proto *p, const char *arg, const char *end, unsigned *t)
+{
+	uint64_t v;
+
+	if (end - arg == 2 && arg[0] == '-' && arg[1] == '1') {
+		*t = 0;
+		return 0;
+	}
+	if (gdb_parse_hex(&arg, end, &v) || arg != end || v > nr_threads(p))
+		return -1;
+	*t = (unsigned)v;
+	return 0;
+}
+
+static size_t cmd_set_thread(struct gdb_proto *p, const char *arg, const char *end)
+{
+	unsigned t;
+
+	if (arg == end || (*arg != 'g' && *arg != 'c') || parse_thread(p, arg + 1, end, &t))
+		return reply_str(p, "E01");
+	*(*arg == 'g' ? &p->g_thread : &p->c_thread) = t;
+	return reply_str(p, "OK");
+}
+
+static size_t cmd_thread_alive(struct gdb_proto *p, const char *arg, const char *end)
+{
+	unsigned t;
+
+	return reply_str(p, parse_thread(p, arg, end, &t) || !t ? "E01" : "OK");
+}
+
+static size_t cmd_breakpoint(struct gdb_proto *p, const char *arg, const char *end,
+			     bool insert)
+{
+	uint64_t type, addr, kind;
+	int rc;
+
+	if (gdb_parse_hex(&arg, end, &type) || arg == end || *arg++ != ',' ||
+	    parse_addr_len(&arg, end, &addr, &kind) || type > GDB_WP_ACCESS)
+		return reply_str(p, "E01");
+	rc = p->ops->breakpoint(p->ctx, (enum gdb_bp_type)type, addr, insert);
+	return rc > 0 ? 0 : reply_str(p, rc ? "E01" : "OK");
+}
+
+static size_t cmd_insert_bp(struct gdb_proto *p, const char *arg, const char *end)
+{
+	return cmd_breakpoint(p, arg, end, true);
+}
+
+static size_t cmd_remove_bp(struct gdb_proto *p, const char *arg, const char *end)
+{
+	return cmd_breakpoint(p, arg, end, false);
+}
+
+/* ---------------------------------------------------------------- queries */
+
+static size_t q_supported(struct gdb_proto *p, const char *arg, const char *end)
+{
+	size_t n = reply_str(p, "PacketSize=");
+
+	(void)arg;
+	(void)end;
+	return n + put_hex_num(p->reply + n, GDB_PKT_MAX);
+}
+
+static size_t q_attached(struct gdb_proto *p, const char *arg, const char *end)
+{
+	(void)arg;
+	(void)end;
+	return reply_str(p, "1");    /* an existing VM: detach, never kill */
+}
+
+static size_t q_current_thread(struct gdb_proto *p, const char *arg, const char *end)
+{
+	(void)arg;
+	(void)end;
+	memcpy(p->reply, "QC", 2);
+	return 2 + put_hex_num(p->reply + 2, reg_thread(p));
+}
+
+static size_t q_first_thread(struct gdb_proto *p, const char *arg, const char *end)
+{
+	size_t n = 0;
+
+	(void)arg;
+	(void)end;
+	p->reply[n++] = 'm';
+	for (unsigned t = 1; t <= nr_threads(p); t++) {
+		if (t > 1)
+			p->reply[n++] = ',';
+		n += put_hex_num(p->reply + n, t);
+	}
+	return n;
+}
+
+static size_t q_next_thread(struct gdb_proto *p, const char *arg, const char *end)
+{
+	(void)arg;
+	(void)end;
+	return reply_str(p, "l");
+}
+
+/* qRcmd,<hex command>: the answer goes back hex-encoded (E.4). */
+static size_t q_monitor(struct gdb_proto *p, const char *arg, const char *end)
+{
+	char *cmd = (char *)p->data, *out = p->reply + sizeof(p->reply) / 2;
+	size_t len = (size_t)(end - arg) / 2, n;
+
+	if (arg == end || *arg++ != ',' || (size_t)(end - arg) % 2 ||
+	    (len = (size_t)(end - arg) / 2) >= sizeof(p->data) ||
+	    gdb_hex_decode(arg, len, p->data))
+		return reply_str(p, "E01");
+	cmd[len] = 0;
+	out[0] = 0;
+	p->ops->monitor(p->ctx, cmd, out, sizeof(p->reply) / 2);
+	n = strnlen(out, sizeof(p->reply) / 2 - 1);
+	if (!n)
+		return reply_str(p, "OK");
+	memmove(p->data, out, n);
+	gdb_hex_encode(p->data, n, p->reply);
+	return 2 * n;
+}
+
+static const struct {
+	const char *name;
+	gdb_cmd_fn *fn;
+} queries[] = {
+	{ "qSupported", q_supported },   { "qAttached", q_attached },
+	{ "qC", q_current_thread },      { "qfThreadInfo", q_first_thread },
+	{ "qsThreadInfo", q_next_thread }, { "qRcmd", q_monitor },
+};
+
+/* A query is its name, then the end, ':' or ','. Unknown ones get the
+ * empty reply, which tells gdb they are not supported. */
+static size_t cmd_query(struct gdb_proto *p, const char *arg, const char *end)
+{
+	const char *name = arg - 1;
+	size_t len = 0;
+
+	while (name + len < end && name[len] != ':' && name[len] != ',')
+		len++;
+	for (unsigned i = 0; i < sizeof(queries) / sizeof(queries[0]); i++)
+		if (strlen(queries[i].name) == len && !memcmp(queries[i].name, name, len))
+			return queries[i].fn(p, name + len, end);
+	return 0;
+}
+
+static gdb_cmd_fn *const commands[128] = {
+	['?'] = cmd_status,      ['g'] = cmd_read_regs,  ['G'] = cmd_write_regs,
+	['p'] = cmd_read_reg,    ['P'] = cmd_write_reg,  ['m'] = cmd_read_mem,
+	['M'] = cmd_write_mem,   ['c'] = cmd_continue,   ['s'] = cmd_step,
+	['D'] = cmd_detach,      ['k'] = cmd_kill,       ['H'] = cmd_set_thread,
+	['T'] = cmd_thread_alive, ['Z'] = cmd_insert_bp, ['z'] = cmd_remove_bp,
+	['q'] = cmd_query,
+};
+
+static void handle_packet(struct gdb_proto *p)
+{
+	const char *pkt = p->rx_buf, *end = p->rx_buf + p->rx_len;
+	uint8_t c = p->rx_len ? (uint8_t)pkt[0] : 0;
+	gdb_cmd_fn *fn = c < 128 ? commands[c] : NULL;
+	size_t n;
+
+	p->packets++;
+	if (!p->attached) {
+		p->attached = true;
+		p->running = false;
+		p->stop_signal = GDB_SIGTRAP;
+		p->stop_thread = 1;
+		p->ops->attach(p->ctx);
+	}
+	n = fn ? fn(p, pkt + 1, end) : 0;
+	if (n != NO_REPLY)
+		send_framed(p, p->reply, n);
+}
+
+/* -------------------------------------------------------------- framing */
+
+static enum gdb_rx_event rx_idle(struct gdb_proto *p, uint8_t c)
+{
+	switch (c) {
+	case '$':
+		p->rx = GDB_RX_DATA;
+		p->rx_len = 0;
+		p->rx_sum = 0;
+		p->rx_overflow = false;
+		break;
+	case '-':               /* the last packet arrived damaged */
+		if (p->tx_len)
+			p->ops->put(p->ctx, p->tx_buf, p->tx_len);
+		break;
+	case 0x03:
+		p->interrupts++;
+		if (p->attached && p->running)
+			return GDB_EV_INTERRUPT;
+		break;
+	default:                /* '+', line noise */
+		break;
+	}
+	return GDB_EV_NONE;
+}
+
+static void rx_append(struct gdb_proto *p, uint8_t c)
+{
+	if (p->rx_len < GDB_PKT_MAX)
+		p->rx_buf[p->rx_len++] = (char)c;
+	else
+		p->rx_overflow = true;
+}
+
+static enum gdb_rx_event rx_end(struct gdb_proto *p)
+{
+	p->rx = GDB_RX_IDLE;
+	if (p->rx_overflow || p->rx_sum != p->rx_sum_given) {
+		if (p->rx_overflow)
+			p->overflows++;
+		else
+			p->bad_checksums++;
+		p->ops->put(p->ctx, "-", 1);
+		return GDB_EV_NONE;
+	}
+	p->ops->put(p->ctx, "+", 1);
+	p->rx_buf[p->rx_len] = 0;
+	handle_packet(p);
+	return GDB_EV_PACKET;
+}
+
+enum gdb_rx_event gdb_proto_rx(struct gdb_proto *p, uint8_t c)
+{
+	int d;
+
+	switch (p->rx) {
+	case GDB_RX_IDLE:
+		return rx_idle(p, c);
+	case GDB_RX_DATA:
+		if (c == '$')           /* a new packet: resynchronise on it */
+			return rx_idle(p, c);
+		if (c == '#') {
+			p->rx = GDB_RX_SUM1;
+			break;
+		}
+		p->rx_sum += c;
+		if (c == '}')
+			p->rx = GDB_RX_ESCAPE;
+		else
+			rx_append(p, c);
+		break;
+	case GDB_RX_ESCAPE:             /* '}' then the byte XOR 0x20 (E.1) */
+		p->rx_sum += c;
+		rx_append(p, c ^ 0x20);
+		p->rx = GDB_RX_DATA;
+		break;
+	case GDB_RX_SUM1:
+	case GDB_RX_SUM2:
+		d = gdb_hex_digit((char)c);
+		if (d < 0) {
+			p->rx = GDB_RX_IDLE;
+			p->bad_checksums++;
+			p->ops->put(p->ctx, "-", 1);
+			break;
+		}
+		if (p->rx == GDB_RX_SUM1) {
+			p->rx_sum_given = (uint8_t)(d << 4);
+			p->rx = GDB_RX_SUM2;
+			break;
+		}
+		p->rx_sum_given |= (uint8_t)d;
+		return rx_end(p);
+	}
+	return GDB_EV_NONE;
+}
+
+void gdb_proto_stopped(struct gdb_proto *p, uint8_t signal, unsigned thread)
+{
+	p->stop_signal = signal;
+	p->stop_thread = thread;
+	if (!p->attached)
+		return;
+	p->running = false;
+	send_framed(p, p->reply, stop_reply(p));
+}
+
+void gdb_proto_reset(struct gdb_proto *p)
+{
+	p->attached = p->running = false;
+	p->g_thread = p->c_thread = 0;
+	p->rx = GDB_RX_IDLE;
+	p->tx_len = 0;
+}
+
+void gdb_proto_init(struct gdb_proto *p, const struct gdb_target_ops *ops, void *ctx)
+{
+	memset(p, 0, sizeof(*p));
+	p->ops = ops;
+	p->ctx = ctx;
+	p->stop_signal = GDB_SIGTRAP;
+	p->stop_thread = 1;
+}
