@@ -8,6 +8,7 @@
 #include <core/trace.h>
 #include <core/vm.h>
 #include <devices/milestone.h>
+#include <lib/json.h>
 #include <lib/printk.h>
 #include <lib/string.h>
 #include <pci/pci.h>
@@ -22,6 +23,9 @@ struct command {
 	const char *name, *args, *help;
 	void (*fn)(int argc, char **argv);
 };
+
+/* The command console_run last ran, for its JSON reply's fields. */
+static const struct command *last_command;
 
 struct vm *console_arg_vm(const char *arg)
 {
@@ -52,6 +56,27 @@ void console_print_vms(void)
 		       vm_state_name(vm->state), vm->nr_vcpus, vm->mem_size >> 20,
 		       vm_exit_count(vm), vm->stop_reason);
 	}
+}
+
+static void vms_fields(struct json *j)
+{
+	json_array_begin(j, "vms");
+	for (unsigned i = 0; i < nr_vms; i++) {
+		const struct vm *vm = vms[i];
+
+		json_object_begin(j, NULL);
+		json_u64(j, "id", vm->id);
+		json_str(j, "name", vm->name);
+		json_str(j, "state", vm_state_name(vm->state));
+		json_u64(j, "vcpus", vm->nr_vcpus);
+		json_u64(j, "memory_mib", vm->mem_size >> 20);
+		json_u64(j, "exits", vm_exit_count(vm));
+		json_u64(j, "starts", vm->starts);
+		json_u64(j, "resets", vm->resets);
+		json_str(j, "reason", vm->stop_reason);
+		json_object_end(j);
+	}
+	json_array_end(j);
 }
 
 static void cmd_vms(int argc, char **argv)
@@ -218,6 +243,28 @@ static void cmd_info(int argc, char **argv)
 	       vendor ? vendor->name : "none", page_alloc_free_pages() >> 8, nmi_count);
 }
 
+static void info_fields(struct json *j)
+{
+	json_str(j, "backend", vendor ? vendor->name : "none");
+	json_u64(j, "free_mib", page_alloc_free_pages() >> 8);
+	json_u64(j, "nmis", nmi_count);
+}
+
+static void cmd_mode(int argc, char **argv)
+{
+	if (argc == 1)
+		printk("console mode: %s\n", console_json ? "json" : "text");
+	else if (!strcmp(argv[1], "json") || !strcmp(argv[1], "text"))
+		console_set_json(!strcmp(argv[1], "json"));
+	else
+		printk("error: usage: mode [json|text]\n");
+}
+
+static void mode_fields(struct json *j)
+{
+	json_str(j, "mode", console_mode_json() ? "json" : "text");
+}
+
 static void cmd_trace(int argc, char **argv)
 {
 	struct vm *vm = argc > 1 ? console_arg_vm(argv[1]) : NULL;
@@ -269,6 +316,8 @@ static const struct command commands[] = {
 	  console_cmd_walk },
 	{ "vcpu",   "<vm> <n>", "control registers, segments, events and local APIC of a vCPU",
 	  console_cmd_vcpu },
+	{ "mode",   "[json|text]", "console for programs (JSON lines) or for people",
+	  cmd_mode },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -313,6 +362,7 @@ void console_run(char *cmdline)
 	char *argv[MAX_ARGS];
 	int argc = split(cmdline, argv);
 
+	last_command = NULL;
 	if (argc == 0)
 		return;
 	if (argc < 0) {
@@ -329,8 +379,28 @@ void console_run(char *cmdline)
 			printk("error: usage: %s %s\n", c->name, c->args);
 		else
 			c->fn(argc, argv);
+		last_command = c;
 		return;
 	}
 	printk("error: unknown command \"%s\" (try `help`)\n", argv[0]);
 }
 
+
+/* The commands whose JSON replies have members of their own. */
+static const struct {
+	const char *name;
+	void (*fn)(struct json *j);
+} reply_fields[] = {
+	{ "info", info_fields },
+	{ "vms",  vms_fields },
+	{ "mode", mode_fields },
+};
+
+void console_reply_fields(struct json *j)
+{
+	unsigned n = sizeof(reply_fields) / sizeof(reply_fields[0]);
+
+	for (unsigned i = 0; last_command && i < n; i++)
+		if (!strcmp(reply_fields[i].name, last_command->name))
+			reply_fields[i].fn(j);
+}

@@ -27,6 +27,8 @@ static const void *line_owner;
 static const char prompt_owner;
 static bool prompt_lost, console_printing;
 
+static bool json_off_pending;     /* `mode text`: after its reply */
+
 static struct vm *focus;          /* NULL: input goes to the hypervisor */
 static unsigned ctrl_a_run;
 
@@ -55,6 +57,10 @@ static void line_break(void)
 
 void console_sink(const char *s, size_t len)
 {
+	if (console_json) {
+		console_json_sink(s, len);
+		return;
+	}
 	if (!console_printing)
 		line_break();
 	serial_write(s, len);
@@ -62,6 +68,10 @@ void console_sink(const char *s, size_t len)
 
 void console_guest_output(struct vm *vm, const char *s, size_t len, bool end_of_line)
 {
+	if (console_json) {
+		console_json_guest(vm, s, len, end_of_line);
+		return;
+	}
 	if (line_owner != vm) {
 		line_break();
 		serial_write("[", 1);
@@ -81,6 +91,8 @@ bool console_has_focus(const struct vm *vm)
 
 static void console_prompt(void)
 {
+	if (console_json)
+		return;
 	line_break();
 	console_printing = true;
 	printk(PROMPT "%.*s", (int)line_len, line);
@@ -95,6 +107,8 @@ static void console_prompt(void)
  * would show it twice. Only the Enter's line end is still due. */
 static void console_echo(const char *s)
 {
+	if (console_json)
+		return;
 	if (prompt_lost || line_owner != &prompt_owner) {
 		console_prompt();
 		if (s[0] != '\n')
@@ -103,6 +117,54 @@ static void console_echo(const char *s)
 	console_printing = true;
 	printk("%s", s);
 	console_printing = false;
+}
+
+void console_set_json(bool on)
+{
+	json_off_pending = console_json && !on;
+	if (on && !console_json) {
+		console_json = true;
+		ctrl_a_run = 0;
+		line_owner = NULL;
+	}
+}
+
+bool console_mode_json(void)
+{
+	return console_json && !json_off_pending;
+}
+
+static bool blank(const char *s)
+{
+	while (*s == ' ')
+		s++;
+	return !*s;
+}
+
+/* Runs a command line; in JSON mode its output becomes one reply object
+ * (`mode json` typed at the human console gets one too, its first). */
+static void console_exec(char *cmdline)
+{
+	char cmd[LINE_MAX];
+	const char *id = NULL;
+	bool json = console_json;
+
+	if (json)
+		cmdline = console_json_request_id(cmdline, &id);
+	if (json && !id && blank(cmdline))
+		return;
+	memcpy(cmd, cmdline, strlen(cmdline) + 1);     /* shorter than line[] */
+	if (json)
+		console_json_reply_begin(id, cmd);
+	console_run(cmdline);
+	if (!json && console_json)
+		console_json_reply_begin(NULL, cmd);
+	if (console_json)
+		console_json_reply_end();
+	if (json_off_pending) {
+		console_json = json_off_pending = false;
+		line_owner = NULL;
+	}
 }
 
 static void console_key(int c)
@@ -116,7 +178,7 @@ static void console_key(int c)
 		console_echo("\n");
 		line_owner = NULL;
 		line[line_len] = '\0';
-		console_run(line);
+		console_exec(line);
 		line_len = 0;
 		console_prompt();
 	} else if ((c == 0x7f || c == 0x08) && line_len) {
@@ -213,6 +275,10 @@ void console_poll(void)
 	}
 	pending_drain();
 	while ((c = serial_getc()) >= 0) {
+		if (console_json) {          /* no input focus: every line is a command */
+			console_key(c);
+			continue;
+		}
 		if (c == CTRL_A && ++ctrl_a_run < SWITCH_PRESSES)
 			continue;
 		if (ctrl_a_run == SWITCH_PRESSES) {
@@ -225,6 +291,8 @@ void console_poll(void)
 			route(CTRL_A);
 		route(c);
 	}
+	console_json_events();
+	console_json_break();
 }
 
 void console_init(void)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// FUZZ-SOURCES: hypervisor/core/console.c hypervisor/core/console_views.c hypervisor/core/hot.c hypervisor/lib/printk.c hypervisor/arch/x86/guest_mem.c hypervisor/arch/x86/guest_walk.c hypervisor/arch/x86/paging.c hypervisor/arch/x86/insn.c
+// FUZZ-SOURCES: hypervisor/core/console.c hypervisor/core/console_views.c hypervisor/core/hot.c hypervisor/lib/printk.c hypervisor/arch/x86/guest_mem.c hypervisor/arch/x86/guest_walk.c hypervisor/arch/x86/paging.c hypervisor/arch/x86/insn.c hypervisor/core/console_json.c hypervisor/lib/json.c
 // FUZZ-OPTIONS: -max_len=600
 // libFuzzer target for the management console: the terminal side
 // (hypervisor/core/console_io.c: line editor, Ctrl-A focus switching, the
@@ -373,6 +373,7 @@ static void reset_console(void)
 	ctrl_a_run = 0;
 	pending_head = pending_len = 0;
 	pending_dropped = 0;
+	console_json = json_off_pending = false;
 	/* trace.c */
 	next = 0;
 	memset(ring, 0, sizeof(ring));
