@@ -5,6 +5,7 @@
  */
 #include <core/handlers.h>
 #include <core/trace.h>
+#include <debug/gdb_stub.h>
 #include <devices/lapic.h>
 #include <lib/printk.h>
 #include <stdarg.h>
@@ -55,6 +56,8 @@ void exit_stop_vm(struct vcpu *v, const struct exit_info *e, const char *fmt, ..
 void exit_complete_insn(struct vcpu *v, unsigned len)
 {
 	vendor->skip_insn(v, len);
+	if (gdb_stub_step_done(v))       /* gdb's step, not the guest's */
+		return;
 	if (vendor->get_rflags(v) & X86_RFLAGS_TF) {
 		debugreg_set_dr6(v, debugreg_get_dr6(v) | DR6_BS);
 		vendor->inject_exception(v, X86_EXC_DB, false, 0);
@@ -253,13 +256,17 @@ static void handle_ud(struct vcpu *v, struct exit_info *e)
 	vendor->inject_exception(v, X86_EXC_UD, false, 0);
 }
 
-/* Exceptions are intercepted only to observe them: give them back. A #DB
- * that VMX intercepted has not updated DR6 yet (SDM 3, 28.1): do it as
- * its delivery would have. */
+/* Exceptions are intercepted only to observe them: give them back, unless
+ * they are the gdb stub's (its INT3s and single steps). A #DB that VMX
+ * intercepted has not updated DR6 yet (SDM 3, 28.1): do it as its
+ * delivery would have. */
 static void handle_exception(struct vcpu *v, struct exit_info *e)
 {
 	if (e->exc.vector < 32)
 		v->stats.exceptions[e->exc.vector]++;
+	if ((e->exc.vector == X86_EXC_BP || e->exc.vector == X86_EXC_DB) &&
+	    gdb_stub_exception(v, &e->exc))
+		return;
 	if (e->exc.vector == X86_EXC_DB && e->exc.dr6_bits)
 		debugreg_set_dr6(v, (debugreg_get_dr6(v) & ~DR6_TRAP_BITS) | e->exc.dr6_bits);
 	vendor->reflect_exception(v, &e->exc);

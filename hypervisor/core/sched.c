@@ -10,6 +10,7 @@
 #include <core/sched.h>
 #include <core/tsc.h>
 #include <core/vm.h>
+#include <debug/gdb_stub.h>
 #include <devices/lapic.h>
 #include <devices/vpit.h>
 #include <lib/printk.h>
@@ -101,6 +102,7 @@ static void lifecycle_requests(void)
 static void housekeeping(void)
 {
 	console_poll();
+	gdb_stub_poll();
 	timers_check();
 }
 

@@ -140,7 +140,7 @@ static size_t put_hex_num(char *out, uint64_t v)
 	return i;
 }
 
-static size_t stop_reply(struct gdb_proto *p)
+static size_t stop_reply(struct gdb_proto *p, bool at_breakpoint)
 {
 	size_t n = 0;
 
@@ -151,6 +151,10 @@ static size_t stop_reply(struct gdb_proto *p)
 	n += 7;
 	n += put_hex_num(p->reply + n, p->stop_thread);
 	p->reply[n++] = ';';
+	if (at_breakpoint && p->swbreak) {
+		memcpy(p->reply + n, "swbreak:;", 9);
+		n += 9;
+	}
 	return n;
 }
 
@@ -173,7 +177,7 @@ static size_t cmd_status(struct gdb_proto *p, const char *arg, const char *end)
 {
 	(void)arg;
 	(void)end;
-	return stop_reply(p);
+	return stop_reply(p, false);
 }
 
 static size_t cmd_read_regs(struct gdb_proto *p, const char *arg, const char *end)
@@ -392,13 +396,28 @@ static size_t cmd_remove_bp(struct gdb_proto *p, const char *arg, const char *en
 
 /* ---------------------------------------------------------------- queries */
 
+static bool has_feature(const char *arg, const char *end, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *f = arg; f < end; f++)
+		if ((f == arg || f[-1] == ':' || f[-1] == ';') && (size_t)(end - f) >= len &&
+		    !memcmp(f, name, len) && (f + len == end || f[len] == ';'))
+			return true;
+	return false;
+}
+
 static size_t q_supported(struct gdb_proto *p, const char *arg, const char *end)
 {
 	size_t n = reply_str(p, "PacketSize=");
 
-	(void)arg;
-	(void)end;
-	return n + put_hex_num(p->reply + n, GDB_PKT_MAX);
+	n += put_hex_num(p->reply + n, GDB_PKT_MAX);
+	p->swbreak = has_feature(arg, end, "swbreak+");
+	if (p->swbreak) {
+		memcpy(p->reply + n, ";swbreak+", 9);
+		n += 9;
+	}
+	return n;
 }
 
 static size_t q_attached(struct gdb_proto *p, const char *arg, const char *end)
@@ -608,19 +627,30 @@ enum gdb_rx_event gdb_proto_rx(struct gdb_proto *p, uint8_t c)
 	return GDB_EV_NONE;
 }
 
-void gdb_proto_stopped(struct gdb_proto *p, uint8_t signal, unsigned thread)
+void gdb_proto_stopped(struct gdb_proto *p, uint8_t signal, unsigned thread,
+		       bool at_breakpoint)
 {
 	p->stop_signal = signal;
 	p->stop_thread = thread;
 	if (!p->attached)
 		return;
 	p->running = false;
-	send_framed(p, p->reply, stop_reply(p));
+	send_framed(p, p->reply, stop_reply(p, at_breakpoint));
+}
+
+void gdb_proto_exited(struct gdb_proto *p, uint8_t status)
+{
+	char w[3] = { 'W', hex_chars[status >> 4], hex_chars[status & 15] };
+
+	if (!p->attached)
+		return;
+	send_framed(p, w, sizeof(w));
+	gdb_proto_reset(p);
 }
 
 void gdb_proto_reset(struct gdb_proto *p)
 {
-	p->attached = p->running = false;
+	p->attached = p->running = p->swbreak = false;
 	p->g_thread = p->c_thread = 0;
 	p->rx = GDB_RX_IDLE;
 	p->tx_len = 0;

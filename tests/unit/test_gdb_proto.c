@@ -342,7 +342,15 @@ static void check_threads(void)
 	CHECK(!strcmp(send("T3"), "E01"));
 	CHECK(!strcmp(send("T0"), "E01"));
 	CHECK(!strcmp(send("qAttached"), "1"));
-	CHECK(!strcmp(send("qSupported:multiprocess+;swbreak+"), "PacketSize=1000"));
+	CHECK(!strcmp(send("qSupported:multiprocess+;swbreak+"), "PacketSize=1000;swbreak+"));
+	/* A breakpoint stop says so when gdb asked for it, else not. */
+	t.out_len = 0;
+	gdb_proto_stopped(&p, GDB_SIGTRAP, 2, true);
+	CHECK(strstr(t.out, "$T05thread:2;swbreak:;#") != NULL);
+	CHECK(!strcmp(send("qSupported:multiprocess+;swbreak-;xswbreak+"), "PacketSize=1000"));
+	t.out_len = 0;
+	gdb_proto_stopped(&p, GDB_SIGTRAP, 2, true);
+	CHECK(strstr(t.out, "$T05thread:2;#") != NULL);
 }
 
 static void check_breakpoints(void)
@@ -369,7 +377,7 @@ static void check_resume(void)
 	/* Ctrl-C while running is the caller's to act on. */
 	CHECK_EQ(feed_raw("\x03", 1), GDB_EV_INTERRUPT);
 	t.out_len = 0;
-	gdb_proto_stopped(&p, GDB_SIGINT, 2);
+	gdb_proto_stopped(&p, GDB_SIGINT, 2, false);
 	CHECK(!strcmp(t.out, "$T02thread:2;#d5"));
 	CHECK(!p.running);
 	/* Stopped: Ctrl-C means nothing. */
@@ -377,14 +385,20 @@ static void check_resume(void)
 	/* s steps the thread that stopped, or Hc's; with an address, from it. */
 	CHECK(!strcmp(send("s"), "<none>"));
 	CHECK(t.resume_step && t.resume_thread == 2);
-	gdb_proto_stopped(&p, GDB_SIGTRAP, 2);
+	gdb_proto_stopped(&p, GDB_SIGTRAP, 2, false);
 	CHECK(!strcmp(send("Hc1"), "OK"));
 	CHECK(!strcmp(send("s1234"), "<none>"));
 	CHECK(t.resume_step && t.resume_thread == 1);
 	CHECK_EQ(t.regs[1].r[GDB_RIP], 0x1234);
-	gdb_proto_stopped(&p, GDB_SIGTRAP, 1);
+	gdb_proto_stopped(&p, GDB_SIGTRAP, 1, false);
 	CHECK(!strcmp(send("cxyz"), "E01"));
 	CHECK_EQ(t.resumes, 3);
+	/* The target ends while running: W and its status, the session over. */
+	CHECK(!strcmp(send("c"), "<none>"));
+	t.out_len = 0;
+	gdb_proto_exited(&p, 0x2a);
+	CHECK(!strcmp(t.out, "$W2a#ea"));
+	CHECK(!p.attached);
 }
 
 static void check_monitor_detach(void)
@@ -413,7 +427,8 @@ static void check_monitor_detach(void)
 	/* A stop with no session sends nothing. */
 	t.out_len = 0;
 	t.out[0] = 0;
-	gdb_proto_stopped(&p, GDB_SIGTRAP, 1);
+	gdb_proto_stopped(&p, GDB_SIGTRAP, 1, false);
+	gdb_proto_exited(&p, 0);
 	CHECK_EQ(t.out_len, 0);
 }
 

@@ -74,6 +74,7 @@ struct gdb_proto {
 	void *ctx;
 	bool attached;            /* a session is on (first packet seen) */
 	bool running;             /* resumed: a stop reply is owed */
+	bool swbreak;             /* gdb takes "swbreak" stops (qSupported) */
 	unsigned g_thread;        /* Hg: registers and memory */
 	unsigned c_thread;        /* Hc: the thread s steps (0: the stopped one) */
 	unsigned stop_thread;     /* the thread the last stop reported */
@@ -102,8 +103,14 @@ void gdb_proto_init(struct gdb_proto *p, const struct gdb_target_ops *ops, void 
  * GDB_EV_INTERRUPT: the caller stops the target and calls gdb_proto_stopped. */
 enum gdb_rx_event gdb_proto_rx(struct gdb_proto *p, uint8_t c);
 /* The target stopped (a breakpoint, a step, an interrupt): sends the stop
- * reply "T<signal>thread:<n>;" when a session is on. */
-void gdb_proto_stopped(struct gdb_proto *p, uint8_t signal, unsigned thread);
+ * reply "T<signal>thread:<n>;" when a session is on. at_breakpoint: an
+ * INT3 of a Z0 breakpoint, with PC at it (E.3 "swbreak"); gdb would else
+ * take PC to be past it. */
+void gdb_proto_stopped(struct gdb_proto *p, uint8_t signal, unsigned thread,
+		       bool at_breakpoint);
+/* The target ended (the VM stopped) while running: "W<status>", and the
+ * session is over. */
+void gdb_proto_exited(struct gdb_proto *p, uint8_t status);
 /* Forgets the session (the stub drops it, e.g. when its VM goes away). */
 void gdb_proto_reset(struct gdb_proto *p);
 

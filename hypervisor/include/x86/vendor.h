@@ -28,6 +28,19 @@ struct vcpu;
 #define GUEST_EXCEPTION_INTERCEPTS \
 	((1u << X86_EXC_DB) | (1u << X86_EXC_UD) | (1u << X86_EXC_AC) | (1u << X86_EXC_MC))
 
+/*
+ * What a debugger attached to the guest asks of the backend (the gdb stub,
+ * debug/gdb_stub.c). GUEST_DEBUG_BP: INT3 exits as #BP with RIP at the
+ * INT3 and soft_len 1 (on SVM also through the INTn intercept, which is
+ * how QEMU's TCG reports INT3); INT3s that are not the debugger's are given
+ * back. GUEST_DEBUG_STEP: the next entry runs one instruction and exits
+ * with #DB, no interrupt offered meanwhile; the backend sets RFLAGS.TF
+ * (or uses the monitor trap flag) and takes it away again, with the DR6.BS
+ * it caused, when the flag is cleared, so the guest sees neither.
+ */
+#define GUEST_DEBUG_BP    (1u << 0)
+#define GUEST_DEBUG_STEP  (1u << 1)
+
 struct vendor_ops {
 	const char *name;
 	/* Whether this CPU has the extension with nested paging; when not,
@@ -60,6 +73,8 @@ struct vendor_ops {
 	/* Gives an intercepted exception back to the guest as it arrived
 	 * (same vector, error code and, for ICEBP, instruction length). */
 	void (*reflect_exception)(struct vcpu *v, const struct exit_exception *x);
+	/* GUEST_DEBUG_* flags, all at once (the previous ones are replaced). */
+	void (*set_guest_debug)(struct vcpu *v, unsigned flags);
 	/* Prints the control structure and registers (for a stopped VM). */
 	void (*dump)(struct vcpu *v);
 	/* The CPUID 0x40000001 EDX bit naming the hypercall instruction. */

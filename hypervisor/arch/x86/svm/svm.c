@@ -33,6 +33,9 @@ struct svm_vcpu {
 	bool iret_seen;            /* the IRET exited at iret_rip; runs next */
 	bool nmi_singlestep;       /* TF set by us to exit right after it */
 	uint64_t iret_rip;
+	/* A debugger's single step (GUEST_DEBUG_STEP) and whether its TF is
+	 * ours alone, to be taken away afterwards. */
+	bool dbg_step, dbg_tf_added;
 };
 
 void svm_vmrun(struct vcpu *v, uint64_t vmcb_pa, uint64_t host_vmcb_pa);
@@ -165,6 +168,7 @@ static void svm_vcpu_reset(struct vcpu *v)
 	s->vmcb->save.dr7 = 0x400;
 	s->irq_in_flight = false;
 	s->nmi_masked = s->iret_seen = s->nmi_singlestep = false;
+	s->dbg_step = s->dbg_tf_added = false;
 }
 
 static void seg_to_vmcb(struct vmcb_seg *d, const struct x86_segment *s)
@@ -283,10 +287,72 @@ static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 		(has_error ? EVENT_ERROR_VALID | ((uint64_t)error << 32) : 0);
 }
 
-/* The VMCB's DR6 already holds an intercepted #DB's cause (APM 2, 15.12). */
+/* The VMCB's DR6 already holds an intercepted #DB's cause (APM 2, 15.12).
+ * An intercepted INT3 left RIP at itself: its handler must return after it. */
 static void svm_reflect_exception(struct vcpu *v, const struct exit_exception *x)
 {
+	((struct svm_vcpu *)v->vendor)->vmcb->save.rip += x->soft_len;
 	svm_inject_exception(v, x->vector, x->has_error, x->error);
+}
+
+/* GUEST_DEBUG_* (x86/vendor.h). The step's TF is taken away when the step
+ * ends, with the DR6.BS its #DB left in the VMCB (APM 2, 15.12). */
+static void svm_set_guest_debug(struct vcpu *v, unsigned flags)
+{
+	struct svm_vcpu *s = v->vendor;
+	struct vmcb *vmcb = s->vmcb;
+	bool step = flags & GUEST_DEBUG_STEP;
+
+	vmcb->control.intercept_exceptions &= ~(1u << X86_EXC_BP);
+	vmcb->control.intercept_misc1 &= ~INTERCEPT1_INTN;
+	if (flags & GUEST_DEBUG_BP) {
+		vmcb->control.intercept_exceptions |= 1u << X86_EXC_BP;
+		vmcb->control.intercept_misc1 |= INTERCEPT1_INTN;
+	}
+	if (step && !s->dbg_step) {
+		s->dbg_tf_added = !(vmcb->save.rflags & X86_RFLAGS_TF);
+		vmcb->save.rflags |= X86_RFLAGS_TF;
+	} else if (!step && s->dbg_step) {
+		if (s->dbg_tf_added)
+			vmcb->save.rflags &= ~X86_RFLAGS_TF;
+		vmcb->save.dr6 &= ~DR6_BS;
+		s->dbg_tf_added = false;
+	}
+	s->dbg_step = step;
+}
+
+/* The INTn intercept (on only with GUEST_DEBUG_BP) leaves RIP at the
+ * instruction. INT3 goes on as #BP, for the debugger to claim or give back;
+ * any other INT n is delivered as the software interrupt it is, from after
+ * the instruction (APM 2, 15.20: EVENTINJ type 4). */
+static void svm_swint(struct vcpu *v, struct vmcb *vmcb, struct exit_info *e)
+{
+	struct fetched_insn f;
+	const struct x86_insn *i = &f.insn;
+
+	if (guest_fetch_insn(v, &f) || i->map != X86_MAP_1B ||
+	    (i->opcode != 0xcc && i->opcode != 0xcd)) {
+		e->reason = EXIT_UNHANDLED;
+		return;
+	}
+	if (i->opcode == 0xcc) {
+		e->reason = EXIT_EXCEPTION;
+		e->exc = (struct exit_exception){ .vector = X86_EXC_BP, .soft_len = i->len };
+		return;
+	}
+	vmcb->save.rip += i->len;
+	vmcb->control.event_inj = (uint8_t)i->imm | EVENT_TYPE_SOFT_INT | EVENT_VALID;
+}
+
+/* No interrupt while a debugger steps: it would be taken first, and the
+ * step land in its handler with TF pushed for the guest to see. An offer
+ * not yet taken is withdrawn; the interrupt stays pending. */
+static void svm_hold_irqs(struct svm_vcpu *s)
+{
+	if (!s->irq_in_flight)
+		return;
+	s->irq_in_flight = false;
+	s->vmcb->control.int_ctl &= ~V_IRQ;
 }
 
 /*
@@ -443,7 +509,10 @@ static void svm_run(struct vcpu *v, struct exit_info *e)
 	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) | lapic_read_cr8(v);
 	vmcb->control.tsc_offset = v->vm->tsc_offset;
 	svm_nmi_before_entry(v, s, vmcb);
-	svm_offer_irq(v, s);
+	if (s->dbg_step)
+		svm_hold_irqs(s);
+	else
+		svm_offer_irq(v, s);
 	svm_enter(v, s);
 	lapic_write_cr8(v, vmcb->control.int_ctl & V_TPR_MASK);
 	svm_check_irq_taken(v, s);
@@ -454,6 +523,8 @@ static void svm_run(struct vcpu *v, struct exit_info *e)
 	svm_decode_exit(vmcb, e);
 	if (svm_nmi_after_exit(s, vmcb))
 		e->reason = EXIT_NONE;
+	if (vmcb->control.exit_code == SVM_EXIT_SWINT)
+		svm_swint(v, vmcb, e);
 	switch (e->reason) {
 	case EXIT_CPUID:
 	case EXIT_HLT:
@@ -501,6 +572,7 @@ const struct vendor_ops svm_vendor_ops = {
 	.skip_insn = svm_skip_insn,
 	.inject_exception = svm_inject_exception,
 	.reflect_exception = svm_reflect_exception,
+	.set_guest_debug = svm_set_guest_debug,
 	.dump = svm_dump,
 	.hypercall_feature = HV_FEATURE_VMMCALL,
 };

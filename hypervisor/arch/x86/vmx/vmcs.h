@@ -140,6 +140,7 @@ enum vmcs_seg { VMCS_SEG_ES, VMCS_SEG_CS, VMCS_SEG_SS, VMCS_SEG_DS, VMCS_SEG_FS,
 #define PROC_TPR_SHADOW        (1u << 21)
 #define PROC_NMI_WINDOW        (1u << 22)
 #define PROC_UNCOND_IO         (1u << 24)
+#define PROC_MTF               (1u << 27)  /* monitor trap flag */
 #define PROC_MSR_BITMAPS       (1u << 28)
 #define PROC_MONITOR_EXITING   (1u << 29)
 #define PROC_SECONDARY         (1u << 31)

@@ -206,6 +206,7 @@ static void vmx_vcpu_reset(struct vcpu *v)
 	x->launched = false;
 	vmx_flush_vpid(x->vpid);
 	x->insn_error = 0;
+	x->dbg_step = x->dbg_tf_added = false;
 	vmx_load(v);
 	vmx_vmcs_setup(v);
 }
@@ -289,8 +290,37 @@ static void vmx_reflect_exception(struct vcpu *v, const struct exit_exception *x
 		return;
 	}
 	vmx_load(v);
-	vmwrite(VMCS_ENTRY_INTR_INFO, x->vector | INTR_TYPE_PRIV_SOFT_EXCEPTION | INTR_INFO_VALID);
+	vmwrite(VMCS_ENTRY_INTR_INFO, x->vector | INTR_INFO_VALID |
+		(x->vector == X86_EXC_DB ? INTR_TYPE_PRIV_SOFT_EXCEPTION : INTR_TYPE_SOFT_EXCEPTION));
 	vmwrite(VMCS_ENTRY_INSN_LEN, x->soft_len);
+}
+
+static bool vmx_has_mtf(void)
+{
+	return (vmx_caps.proc >> 32) & PROC_MTF;
+}
+
+/* GUEST_DEBUG_* (x86/vendor.h): INT3 in the exception bitmap; a step by
+ * the monitor trap flag where the CPU has it (vmx_offer_irq sets it), else
+ * by a TF taken away again when the step ends. */
+static void vmx_set_guest_debug(struct vcpu *v, unsigned flags)
+{
+	struct vmx_vcpu *x = to_vmx(v);
+	bool step = flags & GUEST_DEBUG_STEP;
+	uint64_t rflags;
+
+	vmx_load(v);
+	vmwrite(VMCS_EXCEPTION_BITMAP, GUEST_EXCEPTION_INTERCEPTS |
+		(flags & GUEST_DEBUG_BP ? 1u << X86_EXC_BP : 0));
+	rflags = vmread(VMCS_GUEST_RFLAGS);
+	if (step && !x->dbg_step && !vmx_has_mtf()) {
+		x->dbg_tf_added = !(rflags & X86_RFLAGS_TF);
+		vmwrite(VMCS_GUEST_RFLAGS, rflags | X86_RFLAGS_TF);
+	} else if (!step && x->dbg_tf_added) {
+		vmwrite(VMCS_GUEST_RFLAGS, rflags & ~X86_RFLAGS_TF);
+		x->dbg_tf_added = false;
+	}
+	x->dbg_step = step;
 }
 
 /*
@@ -328,6 +358,12 @@ static void vmx_offer_irq(struct vcpu *v)
 	uint32_t proc = vmx_ctl.proc;
 	int vector = vcpu_pending_irq(v);
 
+	/* No interrupt while a debugger steps: the step would land in its
+	 * handler. It stays pending; no window exit either. */
+	if (to_vmx(v)->dbg_step) {
+		vmwrite(VMCS_PROC_CONTROLS, proc | (vmx_has_mtf() ? PROC_MTF : 0));
+		return;
+	}
 	if (vector >= 0 && !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID)) {
 		bool open = (vmread(VMCS_GUEST_RFLAGS) & X86_RFLAGS_IF) &&
 			    !(vmread(VMCS_GUEST_INTERRUPTIBILITY) &
@@ -531,6 +567,7 @@ const struct vendor_ops vmx_vendor_ops = {
 	.skip_insn = vmx_skip_insn,
 	.inject_exception = vmx_inject_exception,
 	.reflect_exception = vmx_reflect_exception,
+	.set_guest_debug = vmx_set_guest_debug,
 	.dump = vmx_dump,
 	.hypercall_feature = 0,   /* VMCALL */
 };

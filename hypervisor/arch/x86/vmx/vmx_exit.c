@@ -70,7 +70,9 @@ static void decode_exception(const struct vmx_exit_fields *f, struct exit_info *
 	/* #DB: the qualification has the DR6 bits the exit kept out of DR6
 	 * (SDM 3, table 28-1). */
 	e->exc.dr6_bits = e->exc.vector == 1 ? f->qualification & 0x600f : 0;
-	if ((f->intr_info & INTR_TYPE_MASK) == INTR_TYPE_PRIV_SOFT_EXCEPTION)
+	/* ICEBP, and INT3 (intercepted only for a debugger): their lengths. */
+	if ((f->intr_info & INTR_TYPE_MASK) == INTR_TYPE_PRIV_SOFT_EXCEPTION ||
+	    (f->intr_info & INTR_TYPE_MASK) == INTR_TYPE_SOFT_EXCEPTION)
 		e->exc.soft_len = (uint8_t)f->insn_len;
 	/* A physical NMI arrives here too (pin-based NMI exiting): it is the
 	 * host's, and the guest goes on (review R4). */
@@ -78,6 +80,15 @@ static void decode_exception(const struct vmx_exit_fields *f, struct exit_info *
 		e->reason = EXIT_NONE;
 		e->raw_name = "NMI";
 	}
+}
+
+/* The monitor trap flag is set only for a debugger's single step
+ * (GUEST_DEBUG_STEP): its exit (SDM 3, 26.5.2) goes to it as the #DB a
+ * step with TF would raise. */
+static void decode_mtf(const struct vmx_exit_fields *f, struct exit_info *e)
+{
+	(void)f;
+	e->exc = (struct exit_exception){ .vector = 1 };
 }
 
 static const struct vmx_exit_desc vmx_exits[] = {
@@ -109,6 +120,7 @@ static const struct vmx_exit_desc vmx_exits[] = {
 	[VMX_EXIT_WRMSR]          = { "WRMSR", EXIT_MSR_WRITE, NULL, true },
 	[VMX_EXIT_MWAIT]          = { "MWAIT", EXIT_UNHANDLED, NULL, true },
 	[VMX_EXIT_MONITOR]        = { "MONITOR", EXIT_UNHANDLED, NULL, true },
+	[VMX_EXIT_MTF]            = { "MONITOR_TRAP_FLAG", EXIT_EXCEPTION, decode_mtf, false },
 	[VMX_EXIT_EPT_VIOLATION]  = { "EPT_VIOLATION", EXIT_NPF, decode_ept_violation, false },
 	[VMX_EXIT_EPT_MISCONFIG]  = { "EPT_MISCONFIG", EXIT_UNHANDLED, NULL, false },
 	[VMX_EXIT_INVEPT]         = { "INVEPT", EXIT_UNHANDLED, NULL, true },

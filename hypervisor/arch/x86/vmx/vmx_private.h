@@ -19,6 +19,9 @@ struct vmx_vcpu {
 	uint64_t cr2;                 /* while another vCPU owns the real CR2 */
 	struct vmx_exit_fields exit;
 	uint32_t insn_error;          /* after a failed VMLAUNCH/VMRESUME */
+	/* A debugger's single step (GUEST_DEBUG_STEP): by the monitor trap
+	 * flag, or by a TF that is ours alone when dbg_tf_added. */
+	bool dbg_step, dbg_tf_added;
 };
 
 extern struct vmx_caps vmx_caps;

@@ -1,0 +1,403 @@
+/*
+ * The gdb stub: the protocol core (debug/gdb_proto.c) on COM2, with a VM
+ * as its target. gdb's first packet pauses the VM (VM_PAUSED, as the
+ * console's `pause` does, so the scheduler needs nothing new); c and s
+ * let it run again; a breakpoint, the end of a step or Ctrl-C pause it
+ * and send the stop reply. Software breakpoints are INT3 bytes written
+ * into guest RAM through the guest's page tables; the backend intercepts
+ * INT3 and steps one instruction for us (GUEST_DEBUG_* in x86/vendor.h).
+ */
+#include <core/vm.h>
+#include <debug/gdb_proto.h>
+#include <debug/gdb_stub.h>
+#include <lib/printk.h>
+#include <lib/string.h>
+#include <x86/guest_mem.h>
+#include <x86/paging.h>
+#include <x86/processor.h>
+#include <x86/serial.h>
+#include <x86/vendor.h>
+
+#define GDB_MAX_BPS   32
+#define POLL_MAX      8192    /* bytes read per poll, so a flood cannot hold the CPU */
+#define INT3          0xcc
+
+struct gdb_bp {
+	bool used;
+	uint64_t addr;            /* guest-linear, as gdb gave it */
+	uint64_t gpa;
+	uint8_t orig;             /* the byte the INT3 replaced */
+};
+
+static struct {
+	bool probed, present;
+	struct gdb_proto proto;
+	struct vm *vm;            /* the VM debugged */
+	bool paused;              /* we paused it and owe it a resume */
+	struct vcpu *stepping;    /* the vCPU running one instruction for gdb */
+	struct gdb_bp bps[GDB_MAX_BPS];
+	unsigned nr_bps;
+} stub;
+
+/* gdb's amd64 order (gdb_proto.h) to the x86 encoding order of regs.h. */
+static const uint8_t gpr_of_gdb[16] = {
+	GPR_RAX, GPR_RBX, GPR_RCX, GPR_RDX, GPR_RSI, GPR_RDI, GPR_RBP, GPR_RSP,
+	GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15,
+};
+
+static struct vcpu *thread_vcpu(unsigned thread)
+{
+	if (!stub.vm || thread < 1 || thread > stub.vm->nr_vcpus)
+		return NULL;
+	return stub.vm->vcpus[thread - 1];
+}
+
+static void vm_halt(void)
+{
+	if (stub.vm && stub.vm->state == VM_RUNNING) {
+		stub.vm->state = VM_PAUSED;
+		stub.paused = true;
+	}
+}
+
+static void vm_run(void)
+{
+	if (stub.paused && stub.vm && stub.vm->state == VM_PAUSED)
+		stub.vm->state = VM_RUNNING;
+	stub.paused = false;
+}
+
+/* What the backend must intercept now, on every vCPU of the VM. */
+static void debug_flags_update(void)
+{
+	for (unsigned i = 0; stub.vm && i < stub.vm->nr_vcpus; i++) {
+		struct vcpu *v = stub.vm->vcpus[i];
+
+		vendor->set_guest_debug(v, (stub.nr_bps ? GUEST_DEBUG_BP : 0) |
+					   (v == stub.stepping ? GUEST_DEBUG_STEP : 0));
+	}
+}
+
+/* ------------------------------------------------------------ breakpoints */
+
+static struct gdb_bp *bp_find(uint64_t addr)
+{
+	for (unsigned i = 0; i < GDB_MAX_BPS; i++)
+		if (stub.bps[i].used && stub.bps[i].addr == addr)
+			return &stub.bps[i];
+	return NULL;
+}
+
+static int bp_insert(uint64_t addr)
+{
+	struct vcpu *v = thread_vcpu(1);
+	struct gdb_bp *bp = NULL;
+	struct guest_sregs s;
+	uint64_t gpa;
+	uint8_t *hva;
+
+	if (bp_find(addr))
+		return 0;
+	for (unsigned i = 0; i < GDB_MAX_BPS && !bp; i++)
+		if (!stub.bps[i].used)
+			bp = &stub.bps[i];
+	if (!v || !bp)
+		return -1;
+	vendor->read_sregs(v, &s);
+	if (guest_linear_to_phys(v, &s, addr, &gpa) || !(hva = vm_gpa_to_hva(stub.vm, gpa, 1)))
+		return -1;
+	*bp = (struct gdb_bp){ .used = true, .addr = addr, .gpa = gpa, .orig = *hva };
+	*hva = INT3;
+	stub.nr_bps++;
+	return 0;
+}
+
+/* The original byte goes back unless the guest has written its own there
+ * since (then the INT3 is gone anyway). */
+static void bp_remove(struct gdb_bp *bp)
+{
+	uint8_t *hva = vm_gpa_to_hva(stub.vm, bp->gpa, 1);
+
+	if (hva && *hva == INT3)
+		*hva = bp->orig;
+	bp->used = false;
+	stub.nr_bps--;
+}
+
+static void bp_remove_all(void)
+{
+	for (unsigned i = 0; i < GDB_MAX_BPS; i++)
+		if (stub.bps[i].used)
+			bp_remove(&stub.bps[i]);
+}
+
+/* gdb reads memory with its breakpoints out of it. */
+static void bp_hide(uint64_t addr, uint8_t *buf, size_t len)
+{
+	for (unsigned i = 0; i < GDB_MAX_BPS; i++)
+		if (stub.bps[i].used && stub.bps[i].addr - addr < len)
+			buf[stub.bps[i].addr - addr] = stub.bps[i].orig;
+}
+
+/* ----------------------------------------------------------- the target */
+
+static void put(void *ctx, const char *buf, size_t len)
+{
+	(void)ctx;
+	serial_com2_write(buf, len);
+}
+
+static void attach(void *ctx)
+{
+	(void)ctx;
+	if (!stub.vm && nr_vms)
+		stub.vm = vms[0];
+	vm_halt();
+	if (stub.vm)
+		printk("kestrel: gdb attached to vm %u (%s)\n", stub.vm->id, stub.vm->name);
+}
+
+static void detach(void *ctx)
+{
+	(void)ctx;
+	bp_remove_all();
+	stub.stepping = NULL;
+	debug_flags_update();
+	vm_run();
+	if (stub.vm)
+		printk("kestrel: gdb detached from vm %u (%s)\n", stub.vm->id, stub.vm->name);
+}
+
+static unsigned nr_threads(void *ctx)
+{
+	(void)ctx;
+	return stub.vm ? stub.vm->nr_vcpus : 0;
+}
+
+static int get_regs(void *ctx, unsigned thread, struct gdb_regs *r)
+{
+	struct vcpu *v = thread_vcpu(thread);
+	struct guest_sregs s;
+
+	(void)ctx;
+	if (!v)
+		return -1;
+	vendor->read_sregs(v, &s);
+	for (unsigned i = 0; i < 16; i++)
+		r->r[i] = v->regs.gpr[gpr_of_gdb[i]];
+	r->r[GDB_RIP] = s.rip;
+	r->r[GDB_EFLAGS] = s.rflags;
+	r->r[GDB_CS] = s.cs.sel;
+	r->r[GDB_SS] = s.ss.sel;
+	r->r[GDB_DS] = s.ds.sel;
+	r->r[GDB_ES] = s.es.sel;
+	r->r[GDB_FS] = s.fs.sel;
+	r->r[GDB_GS] = s.gs.sel;
+	return 0;
+}
+
+/* GPRs, RIP and RFLAGS; a selector means nothing without its descriptor,
+ * so segment writes are ignored. RFLAGS bit 1 is always 1. */
+static int set_regs(void *ctx, unsigned thread, const struct gdb_regs *r)
+{
+	struct vcpu *v = thread_vcpu(thread);
+	struct guest_sregs s;
+
+	(void)ctx;
+	if (!v)
+		return -1;
+	for (unsigned i = 0; i < 16; i++)
+		v->regs.gpr[gpr_of_gdb[i]] = r->r[i];
+	vendor->read_sregs(v, &s);
+	s.rip = r->r[GDB_RIP];
+	s.rflags = (r->r[GDB_EFLAGS] & 0xffffffff) | X86_RFLAGS_FIXED;
+	vendor->write_sregs(v, &s);
+	return 0;
+}
+
+static size_t read_mem(void *ctx, unsigned thread, uint64_t addr, uint8_t *buf, size_t len)
+{
+	struct vcpu *v = thread_vcpu(thread);
+	struct guest_sregs s;
+	size_t got;
+
+	(void)ctx;
+	if (!v)
+		return 0;
+	vendor->read_sregs(v, &s);
+	got = guest_read_linear(v, &s, addr, buf, (unsigned)len);
+	bp_hide(addr, buf, got);
+	return got;
+}
+
+/* Page by page through the guest's tables into its RAM, whatever the
+ * pages' rights (gdb writes code too). A breakpoint under the write keeps
+ * its INT3, and the new byte is what comes back when it goes. */
+static size_t write_mem(void *ctx, unsigned thread, uint64_t addr, const uint8_t *buf,
+			size_t len)
+{
+	struct vcpu *v = thread_vcpu(thread);
+	struct guest_sregs s;
+	size_t done = 0;
+
+	(void)ctx;
+	if (!v)
+		return 0;
+	vendor->read_sregs(v, &s);
+	while (done < len) {
+		size_t chunk = PAGE_SIZE - ((addr + done) & (PAGE_SIZE - 1));
+		uint64_t gpa;
+		uint8_t *dst;
+
+		if (chunk > len - done)
+			chunk = len - done;
+		if (guest_linear_to_phys(v, &s, addr + done, &gpa) ||
+		    !(dst = vm_gpa_to_hva(stub.vm, gpa, chunk)))
+			break;
+		memcpy(dst, buf + done, chunk);
+		done += chunk;
+	}
+	for (unsigned i = 0; i < GDB_MAX_BPS; i++) {
+		struct gdb_bp *bp = &stub.bps[i];
+		uint8_t *hva;
+
+		if (bp->used && bp->addr - addr < done &&
+		    (hva = vm_gpa_to_hva(stub.vm, bp->gpa, 1))) {
+			bp->orig = *hva;
+			*hva = INT3;
+		}
+	}
+	return done;
+}
+
+static void resume(void *ctx, unsigned thread, bool step)
+{
+	(void)ctx;
+	stub.stepping = step ? thread_vcpu(thread) : NULL;
+	debug_flags_update();
+	vm_run();
+}
+
+static int breakpoint(void *ctx, enum gdb_bp_type type, uint64_t addr, bool insert)
+{
+	struct gdb_bp *bp;
+	int rc = 0;
+
+	(void)ctx;
+	if (type != GDB_BP_SOFT)
+		return 1;
+	if (insert)
+		rc = bp_insert(addr);
+	else if ((bp = bp_find(addr)))
+		bp_remove(bp);
+	debug_flags_update();
+	return rc;
+}
+
+/* "vm <name|id>": gdb moves to another VM; the one it leaves runs on. */
+static void monitor(void *ctx, const char *cmd, char *out, size_t len)
+{
+	struct vm *vm;
+
+	(void)ctx;
+	if (strncmp(cmd, "vm ", 3)) {
+		snprintf(out, len, "commands: vm <name|id> (debugging vm %u %s)\n",
+			 stub.vm ? stub.vm->id : 0, stub.vm ? stub.vm->name : "-");
+		return;
+	}
+	if (!(vm = vm_find(cmd + 3))) {
+		snprintf(out, len, "no VM '%s'\n", cmd + 3);
+		return;
+	}
+	detach(NULL);
+	stub.vm = vm;
+	vm_halt();
+	stub.proto.stop_thread = 1;
+	stub.proto.g_thread = stub.proto.c_thread = 0;
+	snprintf(out, len, "debugging vm %u (%s); its registers: maint flush register-cache\n",
+		 vm->id, vm->name);
+}
+
+static const struct gdb_target_ops vm_target = {
+	.put = put, .attach = attach, .detach = detach, .nr_threads = nr_threads,
+	.get_regs = get_regs, .set_regs = set_regs, .read_mem = read_mem,
+	.write_mem = write_mem, .resume = resume, .breakpoint = breakpoint,
+	.monitor = monitor,
+};
+
+/* ---------------------------------------------------------------- events */
+
+static void stopped(struct vcpu *v, uint8_t signal, bool at_breakpoint)
+{
+	vm_halt();
+	stub.stepping = NULL;
+	debug_flags_update();
+	gdb_proto_stopped(&stub.proto, signal, v->id + 1, at_breakpoint);
+}
+
+bool gdb_stub_exception(struct vcpu *v, const struct exit_exception *x)
+{
+	struct guest_sregs s;
+	struct gdb_bp *bp;
+
+	if (v->vm != stub.vm)
+		return false;
+	if (x->vector == X86_EXC_DB && v == stub.stepping) {
+		stopped(v, GDB_SIGTRAP, false);
+		return true;
+	}
+	if (x->vector != X86_EXC_BP)
+		return false;
+	vendor->read_sregs(v, &s);
+	if (!(bp = bp_find(s.cs.base + s.rip)))
+		return false;         /* the guest's own INT3 */
+	if (!stub.proto.attached) {
+		/* gdb went without removing it: the instruction runs as it was. */
+		bp_remove(bp);
+		debug_flags_update();
+		return true;
+	}
+	stopped(v, GDB_SIGTRAP, true);
+	return true;
+}
+
+bool gdb_stub_step_done(struct vcpu *v)
+{
+	if (!stub.stepping || v != stub.stepping)
+		return false;
+	stopped(v, GDB_SIGTRAP, false);
+	return true;
+}
+
+static void check_vm_ended(void)
+{
+	if (stub.proto.attached && stub.proto.running && stub.vm && !vm_is_live(stub.vm)) {
+		stub.paused = false;
+		stub.stepping = NULL;
+		stub.nr_bps = 0;
+		memset(stub.bps, 0, sizeof(stub.bps));
+		gdb_proto_exited(&stub.proto, (uint8_t)stub.vm->exit_status);
+	}
+}
+
+void gdb_stub_poll(void)
+{
+	int c;
+
+	if (!stub.probed) {
+		stub.probed = true;
+		stub.present = serial_com2_init();
+		gdb_proto_init(&stub.proto, &vm_target, NULL);
+	}
+	if (!stub.present)
+		return;
+	for (unsigned n = 0; n < POLL_MAX && (c = serial_com2_getc()) >= 0; n++) {
+		if (gdb_proto_rx(&stub.proto, (uint8_t)c) != GDB_EV_INTERRUPT)
+			continue;
+		vm_halt();
+		stub.stepping = NULL;
+		debug_flags_update();
+		gdb_proto_stopped(&stub.proto, GDB_SIGINT, stub.proto.stop_thread, false);
+	}
+	check_vm_ended();
+}

@@ -1,0 +1,25 @@
+/*
+ * The gdb stub on the host's second serial port (COM2): one debugger at a
+ * time, on one VM at a time (the first VM, or `monitor vm <name|id>`).
+ * While gdb holds it the VM is paused (VM_PAUSED); its vCPUs are gdb's
+ * threads. docs/gdb.md has the commands.
+ */
+#ifndef DEBUG_GDB_STUB_H
+#define DEBUG_GDB_STUB_H
+
+#include <stdbool.h>
+#include <core/exit.h>
+
+struct vcpu;
+
+/* Reads what gdb sent (the scheduler's housekeeping); finds COM2 on the
+ * first call and does nothing without it. */
+void gdb_stub_poll(void);
+/* An intercepted #BP or #DB: true when it was the stub's (a breakpoint it
+ * set, its single step) and is not the guest's to see. */
+bool gdb_stub_exception(struct vcpu *v, const struct exit_exception *x);
+/* An emulated instruction completed: true when it was the stub's single
+ * step, which ends here (the CPU raises no #DB for it). */
+bool gdb_stub_step_done(struct vcpu *v);
+
+#endif
