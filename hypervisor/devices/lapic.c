@@ -6,6 +6,7 @@
 #include <core/vm.h>
 #include <devices/ioapic.h>
 #include <devices/lapic.h>
+#include <devices/vpic.h>
 #include <lib/printk.h>
 #include <x86/cpu.h>
 #include <x86/processor.h>
@@ -105,9 +106,8 @@ static uint32_t ppr(const struct lapic *a)
 	return (a->tpr & 0xf0) >= isr_class ? a->tpr & 0xff : isr_class;
 }
 
-int lapic_pending(const struct vcpu *v)
+static int irr_pending(const struct lapic *a)
 {
-	const struct lapic *a = apic_of(v);
 	int irrv;
 
 	if (!a || !(a->svr & SVR_ENABLED))
@@ -116,12 +116,34 @@ int lapic_pending(const struct vcpu *v)
 	return irrv >= 0 && ((uint32_t)irrv & 0xf0) > (ppr(a) & 0xf0) ? irrv : -1;
 }
 
+/* The 8259s' INT passes through as an external interrupt: its vector
+ * comes from their INTA, not from IRR, and the processor priority does
+ * not hold it back (SDM 3, 10.5.1, ExtINT). */
+int lapic_pending(const struct vcpu *v)
+{
+	int irrv = irr_pending(apic_of(v)), ext = vpic_extint_vector(v);
+
+	return ext > irrv ? ext : irrv;
+}
+
 void lapic_ack(struct vcpu *v, uint8_t vector)
 {
 	struct lapic *a = apic_of(v);
 
+	if (vpic_extint_vector(v) == vector && irr_pending(a) != vector) {
+		vpic_extint_ack(v);
+		return;
+	}
 	set_bit(a->irr, vector, false);
 	set_bit(a->isr, vector, true);
+}
+
+bool lapic_offer_withdrawn(const struct vcpu *v, uint8_t vector)
+{
+	const struct lapic *a = apic_of(v);
+
+	return !(a && test_bit(a->irr, vector)) && vpic_extint_vector(v) != vector &&
+	       !(v->pending_irqs[vector / 64] & (1ull << (vector % 64)));
 }
 
 void lapic_accept(struct vcpu *v, uint8_t vector, bool level)

@@ -1,16 +1,16 @@
 /*
  * The guest's 8259 pair on the port-I/O bus: the model is in vpic_core.c;
  * this keeps one per VM, routes ISA IRQs to it and to the IOAPIC, and
- * delivers the master's INT to vCPU 0, the processor the PC wires it to.
+ * gives the master's INT to vCPU 0, the processor the PC wires it to.
  *
- * The INTA cycle happens when the output rises, not when vCPU 0 takes the
- * interrupt: the vector is then queued on the vCPU like the paravirtual
- * timer's (vcpu_raise_irq), which injects it once the guest has
- * interrupts enabled. A guest sees the request in service a little early
- * (between the request and its IF=1), and a request the guest masks in
- * that window is delivered anyway. The local APIC's LINT0 is not
- * consulted: a guest that uses the IOAPIC masks the 8259s (Linux does),
- * so their output never rises.
+ * The INTA cycle happens when vCPU 0 takes the interrupt, as on a PC: its
+ * local APIC offers the vector the pair would give (vpic_extint_vector,
+ * an external interrupt, through lapic_pending) and acknowledges it when
+ * the CPU accepts it (vpic_extint_ack, from lapic_ack). So a request the
+ * guest masks, or re-initializes away, before it sets IF is never
+ * delivered; an edge stays latched in IRR for when it unmasks. The local
+ * APIC's LINT0 is not consulted: a guest that uses the IOAPIC masks the
+ * 8259s (Linux and kvm-unit-tests do), so their output never rises.
  */
 #include <core/iobus.h>
 #include <core/page_alloc.h>
@@ -32,16 +32,29 @@ static struct vpic *vpic_of(const struct vm *vm)
 	return vm->id < MAX_VMS ? vpic_by_vm[vm->id] : 0;
 }
 
-/* Every INTA raises the in-service level, so this ends within 16 rounds;
- * the bound holds even for a guest juggling the special mask mode. While
- * the guest set up a poll, it reads the request itself. */
+/* The output rose: wake vCPU 0 if it waits in HLT (the vector itself is
+ * offered through its local APIC). */
 static void vpic_deliver(struct vpic *p)
 {
-	for (unsigned i = 0; i < VPIC_IRQS && p->vm->nr_vcpus; i++) {
-		if (p->s.chip[0].poll || !vpic_int_pending(&p->s))
-			return;
-		vcpu_raise_irq(p->vm->vcpus[0], vpic_intack(&p->s));
-	}
+	struct vcpu *v = p->vm->nr_vcpus ? p->vm->vcpus[0] : NULL;
+
+	if (v && v->state == VCPU_HALTED && vpic_int_vector(&p->s) >= 0)
+		v->state = VCPU_RUNNABLE;
+}
+
+int vpic_extint_vector(const struct vcpu *v)
+{
+	const struct vpic *p = v->id == 0 ? vpic_of(v->vm) : NULL;
+
+	return p ? vpic_int_vector(&p->s) : -1;
+}
+
+void vpic_extint_ack(struct vcpu *v)
+{
+	struct vpic *p = v->id == 0 ? vpic_of(v->vm) : NULL;
+
+	if (p)
+		vpic_intack(&p->s);
 }
 
 static enum io_result chip_read(struct vpic *p, unsigned chip, uint64_t off, unsigned size,

@@ -145,6 +145,18 @@ static uint8_t chip_vector(const struct vpic_chip *c, int ir)
 	return (uint8_t)(c->vector_base | (ir < 0 ? 7 : (unsigned)ir));
 }
 
+int vpic_int_vector(const struct vpic_state *s)
+{
+	const struct vpic_chip *m = &s->chip[MASTER];
+	int ir = chip_request(m, true);
+
+	if (ir < 0 || m->poll)
+		return -1;
+	if (chip_has_slave(m, (unsigned)ir))
+		return chip_vector(&s->chip[SLAVE], chip_request(&s->chip[SLAVE], false));
+	return chip_vector(m, ir);
+}
+
 uint8_t vpic_intack(struct vpic_state *s)
 {
 	struct vpic_chip *m = &s->chip[MASTER], *sl = &s->chip[SLAVE];

@@ -1,7 +1,7 @@
 /* The 8259A pair: power-on masking, Linux's initialization and probe, the
  * cascade, priorities and rotation, EOI kinds, AEOI, ELCR and LTIM level
  * inputs, special mask and special fully nested modes, polling, register
- * reads and spurious interrupts. */
+ * reads and spurious interrupts; the vector offered before the INTA. */
 // UNIT-SOURCES: hypervisor/devices/vpic_core.c
 #include <devices/vpic.h>
 #include "unit.h"
@@ -376,6 +376,44 @@ static void test_poll(void)
 	CHECK_EQ(in8(&s, M, 0), VPIC_POLL_INT | 6);
 }
 
+/* What the CPU is offered before its INTA is what the INTA then gives,
+ * and looking does not take it: master and slave inputs, a request
+ * masked before the INTA, nothing pending, and a poll set up. */
+static void test_int_vector(void)
+{
+	struct vpic_state s;
+
+	vpic_state_init(&s);
+	linux_init(&s, false);
+	CHECK_EQ(vpic_int_vector(&s), -1);
+	out8(&s, M, 1, 0xfa);                       /* IRQ 0 and the cascade */
+	out8(&s, S, 1, 0xfd);                       /* IRQ 9 */
+	pulse(&s, 0);
+	pulse(&s, 9);
+	CHECK_EQ(vpic_int_vector(&s), 0x30);
+	CHECK_EQ(vpic_int_vector(&s), 0x30);        /* still there: nothing taken */
+	CHECK_EQ(in8(&s, M, 0), 0x05);              /* IRR: IRQ 0 and IR2 */
+	CHECK_EQ(vpic_intack(&s), 0x30);
+	CHECK_EQ(vpic_int_vector(&s), -1);          /* IRQ 0 in service blocks IR2 */
+	out8(&s, M, 0, 0x20);
+	CHECK_EQ(vpic_int_vector(&s), 0x39);
+	CHECK_EQ(vpic_intack(&s), 0x39);
+	out8(&s, S, 0, 0x20);
+	out8(&s, M, 0, 0x20);
+	/* Masked before the INTA: no longer offered, and the edge stays
+	 * latched for when the guest unmasks it. */
+	pulse(&s, 0);
+	CHECK_EQ(vpic_int_vector(&s), 0x30);
+	out8(&s, M, 1, 0xff);
+	CHECK_EQ(vpic_int_vector(&s), -1);
+	out8(&s, M, 1, 0xfe);
+	CHECK_EQ(vpic_int_vector(&s), 0x30);
+	/* A poll takes the request through the ports, not the CPU. */
+	out8(&s, M, 0, 0x0c);
+	CHECK_EQ(vpic_int_vector(&s), -1);
+	CHECK_EQ(in8(&s, M, 0), VPIC_POLL_INT | 0);
+}
+
 int main(void)
 {
 	test_power_on();
@@ -389,5 +427,6 @@ int main(void)
 	test_reinit();
 	test_special_mask();
 	test_poll();
+	test_int_vector();
 	return unit_finish("test_vpic");
 }

@@ -34,6 +34,10 @@ void lapic_accept(struct vcpu *v, uint8_t vector, bool level);
  * or -1; and its acceptance by the CPU (IRR -> ISR). */
 int lapic_pending(const struct vcpu *v);
 void lapic_ack(struct vcpu *v, uint8_t vector);
+/* Whether a vector offered to the CPU but not yet taken is requested by
+ * nothing any more: an 8259 request masked before the guest set IF (an
+ * interrupt waiting in IRR, or held back by the priority, still is). */
+bool lapic_offer_withdrawn(const struct vcpu *v, uint8_t vector);
 /* TSC value at which the timer fires next, 0 when not armed. */
 uint64_t lapic_timer_deadline(const struct vcpu *v);
 /* CR8, the task-priority class (TPR[7:4]); 0-15. */

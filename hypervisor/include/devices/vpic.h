@@ -7,7 +7,7 @@
  *
  * Two halves: a pure core (devices/vpic_core.c, host-tested) and the glue
  * (devices/vpic.c) that registers the ports, routes ISA IRQs to the PICs
- * and the IOAPIC, and hands acknowledged vectors to vCPU 0.
+ * and the IOAPIC, and offers the master's INT to vCPU 0.
  */
 #ifndef DEVICES_VPIC_H
 #define DEVICES_VPIC_H
@@ -17,6 +17,7 @@
 #include <core/iobus.h>
 
 struct vm;
+struct vcpu;
 
 #define VPIC_MASTER_PORT    0x20
 #define VPIC_SLAVE_PORT     0xa0
@@ -83,6 +84,10 @@ void vpic_state_init(struct vpic_state *s);
 void vpic_line_set(struct vpic_state *s, unsigned irq, bool level);
 /* The master's INT output: an unmasked request above everything in service. */
 bool vpic_int_pending(const struct vpic_state *s);
+/* The vector the INTA cycles would give now, without taking it, or -1
+ * when the output is low or the guest polls (it then reads the request
+ * itself): what the CPU is offered until it accepts. */
+int vpic_int_vector(const struct vpic_state *s);
 /* The INTA cycles: the vector of the highest request, now in service (or
  * the spurious IR7 vector of the chip when the request went away). */
 uint8_t vpic_intack(struct vpic_state *s);
@@ -107,5 +112,13 @@ void vpic_reset(struct vm *vm);
  * the 8259 only. Only the IRQ the guest unmasked somewhere gets through.
  */
 void vm_isa_irq_set(struct vm *vm, unsigned irq, bool level);
+/*
+ * The master's INT as vCPU `v` sees it (vCPU 0 only; the others -1): the
+ * vector the pair would give now, or -1. vpic_extint_ack is the INTA of
+ * the CPU taking it (devices/lapic.c calls both, as the local APIC passes
+ * an external interrupt through).
+ */
+int vpic_extint_vector(const struct vcpu *v);
+void vpic_extint_ack(struct vcpu *v);
 
 #endif

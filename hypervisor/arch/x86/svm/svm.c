@@ -410,6 +410,12 @@ static void svm_offer_irq(struct vcpu *v, struct svm_vcpu *s)
 {
 	int vector = vcpu_pending_irq(v);
 
+	/* An offer nothing requests any more is withdrawn, as a PC's INTR
+	 * drops: an 8259 request the guest masked before setting IF. */
+	if (s->irq_in_flight && lapic_offer_withdrawn(v, s->irq_vector)) {
+		s->vmcb->control.int_ctl &= ~V_IRQ;
+		s->irq_in_flight = false;
+	}
 	if (vector < 0 || (s->irq_in_flight && vector <= s->irq_vector))
 		return;
 	s->irq_in_flight = true;
