@@ -12,10 +12,10 @@ Ctrl-] h lists the other keys) and is also written to the log file. QEMU's escap
 is moved from Ctrl-A to Ctrl-] so that Ctrl-A reaches Kestrel, whose console switches
 its input between VMs with Ctrl-A three times.
 
---console-socket PATH puts COM1 on a Unix socket QEMU listens on (one client at a time;
-what Kestrel writes while no client is connected is dropped, but every byte still goes to
-the log file), for programs such as scripts/kestrelctl; the terminal then gets QEMU's
-monitor in interactive mode, nothing in batch mode. --gdb-socket PATH adds COM2 on a
+--console-socket PATH puts COM1 on a Unix socket for programs such as scripts/kestrelctl
+(scripts/console_relay.py: one client at a time; the log file gets every byte, and what
+Kestrel writes while no client is connected waits for the next one); the terminal then
+gets QEMU's monitor in interactive mode, nothing in batch mode. --gdb-socket PATH adds COM2 on a
 listening Unix socket (without it the machine has no COM2).
 
 Exit status: 0 the hypervisor reported success (it wrote 0x10 to port 0xf4, QEMU exit 33),
@@ -29,12 +29,14 @@ import os
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cli import parser_and_extra  # noqa: E402
+from console_relay import ConsoleRelay  # noqa: E402
 from esp_image import make_disk_image  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -122,27 +124,26 @@ def qemu_path(path):
     return str(path).replace(",", ",,")
 
 
-def socket_chardev(ident, path, log_path=None):
+def socket_chardev(ident, path):
     """A chardev listening on a Unix socket; QEMU starts without waiting for a client."""
-    spec = f"socket,id={ident},path={qemu_path(path)},server=on,wait=off"
-    if log_path:
-        spec += f",logfile={qemu_path(log_path)}"
-    return ["-chardev", spec]
+    return ["-chardev", f"socket,id={ident},path={qemu_path(path)},server=on,wait=off"]
 
 
 def serial_args(args):
     """COM1 (and COM2 with --gdb-socket). COM1 on stdio with a log file, interactive mode
     muxing the monitor in (Ctrl-] c/x); or on a socket, the monitor alone on stdio."""
-    com1 = console_args(args.interactive, args.log, args.console_socket)
+    com1 = console_args(args.interactive, args.log, args.relay_socket)
     if args.gdb_socket:
         com1 += socket_chardev("gdb0", args.gdb_socket) + ["-serial", "chardev:gdb0"]
     return com1
 
 
-def console_args(interactive, log_path, sock):
-    if sock:
+def console_args(interactive, log_path, relay):
+    """relay: the socket of the runner's console relay, which QEMU connects to."""
+    if relay:
         mon = ["-monitor", "stdio"] if interactive else []
-        return socket_chardev("con0", sock, log_path) + ["-serial", "chardev:con0"] + mon
+        return (["-chardev", f"socket,id=con0,path={qemu_path(relay)}", "-serial",
+                 "chardev:con0"] + mon)
     if interactive:
         return ["-chardev", f"stdio,id=con0,mux=on,logfile={qemu_path(log_path)}",
                 "-serial", "chardev:con0", "-mon", "chardev=con0,mode=readline", "-echr", "0x1d"]
@@ -220,14 +221,27 @@ def run_qemu(cmd, interactive, timeout):
     return rc
 
 
-def remove_sockets(args):
-    """QEMU leaves its listening sockets' files behind."""
-    for path in (args.console_socket, args.gdb_socket):
-        if path and not args.dry_run:
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
+def start_relay(args):
+    """--console-socket: QEMU's COM1 connects to args.relay_socket, relayed to the
+    console socket."""
+    if not args.console_socket:
+        return None
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(args.relay_socket)
+    listener.listen(1)
+    relay = ConsoleRelay(args.console_socket, args.log, listener)
+    relay.start()
+    log(f"console on {args.console_socket} (serial log: {args.log})")
+    return relay
+
+
+def remove_gdb_socket(args):
+    """QEMU leaves its listening socket's file behind."""
+    if args.gdb_socket and not args.dry_run:
+        try:
+            os.unlink(args.gdb_socket)
+        except FileNotFoundError:
+            pass
 
 
 def main(argv):
@@ -248,20 +262,26 @@ def main(argv):
             return RC_OTHER
         accel, desc = accel_args(args.accel)
         log(f"accelerator: {desc}")
+        args.relay_socket = os.path.join(tmpdir, "com1.sock") if args.console_socket else None
         cmd = qemu_command(args, image, accel)
         if args.print_cmd or args.dry_run:
             print(shlex.join(cmd), file=sys.stderr, flush=True)
         if args.dry_run:
             return RC_PASS
-        if args.interactive:
+        if args.interactive and not args.console_socket:
             log(f"serial log: {args.log}; Ctrl-] x quits QEMU, Ctrl-] h for help")
-        return run_qemu(cmd, args.interactive, args.timeout)
+        relay = start_relay(args)
+        try:
+            return run_qemu(cmd, args.interactive, args.timeout)
+        finally:
+            if relay:
+                relay.stop()
     except KeyboardInterrupt:
         log("interrupted")
         return RC_INTERRUPTED
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
-        remove_sockets(args)
+        remove_gdb_socket(args)
 
 
 if __name__ == "__main__":
