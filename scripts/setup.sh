@@ -9,6 +9,7 @@ PACKAGES=(
   python3-pytest python3-pexpect
   bochs bochs-x bochsbios vgabios python3-pytest-xdist
   libzydis-dev clang libclang-rt-14-dev acpica-tools
+  gdb
 )
 
 missing=()

@@ -17,7 +17,7 @@
 #include <x86/cpu.h>
 #include <x86/vendor.h>
 
-#define MAX_ARGS   4
+#define MAX_ARGS   8
 
 struct command {
 	const char *name, *args, *help;
@@ -265,13 +265,10 @@ static void mode_fields(struct json *j)
 	json_str(j, "mode", console_mode_json() ? "json" : "text");
 }
 
+/* Parses its own arguments: the flight recorder or a recording (core/trace.c). */
 static void cmd_trace(int argc, char **argv)
 {
-	struct vm *vm = argc > 1 ? console_arg_vm(argv[1]) : NULL;
-
-	if (argc > 1 && !vm)
-		return;
-	trace_print(32, vm ? (int)vm->id : -1);
+	trace_command(argc, argv);
 }
 
 static void cmd_devices(int argc, char **argv)
@@ -307,7 +304,8 @@ static const struct command commands[] = {
 	{ "start",  "<vm>", "power a stopped VM on again from its images", cmd_start },
 	{ "destroy", "<vm>", "free a stopped VM's memory (`start` builds it again)", cmd_destroy },
 	{ "reboot", "<vm>", "reset a running or paused VM now (it runs)", cmd_reboot },
-	{ "trace",  "[vm]", "the last 32 exits (of one VM)",           cmd_trace },
+	{ "trace",  "[vm] | start [vm] [reason...] | stop | dump",
+	  "the last 32 exits (of one VM); record exits per vCPU (docs/tracing.md)", cmd_trace },
 	{ "devices", "<vm>", "PCI functions, virtio status and queue counters", cmd_devices },
 	{ "net",    "",     "the virtual switch: ports, links and counters", cmd_net },
 	{ "mem",    "<vm> <addr> [len]", "hex dump of guest memory: virtual (vCPU 0), p:ADDR physical",
@@ -374,8 +372,10 @@ void console_run(char *cmdline)
 
 		if (strcmp(c->name, argv[0]))
 			continue;
+		/* "..." in the arguments: the command counts them itself. */
 		if (argc < 1 + count_char(c->args, '<') ||
-		    argc > 1 + count_char(c->args, '<') + count_char(c->args, '['))
+		    (!count_char(c->args, '.') &&
+		     argc > 1 + count_char(c->args, '<') + count_char(c->args, '[')))
 			printk("error: usage: %s %s\n", c->name, c->args);
 		else
 			c->fn(argc, argv);

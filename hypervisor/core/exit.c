@@ -314,10 +314,12 @@ static exit_handler_fn *const exit_handlers[NR_EXIT_REASONS] = {
 void exit_dispatch(struct vcpu *v, struct exit_info *e)
 {
 	exit_handler_fn *fn = e->reason < NR_EXIT_REASONS ? exit_handlers[e->reason] : NULL;
+	struct trace_rec *t;
 
 	v->stats.total++;
 	if (e->reason < NR_EXIT_REASONS)
 		v->stats.exits[e->reason]++;
-	trace_exit(v, e);
+	t = trace_exit(v, e);
 	(fn ? fn : handle_unhandled)(v, e);
+	trace_exit_done(t);
 }

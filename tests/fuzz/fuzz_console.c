@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// FUZZ-SOURCES: hypervisor/core/console.c hypervisor/core/console_views.c hypervisor/core/hot.c hypervisor/lib/printk.c hypervisor/arch/x86/guest_mem.c hypervisor/arch/x86/guest_walk.c hypervisor/arch/x86/paging.c hypervisor/arch/x86/insn.c hypervisor/core/console_json.c hypervisor/lib/json.c
+// FUZZ-SOURCES: hypervisor/core/console.c hypervisor/core/console_views.c hypervisor/core/hot.c hypervisor/lib/printk.c hypervisor/arch/x86/guest_mem.c hypervisor/arch/x86/guest_walk.c hypervisor/arch/x86/paging.c hypervisor/arch/x86/insn.c hypervisor/core/console_json.c hypervisor/lib/json.c hypervisor/core/trace_ring.c
 // FUZZ-OPTIONS: -max_len=600
 // libFuzzer target for the management console: the terminal side
 // (hypervisor/core/console_io.c: line editor, Ctrl-A focus switching, the
@@ -225,6 +225,13 @@ void vm_stop(struct vm *vm, bool ended_well, const char *fmt, ...)
 	printk("kestrel: vm %u (%s) stopped: %s\n", vm->id, vm->name, vm->stop_reason);
 }
 
+/* The console destroys only VMs that no longer run. */
+void vm_destroy(struct vm *vm)
+{
+	EXPECT(!vm_is_live(vm), "destroy of vm %u, which is %s", vm->id,
+	       vm_state_name(vm->state));
+}
+
 void vcpu_print_regs(struct vcpu *v)
 {
 	const uint64_t *g = v->regs.gpr;
@@ -349,10 +356,30 @@ const char *exit_reason_name(enum exit_reason r)
 	return r < NR_EXIT_REASONS && reason_names[r] ? reason_names[r] : "?";
 }
 
-/* core/page_alloc.c */
+/* core/page_alloc.c: the trace rings (`trace start`) are the only user. */
 uint64_t page_alloc_free_pages(void)
 {
 	return 12345;
+}
+
+uint64_t page_alloc(uint64_t count, uint64_t align)
+{
+	void *p = aligned_alloc(4096 * align, 4096 * count);
+
+	if (p)
+		memset(p, 0, 4096 * count);
+	return (uintptr_t)p;
+}
+
+void page_free(uint64_t pa, uint64_t count)
+{
+	(void)count;
+	free((void *)(uintptr_t)pa);
+}
+
+uint64_t tsc_khz(void)
+{
+	return 1000000;
 }
 
 static const struct vendor_ops fuzz_vendor = {
@@ -377,6 +404,8 @@ static void reset_console(void)
 	/* trace.c */
 	next = 0;
 	memset(ring, 0, sizeof(ring));
+	rec.on = false;
+	recording_free();
 }
 
 static void check_console(void)

@@ -1,7 +1,8 @@
 /*
- * Exit trace: a fixed-size ring of small fixed records, newest overwriting
- * oldest, for exit-tracing and introspection from the console (`trace`).
- * Build with TRACE=0 (make TRACE=0) to compile it out of the exit path.
+ * Exit trace: the flight recorder, a fixed-size ring of small records of
+ * every VM's newest exits (`trace [vm]`), and recordings with a ring per
+ * vCPU (`trace start|stop|dump`, core/trace_ring.h, docs/tracing.md).
+ * Build with TRACE=0 (make TRACE=0) to compile both out of the exit path.
  */
 #ifndef CORE_TRACE_H
 #define CORE_TRACE_H
@@ -26,17 +27,31 @@ struct trace_record {
 _Static_assert(sizeof(struct trace_record) == 24, "trace records stay small");
 
 struct vcpu;
+struct trace_rec;
 
 #if CONFIG_TRACE
-void trace_exit(const struct vcpu *v, const struct exit_info *e);
+/* At the dispatcher: into the flight recorder, and into the vCPU's
+ * recording ring if one is running for it (then the record, to be closed
+ * by trace_exit_done after the handler, else NULL). A write to the boot-
+ * milestone port is recorded as a mark too. */
+struct trace_rec *trace_exit(struct vcpu *v, const struct exit_info *e);
+void trace_exit_done(struct trace_rec *t);
 #else
-static inline void trace_exit(const struct vcpu *v, const struct exit_info *e)
+static inline struct trace_rec *trace_exit(struct vcpu *v, const struct exit_info *e)
 {
 	(void)v;
 	(void)e;
+	return 0;
+}
+static inline void trace_exit_done(struct trace_rec *t)
+{
+	(void)t;
 }
 #endif
 /* Prints the newest `count` records, oldest first (all VMs, or one). */
 void trace_print(unsigned count, int vm_id);
+/* The console's `trace` command: `trace [vm]` prints the flight recorder;
+ * `trace start [vm] [reason...]`, `trace stop`, `trace dump` record. */
+void trace_command(int argc, char **argv);
 
 #endif
