@@ -234,6 +234,15 @@ static void test_exit_decoding(void)
 	/* ICEBP: a privileged software exception (type 5) keeps its length. */
 	e = decode(VMX_EXIT_EXCEPTION_NMI, 0, 0x80000501, 1, 0);
 	CHECK_EQ(e.exc.soft_len, 1);
+	/* A debugger's INT3: a software exception (type 6), its length kept;
+	 * a hardware exception has none. */
+	e = decode(VMX_EXIT_EXCEPTION_NMI, 0, 0x80000603, 1, 0);
+	CHECK(e.reason == EXIT_EXCEPTION && e.exc.vector == 3 && e.exc.soft_len == 1);
+	CHECK_EQ(decode(VMX_EXIT_EXCEPTION_NMI, 0, 0x80000306, 3, 0).exc.soft_len, 0);
+	/* The monitor trap flag (a debugger's step) comes out as #DB. */
+	e = decode(VMX_EXIT_MTF, 0, 0, 0, 0);
+	CHECK(e.reason == EXIT_EXCEPTION && e.exc.vector == 1 && !e.exc.dr6_bits);
+	CHECK(!strcmp(e.raw_name, "MONITOR_TRAP_FLAG"));
 	CHECK_EQ(decode(VMX_EXIT_XSETBV, 0, 0, 3, 0).insn_len, 3);
 	e = decode(VMX_EXIT_INVALID_GUEST_STATE | VMX_EXIT_REASON_ENTRY_FAILURE, 0, 0, 0, 0);
 	CHECK_EQ(e.reason, EXIT_ENTRY_FAILED);
