@@ -6,7 +6,7 @@ PACKAGES=(
   build-essential gnu-efi binutils
   qemu-system-x86 ovmf
   mtools dosfstools e2fsprogs
-  python3-pytest python3-pexpect
+  python3-pytest python3-pexpect python3-matplotlib
   bochs bochs-x bochsbios vgabios python3-pytest-xdist
   libzydis-dev clang libclang-rt-14-dev acpica-tools
   gdb
