@@ -3,7 +3,8 @@
 
     run-bochs.py [--esp DIR] [--config FILE] [--batch | --interactive] [--timeout SEC]
                  [--log FILE] [--bochs-log FILE] [--image FILE] [--cpu MODEL] [--ips N]
-                 [--smp N] [--memory SIZE] [--print-cmd] [--dry-run] [-- BOCHSRC LINES...]
+                 [--smp N] [--memory SIZE] [--console-socket PATH] [--gdb-socket PATH]
+                 [--print-cmd] [--dry-run] [-- BOCHSRC LINES...]
 
 Batch mode (default when stdin is not a TTY): the hv.cfg on the disk gets
 "[hypervisor] batch = on"; Bochs writes COM1 to the log file, which is copied to stdout.
@@ -13,6 +14,13 @@ some VMs did not end well; powering off" a failure; Bochs is stopped about 1 s a
 Interactive mode: COM1 reaches this terminal through a TCP socket (Bochs connects to this
 script) and is also written to the log file. Ctrl-] x quits Bochs, Ctrl-] Ctrl-] sends a
 Ctrl-], Ctrl-C interrupts (exit 130). Bochs's own debugger is not reachable.
+
+--console-socket PATH puts COM1 on a Unix socket, as run-qemu.py does: Bochs connects
+COM1 to this script over TCP (Bochs 2.7 has no Unix socket mode) and
+scripts/console_relay.py serves PATH (one client at a time; the log file gets every byte;
+what comes while no client is connected waits for the next one). The verdict still comes
+from the log; the terminal gets the serial output, and no keys. --gdb-socket PATH adds
+COM2, relayed the same way (without it the machine has no COM2).
 
 Bochs's log (--bochs-log, default: the serial log's name with .bochs.log) is kept: its
 "VMENTER FAIL" / "VMFAIL" lines explain failed VM entries. Extra arguments after "--" are
@@ -41,6 +49,7 @@ import tty
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from esp_image import make_disk_image  # noqa: E402
+from console_relay import ConsoleRelay  # noqa: E402
 
 
 def _load_run_qemu():
@@ -99,6 +108,10 @@ def parse_args(argv):
                    f"this rate (default: {DEFAULT_IPS}, about the real speed)")
     p.add_argument("--smp", type=int, default=1, metavar="N", help="CPUs (default: 1)")
     p.add_argument("--memory", default="2G", help="RAM, e.g. 512M or 2G (default: 2G)")
+    p.add_argument("--console-socket", metavar="PATH",
+                   help="COM1 on a Unix socket (relayed) instead of the terminal")
+    p.add_argument("--gdb-socket", metavar="PATH",
+                   help="COM2 on a Unix socket (relayed; default: no COM2)")
     p.add_argument("--print-cmd", action="store_true",
                    help="print the bochsrc and the Bochs command line")
     p.add_argument("--dry-run", action="store_true",
@@ -123,8 +136,8 @@ def memory_mib(parser, text):
     return int(m[1]) << (10 if m[2] == "G" else 0)
 
 
-def bochsrc(args, image, serial_line):
-    """The bochsrc text; serial_line is the com1: line."""
+def bochsrc(args, image, serial_lines):
+    """The bochsrc text; serial_lines are the com1: (and com2:) lines."""
     lines = [f"romimage: file={run_qemu.OVMF}",
              f"vgaromimage: file={VGABIOS}",
              "pci: enabled=1, chipset=i440fx",
@@ -134,7 +147,7 @@ def bochsrc(args, image, serial_line):
              "boot: disk",
              'display_library: rfb, options="timeout=0"',
              "sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy",
-             serial_line,
+             *serial_lines,
              "port_e9_hack: enabled=1",
              "clock: sync=none, time0=local",
              f'log: "{args.bochs_log}"',
@@ -323,42 +336,67 @@ def report_bochs(args, console, rc):
         sys.stderr.flush()
 
 
-def start_bochs(args, tmpdir, image):
-    """Write the bochsrc, start Bochs; returns (process, serial source, log file or None)."""
-    listener, log_file = None, None
-    if args.interactive:
-        listener = socket.create_server(("127.0.0.1", 0))
-        serial_line = (f"com1: enabled=1, mode=socket-client, "
-                       f"dev=localhost:{listener.getsockname()[1]}")
+def socket_client(port):
+    """A TCP listener for Bochs and the bochsrc line that connects `port` to it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    return listener, (f"{port}: enabled=1, mode=socket-client, "
+                      f"dev=localhost:{listener.getsockname()[1]}")
+
+
+def serial_setup(args):
+    """(bochsrc serial lines, the terminal's listener or None, [(socket path, log path,
+    listener)] to relay)."""
+    terminal, relays = None, []
+    if args.console_socket:
+        listener, line = socket_client("com1")
+        relays.append((args.console_socket, args.log, listener))
+    elif args.interactive:
+        terminal, line = socket_client("com1")
     else:
-        serial_line = f'com1: enabled=1, mode=file, dev="{args.log}"'
+        line = f'com1: enabled=1, mode=file, dev="{args.log}"'
+    lines = [line]
+    if args.gdb_socket:
+        listener, line = socket_client("com2")
+        relays.append((args.gdb_socket, os.devnull, listener))
+        lines.append(line)
+    return lines, terminal, relays
+
+
+def start_bochs(args, tmpdir, image):
+    """Write the bochsrc, start Bochs; returns (process, serial source, log file or None,
+    relays)."""
+    serial_lines, terminal, relays = serial_setup(args)
     rc_path, cont = os.path.join(tmpdir, "bochsrc"), os.path.join(tmpdir, "cont")
     with open(rc_path, "w") as f:
-        f.write(bochsrc(args, image, serial_line))
+        f.write(bochsrc(args, image, serial_lines))
     with open(cont, "w") as f:
         f.write("c\n")
     cmd = [BOCHS, "-q", "-f", rc_path, "-rc", cont]
     if args.print_cmd or args.dry_run:
-        print(f"--- {rc_path} ---\n{bochsrc(args, image, serial_line)}---\n{shlex.join(cmd)}",
-              file=sys.stderr, flush=True)
+        print(f"--- {rc_path} ---\n{bochsrc(args, image, serial_lines)}---\n"
+              f"{shlex.join(cmd)}", file=sys.stderr, flush=True)
     if args.dry_run:
-        if listener:
-            listener.close()
-        return None, None, None
+        for s in [terminal] + [r[2] for r in relays]:
+            if s:
+                s.close()
+        return None, None, None, []
     for path in (args.log, image + ".lock"):     # stale: a new image, a new log
         if os.path.exists(path):
             os.unlink(path)
+    relays = [ConsoleRelay(*r) for r in relays]
+    for relay in relays:
+        relay.start()
     with open(os.path.join(tmpdir, "bochs.out"), "wb") as out:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                 start_new_session=True, preexec_fn=run_qemu._die_with_parent)
-    if args.interactive:
+    if terminal:
         log_file = open(args.log, "wb")
-        return proc, TerminalBridge(listener), log_file
-    return proc, FileSource(args.log), None
+        return proc, TerminalBridge(terminal), log_file, relays
+    return proc, FileSource(args.log), None, relays
 
 
 def run(args, tmpdir, image):
-    proc, source, log_file = start_bochs(args, tmpdir, image)
+    proc, source, log_file, relays = start_bochs(args, tmpdir, image)
     if proc is None:
         return RC_PASS
     serial = SerialWatch(time.monotonic(), log_file)
@@ -372,6 +410,8 @@ def run(args, tmpdir, image):
         source.close()
         if log_file:
             log_file.close()
+        for relay in relays:
+            relay.stop()
     report_bochs(args, os.path.join(tmpdir, "bochs.out"), rc)
     return rc
 
@@ -395,7 +435,9 @@ def main(argv):
             return RC_OTHER
         log(f"Bochs CPU model {args.cpu}, {args.smp} CPU(s), {args.memory_mib} MiB, "
             f"ips {args.ips}; Bochs log: {args.bochs_log}")
-        if args.interactive and not args.dry_run:
+        if args.console_socket and not args.dry_run:
+            log(f"console on {args.console_socket} (serial log: {args.log})")
+        elif args.interactive and not args.dry_run:
             log(f"serial log: {args.log}; Ctrl-] x quits Bochs")
         return run(args, tmpdir, image)
     except KeyboardInterrupt:
