@@ -4,7 +4,9 @@ symbols. It attaches (the VM pauses), reads registers of both vCPUs and memory a
 symbol (compared with the ELF's bytes), breaks on timer_arm (called once a tick),
 continues to it, steps one instruction and detaches; a second session by hand lets
 the guest run and stops it with Ctrl-C (gdb's batch mode cannot); the guest then ticks
-on to its normal end. Bochs has no COM2 socket in
+on to its normal end. Linux (no symbols: its vmlinux has none) is stopped in the middle
+of its boot, its registers and the code at RIP read, and it boots on to its power-off,
+which gdb sees as the end of the program. Bochs has no COM2 socket in
 its runner yet: the vmx variant is skipped, saying so."""
 import re
 import shutil
@@ -60,14 +62,35 @@ def wait_for(log, pattern, proc, timeout):
     raise AssertionError(f"no {pattern!r} in the serial log within {timeout} s")
 
 
+LINUX_CONFIG = """
+[vm linux]
+memory = 256M
+boot = linux
+kernel = guests/bzImage
+initrd = guests/initramfs.cpio.gz
+cmdline = console=ttyS0 kestrel.poweroff
+"""
+
+
 def run_gdb(elf, sock, commands, timeout=120):
-    args = [GDB, "-nx", "-batch", "-ex", "set pagination off", "-ex", "set confirm off",
-            "-ex", f"target remote {sock}"]
+    """gdb -batch on the socket; elf None: no symbols, the architecture set by hand."""
+    args = [GDB, "-nx", "-batch", "-ex", "set pagination off", "-ex", "set confirm off"]
+    if elf is None:
+        args += ["-ex", "set architecture i386:x86-64"]
+    args += ["-ex", f"target remote {sock}"]
     for c in commands:
         args += ["-ex", c]
-    proc = subprocess.run(args + [str(elf)], capture_output=True, text=True,
+    proc = subprocess.run(args + ([str(elf)] if elf else []), capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
     return proc.stdout + proc.stderr
+
+
+def start_runner(esp_dir, tmp_path, config, sock, timeout=harness.BATCH_TIMEOUT):
+    args = harness.runner_args(esp_dir, tmp_path, config, timeout)
+    return subprocess.Popen([harness.PYTHON, str(harness.RUNNER), "--batch",
+                             "--gdb-socket", str(sock), *args],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def checksum(payload):
@@ -134,11 +157,7 @@ def test_gdb_minimal(backend, esp_dir, tmp_path):
     target = syms["timer_arm"]
     sock = tmp_path / "gdb.sock"
     log = tmp_path / "serial.log"
-    args = harness.runner_args(esp_dir, tmp_path, CONFIG, harness.BATCH_TIMEOUT)
-    runner = subprocess.Popen([harness.PYTHON, str(harness.RUNNER), "--batch",
-                               "--gdb-socket", str(sock), *args],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
+    runner = start_runner(esp_dir, tmp_path, CONFIG, sock)
     try:
         wait_for(log, r"^\[tick\] tick 3$", runner, harness.BOOT_TIMEOUT)
         start = time.monotonic()
@@ -183,3 +202,34 @@ def test_gdb_minimal(backend, esp_dir, tmp_path):
     assert ticks_before < TICKS, ticks_before
     assert rc == 0, (rc, harness.tail(text))
     print(f"gdb session: {gdb_seconds:.1f} s")
+
+
+def test_gdb_linux(backend, esp_dir, tmp_path):
+    if backend == "vmx":
+        pytest.skip("scripts/run-bochs.py has no COM2 socket (--gdb-socket) yet")
+    if not (Path(esp_dir) / "guests" / "bzImage").is_file():
+        pytest.skip("no guests/bzImage on the ESP: `make` builds it from Debian packages")
+    sock = tmp_path / "gdb.sock"
+    log = tmp_path / "serial.log"
+    runner = start_runner(esp_dir, tmp_path, LINUX_CONFIG, sock, timeout=300)
+    try:
+        wait_for(log, r"^\[linux\] \[ *[\d.]+\] ACPI: XSDT ", runner, harness.BOOT_TIMEOUT)
+        out = run_gdb(None, sock, ["echo RIP=", "p/x $rip", "echo CS=", "p/x $cs",
+                                   "x/8xb $pc", "x/2i $pc", "continue"], timeout=300)
+        print(out)
+        rc = runner.wait(timeout=300)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    text = harness.clean_serial(log.read_text(errors="replace"))
+    rip, = values(out, "RIP")
+    assert rip >= 0xffffffff80000000, out          # in the kernel, mid-boot
+    assert values(out, "CS") == [0x10], out         # __KERNEL_CS
+    code = re.findall(r"^0x[0-9a-f]+:\s+((?:0x[0-9a-f]{2}\s*){8})$", out, re.M)
+    assert len(code) == 1 and f"=> {rip:#x}:" in out, out
+    # The boot went on past the attach: init, then its power-off, which ends the
+    # program for gdb (W00) and the run well.
+    assert "[Inferior 1 (Remote target) exited normally]" in out, out
+    attach = text.index("kestrel: gdb attached to vm 0 (linux)")
+    assert text.find("KESTREL-LINUX-INIT: reached init") > attach, harness.tail(text)
+    assert rc == 0, (rc, harness.tail(text))
