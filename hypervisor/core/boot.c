@@ -2,9 +2,11 @@
  * Guest boot protocols: the Kestrel protocol for the project's ELF64 kernels
  * (include/hv/start_info.h) and the Linux/x86 64-bit boot protocol for
  * bzImages, both entered in 64-bit mode with identity paging; and PVH for
- * an uncompressed vmlinux, entered in 32-bit protected mode without paging.
+ * an uncompressed vmlinux, entered in 32-bit protected mode without paging;
+ * and Multiboot v1 kernels, entered as a PC BIOS's bootloader leaves them.
  */
 #include <core/boot.h>
+#include <core/boot_bios.h>
 #include <core/bzimage.h>
 #include <core/elf.h>
 #include <hv/start_info.h>
@@ -395,6 +397,15 @@ static void multiboot_info(struct vm *vm, const struct hv_boot_vm *bv, uint64_t 
 	};
 }
 
+/* The BIOS's state (core/boot_bios.h), its ports written through the
+ * VM's own devices as the BIOS would write them. */
+static void multiboot_bios_state(struct vm *vm)
+{
+	bios_low_memory(vm_gpa_to_hva(vm, 0, BIOS_LOW_MEMORY));
+	for (unsigned i = 0; i < bios_port_write_count; i++)
+		iobus_write(&vm->pio.bus, bios_port_writes[i].port, 1, bios_port_writes[i].value);
+}
+
 static int boot_multiboot(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t len)
 {
 	const uint8_t *image = (const uint8_t *)(uintptr_t)bv->kernel.addr;
@@ -427,6 +438,7 @@ static int boot_multiboot(struct vm *vm, const struct hv_boot_vm *bv, char *err,
 	if (place_initrd(vm, bv, img.highest, 0x100000000ull, &initrd_gpa, err, len))
 		return -1;
 	multiboot_info(vm, bv, initrd_gpa);
+	multiboot_bios_state(vm);
 	/* 3.2: EAX = magic, EBX = info, 32-bit flat segments, paging off. */
 	protected_mode_sregs(&s, img.entry, MB_GDT, write_gdt(vm, MB_GDT, 0x08, 0x10));
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
