@@ -9,12 +9,9 @@
 #include <devices/ioapic.h>
 #include <lib/printk.h>
 
-/* Until struct vm has a pointer of its own: indexed by vm->id. */
-static struct ioapic_state *ioapic_by_vm[MAX_VMS];
-
 static struct ioapic_state *ioapic_of(const struct vm *vm)
 {
-	return vm->id < MAX_VMS ? ioapic_by_vm[vm->id] : 0;
+	return vm->dev.ioapic;
 }
 
 static void ioapic_log_unsupported(struct ioapic_state *s)
@@ -53,14 +50,14 @@ int ioapic_create(struct vm *vm)
 	struct ioapic_state *s;
 
 	_Static_assert(sizeof(*s) <= PAGE_SIZE, "one page");
-	if (vm->id >= MAX_VMS || !(s = page_alloc_ptr(1)))
+	if (!(s = page_alloc_ptr(1)))
 		return -1;
 	ioapic_state_init(s, vm);
 	if (iobus_register(&vm->mmio.bus, IOAPIC_BASE, IOAPIC_MMIO_SIZE, &ioapic_ops, s, "ioapic")) {
 		page_free((uint64_t)(uintptr_t)s, 1);
 		return -1;
 	}
-	ioapic_by_vm[vm->id] = s;
+	vm->dev.ioapic = s;
 	return 0;
 }
 

@@ -12,8 +12,6 @@ struct testdev {
 	uint8_t iomem[TESTDEV_IOMEM_SIZE];
 };
 
-static struct testdev *testdevs[MAX_VMS];    /* by vm->id, for reset */
-
 static enum io_result read_ones(void *opaque, uint64_t off, unsigned size, uint64_t *val)
 {
 	(void)opaque;
@@ -79,10 +77,10 @@ int testdev_create(struct vm *vm)
 {
 	struct testdev *t = page_alloc_ptr((sizeof(*t) + PAGE_SIZE - 1) / PAGE_SIZE);
 
-	if (!t || vm->id >= MAX_VMS)
+	if (!t)
 		return -1;
 	t->vm = vm;
-	testdevs[vm->id] = t;
+	vm->dev.testdev = t;
 	return iobus_register(&vm->pio.bus, TESTDEV_REG_PORT, 4, &reg_ops, t, "testdev") ||
 	       iobus_register(&vm->pio.bus, TESTDEV_FLUSH_PORT, 4, &flush_ops, t,
 			      "testdev-flush") ||
@@ -96,7 +94,7 @@ int testdev_create(struct vm *vm)
 
 void testdev_reset(struct vm *vm)
 {
-	struct testdev *t = vm->id < MAX_VMS ? testdevs[vm->id] : NULL;
+	struct testdev *t = vm->dev.testdev;
 
 	if (t) {
 		t->reg = 0;

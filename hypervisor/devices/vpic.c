@@ -24,12 +24,9 @@ struct vpic {
 	struct vm *vm;
 };
 
-/* Until struct vm has a pointer of its own: indexed by vm->id. */
-static struct vpic *vpic_by_vm[MAX_VMS];
-
 static struct vpic *vpic_of(const struct vm *vm)
 {
-	return vm->id < MAX_VMS ? vpic_by_vm[vm->id] : 0;
+	return vm->dev.vpic;
 }
 
 /* The output rose: wake vCPU 0 if it waits in HLT (the vector itself is
@@ -120,7 +117,7 @@ int vpic_create(struct vm *vm)
 	struct vpic *p;
 
 	_Static_assert(sizeof(*p) <= PAGE_SIZE, "one page");
-	if (vm->id >= MAX_VMS || !(p = page_alloc_ptr(1)))
+	if (!(p = page_alloc_ptr(1)))
 		return -1;
 	vpic_state_init(&p->s);
 	p->vm = vm;
@@ -131,7 +128,7 @@ int vpic_create(struct vm *vm)
 			   "i8259-slave") ||
 	    iobus_register(&vm->pio.bus, VPIC_ELCR_PORT, VPIC_ELCR_COUNT, &elcr_ops, p, "elcr"))
 		return -1;
-	vpic_by_vm[vm->id] = p;
+	vm->dev.vpic = p;
 	return 0;
 }
 

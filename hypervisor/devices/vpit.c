@@ -19,12 +19,9 @@ struct vpit {
 	uint64_t epoch;          /* TSC at power-on: tick 0 */
 };
 
-/* Until struct vm has a pointer of its own: indexed by vm->id. */
-static struct vpit *vpit_by_vm[MAX_VMS];
-
 static struct vpit *vpit_of(const struct vm *vm)
 {
-	return vm->id < MAX_VMS ? vpit_by_vm[vm->id] : 0;
+	return vm->dev.vpit;
 }
 
 static uint64_t tsc_hz(void)
@@ -105,7 +102,7 @@ int vpit_create(struct vm *vm)
 	struct vpit *p;
 
 	_Static_assert(sizeof(*p) <= PAGE_SIZE, "one page");
-	if (vm->id >= MAX_VMS || !(p = page_alloc_ptr(1)))
+	if (!(p = page_alloc_ptr(1)))
 		return -1;
 	vpit_power_on(p, vm);
 	if (iobus_register(&vm->pio.bus, VPIT_PORT_BASE, VPIT_PORT_COUNT, &vpit_ops, p, "i8254") ||
@@ -113,7 +110,7 @@ int vpit_create(struct vm *vm)
 		/* The bus may hold the first range: keep the page it points to. */
 		return -1;
 	}
-	vpit_by_vm[vm->id] = p;
+	vm->dev.vpit = p;
 	return 0;
 }
 

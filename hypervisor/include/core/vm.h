@@ -82,6 +82,19 @@ extern struct vcpu *current_vcpu;
 
 struct pci_bus;
 struct virtio_dev;
+struct vpit;
+struct vpic;
+struct ioapic_state;
+struct testdev;
+
+/* Device state the devices find from the VM (in devices/); NULL when the
+ * VM has none. */
+struct vm_devices {
+	struct vpit *vpit;
+	struct vpic *vpic;
+	struct ioapic_state *ioapic;
+	struct testdev *testdev;
+};
 #define VM_MAX_VIRTIO     4             /* blk, net, console, rng */
 
 struct vm_unbacked_stats {
@@ -127,6 +140,7 @@ struct vm {
 	struct pci_bus *pci;          /* pci/pci_host.c */
 	struct virtio_dev *virtio[VM_MAX_VIRTIO];   /* virtio/transport.c */
 	unsigned nr_virtio;
+	struct vm_devices dev;
 };
 
 extern struct vm *vms[MAX_VMS];
