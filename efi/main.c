@@ -1,7 +1,8 @@
 /*
  * UEFI loader: reads hv.cfg and the guest images from the ESP this image was
- * loaded from, reserves guest RAM, exits boot services and hands one
- * struct hv_bootinfo to the hypervisor core.
+ * loaded from, checks that the VMs' RAM fits, exits boot services and hands
+ * one struct hv_bootinfo to the hypervisor core. Guest RAM itself comes from
+ * the hypervisor's page allocator (so a destroyed VM's RAM goes back to it).
  *
  * Problems with one VM (bad config entry, missing or unreadable image, no
  * memory) are reported on the serial line and recorded in that VM's `error`;
@@ -21,6 +22,11 @@
 #define PAGE_SIZE     4096ull
 #define SZ_2M         (2ull << 20)
 #define DISK_SECTOR   512ull      /* virtio-blk counts a disk in 512-byte sectors */
+/* What the hypervisor takes per VM beyond guest RAM (struct vm, vCPUs,
+ * nested page tables, devices: about 160 KiB for a minimal VM, measured in
+ * docs/config.md), reserved beside the RAM when checking that a VM fits. */
+#define VM_OVERHEAD   (1ull << 20)
+#define EFI_CONVENTIONAL 7
 
 /* GNU-EFI's libefi is not linked (it brings its own memset/memcpy), so
  * the few firmware services needed are called directly. */
@@ -89,7 +95,8 @@ static void free_pages(uint64_t addr, uint64_t bytes)
 }
 
 /* Guest RAM must be 2 MiB aligned so nested paging can use large pages:
- * over-allocate by 2 MiB and give back the unaligned head and the tail. */
+ * over-allocate by 2 MiB and give back the unaligned head and the tail.
+ * Only held for the memory check: the hypervisor allocates and zeroes it. */
 static uint64_t alloc_guest_ram(uint64_t size)
 {
 	uint64_t base = (uint64_t)(uintptr_t)alloc_pages(size + SZ_2M);
@@ -100,8 +107,70 @@ static uint64_t alloc_guest_ram(uint64_t size)
 	aligned = (base + SZ_2M - 1) & ~(SZ_2M - 1);
 	free_pages(base, aligned - base);
 	free_pages(aligned + size, base + SZ_2M - aligned);
-	uefi_call_wrapper(BS->SetMem, 3, (void *)(uintptr_t)aligned, size, 0);
 	return aligned;
+}
+
+/* MiB of EfiConventionalMemory: what the hypervisor will have, roughly. */
+static uint64_t free_mib(void)
+{
+	UINTN cap = 64 * 1024, size = cap, key, desc_size;
+	UINT32 version;
+	uint8_t *buf = alloc_pages(cap);
+	uint64_t pages = 0;
+
+	if (!buf)
+		return 0;
+	if (uefi_call_wrapper(BS->GetMemoryMap, 5, &size, (void *)buf, &key, &desc_size,
+			      &version) == EFI_SUCCESS)
+		for (UINTN off = 0; off + desc_size <= size; off += desc_size) {
+			const EFI_MEMORY_DESCRIPTOR *d = (const void *)(buf + off);
+
+			if (d->Type == EFI_CONVENTIONAL)
+				pages += d->NumberOfPages;
+		}
+	free_pages((uint64_t)(uintptr_t)buf, cap);
+	return pages >> 8;
+}
+
+/*
+ * Each VM's RAM and overhead is reserved in turn and all of it released
+ * before ExitBootServices: a VM that does not fit in what the VMs before it
+ * left is refused here, with one message naming hv.cfg and the VM, and the
+ * VMs that fit still run (as with any other problem of one VM).
+ */
+static struct { uint64_t addr, bytes; } held[2 * HV_MAX_VMS];
+static unsigned nr_held;
+
+static bool hold(uint64_t addr, uint64_t bytes)
+{
+	if (addr)
+		held[nr_held++] = (typeof(held[0])){ addr, bytes };
+	return addr != 0;
+}
+
+static void memory_check(struct hv_boot_vm *vm, unsigned line)
+{
+	uint64_t ram = alloc_guest_ram(vm->mem_size);
+
+	if (hold(ram, vm->mem_size) &&
+	    hold((uint64_t)(uintptr_t)alloc_pages(VM_OVERHEAD), VM_OVERHEAD))
+		return;
+	if (ram) {
+		nr_held--;
+		free_pages(ram, vm->mem_size);
+	}
+	snprintf(vm->error, sizeof(vm->error), "memory %lu MiB does not fit: %lu MiB of the "
+		 "machine is left after the VMs before it and the hypervisor", vm->mem_size >> 20,
+		 free_mib());
+	printk("kestrel: " CONFIG_PATH ":%u: vm \"%s\": %s\n", line, vm->name, vm->error);
+}
+
+static void memory_release(void)
+{
+	while (nr_held) {
+		nr_held--;
+		free_pages(held[nr_held].addr, held[nr_held].bytes);
+	}
 }
 
 /* Reads an ESP file ('/'-separated path) into fresh pages. */
@@ -204,15 +273,8 @@ static void prepare_vm(struct hv_boot_vm *vm, const struct cfg_vm *c)
 	load_blob(vm, &vm->kernel, c->kernel, "kernel");
 	load_blob(vm, &vm->initrd, c->initrd, "initrd");
 	load_disk(vm, c->disk);
-	if (vm->error[0])
-		return;
-	vm->ram_hpa = alloc_guest_ram(vm->mem_size);
-	if (!vm->ram_hpa) {
-		snprintf(vm->error, sizeof(vm->error), "memory %lu MiB: the machine does not have "
-			 "that much free (the VMs before it and the hypervisor took the rest)",
-			 vm->mem_size >> 20);
-		printk("kestrel: vm \"%s\": %s\n", vm->name, vm->error);
-	}
+	if (!vm->error[0])
+		memory_check(vm, c->line);
 }
 
 static void read_config(struct hv_bootinfo *bi, struct cfg *cfg)
@@ -234,6 +296,7 @@ static void read_config(struct hv_bootinfo *bi, struct cfg *cfg)
 		bi->flags |= HV_BOOT_BATCH;
 	for (unsigned i = 0; i < cfg->nr_vms; i++)
 		prepare_vm(&bi->vms[bi->nr_vms++], &cfg->vms[i]);
+	memory_release();
 }
 
 static uint64_t find_rsdp(void)

@@ -124,6 +124,18 @@ static struct vcpu *sched_pick(void)
 
 struct vcpu *current_vcpu;
 
+/* VMs sharing an address-space tag (core/vm.c vm_tag): the backend flushes
+ * only when another vCPU of the same VM used the tag last, so one VM
+ * following another on a shared tag must make it flush too. */
+static void tag_switch(struct vm *vm)
+{
+	static const struct vm *last;
+
+	if (vm != last && vm->tag_shared)
+		vm->asid_owner = NULL;
+	last = vm;
+}
+
 static uint64_t earlier(uint64_t a, uint64_t b)
 {
 	return b && b < a ? b : a;
@@ -164,6 +176,7 @@ static void run_slice(struct vcpu *v)
 	struct exit_info e;
 
 	current_vcpu = v;
+	tag_switch(v->vm);
 	spec_ctrl_vm_switch(v->vm);
 	fpu_switch_to(v);
 	debugreg_switch_to(v);
@@ -199,7 +212,8 @@ static __attribute__((noreturn)) void batch_poweroff(void)
 		if (vm_never_started(vms[i]))
 			continue;
 		ran = true;
-		all_well &= vms[i]->state == VM_STOPPED && vms[i]->ended_well;
+		all_well &= (vms[i]->state == VM_STOPPED || vms[i]->state == VM_DESTROYED) &&
+			    vms[i]->ended_well;
 	}
 	all_well &= ran;
 	printk("kestrel: batch mode: %s; powering off\n",

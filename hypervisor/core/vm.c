@@ -1,4 +1,11 @@
-/* VM and vCPU life cycle. */
+/*
+ * VM and vCPU life cycle.
+ *
+ * What a VM's creation allocates (guest RAM, nested page tables, device
+ * state) is charged to the VM in the page allocator, so `destroy` frees it
+ * in one call and `start` builds it again (vm_build); the struct vm and its
+ * vCPUs stay allocated (see struct vm).
+ */
 #include <core/boot.h>
 #include <core/page_alloc.h>
 #include <core/vm.h>
@@ -8,6 +15,7 @@
 #include <devices/uart16550.h>
 #include <lib/printk.h>
 #include <lib/string.h>
+#include <virtio/virtio_net.h>
 #include <stdarg.h>
 #include <core/tsc.h>
 #include <x86/debugreg.h>
@@ -35,8 +43,17 @@ unsigned nr_vms;
 
 static const char *const state_names[] = {
 	[VM_FAILED] = "failed", [VM_RUNNING] = "running",
-	[VM_PAUSED] = "paused", [VM_STOPPED] = "stopped",
+	[VM_PAUSED] = "paused", [VM_STOPPED] = "stopped", [VM_DESTROYED] = "destroyed",
 };
+
+/* Page allocator owner numbers: 0 is the hypervisor's. */
+_Static_assert(MAX_VMS < 255, "a VM's owner number is 1 + its id, in a byte");
+
+static uint8_t vm_owner(const struct vm *vm)
+{
+	return (uint8_t)(1 + vm->id);
+}
+
 
 const char *vm_state_name(enum vm_state s)
 {
@@ -55,7 +72,7 @@ bool vm_never_started(const struct vm *vm)
 
 void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
 {
-	if (gpa > vm->mem_size || vm->mem_size - gpa < len)
+	if (!vm->ram_hpa || gpa > vm->mem_size || vm->mem_size - gpa < len)
 		return NULL;
 	return (void *)(uintptr_t)(vm->ram_hpa + gpa);
 }
@@ -83,27 +100,42 @@ static int vm_map_ram(struct vm *vm)
 	return pt_map(&vm->npt, 0, vm->ram_hpa, vm->mem_size, PT_RWX);
 }
 
+static int vcpu_create(struct vm *vm, unsigned i)
+{
+	struct vcpu *v = page_alloc_ptr((sizeof(*v) + PAGE_SIZE - 1) / PAGE_SIZE);
+
+	if (!v)
+		return -1;
+	v->vm = vm;
+	v->id = i;
+	v->state = VCPU_RUNNABLE;
+	v->misc_enable = MISC_ENABLE_DEFAULT;
+	debugreg_vcpu_reset(v);
+	machine_msrs_reset(&v->machine);
+	tsc_aux_vcpu_reset(v);
+	/* Counted only once whole: the console may look at any counted
+	 * vCPU, even of a VM that failed to start (review R5). */
+	if (fpu_vcpu_init(v) || lapic_create(v) || vendor->vcpu_init(v))
+		return -1;
+	vm->vcpus[i] = v;
+	return 0;
+}
+
+/* vCPUs are the hypervisor's, not the VM's: a destroyed VM keeps them, and
+ * a start counts them again (vm_power_on resets them with the new tables). */
 static int vcpus_create(struct vm *vm, unsigned n)
 {
-	for (unsigned i = 0; i < n; i++) {
-		struct vcpu *v = page_alloc_ptr((sizeof(*v) + PAGE_SIZE - 1) / PAGE_SIZE);
+	uint8_t charged = page_alloc_charge(PAGE_OWNER_HV);
+	int r = 0;
 
-		if (!v)
-			return -1;
-		v->vm = vm;
-		v->id = i;
-		v->state = VCPU_RUNNABLE;
-		v->misc_enable = MISC_ENABLE_DEFAULT;
-		debugreg_vcpu_reset(v);
-		machine_msrs_reset(&v->machine);
-		tsc_aux_vcpu_reset(v);
-		/* Counted only once whole: the console may look at any counted
-		 * vCPU, even of a VM that failed to start (review R5). */
-		if (fpu_vcpu_init(v) || lapic_create(v) || vendor->vcpu_init(v))
-			return -1;
-		vm->vcpus[vm->nr_vcpus++] = v;
+	for (unsigned i = 0; i < n && !r; i++) {
+		if (!vm->vcpus[i])
+			r = vcpu_create(vm, i);
+		if (!r)
+			vm->nr_vcpus++;
 	}
-	return 0;
+	page_alloc_charge(charged);
+	return r;
 }
 
 /* What firmware leaves in guest RAM: ACPI tables describing the platform
@@ -125,22 +157,88 @@ static int acpi_tables_write(struct vm *vm)
 	return 0;
 }
 
-static int vm_setup(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t len)
+/*
+ * The address-space tag (ASID) and nested paging format, once per VM. A
+ * CPU may have fewer ASIDs than the VMs (QEMU's SVM has 16): the VMs past
+ * them share the tags of the first ones, and the scheduler makes the
+ * backend flush when a shared tag passes from one VM to another
+ * (core/sched.c). Only a failure to tag the very first VM is an error.
+ */
+static int vm_tag(struct vm *vm)
+{
+	static struct vm *tagged[MAX_VMS];
+	static unsigned nr_tagged;
+	static bool exhausted;
+	struct vm *donor;
+
+	if (!exhausted && !vendor->vm_init(vm)) {
+		tagged[nr_tagged++] = vm;
+		return 0;
+	}
+	if (!nr_tagged)
+		return -1;
+	if (!exhausted)
+		printk("kestrel: %u VMs have address-space tags of their own; the next share "
+		       "them (a TLB flush when a shared tag changes VM)\n", nr_tagged);
+	exhausted = true;
+	donor = tagged[vm->id % nr_tagged];
+	vm->asid = donor->asid;
+	vm->npt.fmt = donor->npt.fmt;
+	vm->tag_shared = donor->tag_shared = true;
+	return 0;
+}
+
+/* Guest RAM from the page allocator, 2 MiB aligned for large pages. */
+static int vm_alloc_ram(struct vm *vm, char *err, size_t len)
+{
+	vm->ram_hpa = page_alloc(vm->mem_size / PAGE_SIZE, (2u << 20) / PAGE_SIZE);
+	if (vm->ram_hpa)
+		return 0;
+	snprintf(err, len, "out of memory for its %lu MiB of RAM (%lu MiB free)",
+		 vm->mem_size >> 20, page_alloc_free_pages() >> 8);
+	return -1;
+}
+
+static int vm_build_charged(struct vm *vm, char *err, size_t len)
 {
 	const char *failed = "";
 
-	if (vendor->vm_init(vm) || vm_map_ram(vm)) {
+	if (vm_alloc_ram(vm, err, len))
+		return -1;
+	if (vm_map_ram(vm)) {
 		snprintf(err, len, "cannot set up nested paging (out of memory?)");
 		return -1;
 	}
-	if (vcpus_create(vm, bv->nr_vcpus)) {
-		snprintf(err, len, "cannot create %u vCPUs", bv->nr_vcpus);
+	if (vcpus_create(vm, vm->boot->nr_vcpus)) {
+		snprintf(err, len, "cannot create %u vCPUs", vm->boot->nr_vcpus);
 		return -1;
 	}
 	if (platform_create(vm, &failed)) {
 		snprintf(err, len, "cannot create its %s (see above, or out of memory)", failed);
 		return -1;
 	}
+	return 0;
+}
+
+/* Everything destroy frees: RAM, nested page tables, devices; the vCPUs
+ * (kept or new) counted. Its allocations are charged to the VM. */
+static int vm_build(struct vm *vm, char *err, size_t len)
+{
+	uint8_t charged = page_alloc_charge(vm_owner(vm));
+	int r = vm_build_charged(vm, err, len);
+
+	page_alloc_charge(charged);
+	return r;
+}
+
+static int vm_setup(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t len)
+{
+	if (vm_tag(vm)) {
+		snprintf(err, len, "cannot set up nested paging (no address-space tag)");
+		return -1;
+	}
+	if (vm_build(vm, err, len))
+		return -1;
 	if (acpi_tables_write(vm)) {
 		snprintf(err, len, "cannot write the ACPI tables");
 		return -1;
@@ -161,7 +259,6 @@ static void vm_create(const struct hv_boot_vm *bv)
 	vms[nr_vms++] = vm;
 	strlcpy(vm->name, bv->name, sizeof(vm->name));
 	vm->mem_size = bv->mem_size;
-	vm->ram_hpa = bv->ram_hpa;
 	vm->state = VM_FAILED;
 	tsc_vm_reset(vm);
 	if (bv->error[0]) {
@@ -189,10 +286,31 @@ static void vm_create(const struct hv_boot_vm *bv)
 	vm->starts = 1;
 }
 
+/* What the VMs cost the hypervisor beyond their RAM (docs/config.md). */
+static void vm_report_memory(uint64_t free_before)
+{
+	uint64_t taken = (free_before - page_alloc_free_pages()) * PAGE_SIZE, ram = 0;
+	unsigned built = 0;
+
+	for (unsigned i = 0; i < nr_vms; i++)
+		if (vms[i]->ram_hpa) {
+			ram += vms[i]->mem_size;
+			built++;
+		}
+	if (!built)
+		return;
+	printk("kestrel: %u VMs built: %lu KiB of guest RAM, %lu KiB for the hypervisor "
+	       "(%lu KiB a VM), %lu MiB free\n", built, ram >> 10, (taken - ram) >> 10,
+	       (taken - ram) / built >> 10, page_alloc_free_pages() >> 8);
+}
+
 void vm_create_all(const struct hv_bootinfo *bi)
 {
+	uint64_t free_before = page_alloc_free_pages();
+
 	for (unsigned i = 0; i < bi->nr_vms && i < MAX_VMS; i++)
 		vm_create(&bi->vms[i]);
+	vm_report_memory(free_before);
 }
 
 static void vcpu_power_on(struct vcpu *v)
@@ -242,9 +360,42 @@ void vm_restart(struct vm *vm)
 	vm_power_on(vm, "restart");
 }
 
+/* Frees what vm_build took and forgets where it was. */
+static uint64_t vm_unbuild(struct vm *vm)
+{
+	uint64_t pages;
+
+	virtio_net_forget(vm);    /* the switch's port points at the NIC */
+	pages = page_free_owner(vm_owner(vm));
+	vm->ram_hpa = 0;
+	vm->npt.root_pa = 0;
+	vm->acpi_rsdp = 0;
+	vm->asid_owner = NULL;    /* new tables: the backend flushes the tag */
+	vm->nr_vcpus = 0;
+	memset(&vm->pio, 0, sizeof(*vm) - offsetof(struct vm, pio));
+	return pages;
+}
+
+/* A destroyed VM built again, as stopped; false (and why) when it cannot be. */
+static bool vm_rebuild(struct vm *vm)
+{
+	char err[VM_STOP_REASON_MAX];
+
+	if (!vm_build(vm, err, sizeof(err))) {
+		vm->state = VM_STOPPED;
+		return true;
+	}
+	vm_unbuild(vm);
+	snprintf(vm->stop_reason, sizeof(vm->stop_reason), "cannot start: %s", err);
+	printk("kestrel: vm %u (%s) %s\n", vm->id, vm->name, vm->stop_reason);
+	return false;
+}
+
 void vm_start(struct vm *vm)
 {
 	vm->start_requested = false;
+	if (vm->state == VM_DESTROYED && !vm_rebuild(vm))
+		return;
 	if (vm->state != VM_STOPPED)
 		return;
 	/* What the last run left: a reset it asked for, why it stopped. */
@@ -263,7 +414,18 @@ void vm_start(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
-	printk("error: vm %u (%s): destroy is not implemented yet\n", vm->id, vm->name);
+	uint64_t pages;
+
+	if (vm->state != VM_STOPPED) {
+		printk("error: vm %u (%s) is %s: only a stopped VM can be destroyed\n", vm->id,
+		       vm->name, vm_state_name(vm->state));
+		return;
+	}
+	pages = vm_unbuild(vm);
+	vm->state = VM_DESTROYED;
+	strlcpy(vm->stop_reason, "destroyed from the console", sizeof(vm->stop_reason));
+	printk("kestrel: vm %u (%s) destroyed: %lu KiB back to the pool, %lu KiB free\n",
+	       vm->id, vm->name, pages * 4, page_alloc_free_pages() * 4);
 }
 
 struct vm *vm_find(const char *id_or_name)

@@ -420,6 +420,21 @@ int virtio_net_create(struct vm *vm)
 	return 0;
 }
 
+void virtio_net_forget(const struct vm *vm)
+{
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < nr_nics; i++) {
+		if (nics[i]->vdev.vm != vm) {
+			nics[kept++] = nics[i];
+			continue;
+		}
+		if (nics[i]->port >= 0)
+			vswitch_port_remove(&net_switch, (unsigned)nics[i]->port);
+	}
+	nr_nics = kept;
+}
+
 void virtio_net_print(void)
 {
 	char line[VSWITCH_LINE_MAX];

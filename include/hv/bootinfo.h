@@ -11,7 +11,9 @@
 #include "start_info.h"
 
 #define HV_BOOTINFO_MAGIC    0x4b424f4f54303031ull /* "KBOOT001" */
-#define HV_MAX_VMS           8
+/* VMs one hv.cfg may describe (docs/config.md). 64 of 8 vCPUs each is 512
+ * vCPUs; the machine's memory is the real limit, checked by the loader. */
+#define HV_MAX_VMS           64
 #define HV_PATH_MAX          96
 #define HV_ERROR_MAX         160
 
@@ -44,7 +46,8 @@ struct hv_blob {              /* a file read from the ESP */
 struct hv_boot_vm {
 	char     name[HV_VM_NAME_MAX];
 	uint64_t mem_size;        /* bytes, multiple of 2 MiB */
-	uint64_t ram_hpa;         /* host-physical base of guest RAM, 2 MiB aligned */
+	uint64_t ram_hpa;         /* unused, 0: guest RAM comes from the hypervisor's
+	                             page allocator (core/vm.c) */
 	uint32_t nr_vcpus;
 	uint32_t boot_protocol;   /* enum hv_boot_protocol */
 	uint32_t devices;         /* HV_DEV_*: optional devices */
@@ -80,5 +83,15 @@ struct hv_bootinfo {
 	struct hv_memmap memmap;
 	struct hv_boot_vm vms[HV_MAX_VMS];
 };
+
+/* The loader and the hypervisor are one image today, but the hand-over is
+ * an interface: its layout changes only on purpose. */
+_Static_assert(sizeof(struct hv_blob) == 112, "hv_blob layout");
+_Static_assert(__builtin_offsetof(struct hv_boot_vm, kernel) == 64, "hv_boot_vm layout");
+_Static_assert(__builtin_offsetof(struct hv_boot_vm, mac) == 400, "hv_boot_vm layout");
+_Static_assert(__builtin_offsetof(struct hv_boot_vm, cmdline) == 408, "hv_boot_vm layout");
+_Static_assert(sizeof(struct hv_boot_vm) == 2616, "hv_boot_vm layout");
+_Static_assert(__builtin_offsetof(struct hv_bootinfo, vms) == 72, "hv_bootinfo layout");
+_Static_assert(sizeof(struct hv_bootinfo) == 72 + HV_MAX_VMS * 2616, "hv_bootinfo layout");
 
 #endif

@@ -80,7 +80,9 @@ struct vm *vms[MAX_VMS];
 unsigned nr_vms;
 volatile uint64_t nmi_count;
 
-static const char *const names[MAX_VMS] = {
+/* The fake machine has 8 VMs (names below), fewer than the hypervisor's limit. */
+#define FUZZ_VMS 8
+static const char *const names[FUZZ_VMS] = {
 	"alpha", "linux", "1", "7", "beta-2", "x.y_z", "ALPHA", "a-name-of-31-characters-exactly",
 };
 
@@ -223,6 +225,20 @@ void vm_stop(struct vm *vm, bool ended_well, const char *fmt, ...)
 	vm->state = VM_STOPPED;
 	vm->ended_well = ended_well;
 	printk("kestrel: vm %u (%s) stopped: %s\n", vm->id, vm->name, vm->stop_reason);
+}
+
+/* core/watch.c changes the nested page tables the fake VMs share: left
+ * out here (its ranges: tests/unit/test_watch.c; end to end: test_watch.py). */
+void console_cmd_watch(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+}
+
+void console_cmd_unwatch(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
 }
 
 /* The console destroys only VMs that no longer run. */
@@ -430,10 +446,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!view_ram)
 		view_ram_init();
 	reset_console();
-	nr_vms = data[0] % (MAX_VMS + 1);
+	nr_vms = data[0] % (FUZZ_VMS + 1);
 	uart_cap = data[2] % 16;
 	stop_round = data[4] % 32;
-	for (unsigned i = 0; i < MAX_VMS; i++) {
+	for (unsigned i = 0; i < FUZZ_VMS; i++) {
 		struct vm *vm = &vm_store[i];
 
 		memset(vm, 0, sizeof(*vm));
@@ -496,7 +512,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		console_poll();
 		check_console();
 	}
-	for (unsigned i = 0; i < MAX_VMS; i++) {
+	for (unsigned i = 0; i < FUZZ_VMS; i++) {
 		enum vm_state s = vms[i]->state;
 
 		if (i >= nr_vms || before[i] == VM_FAILED || before[i] == VM_STOPPED)

@@ -673,7 +673,7 @@ static void test_vm_names(void)
 
 static void test_too_many_vms(void)
 {
-	char buf[4096];
+	char buf[8192], want[160];
 	size_t len = 0;
 	const struct cfg *c;
 
@@ -684,11 +684,16 @@ static void test_too_many_vms(void)
 	CHECK(c->nr_vms == HV_MAX_VMS);
 	for (unsigned i = 0; i < c->nr_vms; i++)
 		CHECK(c->vms[i].valid);
-	CHECK_STR(c->vms[HV_MAX_VMS - 1].kernel, "k7");
+	snprintf(want, sizeof(want), "k%d", HV_MAX_VMS - 1);
+	CHECK_STR(c->vms[HV_MAX_VMS - 1].kernel, want);
 	CHECK(c->nr_errors == 2);
-	CHECK_STR(c->errors[0], "hv.cfg:25: \"[vm v8]\": too many VMs (at most 8); "
-		  "lines up to the next section are ignored");
-	CHECK_HAS(c->errors[1], "hv.cfg:28: \"[vm v9]\": too many VMs");
+	snprintf(want, sizeof(want), "hv.cfg:%d: \"[vm v%d]\": too many VMs (at most %d); "
+		 "lines up to the next section are ignored", 3 * HV_MAX_VMS + 1, HV_MAX_VMS,
+		 HV_MAX_VMS);
+	CHECK_STR(c->errors[0], want);
+	snprintf(want, sizeof(want), "hv.cfg:%d: \"[vm v%d]\": too many VMs",
+		 3 * HV_MAX_VMS + 4, HV_MAX_VMS + 1);
+	CHECK_HAS(c->errors[1], want);
 }
 
 static void test_global_errors(void)

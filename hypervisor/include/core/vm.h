@@ -26,6 +26,8 @@ enum vm_state {
 	VM_PAUSED,     /* by the console */
 	VM_STOPPED,    /* ended: powered off, or stopped for cause; or not started
 	                  yet (autostart = no). `start` powers it on again. */
+	VM_DESTROYED,  /* stopped, and its memory back in the pool: `start`
+	                  builds it again from hv.cfg's description */
 };
 
 enum vcpu_state {
@@ -88,7 +90,7 @@ struct ioapic_state;
 struct testdev;
 
 /* Device state the devices find from the VM (in devices/); NULL when the
- * VM has none. */
+ * VM has none. Pages charged to the VM: destroy frees them and clears this. */
 struct vm_devices {
 	struct vpit *vpit;
 	struct vpic *vpic;
@@ -123,13 +125,19 @@ struct vm {
 	struct pt npt;                /* nested page tables (NPT or EPT format) */
 	uint32_t asid;                /* address-space tag (ASID / VPID) */
 	const struct vcpu *asid_owner; /* SVM: the vCPU whose translations it tags */
+	bool tag_shared;              /* more VMs than tags: another VM has it too */
 	uint64_t acpi_rsdp;           /* guest-physical RSDP, 0 when none */
 	uint64_t tsc_offset;          /* guest TSC - host TSC, for every vCPU (core/tsc.c) */
 	uint64_t tsc_adjust;          /* IA32_TSC_ADJUST */
 
+	/* vcpus[0 .. nr_vcpus-1] run. A destroyed VM keeps its vCPU structures
+	 * (nr_vcpus 0) for the next start: the backends and the FPU, debug
+	 * register and TSC_AUX switches keep pointers to the last vCPU they
+	 * loaded, and have no call to forget one. */
 	unsigned nr_vcpus;
 	struct vcpu *vcpus[MAX_VCPUS_PER_VM];
 
+	/* From here to the end: what vm_build sets up, cleared by destroy. */
 	struct pio_bus pio;
 	struct mmio_bus mmio;
 	struct vm_unbacked_stats unbacked;
@@ -159,7 +167,9 @@ void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
 void vm_restart(struct vm *vm);
 /* Powers a stopped VM on again from its images, as vm_restart does. */
 void vm_start(struct vm *vm);
-/* Returns a stopped VM's memory to the pool (console `destroy`). */
+/* Returns a stopped VM's memory to the pool (console `destroy`): guest RAM,
+ * nested page tables and device state; the VM stays, VM_DESTROYED, and
+ * vm_start builds it again. */
 void vm_destroy(struct vm *vm);
 /* Never ran: autostart = no, and not started since. */
 bool vm_never_started(const struct vm *vm);

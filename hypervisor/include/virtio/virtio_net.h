@@ -9,5 +9,7 @@ void virtio_net_print(void);
 /* One line with the counters of the VM's switch port; nothing without a
  * NIC (`stats <vm>`, batch end). */
 void virtio_net_print_vm(const struct vm *vm);
+/* The VM's NIC leaves the switch and the NIC list (VM destroy frees it). */
+void virtio_net_forget(const struct vm *vm);
 
 #endif
