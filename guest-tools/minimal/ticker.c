@@ -9,6 +9,9 @@
 
 #define TICK_VECTOR 0x40
 
+/* The tick count in memory, for the console's `watch` (test_watch.py). */
+volatile uint64_t ticker_count;
+
 void ticker_run(uint64_t period_ms, uint64_t ticks)
 {
 	uint64_t next = rdtsc();
@@ -25,6 +28,7 @@ void ticker_run(uint64_t period_ms, uint64_t ticks)
 		timer_wait(~0ull, true);
 		if (rdtsc() > next + tsc_ticks_ms(period_ms))
 			next = rdtsc();
+		ticker_count = n;
 		kprintf("tick %lu\n", n);
 	}
 	hv_poweroff(0);

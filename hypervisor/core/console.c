@@ -7,6 +7,7 @@
 #include <core/page_alloc.h>
 #include <core/trace.h>
 #include <core/vm.h>
+#include <core/watch.h>
 #include <devices/milestone.h>
 #include <lib/json.h>
 #include <lib/printk.h>
@@ -310,6 +311,10 @@ static const struct command commands[] = {
 	{ "net",    "",     "the virtual switch: ports, links and counters", cmd_net },
 	{ "mem",    "<vm> <addr> [len]", "hex dump of guest memory: virtual (vCPU 0), p:ADDR physical",
 	  console_cmd_mem },
+	{ "watch",  "[vm] [addr] [len] [w]",
+	  "log the writes to guest memory (p:ADDR physical); alone: list the watches",
+	  console_cmd_watch },
+	{ "unwatch", "<vm> <addr|all>", "end a watch (or all of the VM's)", console_cmd_unwatch },
 	{ "walk",   "<vm> <gva>", "each level of vCPU 0's page walk and of the nested one",
 	  console_cmd_walk },
 	{ "vcpu",   "<vm> <n>", "control registers, segments, events and local APIC of a vCPU",

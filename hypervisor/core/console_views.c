@@ -19,8 +19,7 @@
 
 #define MEM_DEFAULT_LEN 64
 
-/* "0x..." hex or decimal, the whole string; false when not a number. */
-static bool parse_u64(const char *s, uint64_t *out)
+bool console_parse_u64(const char *s, uint64_t *out)
 {
 	unsigned base = 10;
 	uint64_t v = 0;
@@ -68,7 +67,7 @@ static struct vm *view_vm(const char *arg)
 
 static bool parse_addr(const char *arg, const char *what, uint64_t *addr)
 {
-	if (parse_u64(arg, addr))
+	if (console_parse_u64(arg, addr))
 		return true;
 	printk("error: bad %s \"%s\" (a number: 0x... hex or decimal)\n", what, arg);
 	return false;

@@ -5,6 +5,7 @@
  * because nested paging maps nothing but the VM's RAM.
  */
 #include <core/handlers.h>
+#include <core/watch.h>
 #include <lib/printk.h>
 #include <x86/guest_mem.h>
 #include <x86/insn.h>
@@ -80,6 +81,8 @@ void handle_npf(struct vcpu *v, struct exit_info *e)
 	char hex[48];
 	int err;
 
+	if (watch_npf(v, e))
+		return;
 	/* The access was the CPU's own, delivering an event through an IDT,
 	 * stack or TSS outside RAM: there is no instruction to emulate, and
 	 * the event would fault again forever (review R1). */

@@ -109,6 +109,53 @@ static void test_entry_bits(struct pool *p)
 	CHECK_EQ(pt_format_x86_64.leaf_entry(0x1000, 1, PT_RWX | PT_UNCACHED), 0x101bull);
 }
 
+/* Write-watch: one 4 KiB page inside a 1 GiB and a 2 MiB page loses its
+ * write right; its neighbours, and the rest of the large pages, keep
+ * theirs and their addresses; giving it back restores the entry. */
+static void test_protect(struct pool *p, const struct pt_format *fmt)
+{
+	struct pt pt = make_pt(p, fmt, POOL_PAGES);
+	uint64_t page = SZ_1G + 5 * SZ_2M + 7 * PAGE_SIZE, pa;
+	struct pt_walk w;
+	unsigned level, used;
+
+	CHECK(pt_init(&pt) == 0);
+	CHECK(pt_map(&pt, 0, 0x80000000, 2 * SZ_1G, PT_RWX) == 0);
+	used = p->used;
+	CHECK(pt_protect(&pt, page, PAGE_SIZE, PT_READ | PT_EXEC) == 0);
+	CHECK(pt_walk(&pt, page, &w));
+	CHECK_EQ(w.level, 1);
+	CHECK_EQ(w.pa, 0x80000000 + page);
+	CHECK_EQ(fmt->rights(w.steps[w.nr_steps - 1].entry), PT_READ | PT_EXEC);
+	/* 1 GiB split into 2 MiB pages, the one holding the page into 4 KiB. */
+	CHECK_EQ(p->used, used + (fmt->max_leaf_level == 3 ? 2 : 1));
+	for (int d = -1; d <= 1; d += 2) {
+		CHECK(pt_walk(&pt, page + d * PAGE_SIZE, &w));
+		CHECK_EQ(w.pa, 0x80000000 + page + d * PAGE_SIZE);
+		CHECK_EQ(fmt->rights(w.steps[w.nr_steps - 1].entry), PT_RWX);
+	}
+	CHECK(pt_lookup(&pt, SZ_1G + 9 * SZ_2M + 0x1234, &pa, &level));
+	CHECK_EQ(pa, 0x80000000 + SZ_1G + 9 * SZ_2M + 0x1234);
+	CHECK_EQ(level, 2);
+	CHECK(pt_lookup(&pt, 0x1234, &pa, &level));        /* the other 1 GiB: untouched */
+	CHECK_EQ(level, fmt->max_leaf_level);
+	/* Again, and back: no more tables, the same rights as before. */
+	used = p->used;
+	CHECK(pt_protect(&pt, page, 2 * PAGE_SIZE, PT_READ | PT_EXEC) == 0);
+	CHECK(pt_protect(&pt, page, 2 * PAGE_SIZE, PT_RWX) == 0);
+	CHECK_EQ(p->used, used);
+	CHECK(pt_walk(&pt, page + PAGE_SIZE, &w));
+	CHECK_EQ(fmt->rights(w.steps[w.nr_steps - 1].entry), PT_RWX);
+	CHECK_EQ(w.pa, 0x80000000 + page + PAGE_SIZE);
+	/* Not mapped, misaligned, and out of tables for a split. */
+	CHECK(pt_protect(&pt, 4 * SZ_1G, PAGE_SIZE, PT_READ) == -1);
+	CHECK(pt_protect(&pt, page + 8, PAGE_SIZE, PT_READ) == -1);
+	p->limit = p->used;
+	CHECK(pt_protect(&pt, 0x3000, PAGE_SIZE, PT_READ) == -1);
+	CHECK(pt_lookup(&pt, 0x3000, &pa, &level));        /* still mapped as before */
+	CHECK_EQ(pa, 0x80003000);
+}
+
 int main(void)
 {
 	struct pool p = { .mem = aligned_alloc(PAGE_SIZE, POOL_PAGES * PAGE_SIZE) };
@@ -117,6 +164,9 @@ int main(void)
 	test_no_1g_format(&p);
 	test_errors(&p);
 	test_entry_bits(&p);
+	test_protect(&p, &pt_format_npt_1g);
+	test_protect(&p, &pt_format_npt);
+	test_protect(&p, &pt_format_ept_1g);
 	free(p.mem);
 	return unit_finish("test_paging");
 }

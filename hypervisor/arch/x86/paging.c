@@ -83,6 +83,47 @@ int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned flag
 	return 0;
 }
 
+/* Replaces the large leaf *e (level > 1) by a table of 512 next-level
+ * leaves that map the same memory with the same rights. */
+static bool split_leaf(struct pt *pt, uint64_t *e, unsigned level)
+{
+	uint64_t table_pa = pt->alloc_table(pt->ctx), sub = 1ull << level_shift(level - 1);
+	uint64_t base = *e & pt->fmt->addr_mask & ~((1ull << level_shift(level)) - 1);
+	unsigned rights = pt->fmt->rights(*e);
+	uint64_t *table;
+
+	if (!table_pa)
+		return false;
+	table = table_at(pt, table_pa);
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		table[i] = pt->fmt->leaf_entry(base + i * sub, level - 1, rights);
+	*e = pt->fmt->table_entry(table_pa);
+	return true;
+}
+
+int pt_protect(struct pt *pt, uint64_t va, uint64_t size, unsigned flags)
+{
+	if ((va | size) & (PAGE_SIZE - 1))
+		return -1;
+	for (; size; va += PAGE_SIZE, size -= PAGE_SIZE) {
+		uint64_t *table = table_at(pt, pt->root_pa), *e = NULL;
+
+		for (unsigned l = 4; l >= 1; l--) {
+			e = &table[(va >> level_shift(l)) & 511];
+			if (!pt->fmt->present(*e))
+				return -1;
+			if (l == 1)
+				break;
+			if (pt->fmt->is_leaf(*e, l) && !split_leaf(pt, e, l))
+				return -1;
+			table = table_at(pt, *e & pt->fmt->addr_mask);
+		}
+		*e = pt->fmt->leaf_entry(*e & pt->fmt->addr_mask, 1,
+					 flags | (pt->fmt->rights(*e) & PT_UNCACHED));
+	}
+	return 0;
+}
+
 bool pt_walk(const struct pt *pt, uint64_t va, struct pt_walk *w)
 {
 	uint64_t table_pa = pt->root_pa;

@@ -2,6 +2,9 @@
 #ifndef CORE_CONSOLE_VIEWS_H
 #define CORE_CONSOLE_VIEWS_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 struct vm;
 
 /* The bytes `mem` shows at most per command. */
@@ -11,6 +14,8 @@ struct vm;
  * message (console.c). */
 struct vm *console_arg_vm(const char *arg);
 
+/* "0x..." hex or decimal, the whole string; false when not a number. */
+bool console_parse_u64(const char *s, uint64_t *out);
 /* `mem <vm> <addr> [len]`: hex dump, guest-virtual through vCPU 0's paging
  * or guest-physical with a "p:" prefix. */
 void console_cmd_mem(int argc, char **argv);

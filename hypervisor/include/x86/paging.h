@@ -57,6 +57,12 @@ int pt_init(struct pt *pt);
  * alignment and the format allow. Fails (-1) on overlap with an existing
  * mapping or when out of memory. */
 int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned flags);
+/* Gives the 4 KiB pages of [va, va+size) the rights `flags` (PT_RWX
+ * bits; a page's PT_UNCACHED is kept), splitting the large pages they lie
+ * in: the rest of such a page keeps its rights (write-watch). Fails (-1) on
+ * a page not mapped or when out of memory, with the pages before it done.
+ * The caller flushes the translations the CPU may hold. */
+int pt_protect(struct pt *pt, uint64_t va, uint64_t size, unsigned flags);
 /* Translates va; returns true and sets *pa and *level when mapped. */
 bool pt_lookup(const struct pt *pt, uint64_t va, uint64_t *pa, unsigned *level);
 

@@ -50,6 +50,9 @@ struct vendor_ops {
 	int (*cpu_enable)(void);
 	/* Prepares the VM's nested page tables and address-space tag. */
 	int (*vm_init)(struct vm *vm);
+	/* The VM's nested page tables lost rights (write-watch): no vCPU of
+	 * it may enter with a translation cached from before. */
+	void (*flush_nested)(struct vm *vm);
 	/* Allocates and initializes the per-vCPU control structure. */
 	int (*vcpu_init)(struct vcpu *v);
 	/* Puts it back to that initial state (VM restart). */

@@ -117,6 +117,13 @@ static int svm_vm_init(struct vm *vm)
 	return 0;
 }
 
+/* The VM's vCPUs share its ASID, and svm_enter flushes it for a vCPU that
+ * was not the last to use it: no vCPU is. */
+static void svm_flush_nested(struct vm *vm)
+{
+	vm->asid_owner = NULL;
+}
+
 static void vmcb_init_control(struct vmcb_control *c, const struct vm *vm)
 {
 	c->intercept_cr = INTERCEPT_CR4_WRITE;
@@ -428,9 +435,32 @@ static void svm_offer_irq(struct vcpu *v, struct svm_vcpu *s)
 		(s->vmcb->control.int_ctl & V_TPR_MASK);
 }
 
+/*
+ * EXITINTINFO (APM 2, 15.7.2). QEMU's TCG reports an external interrupt
+ * whose delivery the exit cut short as an exception (type 3) with the
+ * interrupt's vector; injected back as such, VMRUN fails (no exception has a
+ * vector above 31, APM 2, 15.20). It is an interrupt.
+ */
+static uint64_t svm_exit_int_info(const struct vmcb *vmcb)
+{
+	uint64_t info = vmcb->control.exit_int_info;
+
+	if ((info & EVENT_TYPE_MASK) == EVENT_TYPE_EXCEPTION && (uint8_t)info >= 32)
+		info = (info & ~EVENT_TYPE_MASK) | EVENT_TYPE_INTR;
+	return info;
+}
+
+/* Taken: V_IRQ cleared, or its delivery cut short by this exit (then it is
+ * in EXITINTINFO, to be injected again; QEMU's TCG leaves V_IRQ set, and
+ * offered as well it would come twice). */
 static void svm_check_irq_taken(struct vcpu *v, struct svm_vcpu *s)
 {
-	if (s->irq_in_flight && !(s->vmcb->control.int_ctl & V_IRQ)) {
+	uint64_t info = svm_exit_int_info(s->vmcb);
+	bool cut = (info & EVENT_VALID) && (info & EVENT_TYPE_MASK) == EVENT_TYPE_INTR &&
+		   (uint8_t)info == s->irq_vector;
+
+	if (s->irq_in_flight && (!(s->vmcb->control.int_ctl & V_IRQ) || cut)) {
+		s->vmcb->control.int_ctl &= ~V_IRQ;
 		s->irq_in_flight = false;
 		vcpu_ack_irq(v, s->irq_vector);
 	}
@@ -525,7 +555,7 @@ static void svm_run(struct vcpu *v, struct exit_info *e)
 	/* An event whose delivery the exit interrupted is delivered again
 	 * (APM 2, 15.7.2); trust EXITINTINFO only with its valid bit. */
 	if (vmcb->control.exit_int_info & EVENT_VALID)
-		vmcb->control.event_inj = vmcb->control.exit_int_info;
+		vmcb->control.event_inj = svm_exit_int_info(vmcb);
 	svm_decode_exit(vmcb, e);
 	if (svm_nmi_after_exit(s, vmcb))
 		e->reason = EXIT_NONE;
@@ -567,6 +597,7 @@ const struct vendor_ops svm_vendor_ops = {
 	.probe = svm_probe,
 	.cpu_enable = svm_cpu_enable,
 	.vm_init = svm_vm_init,
+	.flush_nested = svm_flush_nested,
 	.vcpu_init = svm_vcpu_init,
 	.vcpu_reset = svm_vcpu_reset,
 	.read_sregs = svm_read_sregs,

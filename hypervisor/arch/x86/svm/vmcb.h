@@ -158,6 +158,7 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "G_PAT");
 /* EVENTINJ / EXITINTINFO (APM vol. 2, 15.20) */
 #define EVENT_VALID           (1ull << 31)
 #define EVENT_ERROR_VALID     (1ull << 11)
+#define EVENT_TYPE_MASK       (7ull << 8)
 #define EVENT_TYPE_INTR       (0ull << 8)
 #define EVENT_TYPE_NMI        (2ull << 8)
 #define EVENT_TYPE_EXCEPTION  (3ull << 8)

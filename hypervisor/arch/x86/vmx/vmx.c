@@ -163,6 +163,17 @@ static int vmx_vm_init(struct vm *vm)
 	return 0;
 }
 
+/* EPT-derived translations of every context (SDM 3, 29.4.3.4): the VM's
+ * EPTP is not kept here, and this is rare (console `watch`). */
+static void vmx_flush_nested(struct vm *vm)
+{
+	struct { uint64_t a, b; } desc = { 0, 0 };
+
+	(void)vm;
+	if ((vmx_caps.ept_vpid & EPT_CAP_INVEPT) && (vmx_caps.ept_vpid & EPT_CAP_INVEPT_ALL))
+		__asm__ volatile("invept %0, %1" : : "m"(desc), "r"(2ull) : "cc", "memory");
+}
+
 void vmx_load(struct vcpu *v)
 {
 	if (current_vmcs_owner == v)
@@ -556,6 +567,7 @@ const struct vendor_ops vmx_vendor_ops = {
 	.probe = vmx_probe,
 	.cpu_enable = vmx_cpu_enable,
 	.vm_init = vmx_vm_init,
+	.flush_nested = vmx_flush_nested,
 	.vcpu_init = vmx_vcpu_init,
 	.vcpu_reset = vmx_vcpu_reset,
 	.read_sregs = vmx_read_sregs,

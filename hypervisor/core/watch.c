@@ -1,0 +1,264 @@
+/*
+ * Write-watch (include/core/watch.h): the altp2m/mem_access idea on the
+ * nested page tables. A watched page keeps its read and execute rights and
+ * loses write; a write to it exits as a nested page fault, is decoded like
+ * an MMIO store, done in guest RAM here and, when it touches a watched
+ * range, logged. A write the decoder does not take (a string or
+ * read-modify-write instruction, a page-table A/D update, an event frame)
+ * ends the watches on that page, with a note naming the instruction, and
+ * runs again unwatched: a watch never stops the guest.
+ */
+#include <core/console_views.h>
+#include <core/handlers.h>
+#include <core/vm.h>
+#include <core/watch.h>
+#include <lib/printk.h>
+#include <lib/string.h>
+#include <x86/guest_mem.h>
+#include <x86/guest_walk.h>
+#include <x86/insn.h>
+#include <x86/paging.h>
+#include <x86/vendor.h>
+
+/* By VM id; `root` is the nested root the protections were made in: a VM
+ * destroyed and built again has new tables, and its old watches are gone. */
+static struct vm_watches {
+	struct watch_set set;
+	uint64_t root;
+} watches[MAX_VMS];
+
+static struct watch_set *watch_set_of(struct vm *vm)
+{
+	struct vm_watches *w = vm->id < MAX_VMS ? &watches[vm->id] : NULL;
+
+	if (w && w->root != vm->npt.root_pa) {
+		memset(&w->set, 0, sizeof(w->set));
+		w->root = vm->npt.root_pa;
+	}
+	return w ? &w->set : NULL;
+}
+
+/* Every page of [gpa, gpa+len): without write while a range covers it,
+ * with all rights again once none does. */
+static int watch_apply(struct vm *vm, const struct watch_set *s, uint64_t gpa, uint64_t len)
+{
+	int r = 0;
+
+	for (uint64_t page = gpa & ~0xfffull; page < gpa + len; page += PAGE_SIZE) {
+		unsigned rights = watch_set_covers_page(s, page) ? PT_READ | PT_EXEC : PT_RWX;
+
+		r |= pt_protect(&vm->npt, page, PAGE_SIZE, rights);
+	}
+	vendor->flush_nested(vm);
+	return r;
+}
+
+static void watch_remove(struct vm *vm, struct watch_set *s, unsigned i)
+{
+	uint64_t gpa = s->w[i].gpa, len = s->w[i].len;
+
+	watch_set_remove(s, i);
+	watch_apply(vm, s, gpa, len);
+}
+
+/* The write at the fault cannot be done here: the page's watches end. */
+static void watch_give_up(struct vcpu *v, struct watch_set *s, uint64_t gpa,
+			  const char *what)
+{
+	for (unsigned i = 0; i < WATCH_MAX; i++) {
+		const struct watch *w = &s->w[i];
+
+		if (!w->len || !(w->gpa < (gpa | 0xfff) + 1 && (gpa & ~0xfffull) < w->gpa + w->len))
+			continue;
+		printk("watch: vm %u (%s) vcpu %u: watch at gpa 0x%lx ends after %lu writes: %s "
+		       "at gpa 0x%lx is not emulated\n", v->vm->id, v->vm->name, v->id, w->gpa,
+		       w->hits, what, gpa);
+		watch_remove(v->vm, s, i);
+	}
+}
+
+static uint64_t guest_rip(struct vcpu *v)
+{
+	struct guest_sregs sr;
+
+	vendor->read_sregs(v, &sr);
+	return sr.rip;
+}
+
+static void watch_log(struct vcpu *v, struct watch *w, uint64_t gpa, unsigned size,
+		      uint64_t value)
+{
+	w->hits++;
+	if (w->hits <= WATCH_LOG_MAX)
+		printk("watch: vm %u (%s) vcpu %u rip 0x%lx wrote 0x%lx (%u bytes) at gpa 0x%lx\n",
+		       v->vm->id, v->vm->name, v->id, guest_rip(v), value, size, gpa);
+	if (w->hits == WATCH_LOG_MAX)
+		printk("watch: vm %u (%s): %u writes at gpa 0x%lx shown, the rest only counted "
+		       "(`watch`)\n", v->vm->id, v->vm->name, WATCH_LOG_MAX, w->gpa);
+}
+
+bool watch_npf(struct vcpu *v, struct exit_info *e)
+{
+	struct watch_set *s = watch_set_of(v->vm);
+	uint64_t gpa = e->npf.gpa, value;
+	struct fetched_insn f;
+	struct x86_mmio_op op;
+	char hex[48], what[64];
+	void *hva;
+	int hit;
+
+	if (!s || !e->npf.present || !watch_set_covers_page(s, gpa))
+		return false;
+	if (!e->npf.write || e->npf.fetch || e->npf.page_walk || e->npf.in_delivery) {
+		watch_give_up(v, s, gpa, e->npf.page_walk ? "a page-table update" :
+				  e->npf.in_delivery ? "an event delivery" : "an access");
+		return true;
+	}
+	if (guest_fetch_insn(v, &f) || x86_mmio_classify(&f.insn, &op) ||
+	    (op.kind != X86_MMIO_STORE_REG && op.kind != X86_MMIO_STORE_IMM) ||
+	    (gpa & 0xfff) + op.size > PAGE_SIZE ||
+	    !(hva = vm_gpa_to_hva(v->vm, gpa, op.size))) {
+		fetched_insn_hex(&f, hex, sizeof(hex));
+		snprintf(what, sizeof(what), "instruction [%s]", hex);
+		watch_give_up(v, s, gpa, what);
+		return true;
+	}
+	value = x86_mmio_store_value(&op, v->regs.gpr);
+	if ((hit = watch_set_hit(s, gpa, op.size)) >= 0)
+		watch_log(v, &s->w[hit], gpa, op.size, value);
+	memcpy(hva, &value, op.size);     /* little-endian: the low op.size bytes */
+	exit_complete_insn(v, f.insn.len);
+	return true;
+}
+
+/* ---- console ---- */
+
+static void watch_list(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < nr_vms; i++) {
+		struct watch_set *s = vms[i]->nr_vcpus ? watch_set_of(vms[i]) : NULL;
+
+		for (unsigned j = 0; s && j < WATCH_MAX; j++) {
+			const struct watch *w = &s->w[j];
+
+			if (!w->len)
+				continue;
+			printk("vm %u (%s) gpa 0x%lx-0x%lx: %lu writes\n", vms[i]->id, vms[i]->name,
+			       w->gpa, w->gpa + w->len - 1, w->hits);
+			n++;
+		}
+	}
+	if (!n)
+		printk("no watches (watch <vm> <addr> <len>)\n");
+}
+
+/* The guest-physical range behind [addr, addr+len): "p:" physical, else
+ * virtual through vCPU 0's paging, contiguous in guest RAM. */
+static bool watch_range(struct vm *vm, const char *arg, uint64_t len, uint64_t *gpa)
+{
+	bool phys = arg[0] == 'p' && arg[1] == ':';
+	struct vcpu *v = vm->vcpus[0];
+	struct guest_sregs sr;
+	uint64_t la;
+
+	if (!console_parse_u64(arg + (phys ? 2 : 0), &la)) {
+		printk("error: bad address \"%s\"\n", arg);
+		return false;
+	}
+	if (phys) {
+		*gpa = la;
+	} else {
+		vendor->read_sregs(v, &sr);
+		for (uint64_t off = 0; off < len; off = (off | 0xfff) + 1) {
+			struct guest_walk w;
+
+			if (guest_walk_vcpu(v, &sr, la + off, &w)) {
+				printk("error: 0x%lx is not mapped (see `walk`)\n", la + off);
+				return false;
+			}
+			if (!off)
+				*gpa = w.gpa;
+			else if (w.gpa != *gpa + off) {
+				printk("error: 0x%lx-0x%lx is not contiguous in guest-physical memory "
+				       "(watch its pages with p:)\n", la, la + len - 1);
+				return false;
+			}
+		}
+	}
+	if (*gpa >= vm->mem_size || len > vm->mem_size - *gpa) {
+		printk("error: gpa 0x%lx-0x%lx is not all guest RAM (0..0x%lx)\n", *gpa,
+		       *gpa + len - 1, vm->mem_size - 1);
+		return false;
+	}
+	return true;
+}
+
+void console_cmd_watch(int argc, char **argv)
+{
+	struct watch_set *s;
+	uint64_t len, gpa;
+	struct vm *vm;
+	int i;
+
+	if (argc == 1) {
+		watch_list();
+		return;
+	}
+	if (argc < 4 || (argc == 5 && strcmp(argv[4], "w"))) {
+		printk("error: usage: watch <vm> <addr> <len> [w] (only writes are watched)\n");
+		return;
+	}
+	if (!(vm = console_arg_vm(argv[1])))
+		return;
+	if (!vm->nr_vcpus || !vm_is_live(vm) || !(s = watch_set_of(vm))) {
+		printk("error: vm %u (%s) is %s: watches are for running or paused VMs\n", vm->id,
+		       vm->name, vm_state_name(vm->state));
+		return;
+	}
+	if (!console_parse_u64(argv[3], &len) || !len || len > WATCH_MAX_LEN) {
+		printk("error: bad length \"%s\" (1..%lu)\n", argv[3], (unsigned long)WATCH_MAX_LEN);
+		return;
+	}
+	if (!watch_range(vm, argv[2], len, &gpa))
+		return;
+	if ((i = watch_set_add(s, gpa, len)) < 0) {
+		printk("error: vm %u (%s) has %u watches already\n", vm->id, vm->name, WATCH_MAX);
+		return;
+	}
+	if (watch_apply(vm, s, gpa, len)) {
+		printk("error: out of memory for the page tables of the watch\n");
+		watch_remove(vm, s, (unsigned)i);
+		return;
+	}
+	printk("watch: vm %u (%s) gpa 0x%lx-0x%lx, writes logged\n", vm->id, vm->name, gpa,
+	       gpa + len - 1);
+}
+
+void console_cmd_unwatch(int argc, char **argv)
+{
+	struct vm *vm = console_arg_vm(argv[1]);
+	struct watch_set *s = vm && vm->nr_vcpus ? watch_set_of(vm) : NULL;
+	bool all = !strcmp(argv[2], "all");
+	uint64_t gpa = 0;
+	int i;
+
+	(void)argc;
+	if (!s)
+		return;
+	if (!all && !watch_range(vm, argv[2], 1, &gpa))
+		return;
+	if (!all && (i = watch_set_find(s, gpa)) < 0) {
+		printk("error: vm %u (%s) has no watch starting at gpa 0x%lx (see `watch`)\n",
+		       vm->id, vm->name, gpa);
+		return;
+	}
+	for (unsigned j = 0; j < WATCH_MAX; j++) {
+		if (s->w[j].len && (all || s->w[j].gpa == gpa)) {
+			printk("unwatch: vm %u (%s) gpa 0x%lx: %lu writes\n", vm->id, vm->name,
+			       s->w[j].gpa, s->w[j].hits);
+			watch_remove(vm, s, j);
+		}
+	}
+}
