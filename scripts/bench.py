@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Benchmarks (`make bench`); figures go into README with date and machine.
 
-    bench.py [--only exits|kut|linux|virtio|net ...] [--pairs N] [--kut-rounds N] [--iters N]
+    bench.py [--only exits|kut|linux|virtio|net|trace ...] [--pairs N] [--kut-rounds N] [--iters N]
 
 1. exits: exit cost, per backend. The minimal guest in `bench` mode times (TSC) an
    intercepted CPUID and a hypercall round trip served by the full exit path ("full"),
@@ -30,6 +30,9 @@
    the connection to the stream's end) divided by the same transfer over the
    sender's own loopback device; virtio-net exits (notifications plus interrupts, both
    VMs, both queues) per MiB moved; EVENT_IDX on and off; --net-rounds rounds, medians.
+6. trace: what the exit trace costs while no recording runs: the exit-cost figures of
+   part 1 (SVM) from the default build and from a `make TRACE=0` build, booted
+   alternately, --trace-rounds rounds; medians and their ratio.
 3. linux: Linux's own uptime when it runs init, booted under Kestrel (SVM, QEMU TCG)
    divided by the same for a direct QEMU boot of the same bzImage and initramfs, in N
    pairs (direct boot then Kestrel boot, back to back); every pair and the median ratio,
@@ -90,14 +93,14 @@ def log(msg):
     print(f"bench: {msg}", file=sys.stderr, flush=True)
 
 
-def boot(backend, config, timeout):
+def boot(backend, config, timeout, esp=ESP):
     """Batch boot under Kestrel; returns the serial log (exits on failure)."""
     with tempfile.TemporaryDirectory() as tmp:
         cfg, slog = os.path.join(tmp, "hv.cfg"), os.path.join(tmp, "serial.log")
         with open(cfg, "w") as f:
             f.write(config)
         proc = subprocess.run([sys.executable, os.path.join(REPO, "scripts", RUNNERS[backend]),
-                               "--batch", "--esp", str(ESP), "--config", cfg, "--log", slog,
+                               "--batch", "--esp", str(esp), "--config", cfg, "--log", slog,
                                "--timeout", str(timeout)],
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
@@ -110,14 +113,35 @@ def boot(backend, config, timeout):
 
 # ------------------------------------------------------------------ 1. exit cost
 
-def exit_cost(backend, iters, timeout):
+def exit_cost(backend, iters, timeout, esp=ESP):
     cfg = ("[vm bench]\nmemory = 16M\nkernel = guests/minimal.elf\n"
            f"cmdline = bench bench_iters={iters} bench_rounds=5\n")
-    rows = [(m[1], int(m[2]), int(m[3])) for m in BENCH_LINE.finditer(boot(backend, cfg, timeout))]
+    rows = [(m[1], int(m[2]), int(m[3]))
+            for m in BENCH_LINE.finditer(boot(backend, cfg, timeout, esp))]
     if len(rows) != 2:
         sys.exit(f"bench: no exit-cost figures from the {backend} run")
     log(f"exit cost [{backend}]: " + ", ".join(f"{n} {f}/{fl}" for n, f, fl in rows))
     return rows
+
+
+# ------------------------------------------------------------------ 6. trace cost
+
+def trace_rounds(rounds, iters, timeout):
+    """Full-handler cycles per exit kind, default build vs TRACE=0, alternately."""
+    t0 = WORK / "trace0"
+    subprocess.run(["make", "-s", "-C", REPO, "TRACE=0", f"B={t0}", f"{t0}/hv.efi"],
+                   check=True, stdout=subprocess.DEVNULL)
+    esp0 = WORK / "esp-trace0"        # the run's ESP with the TRACE=0 hypervisor
+    shutil.rmtree(esp0, ignore_errors=True)
+    shutil.copytree(ESP, esp0)
+    shutil.copy(t0 / "hv.efi", esp0 / "EFI" / "BOOT" / "BOOTX64.EFI")
+    runs = {"on": [], "off": []}
+    for i in range(rounds):
+        for mode, esp in (("on", ESP), ("off", esp0)):
+            rows = exit_cost("svm", iters, timeout, esp)
+            runs[mode].append({name: (full, floor) for name, full, floor in rows})
+        log(f"trace cost round {i + 1}: built in {runs['on'][-1]}, TRACE=0 {runs['off'][-1]}")
+    return runs
 
 
 # ------------------------------------------------------------------ 2. vmexit.flat
@@ -557,6 +581,21 @@ def report(res, args):
             med = median_row(v[mode])
             lines.append(f"| {mode} | {med['vm_mibs']:.2f} MiB/s | {med['lo_mibs']:.2f} MiB/s | "
                          f"**{med['ratio']:.2f}** | {med['exits_per_mib']:.0f} |")
+    if "trace" in res:
+        t = res["trace"]
+        lines += ["", "Exit trace compiled in but not recording, against a `make TRACE=0` "
+                  f"build (SVM, QEMU TCG; full-handler cycles of part 1; {len(t['on'])} rounds, "
+                  "each booting both builds back to back; the ratio of each round's pair, "
+                  "and of their full/floor ratios, which take out a slow emulator):", "",
+                  "| exit | TRACE=1 stopped / TRACE=0, median (min-max) "
+                  "| the same, each over its boot's floor |", "|---|---:|---:|"]
+        for name in t["on"][0]:
+            raw = sorted(on[name][0] / off[name][0] for on, off in zip(t["on"], t["off"]))
+            norm = sorted((on[name][0] / on[name][1]) / (off[name][0] / off[name][1])
+                          for on, off in zip(t["on"], t["off"]))
+            lines.append(f"| {name} | **{statistics.median(raw):.3f}** ({raw[0]:.2f}-"
+                         f"{raw[-1]:.2f}) | {statistics.median(norm):.3f} ({norm[0]:.2f}-"
+                         f"{norm[-1]:.2f}) |")
     return "\n".join(lines)
 
 
@@ -564,12 +603,15 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 epilog="\n\n".join(__doc__.split("\n\n")[1:]),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", action="append", choices=("exits", "kut", "linux", "virtio", "net"),
+    p.add_argument("--only", action="append",
+                   choices=("exits", "kut", "linux", "virtio", "net", "trace"),
                    help="run only this part (repeatable; default: all)")
     p.add_argument("--net-rounds", type=int, default=3,
                    help="virtio-net rounds (2 boots each; default 3)")
     p.add_argument("--io-rounds", type=int, default=3,
                    help="virtio-blk rounds (4 boots each; default 3)")
+    p.add_argument("--trace-rounds", type=int, default=5,
+                   help="trace-cost rounds (2 boots each; default 5)")
     p.add_argument("--pairs", type=int, default=5, help="Linux boot pairs (default 5)")
     p.add_argument("--kut-rounds", type=int, default=3,
                    help="vmexit.flat runs per configuration on QEMU (default 3)")
@@ -583,7 +625,7 @@ def main():
     p.add_argument("--timeout", type=int, default=900)
     p.add_argument("--json", default=os.path.join(REPO, "build", "bench.json"))
     args = p.parse_args()
-    parts = set(args.only or ("exits", "kut", "linux", "virtio", "net"))
+    parts = set(args.only or ("exits", "kut", "linux", "virtio", "net", "trace"))
     start = time.monotonic()
     WORK.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(ESP, ignore_errors=True)
@@ -604,6 +646,8 @@ def main():
             out["virtio"] = io_rounds(args.io_rounds, args.timeout)
         if "net" in parts:
             out["net"] = net_rounds(args.net_rounds, args.timeout)
+        if "trace" in parts:
+            out["trace"] = trace_rounds(args.trace_rounds, args.iters, args.timeout)
         return out
 
     def bochs_lane():
@@ -631,6 +675,8 @@ def main():
         res["virtio"] = q["virtio"]
     if "net" in parts:
         res["net"] = q["net"]
+    if "trace" in parts:
+        res["trace"] = q["trace"]
     text = report(res, args)
     print(text)
     log(f"done in {time.monotonic() - start:.0f} s")
