@@ -4,7 +4,6 @@ destroyed, started again and rebooted through kestrelctl alone, and every byte r
 the socket after `mode json` is checked against the schema in docs/console-json.md,
 guest lines with quotes, backslashes and backspaces included."""
 import json
-import os
 import re
 import signal
 import subprocess
@@ -247,7 +246,7 @@ def check_objects(s):
     assert started[1]["previous"] == "running" and started[1]["resets"] == 1, started
     hostile = [o for o in objs if o["type"] == "line" and o["name"] == "hostile"]
     texts = [o["text"] for o in hostile]
-    assert f'kestrel-minimal: vm hostile id 2' in "\n".join(texts), texts
+    assert 'kestrel-minimal: vm hostile id 2' in "\n".join(texts), texts
     assert any(f'cmdline "{HOSTILE_CMDLINE}"' in t for t in texts), texts
     assert "?" * 10 + "kestrel: forged by the guest" in texts, texts
     assert "ok\b\bkept" in texts, texts
