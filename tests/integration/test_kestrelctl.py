@@ -1,8 +1,8 @@
 """The console for programs: scripts/kestrelctl drives a running Kestrel through the
 runner's --console-socket (COM1 on a Unix socket), in JSON mode. A VM is listed, stopped,
-destroyed, started again and rebooted through kestrelctl alone, and every byte read from
-the socket after `mode json` is checked against the schema in docs/console-json.md,
-guest lines with quotes, backslashes and backspaces included."""
+destroyed, started again and rebooted through kestrelctl alone, and every line of the
+serial log from `mode json` to `mode text` is checked against the schema in
+docs/console-json.md, guest lines with quotes, backslashes and backspaces included."""
 import json
 import re
 import signal
