@@ -231,6 +231,22 @@ static int vm_build(struct vm *vm, char *err, size_t len)
 	return r;
 }
 
+/* Frees what vm_build took and forgets where it was. */
+static uint64_t vm_unbuild(struct vm *vm)
+{
+	uint64_t pages;
+
+	virtio_net_forget(vm);    /* the switch's port points at the NIC */
+	pages = page_free_owner(vm_owner(vm));
+	vm->ram_hpa = 0;
+	vm->npt.root_pa = 0;
+	vm->acpi_rsdp = 0;
+	vm->asid_owner = NULL;    /* new tables: the backend flushes the tag */
+	vm->nr_vcpus = 0;
+	memset(&vm->pio, 0, sizeof(*vm) - offsetof(struct vm, pio));
+	return pages;
+}
+
 static int vm_setup(struct vm *vm, const struct hv_boot_vm *bv, char *err, size_t len)
 {
 	if (vm_tag(vm)) {
@@ -271,6 +287,7 @@ static void vm_create(const struct hv_boot_vm *bv)
 	}
 	if (vm_setup(vm, bv, vm->stop_reason, sizeof(vm->stop_reason))) {
 		printk("kestrel: vm %u (%s) not started: %s\n", vm->id, vm->name, vm->stop_reason);
+		vm_unbuild(vm);   /* it cannot start: its RAM and devices go back now */
 		return;
 	}
 	printk("kestrel: vm %u (%s): %u vCPU(s), %lu MiB, kernel %s%s\n", vm->id, vm->name,
@@ -358,22 +375,6 @@ void vm_restart(struct vm *vm)
 	       console ? "reboot from the console" : "reset by the guest", vm->resets);
 	vm->state = VM_RUNNING;   /* a paused VM rebooted runs */
 	vm_power_on(vm, "restart");
-}
-
-/* Frees what vm_build took and forgets where it was. */
-static uint64_t vm_unbuild(struct vm *vm)
-{
-	uint64_t pages;
-
-	virtio_net_forget(vm);    /* the switch's port points at the NIC */
-	pages = page_free_owner(vm_owner(vm));
-	vm->ram_hpa = 0;
-	vm->npt.root_pa = 0;
-	vm->acpi_rsdp = 0;
-	vm->asid_owner = NULL;    /* new tables: the backend flushes the tag */
-	vm->nr_vcpus = 0;
-	memset(&vm->pio, 0, sizeof(*vm) - offsetof(struct vm, pio));
-	return pages;
 }
 
 /* A destroyed VM built again, as stopped; false (and why) when it cannot be. */
