@@ -77,10 +77,15 @@ void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
 	return (void *)(uintptr_t)(vm->ram_hpa + gpa);
 }
 
+/* Charged to the VM whenever it is taken, also after vm_build (a large
+ * page split by a write-watch, core/watch.c): destroy frees it. */
 static uint64_t npt_alloc_table(void *ctx)
 {
-	(void)ctx;
-	return page_alloc(1, 1);
+	uint8_t charged = page_alloc_charge(vm_owner(ctx));
+	uint64_t pa = page_alloc(1, 1);
+
+	page_alloc_charge(charged);
+	return pa;
 }
 
 static void *npt_to_virt(void *ctx, uint64_t pa)
@@ -95,6 +100,7 @@ static int vm_map_ram(struct vm *vm)
 {
 	vm->npt.alloc_table = npt_alloc_table;
 	vm->npt.to_virt = npt_to_virt;
+	vm->npt.ctx = vm;
 	if (pt_init(&vm->npt))
 		return -1;
 	return pt_map(&vm->npt, 0, vm->ram_hpa, vm->mem_size, PT_RWX);

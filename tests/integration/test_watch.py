@@ -4,7 +4,8 @@ made while the watch is on are logged, with the values the guest then prints and
 RIP of that MOV; the guest's own output is unchanged. A watch on the stack page, which
 the CPU writes delivering the timer interrupt and PUSH and CALL write (neither is
 emulated), ends with a note and the guest runs on: the interrupt is delivered again
-(QEMU reports its cut delivery as an exception, which the SVM backend corrects)."""
+(QEMU reports its cut delivery as an exception, which the SVM backend corrects). The page
+tables split for the watches belong to the VM: `destroy` gives them back."""
 import re
 import subprocess
 
@@ -16,6 +17,7 @@ cmdline = ticker period_ms=200
 """
 WROTE = re.compile(r"^watch: vm 0 \(tick\) vcpu 0 rip 0x([0-9a-f]+) wrote 0x([0-9a-f]+) "
                    r"\(8 bytes\) at gpa 0x([0-9a-f]+)$", re.M)
+DESTROYED = r"kestrel: vm 0 \(tick\) destroyed: (\d+) KiB back to the pool"
 TICK = re.compile(r"^\[tick\] tick (\d+)$", re.M)
 
 
@@ -83,3 +85,15 @@ def test_write_watch(interactive_session, esp_dir):
         last = int(s.expect(r"\[tick\] tick (\d+)").group(1))
         s.expect(rf"\[tick\] tick {last + 1}\b")
         assert "no watches" in s.command("watch")
+
+        # The tables split for the watches are the VM's: destroy frees them
+        # too, so it frees more than the same VM destroyed without watches.
+        freed = []
+        for _ in range(2):
+            s.command("stop tick")
+            out = s.command("destroy tick")
+            m = re.search(DESTROYED, out) or s.expect(DESTROYED)
+            freed.append(int(m.group(1)))
+            s.command("start tick")
+            s.expect(r"\[tick\] tick 2\b")
+        assert freed[0] > freed[1] > 16384, freed
