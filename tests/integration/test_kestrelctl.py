@@ -2,7 +2,8 @@
 runner's --console-socket (COM1 on a Unix socket), in JSON mode. A VM is listed, stopped,
 destroyed, started again and rebooted through kestrelctl alone, and every line of the
 serial log from `mode json` to `mode text` is checked against the schema in
-docs/console-json.md, guest lines with quotes, backslashes and backspaces included."""
+docs/console-json.md, guest lines with quotes, backslashes and backspaces included. An
+exit recording dumped through kestrelctl is read by scripts/kestrel-trace."""
 import json
 import re
 import signal
@@ -267,11 +268,28 @@ def check_text_again(s):
         time.sleep(0.5)
 
 
+def check_trace_dump(s):
+    """A recording dumped through kestrelctl is what scripts/kestrel-trace reads."""
+    s.ok("trace", "start", "tick")
+    time.sleep(2)
+    s.ok("trace", "stop")
+    dump = s.workdir / "trace.dump"
+    dump.write_text(s.ok("trace", "dump"))
+    p = subprocess.run([harness.PYTHON, str(harness.REPO / "scripts" / "kestrel-trace"),
+                        str(dump), "-o", str(s.workdir / "trace.json")],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert re.search(r": [1-9]\d* exits on 1 vCPUs .*\bio \d+", p.stdout), p.stdout
+    events = json.loads((s.workdir / "trace.json").read_text())["traceEvents"]
+    assert any(e["name"] == "hlt" for e in events), p.stdout
+
+
 def test_kestrelctl(socket_session):
     with socket_session(CONFIG) as s:
         check_listing(s)
         check_stop_destroy_start(s)
         check_reboot(s)
+        check_trace_dump(s)
         check_hostile(s)
         rc, out, err = s.ctl("nosuch")
         assert rc == 1 and 'unknown command "nosuch"' in err, (rc, out, err)
