@@ -1,4 +1,5 @@
-"""COM1 on a Unix socket for the emulator runners (--console-socket PATH).
+"""COM1 (or COM2) on a Unix socket or a local TCP port for the emulator runners
+(--console-socket PATH, --gdb-socket PATH, run-bochs --gdb PORT).
 
 The emulator's serial port is a socket connection to the runner (QEMU: a Unix socket
 client; Bochs: mode=socket-client over TCP); a thread relays it to one client of PATH at
@@ -18,12 +19,18 @@ SEND_TIMEOUT = 10.0     # a client that reads nothing for this long is dropped
 
 class ConsoleRelay(threading.Thread):
     def __init__(self, path, log_path, emulator_listener):
+        """path: a Unix socket's path, or an int: a TCP port on 127.0.0.1."""
         super().__init__(daemon=True, name="console-relay")
         self.path, self.emulator_listener = path, emulator_listener
-        if os.path.exists(path):
-            os.unlink(path)
-        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.listener.bind(path)
+        if isinstance(path, int):
+            self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.listener.bind(("127.0.0.1", path))
+        else:
+            if os.path.exists(path):
+                os.unlink(path)
+            self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.listener.bind(path)
         self.listener.listen(4)
         self.log = open(log_path, "wb")
         self.emulator = self.client = None
@@ -37,6 +44,8 @@ class ConsoleRelay(threading.Thread):
             if s is not None:
                 s.close()
         self.log.close()
+        if isinstance(self.path, int):
+            return
         try:
             os.unlink(self.path)
         except FileNotFoundError:

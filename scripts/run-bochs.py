@@ -3,7 +3,8 @@
 
     run-bochs.py [--esp DIR] [--config FILE] [--batch | --interactive] [--timeout SEC]
                  [--log FILE] [--bochs-log FILE] [--image FILE] [--cpu MODEL] [--ips N]
-                 [--smp N] [--memory SIZE] [--console-socket PATH] [--gdb-socket PATH]
+                 [--smp N] [--memory SIZE] [--console-socket PATH]
+                 [--gdb-socket PATH | --gdb PORT]
                  [--print-cmd] [--dry-run] [-- BOCHSRC LINES...]
 
 Batch mode (default when stdin is not a TTY): the hv.cfg on the disk gets
@@ -20,7 +21,8 @@ COM1 to this script over TCP (Bochs 2.7 has no Unix socket mode) and
 scripts/console_relay.py serves PATH (one client at a time; the log file gets every byte;
 what comes while no client is connected waits for the next one). The verdict still comes
 from the log; the terminal gets the serial output, and no keys. --gdb-socket PATH adds
-COM2, relayed the same way (without it the machine has no COM2).
+COM2, relayed the same way, and --gdb PORT the same on 127.0.0.1:PORT (without either
+the machine has no COM2).
 
 Bochs's log (--bochs-log, default: the serial log's name with .bochs.log) is kept: its
 "VMENTER FAIL" / "VMFAIL" lines explain failed VM entries. Extra arguments after "--" are
@@ -110,8 +112,11 @@ def parse_args(argv):
     p.add_argument("--memory", default="2G", help="RAM, e.g. 512M or 2G (default: 2G)")
     p.add_argument("--console-socket", metavar="PATH",
                    help="COM1 on a Unix socket (relayed) instead of the terminal")
-    p.add_argument("--gdb-socket", metavar="PATH",
-                   help="COM2 on a Unix socket (relayed; default: no COM2)")
+    gdb = p.add_mutually_exclusive_group()
+    gdb.add_argument("--gdb-socket", metavar="PATH",
+                     help="COM2 on a Unix socket (relayed; default: no COM2)")
+    gdb.add_argument("--gdb", type=int, metavar="PORT",
+                     help="COM2 on 127.0.0.1:PORT (relayed), for gdb's `target remote :PORT`")
     p.add_argument("--print-cmd", action="store_true",
                    help="print the bochsrc and the Bochs command line")
     p.add_argument("--dry-run", action="store_true",
@@ -355,9 +360,9 @@ def serial_setup(args):
     else:
         line = f'com1: enabled=1, mode=file, dev="{args.log}"'
     lines = [line]
-    if args.gdb_socket:
+    if args.gdb_socket or args.gdb is not None:
         listener, line = socket_client("com2")
-        relays.append((args.gdb_socket, os.devnull, listener))
+        relays.append((args.gdb_socket or args.gdb, os.devnull, listener))
         lines.append(line)
     return lines, terminal, relays
 

@@ -3,7 +3,7 @@
 
     run-qemu.py [--esp DIR] [--config FILE] [--batch | --interactive] [--timeout SEC]
                 [--log FILE] [--smp N] [--memory SIZE] [--console-socket PATH]
-                [--gdb-socket PATH] [--print-cmd] [-- QEMU ARGS...]
+                [--gdb-socket PATH | --gdb PORT] [--print-cmd] [-- QEMU ARGS...]
 
 Batch mode (default when stdin is not a TTY): the hv.cfg on the disk gets
 "[hypervisor] batch = on"; the serial line goes to the log file and to stdout.
@@ -16,7 +16,8 @@ its input between VMs with Ctrl-A three times.
 (scripts/console_relay.py: one client at a time; the log file gets every byte, and what
 Kestrel writes while no client is connected waits for the next one); the terminal then
 gets QEMU's monitor in interactive mode, nothing in batch mode. --gdb-socket PATH adds COM2 on a
-listening Unix socket (without it the machine has no COM2).
+listening Unix socket, --gdb PORT on 127.0.0.1:PORT (`gdb -ex 'target remote :PORT'`); without
+either the machine has no COM2.
 
 Exit status: 0 the hypervisor reported success (it wrote 0x10 to port 0xf4, QEMU exit 33),
 1 it reported a failure (0x11, QEMU exit 35), 124 timeout, 130 interrupted,
@@ -73,8 +74,11 @@ def parse_args(argv):
                    help="auto: KVM when /dev/kvm is usable and the CPU has svm/vmx")
     p.add_argument("--console-socket", metavar="PATH",
                    help="COM1 on a listening Unix socket instead of the terminal")
-    p.add_argument("--gdb-socket", metavar="PATH",
-                   help="COM2 on a listening Unix socket (default: no COM2)")
+    gdb = p.add_mutually_exclusive_group()
+    gdb.add_argument("--gdb-socket", metavar="PATH",
+                     help="COM2 on a listening Unix socket (default: no COM2)")
+    gdb.add_argument("--gdb", type=int, metavar="PORT",
+                     help="COM2 on 127.0.0.1:PORT, for gdb's `target remote :PORT`")
     p.add_argument("--print-cmd", action="store_true", help="print the QEMU command line")
     p.add_argument("--dry-run", action="store_true",
                    help="build the image and print the command, but do not run QEMU "
@@ -130,11 +134,14 @@ def socket_chardev(ident, path):
 
 
 def serial_args(args):
-    """COM1 (and COM2 with --gdb-socket). COM1 on stdio with a log file, interactive mode
+    """COM1 (and COM2 with --gdb-socket or --gdb). COM1 on stdio with a log file, interactive mode
     muxing the monitor in (Ctrl-] c/x); or on a socket, the monitor alone on stdio."""
     com1 = console_args(args.interactive, args.log, args.relay_socket)
     if args.gdb_socket:
         com1 += socket_chardev("gdb0", args.gdb_socket) + ["-serial", "chardev:gdb0"]
+    elif args.gdb is not None:
+        com1 += ["-chardev", f"socket,id=gdb0,host=127.0.0.1,port={args.gdb},server=on,"
+                 "wait=off", "-serial", "chardev:gdb0"]
     return com1
 
 
