@@ -65,7 +65,7 @@ run_qemu = _load_run_qemu()     # shared: exit statuses, OVMF, signal and child 
 RC_PASS, RC_FAIL, RC_OTHER = run_qemu.RC_PASS, run_qemu.RC_FAIL, run_qemu.RC_OTHER
 RC_TIMEOUT, RC_INTERRUPTED = run_qemu.RC_TIMEOUT, run_qemu.RC_INTERRUPTED
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli import parser_and_extra  # noqa: E402
+from cli import add_serial_socket_args, parser_and_extra  # noqa: E402
 
 REPO = os.path.dirname(HERE)
 BOCHS = "bochs"
@@ -110,13 +110,7 @@ def parse_args(argv):
                    f"this rate (default: {DEFAULT_IPS}, about the real speed)")
     p.add_argument("--smp", type=int, default=1, metavar="N", help="CPUs (default: 1)")
     p.add_argument("--memory", default="2G", help="RAM, e.g. 512M or 2G (default: 2G)")
-    p.add_argument("--console-socket", metavar="PATH",
-                   help="COM1 on a Unix socket (relayed) instead of the terminal")
-    gdb = p.add_mutually_exclusive_group()
-    gdb.add_argument("--gdb-socket", metavar="PATH",
-                     help="COM2 on a Unix socket (relayed; default: no COM2)")
-    gdb.add_argument("--gdb", type=int, metavar="PORT",
-                     help="COM2 on 127.0.0.1:PORT (relayed), for gdb's `target remote :PORT`")
+    add_serial_socket_args(p)
     p.add_argument("--print-cmd", action="store_true",
                    help="print the bochsrc and the Bochs command line")
     p.add_argument("--dry-run", action="store_true",

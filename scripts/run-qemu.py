@@ -36,7 +36,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli import parser_and_extra  # noqa: E402
+from cli import add_serial_socket_args, parser_and_extra  # noqa: E402
 from console_relay import ConsoleRelay  # noqa: E402
 from esp_image import make_disk_image  # noqa: E402
 
@@ -72,13 +72,7 @@ def parse_args(argv):
     p.add_argument("--memory", default="2G", help="RAM, as for qemu -m (default: 2G)")
     p.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto",
                    help="auto: KVM when /dev/kvm is usable and the CPU has svm/vmx")
-    p.add_argument("--console-socket", metavar="PATH",
-                   help="COM1 on a listening Unix socket instead of the terminal")
-    gdb = p.add_mutually_exclusive_group()
-    gdb.add_argument("--gdb-socket", metavar="PATH",
-                     help="COM2 on a listening Unix socket (default: no COM2)")
-    gdb.add_argument("--gdb", type=int, metavar="PORT",
-                     help="COM2 on 127.0.0.1:PORT, for gdb's `target remote :PORT`")
+    add_serial_socket_args(p)
     p.add_argument("--print-cmd", action="store_true", help="print the QEMU command line")
     p.add_argument("--dry-run", action="store_true",
                    help="build the image and print the command, but do not run QEMU "
