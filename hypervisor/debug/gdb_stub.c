@@ -35,6 +35,7 @@ static struct {
 	struct vm *vm;            /* the VM debugged */
 	bool paused;              /* we paused it and owe it a resume */
 	struct vcpu *stepping;    /* the vCPU running one instruction for gdb */
+	bool phys;                /* monitor phys on: m/M take guest-physical addresses */
 	struct gdb_bp bps[GDB_MAX_BPS];
 	unsigned nr_bps;
 } stub;
@@ -160,6 +161,7 @@ static void attach(void *ctx)
 static void detach(void *ctx)
 {
 	(void)ctx;
+	stub.phys = false;
 	bp_remove_all();
 	stub.stepping = NULL;
 	debug_flags_update();
@@ -215,6 +217,24 @@ static int set_regs(void *ctx, unsigned thread, const struct gdb_regs *r)
 	return 0;
 }
 
+/* monitor phys on: guest-physical, as far as guest RAM goes. */
+static size_t phys_access(uint64_t gpa, uint8_t *buf, size_t len, bool write)
+{
+	uint8_t *hva;
+	size_t n;
+
+	if (!stub.vm || gpa >= stub.vm->mem_size)
+		return 0;
+	n = len < stub.vm->mem_size - gpa ? len : stub.vm->mem_size - gpa;
+	if (!n || !(hva = vm_gpa_to_hva(stub.vm, gpa, n)))
+		return 0;
+	if (write)
+		memcpy(hva, buf, n);
+	else
+		memcpy(buf, hva, n);
+	return n;
+}
+
 static size_t read_mem(void *ctx, unsigned thread, uint64_t addr, uint8_t *buf, size_t len)
 {
 	struct vcpu *v = thread_vcpu(thread);
@@ -222,6 +242,8 @@ static size_t read_mem(void *ctx, unsigned thread, uint64_t addr, uint8_t *buf, 
 	size_t got;
 
 	(void)ctx;
+	if (stub.phys)
+		return phys_access(addr, buf, len, false);
 	if (!v)
 		return 0;
 	vendor->read_sregs(v, &s);
@@ -241,6 +263,8 @@ static size_t write_mem(void *ctx, unsigned thread, uint64_t addr, const uint8_t
 	size_t done = 0;
 
 	(void)ctx;
+	if (stub.phys)
+		return phys_access(addr, (uint8_t *)buf, len, true);
 	if (!v)
 		return 0;
 	vendor->read_sregs(v, &s);
@@ -294,15 +318,49 @@ static int breakpoint(void *ctx, enum gdb_bp_type type, uint64_t addr, bool inse
 	return rc;
 }
 
-/* "vm <name|id>": gdb moves to another VM; the one it leaves runs on. */
+/* monitor sregs: what the register layout without a target description
+ * leaves out, for every vCPU (gdb does not say which thread it shows). */
+static void monitor_sregs(char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; stub.vm && i < stub.vm->nr_vcpus && n < len; i++) {
+		struct guest_sregs s;
+
+		vendor->read_sregs(stub.vm->vcpus[i], &s);
+		n += (size_t)snprintf(out + n, len - n,
+			"vcpu %u: cr0 0x%lx cr2 0x%lx cr3 0x%lx cr4 0x%lx efer 0x%lx\n"
+			"  fs_base 0x%lx gs_base 0x%lx gdtr 0x%lx/0x%x idtr 0x%lx/0x%x\n",
+			i, s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.fs.base, s.gs.base,
+			s.gdtr.base, s.gdtr.limit, s.idtr.base, s.idtr.limit);
+	}
+}
+
+static void monitor_help(char *out, size_t len)
+{
+	snprintf(out, len, "commands: vm <name|id>, sregs, phys on|off "
+		 "(debugging vm %u %s, %s addresses)\n", stub.vm ? stub.vm->id : 0,
+		 stub.vm ? stub.vm->name : "-", stub.phys ? "guest-physical" : "guest-virtual");
+}
+
+/* "vm <name|id>": gdb moves to another VM; the one it leaves runs on.
+ * "phys on|off": m/M on guest-physical or guest-virtual addresses. */
 static void monitor(void *ctx, const char *cmd, char *out, size_t len)
 {
 	struct vm *vm;
 
 	(void)ctx;
+	if (!strcmp(cmd, "sregs")) {
+		monitor_sregs(out, len);
+		return;
+	}
+	if (!strcmp(cmd, "phys on") || !strcmp(cmd, "phys off")) {
+		stub.phys = cmd[6] == 'n';
+		monitor_help(out, len);
+		return;
+	}
 	if (strncmp(cmd, "vm ", 3)) {
-		snprintf(out, len, "commands: vm <name|id> (debugging vm %u %s)\n",
-			 stub.vm ? stub.vm->id : 0, stub.vm ? stub.vm->name : "-");
+		monitor_help(out, len);
 		return;
 	}
 	if (!(vm = vm_find(cmd + 3))) {

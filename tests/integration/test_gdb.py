@@ -1,13 +1,14 @@
 """The gdb stub (issue 11, item 1; docs/gdb.md): Debian's gdb in batch mode on COM2
 (the runner's --gdb-socket) against the minimal guest in ticker mode, with its ELF for
-symbols. It attaches (the VM pauses), reads registers of both vCPUs and memory at a
-symbol (compared with the ELF's bytes), breaks on timer_arm (called once a tick),
-continues to it, steps one instruction and detaches; a second session by hand lets
-the guest run and stops it with Ctrl-C (gdb's batch mode cannot); the guest then ticks
-on to its normal end. Linux (no symbols: its vmlinux has none) is stopped in the middle
-of its boot, its registers and the code at RIP read, and it boots on to its power-off,
-which gdb sees as the end of the program. Bochs has no COM2 socket in
-its runner yet: the vmx variant is skipped, saying so."""
+symbols. It attaches (the VM pauses), reads registers of both vCPUs, the control
+registers (monitor sregs) and memory at a symbol, guest-virtual and guest-physical
+(monitor phys; compared with the ELF's bytes), breaks on timer_arm (called once a
+tick), continues to it, steps one instruction and detaches; a second session by hand
+lets the guest run and stops it with Ctrl-C (gdb's batch mode cannot); the guest then
+ticks on to its normal end. Linux (no symbols: its vmlinux has none) is stopped at its
+first console line, its registers and the code at RIP read, and it boots on to its
+power-off, which gdb sees as the end of the program. Both backends: the runners put COM2 on a Unix
+socket (--gdb-socket); the timeouts are scaled for Bochs."""
 import re
 import shutil
 import socket
@@ -20,7 +21,7 @@ import pytest
 
 import harness
 
-TICKS = 60
+TICKS = 150
 CONFIG = f"""
 [vm tick]
 memory = 16M
@@ -74,20 +75,25 @@ cmdline = console=ttyS0 kestrel.poweroff
 
 def run_gdb(elf, sock, commands, timeout=120):
     """gdb -batch on the socket; elf None: no symbols, the architecture set by hand."""
-    args = [GDB, "-nx", "-batch", "-ex", "set pagination off", "-ex", "set confirm off"]
+    # remotetimeout: under Bochs, running Linux, replies were seen to take longer than
+    # gdb's default 2 s.
+    args = [GDB, "-nx", "-batch", "-ex", "set pagination off", "-ex", "set confirm off",
+            "-ex", "set remotetimeout 30"]
     if elf is None:
         args += ["-ex", "set architecture i386:x86-64"]
     args += ["-ex", f"target remote {sock}"]
     for c in commands:
         args += ["-ex", c]
-    proc = subprocess.run(args + ([str(elf)] if elf else []), capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
-    return proc.stdout + proc.stderr
+    proc = subprocess.run(args + ([str(elf)] if elf else []), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+    return proc.stdout
 
 
-def start_runner(esp_dir, tmp_path, config, sock, timeout=harness.BATCH_TIMEOUT):
-    args = harness.runner_args(esp_dir, tmp_path, config, timeout)
-    return subprocess.Popen([harness.PYTHON, str(harness.RUNNER), "--batch",
+def start_runner(backend, esp_dir, tmp_path, config, sock, timeout=harness.BATCH_TIMEOUT):
+    be = harness.BACKENDS[backend]
+    args = harness.runner_args(esp_dir, tmp_path, config, timeout * be.scale, backend=backend)
+    return subprocess.Popen([harness.PYTHON, str(be.runner), "--batch",
                              "--gdb-socket", str(sock), *args],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
@@ -134,7 +140,9 @@ def interrupt_running(sock):
         s.send("?")
         first = s.reply()
         s.send("c")
-        time.sleep(2)
+        # Not long: Bochs skips the time its CPU idles, and the ticker idles between
+        # ticks, so it would soon be at its end.
+        time.sleep(0.5)
         s.sock.sendall(b"\x03")
         stop = s.reply()
         s.send("D")
@@ -150,31 +158,32 @@ def values(out, name):
 
 
 def test_gdb_minimal(backend, esp_dir, tmp_path):
-    if backend == "vmx":
-        pytest.skip("scripts/run-bochs.py has no COM2 socket (--gdb-socket) yet")
     elf = Path(esp_dir) / "guests" / "minimal.elf"
     syms = symbols(elf)
     target = syms["timer_arm"]
     sock = tmp_path / "gdb.sock"
     log = tmp_path / "serial.log"
-    runner = start_runner(esp_dir, tmp_path, CONFIG, sock)
+    scale = harness.BACKENDS[backend].scale
+    runner = start_runner(backend, esp_dir, tmp_path, CONFIG, sock)
     try:
-        wait_for(log, r"^\[tick\] tick 3$", runner, harness.BOOT_TIMEOUT)
+        wait_for(log, r"^\[tick\] tick 3\r?$", runner, harness.BOOT_TIMEOUT * scale)
         start = time.monotonic()
         out = run_gdb(elf, sock, [
             "echo RIP=", "p/x $rip", "info symbol $rip",
             "info threads", "thread 2", "echo RIP2=", "p/x $rip", "thread 1",
-            "monitor help",
+            "monitor help", "monitor sregs",
             "x/16xb ticker_run",
+            "echo @PHYS\\n", "monitor phys on", f"x/8xb {syms['ticker_run']:#x}",
+            "x/8xb 0x1000000", "monitor phys off", "echo @VIRT\\n",
             f"break *{target:#x}", "continue", "echo HIT=", "p/x $rip",
             "stepi", "echo STEP=", "p/x $rip", "delete",
-            "detach"])
+            "detach"], timeout=120 * scale)
         gdb_seconds = time.monotonic() - start
         print(out)
         ticks_before = len(re.findall(r"^\[tick\] tick ", log.read_text(errors="replace"),
                                       re.M))
         first, stop, detach = interrupt_running(sock)
-        rc = runner.wait(timeout=harness.BATCH_TIMEOUT)
+        rc = runner.wait(timeout=harness.BATCH_TIMEOUT * scale)
     finally:
         if runner.poll() is None:
             runner.kill()
@@ -185,9 +194,26 @@ def test_gdb_minimal(backend, esp_dir, tmp_path):
     assert re.search(r"^\* 1 +Thread 1 ", out, re.M) and re.search(r"^  2 +Thread 2 ", out,
                                                                     re.M), out
     assert len(values(out, "RIP2")) == 1, out
-    assert "commands: vm <name|id> (debugging vm 0 tick)" in out, out
-    dump = re.findall(r"^0x[0-9a-f]+ <ticker_run(?:\+\d+)?>:\s+((?:0x[0-9a-f]{2}\s*)+)$", out,
+    virt_part, phys_part = out.split("@PHYS\n", 1)
+    phys_part = phys_part.split("@VIRT\n", 1)[0]
+    assert "(debugging vm 0 tick, guest-virtual addresses)" in out, out
+    # monitor sregs: the guest's own page tables (guest-tools/minimal/paging.c).
+    sregs = re.search(r"^vcpu 0: cr0 (0x[0-9a-f]+) cr2 0x[0-9a-f]+ cr3 (0x[0-9a-f]+) "
+                      r"cr4 (0x[0-9a-f]+) efer (0x[0-9a-f]+)$", out, re.M)
+    assert sregs, out
+    cr0, cr3, cr4, efer = (int(v, 16) for v in sregs.groups())
+    assert cr3 & ~0xfff == syms["boot_pml4"] and cr0 & 0x80000001 == 0x80000001, out
+    assert cr4 & 0x20 and efer & 0x500 == 0x500, out             # PAE; LME, LMA
+    # monitor phys on: guest-physical (the image is loaded where it is linked); the
+    # end of its 16 MiB of RAM is the end of what can be read.
+    assert "(debugging vm 0 tick, guest-physical addresses)" in out, out
+    phys = re.findall(r"^0x[0-9a-f]+ <ticker_run>:\s+((?:0x[0-9a-f]{2}\s*){8})$", phys_part,
                       re.M)
+    assert len(phys) == 1, out
+    assert bytes(int(b, 16) for b in phys[0].split()) == elf_bytes(elf, syms["ticker_run"], 8)
+    assert "Cannot access memory at address 0x1000000" in phys_part, out
+    dump = re.findall(r"^0x[0-9a-f]+ <ticker_run(?:\+\d+)?>:\s+((?:0x[0-9a-f]{2}\s*)+)$",
+                      virt_part, re.M)
     got = bytes(int(b, 16) for line in dump for b in line.split())
     assert got == elf_bytes(elf, syms["ticker_run"], 16), out
     assert values(out, "HIT") == [target], out
@@ -205,19 +231,18 @@ def test_gdb_minimal(backend, esp_dir, tmp_path):
 
 
 def test_gdb_linux(backend, esp_dir, tmp_path):
-    if backend == "vmx":
-        pytest.skip("scripts/run-bochs.py has no COM2 socket (--gdb-socket) yet")
     if not (Path(esp_dir) / "guests" / "bzImage").is_file():
         pytest.skip("no guests/bzImage on the ESP: `make` builds it from Debian packages")
     sock = tmp_path / "gdb.sock"
     log = tmp_path / "serial.log"
-    runner = start_runner(esp_dir, tmp_path, LINUX_CONFIG, sock, timeout=300)
+    scale = harness.BACKENDS[backend].scale
+    runner = start_runner(backend, esp_dir, tmp_path, LINUX_CONFIG, sock, timeout=300)
     try:
-        wait_for(log, r"^\[linux\] \[ *[\d.]+\] ACPI: XSDT ", runner, harness.BOOT_TIMEOUT)
+        wait_for(log, r"^\[linux\] \[ *[\d.]+\] ", runner, harness.BOOT_TIMEOUT * scale)
         out = run_gdb(None, sock, ["echo RIP=", "p/x $rip", "echo CS=", "p/x $cs",
-                                   "x/8xb $pc", "x/2i $pc", "continue"], timeout=300)
+                                   "x/8xb $pc", "x/2i $pc", "continue"], timeout=300 * scale)
         print(out)
-        rc = runner.wait(timeout=300)
+        rc = runner.wait(timeout=300 * scale)
     finally:
         if runner.poll() is None:
             runner.kill()
