@@ -390,7 +390,6 @@ void console_run(char *cmdline)
 	printk("error: unknown command \"%s\" (try `help`)\n", argv[0]);
 }
 
-
 /* The commands whose JSON replies have members of their own. */
 static const struct {
 	const char *name;
