@@ -268,19 +268,7 @@ static size_t write_mem(void *ctx, unsigned thread, uint64_t addr, const uint8_t
 	if (!v)
 		return 0;
 	vendor->read_sregs(v, &s);
-	while (done < len) {
-		size_t chunk = PAGE_SIZE - ((addr + done) & (PAGE_SIZE - 1));
-		uint64_t gpa;
-		uint8_t *dst;
-
-		if (chunk > len - done)
-			chunk = len - done;
-		if (guest_linear_to_phys(v, &s, addr + done, &gpa) ||
-		    !(dst = vm_gpa_to_hva(stub.vm, gpa, chunk)))
-			break;
-		memcpy(dst, buf + done, chunk);
-		done += chunk;
-	}
+	done = guest_write_linear(v, &s, addr, buf, (unsigned)len);
 	for (unsigned i = 0; i < GDB_MAX_BPS; i++) {
 		struct gdb_bp *bp = &stub.bps[i];
 		uint8_t *hva;

@@ -34,27 +34,41 @@ int guest_linear_to_phys(struct vcpu *v, const struct guest_sregs *s, uint64_t l
 	return 0;
 }
 
-unsigned guest_read_linear(struct vcpu *v, const struct guest_sregs *s, uint64_t la,
-			   void *buf, unsigned len)
+/* Page by page through the guest's tables into its RAM. */
+static unsigned copy_linear(struct vcpu *v, const struct guest_sregs *s, uint64_t la,
+			    uint8_t *buf, unsigned len, bool write)
 {
 	unsigned done = 0;
 
 	while (done < len) {
 		unsigned chunk = PAGE_SIZE - ((la + done) & (PAGE_SIZE - 1));
 		uint64_t gpa;
-		void *src;
+		uint8_t *ram;
 
 		if (chunk > len - done)
 			chunk = len - done;
-		if (guest_linear_to_phys(v, s, la + done, &gpa))
+		if (guest_linear_to_phys(v, s, la + done, &gpa) ||
+		    !(ram = vm_gpa_to_hva(v->vm, gpa, chunk)))
 			break;
-		src = vm_gpa_to_hva(v->vm, gpa, chunk);
-		if (!src)
-			break;
-		memcpy((uint8_t *)buf + done, src, chunk);
+		if (write)
+			memcpy(ram, buf + done, chunk);
+		else
+			memcpy(buf + done, ram, chunk);
 		done += chunk;
 	}
 	return done;
+}
+
+unsigned guest_read_linear(struct vcpu *v, const struct guest_sregs *s, uint64_t la,
+			   void *buf, unsigned len)
+{
+	return copy_linear(v, s, la, buf, len, false);
+}
+
+unsigned guest_write_linear(struct vcpu *v, const struct guest_sregs *s, uint64_t la,
+			    const void *buf, unsigned len)
+{
+	return copy_linear(v, s, la, (uint8_t *)buf, len, true);
 }
 
 static enum x86_mode code_mode(const struct guest_sregs *s)

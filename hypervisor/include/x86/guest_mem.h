@@ -21,6 +21,10 @@ int guest_linear_to_phys(struct vcpu *v, const struct guest_sregs *s, uint64_t l
 /* Copies len bytes at guest-linear la; returns how many could be read. */
 unsigned guest_read_linear(struct vcpu *v, const struct guest_sregs *s, uint64_t la,
 			   void *buf, unsigned len);
+/* Writes len bytes at guest-linear la into guest RAM, whatever the guest
+ * pages' rights (a debugger's); returns how many could be written. */
+unsigned guest_write_linear(struct vcpu *v, const struct guest_sregs *s, uint64_t la,
+			    const void *buf, unsigned len);
 
 struct fetched_insn {
 	struct x86_insn insn;
