@@ -10,11 +10,11 @@
 #include <core/trace.h>
 #include <core/trace_ring.h>
 #include <core/vm.h>
-#include <devices/milestone.h>
 #include <lib/printk.h>
 #include <lib/string.h>
 #include <x86/cpu.h>
 #include <x86/processor.h>
+#include <x86/guest_mem.h>
 #include <x86/regs.h>
 #include <x86/vendor.h>
 
@@ -56,15 +56,6 @@ static uint8_t exit_flags(const struct exit_info *e)
 	return write ? TRACE_F_WRITE : 0;
 }
 
-/* Only while recording: the backends have no cheaper single-register read. */
-static uint64_t guest_rip(struct vcpu *v)
-{
-	struct guest_sregs s;
-
-	vendor->read_sregs(v, &s);
-	return s.rip;
-}
-
 static struct trace_ring *recording_ring(const struct vcpu *v, unsigned kind)
 {
 	if (!rec.on || v->vm->id >= MAX_VMS || v->id >= MAX_VCPUS_PER_VM ||
@@ -73,8 +64,7 @@ static struct trace_ring *recording_ring(const struct vcpu *v, unsigned kind)
 	return rec.by_vcpu[v->vm->id][v->id];
 }
 
-/* A write to the boot-milestone port, as an instant of its own. */
-static void trace_mark(struct vcpu *v, uint8_t code)
+void trace_mark(struct vcpu *v, uint8_t code)
 {
 	struct trace_ring *r = recording_ring(v, TRACE_KIND_MARK);
 	struct trace_rec *t;
@@ -98,8 +88,6 @@ struct trace_rec *trace_exit(struct vcpu *v, const struct exit_info *e)
 		.tsc = tsc, .detail = exit_detail(v, e), .raw = (uint32_t)e->raw,
 		.reason = (uint8_t)e->reason, .vm = (uint8_t)v->vm->id, .vcpu = (uint8_t)v->id,
 	};
-	if (e->reason == EXIT_IO && e->io.port == MILESTONE_PORT && !e->io.in && !e->io.string)
-		trace_mark(v, (uint8_t)v->regs.gpr[GPR_RAX]);
 	if (!(r = recording_ring(v, e->reason)))
 		return NULL;
 	t = trace_ring_push(r);

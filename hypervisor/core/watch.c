@@ -65,24 +65,14 @@ static void watch_remove(struct vm *vm, struct watch_set *s, unsigned i)
 static void watch_give_up(struct vcpu *v, struct watch_set *s, uint64_t gpa,
 			  const char *what)
 {
-	for (unsigned i = 0; i < WATCH_MAX; i++) {
-		const struct watch *w = &s->w[i];
+	int i;
 
-		if (!w->len || !(w->gpa < (gpa | 0xfff) + 1 && (gpa & ~0xfffull) < w->gpa + w->len))
-			continue;
+	while ((i = watch_set_hit(s, gpa & ~0xfffull, PAGE_SIZE)) >= 0) {
 		printk("watch: vm %u (%s) vcpu %u: watch at gpa 0x%lx ends after %lu writes: %s "
-		       "at gpa 0x%lx is not emulated\n", v->vm->id, v->vm->name, v->id, w->gpa,
-		       w->hits, what, gpa);
-		watch_remove(v->vm, s, i);
+		       "at gpa 0x%lx is not emulated\n", v->vm->id, v->vm->name, v->id,
+		       s->w[i].gpa, s->w[i].hits, what, gpa);
+		watch_remove(v->vm, s, (unsigned)i);
 	}
-}
-
-static uint64_t guest_rip(struct vcpu *v)
-{
-	struct guest_sregs sr;
-
-	vendor->read_sregs(v, &sr);
-	return sr.rip;
 }
 
 static void watch_log(struct vcpu *v, struct watch *w, uint64_t gpa, unsigned size,

@@ -4,6 +4,7 @@
  * TSC and restarts the table at every power-on.
  */
 #include <core/iobus.h>
+#include <core/trace.h>
 #include <core/vm.h>
 #include <devices/milestone.h>
 #include <lib/printk.h>
@@ -32,6 +33,8 @@ static enum io_result milestone_io_write(void *opaque, uint64_t off, unsigned si
 	(void)off;
 	(void)size;
 	milestone_record(&tables[vm->id], (uint8_t)val, rdtsc());
+	if (current_vcpu && current_vcpu->vm == vm)
+		trace_mark(current_vcpu, (uint8_t)val);
 	return IO_HANDLED;
 }
 

@@ -7,8 +7,9 @@ tick), continues to it, steps one instruction and detaches; a second session by 
 lets the guest run and stops it with Ctrl-C (gdb's batch mode cannot); the guest then
 ticks on to its normal end. Linux (no symbols: its vmlinux has none) is stopped at its
 first console line, its registers and the code at RIP read, and it boots on to its
-power-off, which gdb sees as the end of the program. Both backends: the runners put COM2 on a Unix
-socket (--gdb-socket); the timeouts are scaled for Bochs."""
+power-off, which gdb sees as the end of the program. COM2 is on a Unix socket
+(--gdb-socket) for the minimal guest and on a local TCP port (--gdb PORT, `target remote
+:PORT`) for Linux; the timeouts are scaled for Bochs."""
 import os
 import re
 import shutil
@@ -75,14 +76,15 @@ cmdline = console=ttyS0 kestrel.poweroff
 
 
 def run_gdb(elf, sock, commands, timeout=120):
-    """gdb -batch on the socket; elf None: no symbols, the architecture set by hand."""
+    """gdb -batch on the socket (a path, or a TCP port on 127.0.0.1); elf None: no
+    symbols, the architecture set by hand."""
     # remotetimeout: under Bochs, running Linux, replies were seen to take longer than
     # gdb's default 2 s.
     args = [GDB, "-nx", "-batch", "-ex", "set pagination off", "-ex", "set confirm off",
             "-ex", "set remotetimeout 30"]
     if elf is None:
         args += ["-ex", "set architecture i386:x86-64"]
-    args += ["-ex", f"target remote {sock}"]
+    args += ["-ex", f"target remote {':' if isinstance(sock, int) else ''}{sock}"]
     for c in commands:
         args += ["-ex", c]
     proc = subprocess.run(args + ([str(elf)] if elf else []), stdout=subprocess.PIPE,
@@ -92,12 +94,19 @@ def run_gdb(elf, sock, commands, timeout=120):
 
 
 def start_runner(backend, esp_dir, tmp_path, config, sock, timeout=harness.BATCH_TIMEOUT):
+    """COM2 on the Unix socket sock, or with an int on that TCP port (--gdb PORT)."""
     be = harness.BACKENDS[backend]
     args = harness.runner_args(esp_dir, tmp_path, config, timeout * be.scale, backend=backend)
-    return subprocess.Popen([harness.PYTHON, str(be.runner), "--batch",
-                             "--gdb-socket", str(sock), *args],
+    com2 = ["--gdb", str(sock)] if isinstance(sock, int) else ["--gdb-socket", str(sock)]
+    return subprocess.Popen([harness.PYTHON, str(be.runner), "--batch", *com2, *args],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def checksum(payload):
@@ -237,7 +246,7 @@ def test_gdb_linux(backend, esp_dir, tmp_path):
                     "gdb on VMX is tested on the minimal guest, gdb on Linux on SVM")
     if not (Path(esp_dir) / "guests" / "bzImage").is_file():
         pytest.skip("no guests/bzImage on the ESP: `make` builds it from Debian packages")
-    sock = tmp_path / "gdb.sock"
+    sock = free_port()           # the runner's --gdb PORT, as docs/gdb.md shows it
     log = tmp_path / "serial.log"
     scale = harness.BACKENDS[backend].scale
     runner = start_runner(backend, esp_dir, tmp_path, LINUX_CONFIG, sock, timeout=300)

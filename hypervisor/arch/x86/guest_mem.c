@@ -34,6 +34,14 @@ int guest_linear_to_phys(struct vcpu *v, const struct guest_sregs *s, uint64_t l
 	return 0;
 }
 
+uint64_t guest_rip(struct vcpu *v)
+{
+	struct guest_sregs s;
+
+	vendor->read_sregs(v, &s);
+	return s.rip;
+}
+
 /* Page by page through the guest's tables into its RAM. */
 static unsigned copy_linear(struct vcpu *v, const struct guest_sregs *s, uint64_t la,
 			    uint8_t *buf, unsigned len, bool write)

@@ -32,10 +32,11 @@ struct trace_rec;
 #if CONFIG_TRACE
 /* At the dispatcher: into the flight recorder, and into the vCPU's
  * recording ring if one is running for it (then the record, to be closed
- * by trace_exit_done after the handler, else NULL). A write to the boot-
- * milestone port is recorded as a mark too. */
+ * by trace_exit_done after the handler, else NULL). */
 struct trace_rec *trace_exit(struct vcpu *v, const struct exit_info *e);
 void trace_exit_done(struct trace_rec *t);
+/* A boot milestone the vCPU wrote (devices/milestone.c), into the recording. */
+void trace_mark(struct vcpu *v, uint8_t code);
 #else
 static inline struct trace_rec *trace_exit(struct vcpu *v, const struct exit_info *e)
 {
@@ -46,6 +47,11 @@ static inline struct trace_rec *trace_exit(struct vcpu *v, const struct exit_inf
 static inline void trace_exit_done(struct trace_rec *t)
 {
 	(void)t;
+}
+static inline void trace_mark(struct vcpu *v, uint8_t code)
+{
+	(void)v;
+	(void)code;
 }
 #endif
 /* Prints the newest `count` records, oldest first (all VMs, or one). */

@@ -18,6 +18,9 @@ int guest_walk_vcpu(struct vcpu *v, const struct guest_sregs *s, uint64_t la,
  * canonical, or when a guest page table is not in guest RAM. */
 int guest_linear_to_phys(struct vcpu *v, const struct guest_sregs *s, uint64_t la,
 			 uint64_t *gpa);
+/* The vCPU's RIP, through read_sregs: for rare paths (recordings,
+ * write-watch), not the exit hot path (47 VMREADs on VMX). */
+uint64_t guest_rip(struct vcpu *v);
 /* Copies len bytes at guest-linear la; returns how many could be read. */
 unsigned guest_read_linear(struct vcpu *v, const struct guest_sregs *s, uint64_t la,
 			   void *buf, unsigned len);

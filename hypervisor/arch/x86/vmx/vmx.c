@@ -89,15 +89,23 @@ static void vmx_msr_bitmap_pass(uint8_t *bitmap, uint32_t msr)
 	bitmap[2048 + base + bit / 8] &= (uint8_t)~(1u << (bit % 8));
 }
 
-/* Nothing cached from before VMXON may survive: invalidate every EPT and
- * VPID context (SDM 3, 29.4.3). Later no mapping changes and every vCPU has
- * its own VPID, so no further invalidation is needed. */
-static void vmx_flush_all(void)
+/* Every EPT-derived translation, of every context (SDM 3, 29.4.3.4). */
+static void vmx_invept_all(void)
 {
 	struct { uint64_t a, b; } desc = { 0, 0 };
 
 	if ((vmx_caps.ept_vpid & EPT_CAP_INVEPT) && (vmx_caps.ept_vpid & EPT_CAP_INVEPT_ALL))
 		__asm__ volatile("invept %0, %1" : : "m"(desc), "r"(2ull) : "cc", "memory");
+}
+
+/* Nothing cached from before VMXON may survive: invalidate every EPT and
+ * VPID context (SDM 3, 29.4.3). Later only a write-watch takes rights away
+ * (vmx_flush_nested), and every vCPU has its own VPID. */
+static void vmx_flush_all(void)
+{
+	struct { uint64_t a, b; } desc = { 0, 0 };
+
+	vmx_invept_all();
 	if (vmx_ctl.vpid && (vmx_caps.ept_vpid & VPID_CAP_INVVPID) &&
 	    (vmx_caps.ept_vpid & VPID_CAP_ALL))
 		__asm__ volatile("invvpid %0, %1" : : "m"(desc), "r"(2ull) : "cc", "memory");
@@ -163,15 +171,12 @@ static int vmx_vm_init(struct vm *vm)
 	return 0;
 }
 
-/* EPT-derived translations of every context (SDM 3, 29.4.3.4): the VM's
- * EPTP is not kept here, and this is rare (console `watch`). */
+/* All contexts: the VM's EPTP is not kept here, and this is rare (console
+ * `watch`). */
 static void vmx_flush_nested(struct vm *vm)
 {
-	struct { uint64_t a, b; } desc = { 0, 0 };
-
 	(void)vm;
-	if ((vmx_caps.ept_vpid & EPT_CAP_INVEPT) && (vmx_caps.ept_vpid & EPT_CAP_INVEPT_ALL))
-		__asm__ volatile("invept %0, %1" : : "m"(desc), "r"(2ull) : "cc", "memory");
+	vmx_invept_all();
 }
 
 void vmx_load(struct vcpu *v)
