@@ -6,12 +6,16 @@
  * range, logged. A write the decoder does not take (a string or
  * read-modify-write instruction, a page-table A/D update, an event frame)
  * ends the watches on that page, with a note naming the instruction, and
- * runs again unwatched: a watch never stops the guest.
+ * runs again unwatched: a console watch never stops the guest. A watch of
+ * the gdb stub's (a Z2 watchpoint) is not logged: once the write is done,
+ * the VM stops for gdb, as after a hardware data breakpoint, which traps
+ * after the write.
  */
 #include <core/console_views.h>
 #include <core/handlers.h>
 #include <core/vm.h>
 #include <core/watch.h>
+#include <debug/gdb_stub.h>
 #include <lib/printk.h>
 #include <lib/string.h>
 #include <x86/guest_mem.h>
@@ -79,12 +83,29 @@ static void watch_log(struct vcpu *v, struct watch *w, uint64_t gpa, unsigned si
 		      uint64_t value)
 {
 	w->hits++;
+	if (w->owner != WATCH_CONSOLE)
+		return;
 	if (w->hits <= WATCH_LOG_MAX)
 		printk("watch: vm %u (%s) vcpu %u rip 0x%lx wrote 0x%lx (%u bytes) at gpa 0x%lx\n",
 		       v->vm->id, v->vm->name, v->id, guest_rip(v), value, size, gpa);
 	if (w->hits == WATCH_LOG_MAX)
 		printk("watch: vm %u (%s): %u writes at gpa 0x%lx shown, the rest only counted "
 		       "(`watch`)\n", v->vm->id, v->vm->name, WATCH_LOG_MAX, w->gpa);
+}
+
+/* The write is done: the first gdb watch it touched stops the VM, with
+ * the address written in gdb's terms (within the watch). Before the
+ * instruction completes, so that a gdb step ending with it says so too. */
+static void watch_stop(struct vcpu *v, const struct watch_set *s, unsigned hits, uint64_t gpa)
+{
+	for (unsigned i = 0; i < WATCH_MAX; i++) {
+		const struct watch *w = &s->w[i];
+
+		if (hits & 1u << i && w->owner == WATCH_GDB) {
+			gdb_stub_watch_hit(v, w->tag + (gpa > w->gpa ? gpa - w->gpa : 0));
+			return;
+		}
+	}
 }
 
 bool watch_npf(struct vcpu *v, struct exit_info *e)
@@ -94,8 +115,8 @@ bool watch_npf(struct vcpu *v, struct exit_info *e)
 	struct fetched_insn f;
 	struct x86_mmio_op op;
 	char hex[48], what[64];
+	unsigned hits;
 	void *hva;
-	int hit;
 
 	if (!s || !e->npf.present || !watch_set_covers_page(s, gpa))
 		return false;
@@ -114,9 +135,12 @@ bool watch_npf(struct vcpu *v, struct exit_info *e)
 		return true;
 	}
 	value = x86_mmio_store_value(&op, v->regs.gpr);
-	if ((hit = watch_set_hit(s, gpa, op.size)) >= 0)
-		watch_log(v, &s->w[hit], gpa, op.size, value);
+	hits = watch_set_hits(s, gpa, op.size);
+	for (unsigned i = 0; i < WATCH_MAX; i++)
+		if (hits & 1u << i)
+			watch_log(v, &s->w[i], gpa, op.size, value);
 	memcpy(hva, &value, op.size);     /* little-endian: the low op.size bytes */
+	watch_stop(v, s, hits, gpa);
 	exit_complete_insn(v, f.insn.len);
 	return true;
 }
@@ -135,8 +159,9 @@ static void watch_list(void)
 
 			if (!w->len)
 				continue;
-			printk("vm %u (%s) gpa 0x%lx-0x%lx: %lu writes\n", vms[i]->id, vms[i]->name,
-			       w->gpa, w->gpa + w->len - 1, w->hits);
+			printk("vm %u (%s) gpa 0x%lx-0x%lx: %lu writes%s\n", vms[i]->id, vms[i]->name,
+			       w->gpa, w->gpa + w->len - 1, w->hits,
+			       w->owner == WATCH_GDB ? " (gdb's)" : "");
 			n++;
 		}
 	}
@@ -144,14 +169,93 @@ static void watch_list(void)
 		printk("no watches (watch <vm> <addr> <len>)\n");
 }
 
+enum range_error { RANGE_OK, RANGE_UNMAPPED, RANGE_SPLIT, RANGE_NOT_RAM };
+
+/* The guest-physical range behind guest-virtual [la, la+len), through
+ * vCPU 0's paging and contiguous in guest RAM; *bad: the page not mapped. */
+static enum range_error watch_translate(struct vm *vm, uint64_t la, uint64_t len,
+					uint64_t *gpa, uint64_t *bad)
+{
+	struct vcpu *v = vm->vcpus[0];
+	struct guest_sregs sr;
+
+	vendor->read_sregs(v, &sr);
+	for (uint64_t off = 0; off < len; off = (off | 0xfff) + 1) {
+		struct guest_walk w;
+
+		if (guest_walk_vcpu(v, &sr, la + off, &w)) {
+			*bad = la + off;
+			return RANGE_UNMAPPED;
+		}
+		if (!off)
+			*gpa = w.gpa;
+		else if (w.gpa != *gpa + off)
+			return RANGE_SPLIT;
+	}
+	return *gpa < vm->mem_size && len <= vm->mem_size - *gpa ? RANGE_OK : RANGE_NOT_RAM;
+}
+
+/* Adds the range to the set and takes the write right from its pages. */
+static int watch_insert(struct vm *vm, struct watch_set *s, uint64_t gpa, uint64_t len,
+			enum watch_owner owner, uint64_t tag)
+{
+	int i = watch_set_add(s, gpa, len, owner, tag);
+
+	if (i < 0)
+		return i;
+	if (watch_apply(vm, s, gpa, len)) {
+		watch_remove(vm, s, (unsigned)i);
+		return -3;
+	}
+	return 0;
+}
+
+/* The watches of another owner than the console's: only on VMs that run
+ * or are paused (watch_set_of then knows their tables). */
+static struct watch_set *watch_set_live(struct vm *vm)
+{
+	return vm->nr_vcpus && vm_is_live(vm) ? watch_set_of(vm) : NULL;
+}
+
+int watch_add(struct vm *vm, uint64_t la, uint64_t len, enum watch_owner owner)
+{
+	struct watch_set *s = watch_set_live(vm);
+	uint64_t gpa = 0, bad;
+
+	if (!s)
+		return -2;
+	if (!len || len > WATCH_MAX_LEN || watch_translate(vm, la, len, &gpa, &bad) != RANGE_OK)
+		return -2;
+	return watch_insert(vm, s, gpa, len, owner, la);
+}
+
+int watch_del(struct vm *vm, uint64_t la, uint64_t len, enum watch_owner owner)
+{
+	struct watch_set *s = watch_set_live(vm);
+	int i = s ? watch_set_find(s, owner, la, len) : -1;
+
+	if (i < 0)
+		return -1;
+	watch_remove(vm, s, (unsigned)i);
+	return 0;
+}
+
+void watch_del_all(struct vm *vm, enum watch_owner owner)
+{
+	struct watch_set *s = watch_set_live(vm);
+
+	for (unsigned i = 0; s && i < WATCH_MAX; i++)
+		if (s->w[i].len && s->w[i].owner == owner)
+			watch_remove(vm, s, i);
+}
+
 /* The guest-physical range behind [addr, addr+len): "p:" physical, else
  * virtual through vCPU 0's paging, contiguous in guest RAM. */
 static bool watch_range(struct vm *vm, const char *arg, uint64_t len, uint64_t *gpa)
 {
 	bool phys = arg[0] == 'p' && arg[1] == ':';
-	struct vcpu *v = vm->vcpus[0];
-	struct guest_sregs sr;
-	uint64_t la;
+	enum range_error r = RANGE_OK;
+	uint64_t la, bad = 0;
 
 	if (!console_parse_u64(arg + (phys ? 2 : 0), &la)) {
 		printk("error: bad address \"%s\"\n", arg);
@@ -159,30 +263,20 @@ static bool watch_range(struct vm *vm, const char *arg, uint64_t len, uint64_t *
 	}
 	if (phys) {
 		*gpa = la;
+		if (la >= vm->mem_size || len > vm->mem_size - la)
+			r = RANGE_NOT_RAM;
 	} else {
-		vendor->read_sregs(v, &sr);
-		for (uint64_t off = 0; off < len; off = (off | 0xfff) + 1) {
-			struct guest_walk w;
-
-			if (guest_walk_vcpu(v, &sr, la + off, &w)) {
-				printk("error: 0x%lx is not mapped (see `walk`)\n", la + off);
-				return false;
-			}
-			if (!off)
-				*gpa = w.gpa;
-			else if (w.gpa != *gpa + off) {
-				printk("error: 0x%lx-0x%lx is not contiguous in guest-physical memory "
-				       "(watch its pages with p:)\n", la, la + len - 1);
-				return false;
-			}
-		}
+		r = watch_translate(vm, la, len, gpa, &bad);
 	}
-	if (*gpa >= vm->mem_size || len > vm->mem_size - *gpa) {
+	if (r == RANGE_UNMAPPED)
+		printk("error: 0x%lx is not mapped (see `walk`)\n", bad);
+	else if (r == RANGE_SPLIT)
+		printk("error: 0x%lx-0x%lx is not contiguous in guest-physical memory "
+		       "(watch its pages with p:)\n", la, la + len - 1);
+	else if (r == RANGE_NOT_RAM)
 		printk("error: gpa 0x%lx-0x%lx is not all guest RAM (0..0x%lx)\n", *gpa,
 		       *gpa + len - 1, vm->mem_size - 1);
-		return false;
-	}
-	return true;
+	return r == RANGE_OK;
 }
 
 void console_cmd_watch(int argc, char **argv)
@@ -213,13 +307,12 @@ void console_cmd_watch(int argc, char **argv)
 	}
 	if (!watch_range(vm, argv[2], len, &gpa))
 		return;
-	if ((i = watch_set_add(s, gpa, len)) < 0) {
+	if ((i = watch_insert(vm, s, gpa, len, WATCH_CONSOLE, gpa)) == -1) {
 		printk("error: vm %u (%s) has %u watches already\n", vm->id, vm->name, WATCH_MAX);
 		return;
 	}
-	if (watch_apply(vm, s, gpa, len)) {
+	if (i) {
 		printk("error: out of memory for the page tables of the watch\n");
-		watch_remove(vm, s, (unsigned)i);
 		return;
 	}
 	printk("watch: vm %u (%s) gpa 0x%lx-0x%lx, writes logged\n", vm->id, vm->name, gpa,
@@ -239,13 +332,13 @@ void console_cmd_unwatch(int argc, char **argv)
 		return;
 	if (!all && !watch_range(vm, argv[2], 1, &gpa))
 		return;
-	if (!all && (i = watch_set_find(s, gpa)) < 0) {
+	if (!all && (i = watch_set_find(s, WATCH_CONSOLE, gpa, 0)) < 0) {
 		printk("error: vm %u (%s) has no watch starting at gpa 0x%lx (see `watch`)\n",
 		       vm->id, vm->name, gpa);
 		return;
 	}
 	for (unsigned j = 0; j < WATCH_MAX; j++) {
-		if (s->w[j].len && (all || s->w[j].gpa == gpa)) {
+		if (s->w[j].len && s->w[j].owner == WATCH_CONSOLE && (all || s->w[j].gpa == gpa)) {
 			printk("unwatch: vm %u (%s) gpa 0x%lx: %lu writes\n", vm->id, vm->name,
 			       s->w[j].gpa, s->w[j].hits);
 			watch_remove(vm, s, j);

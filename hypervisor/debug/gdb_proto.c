@@ -140,18 +140,27 @@ static size_t put_hex_num(char *out, uint64_t v)
 	return i;
 }
 
-static size_t stop_reply(struct gdb_proto *p, bool at_breakpoint)
+enum stop_why { STOP_PLAIN, STOP_SWBREAK, STOP_WATCH };
+
+/* "T<signal>[watch:<addr>;]thread:<n>;[swbreak:;]" (E.3). */
+static size_t stop_reply(struct gdb_proto *p, enum stop_why why, uint64_t addr)
 {
 	size_t n = 0;
 
 	p->reply[n++] = 'T';
 	p->reply[n++] = hex_chars[p->stop_signal >> 4];
 	p->reply[n++] = hex_chars[p->stop_signal & 15];
+	if (why == STOP_WATCH) {
+		memcpy(p->reply + n, "watch:", 6);
+		n += 6;
+		n += put_hex_num(p->reply + n, addr);
+		p->reply[n++] = ';';
+	}
 	memcpy(p->reply + n, "thread:", 7);
 	n += 7;
 	n += put_hex_num(p->reply + n, p->stop_thread);
 	p->reply[n++] = ';';
-	if (at_breakpoint && p->swbreak) {
+	if (why == STOP_SWBREAK && p->swbreak) {
 		memcpy(p->reply + n, "swbreak:;", 9);
 		n += 9;
 	}
@@ -177,7 +186,7 @@ static size_t cmd_status(struct gdb_proto *p, const char *arg, const char *end)
 {
 	(void)arg;
 	(void)end;
-	return stop_reply(p, false);
+	return stop_reply(p, STOP_PLAIN, 0);
 }
 
 static size_t cmd_read_regs(struct gdb_proto *p, const char *arg, const char *end)
@@ -380,7 +389,7 @@ static size_t cmd_breakpoint(struct gdb_proto *p, const char *arg, const char *e
 	if (gdb_parse_hex(&arg, end, &type) || arg == end || *arg++ != ',' ||
 	    parse_addr_len(&arg, end, &addr, &kind) || type > GDB_WP_ACCESS)
 		return reply_str(p, "E01");
-	rc = p->ops->breakpoint(p->ctx, (enum gdb_bp_type)type, addr, insert);
+	rc = p->ops->breakpoint(p->ctx, (enum gdb_bp_type)type, addr, kind, insert);
 	return rc > 0 ? 0 : reply_str(p, rc ? "E01" : "OK");
 }
 
@@ -635,7 +644,17 @@ void gdb_proto_stopped(struct gdb_proto *p, uint8_t signal, unsigned thread,
 	if (!p->attached)
 		return;
 	p->running = false;
-	send_framed(p, p->reply, stop_reply(p, at_breakpoint));
+	send_framed(p, p->reply, stop_reply(p, at_breakpoint ? STOP_SWBREAK : STOP_PLAIN, 0));
+}
+
+void gdb_proto_watch_hit(struct gdb_proto *p, unsigned thread, uint64_t addr)
+{
+	p->stop_signal = GDB_SIGTRAP;
+	p->stop_thread = thread;
+	if (!p->attached)
+		return;
+	p->running = false;
+	send_framed(p, p->reply, stop_reply(p, STOP_WATCH, addr));
 }
 
 void gdb_proto_exited(struct gdb_proto *p, uint8_t status)

@@ -6,8 +6,11 @@
  * and send the stop reply. Software breakpoints are INT3 bytes written
  * into guest RAM through the guest's page tables; the backend intercepts
  * INT3 and steps one instruction for us (GUEST_DEBUG_* in x86/vendor.h).
+ * Write watchpoints (Z2) are the console's write-watches with gdb as their
+ * owner (core/watch.c): a write to one is done, then the VM stops.
  */
 #include <core/vm.h>
+#include <core/watch.h>
 #include <debug/gdb_proto.h>
 #include <debug/gdb_stub.h>
 #include <lib/printk.h>
@@ -38,6 +41,8 @@ static struct {
 	bool phys;                /* monitor phys on: m/M take guest-physical addresses */
 	struct gdb_bp bps[GDB_MAX_BPS];
 	unsigned nr_bps;
+	struct vcpu *watch_vcpu;  /* hit a watchpoint during its step: that stop says so */
+	uint64_t watch_addr;
 } stub;
 
 /* gdb's amd64 order (gdb_proto.h) to the x86 encoding order of regs.h. */
@@ -163,6 +168,8 @@ static void detach(void *ctx)
 	(void)ctx;
 	stub.phys = false;
 	bp_remove_all();
+	if (stub.vm)
+		watch_del_all(stub.vm, WATCH_GDB);
 	stub.stepping = NULL;
 	debug_flags_update();
 	vm_run();
@@ -290,12 +297,31 @@ static void resume(void *ctx, unsigned thread, bool step)
 	vm_run();
 }
 
-static int breakpoint(void *ctx, enum gdb_bp_type type, uint64_t addr, bool insert)
+/* Z2/z2: a write-watch of gdb's over [addr, addr+len). Removing one that
+ * is gone already (a write the watch could not emulate ends it) is no
+ * error. */
+static int watchpoint(uint64_t addr, uint64_t len, bool insert)
+{
+	if (!stub.vm)
+		return -1;
+	if (!insert) {
+		watch_del(stub.vm, addr, len, WATCH_GDB);
+		return 0;
+	}
+	return watch_add(stub.vm, addr, len, WATCH_GDB) ? -1 : 0;
+}
+
+/* Z0 and Z2; hardware breakpoints (Z1) and read or access watchpoints
+ * (Z3, Z4) are not offered. */
+static int breakpoint(void *ctx, enum gdb_bp_type type, uint64_t addr, uint64_t kind,
+		      bool insert)
 {
 	struct gdb_bp *bp;
 	int rc = 0;
 
 	(void)ctx;
+	if (type == GDB_WP_WRITE)
+		return watchpoint(addr, kind, insert);
 	if (type != GDB_BP_SOFT)
 		return 1;
 	if (insert)
@@ -375,10 +401,30 @@ static const struct gdb_target_ops vm_target = {
 
 static void stopped(struct vcpu *v, uint8_t signal, bool at_breakpoint)
 {
+	bool watch = stub.watch_vcpu == v;
+
 	vm_halt();
 	stub.stepping = NULL;
+	stub.watch_vcpu = NULL;
 	debug_flags_update();
-	gdb_proto_stopped(&stub.proto, signal, v->id + 1, at_breakpoint);
+	if (watch)
+		gdb_proto_watch_hit(&stub.proto, v->id + 1, stub.watch_addr);
+	else
+		gdb_proto_stopped(&stub.proto, signal, v->id + 1, at_breakpoint);
+}
+
+/* Called before the writing instruction completes: a step of gdb's ends
+ * with it (exit_complete_insn) and its stop reports the watchpoint; else
+ * the VM stops here, and gdb reads the registers once the instruction has
+ * completed (the stub answers between slices). */
+void gdb_stub_watch_hit(struct vcpu *v, uint64_t addr)
+{
+	if (v->vm != stub.vm || !stub.proto.attached)
+		return;
+	stub.watch_vcpu = v;
+	stub.watch_addr = addr;
+	if (v != stub.stepping)
+		stopped(v, GDB_SIGTRAP, false);
 }
 
 bool gdb_stub_exception(struct vcpu *v, const struct exit_exception *x)
@@ -422,6 +468,7 @@ static void check_vm_ended(void)
 		stub.stepping = NULL;
 		stub.nr_bps = 0;
 		memset(stub.bps, 0, sizeof(stub.bps));
+		stub.watch_vcpu = NULL;
 		gdb_proto_exited(&stub.proto, (uint8_t)stub.vm->exit_status);
 	}
 }

@@ -112,12 +112,15 @@ static void resume(void *ctx, unsigned thread, bool step)
 		abort();
 }
 
-static int breakpoint(void *ctx, enum gdb_bp_type type, uint64_t addr, bool insert)
+static int breakpoint(void *ctx, enum gdb_bp_type type, uint64_t addr, uint64_t kind,
+		      bool insert)
 {
 	(void)ctx;
 	(void)insert;
 	if (type > GDB_WP_ACCESS)
 		abort();
+	if (type == GDB_WP_WRITE)
+		return in_ram(addr, kind) == kind && kind ? 0 : -1;
 	return type != GDB_BP_SOFT ? 1 : in_ram(addr, 1) ? 0 : -1;
 }
 
@@ -165,7 +168,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			feed((uint8_t)hex[sum & 15]);
 		}
 	}
-	/* A stop and an exit at the end, whatever state the session is in. */
+	/* Stops and an exit at the end, whatever state the session is in. */
+	gdb_proto_watch_hit(&proto, 1, MEM_BASE);
 	gdb_proto_stopped(&proto, GDB_SIGTRAP, 2, true);
 	gdb_proto_exited(&proto, 0);
 	return 0;

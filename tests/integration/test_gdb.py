@@ -3,9 +3,13 @@
 symbols. It attaches (the VM pauses), reads registers of both vCPUs, the control
 registers (monitor sregs) and memory at a symbol, guest-virtual and guest-physical
 (monitor phys; compared with the ELF's bytes), breaks on timer_arm (called once a
-tick), continues to it, steps one instruction and detaches; a second session by hand
-lets the guest run and stops it with Ctrl-C (gdb's batch mode cannot); the guest then
-ticks on to its normal end. Linux (no symbols: its vmlinux has none) is stopped at its
+tick), continues to it, steps one instruction, watches the tick count (ticker_count,
+written once a tick: gdb's `watch`, a Z2 write watchpoint on the console's write-watch)
+and continues to its next write, whose old and new value gdb shows, deletes the
+watchpoint and lets two more ticks pass without a stop, and detaches; a second session
+by hand sets a Z2 and reads the exact stop reply (T05watch:<addr>;thread:1;), removes
+it, lets the guest run and stops it with Ctrl-C (gdb's batch mode cannot); the guest
+then ticks on to its normal end. Linux (no symbols: its vmlinux has none) is stopped at its
 first console line, its registers and the code at RIP read, and it boots on to its
 power-off, which gdb sees as the end of the program. COM2 is on a Unix socket
 (--gdb-socket) for the minimal guest and on a local TCP port (--gdb PORT, `target remote
@@ -143,12 +147,20 @@ class RawSession:
         self.sock.close()
 
 
-def interrupt_running(sock):
-    """Attach, continue, Ctrl-C: the stop reply says SIGINT; then detach."""
+def interrupt_running(sock, watch):
+    """Attach; a write watchpoint (Z2) on the 8 bytes at `watch`, continue: the stop
+    reply names it; removed (z2), continue, Ctrl-C: the stop reply says SIGINT; then
+    detach. The replies in order."""
     s = RawSession(sock)
     try:
         s.send("?")
         first = s.reply()
+        s.send(f"Z2,{watch:x},8")
+        z2 = s.reply()
+        s.send("c")
+        hit = s.reply()
+        s.send(f"z2,{watch:x},8")
+        unz2 = s.reply()
         s.send("c")
         # Not long: Bochs skips the time its CPU idles, and the ticker idles between
         # ticks, so it would soon be at its end.
@@ -159,7 +171,7 @@ def interrupt_running(sock):
         detach = s.reply()
     finally:
         s.close()
-    return first, stop, detach
+    return first, z2, hit, unz2, stop, detach
 
 
 def values(out, name):
@@ -187,12 +199,16 @@ def test_gdb_minimal(backend, esp_dir, tmp_path):
             "x/8xb 0x1000000", "monitor phys off", "echo @VIRT\\n",
             f"break *{target:#x}", "continue", "echo HIT=", "p/x $rip",
             "stepi", "echo STEP=", "p/x $rip", "delete",
+            "echo @WATCH\\n", "watch ticker_count", "continue", "echo WRIP=", "p/x $rip",
+            "echo COUNT=", "p/x ticker_count", "delete", "echo @UNWATCHED\\n",
+            f"break *{target:#x}", "ignore 3 2", "continue", "echo COUNT2=", "p/x ticker_count",
+            "echo TICK=", "p/x $rip", "delete",
             "detach"], timeout=120 * scale)
         gdb_seconds = time.monotonic() - start
         print(out)
         ticks_before = len(re.findall(r"^\[tick\] tick ", log.read_text(errors="replace"),
                                       re.M))
-        first, stop, detach = interrupt_running(sock)
+        replies = interrupt_running(sock, syms["ticker_count"])
         rc = runner.wait(timeout=harness.BATCH_TIMEOUT * scale)
     finally:
         if runner.poll() is None:
@@ -230,7 +246,25 @@ def test_gdb_minimal(backend, esp_dir, tmp_path):
     step, = values(out, "STEP")
     assert step != target, out
     assert "detached" in out, out
-    assert (first, stop, detach) == ("T05thread:1;", "T02thread:1;", "OK")
+    # gdb's watch: a hardware watchpoint (Z2), hit after the write (RIP past the MOV,
+    # in ticker_run) with the old and the new count; deleted, two more ticks and
+    # their writes pass and the next stop is the breakpoint.
+    watch_part = out.split("@WATCH\n", 1)[1].split("@UNWATCHED\n", 1)[0]
+    assert "Hardware watchpoint 2: ticker_count" in watch_part, out
+    old_new = re.search(r"^Old value = (\d+)\nNew value = (\d+)$", watch_part, re.M)
+    assert old_new and int(old_new.group(2)) == int(old_new.group(1)) + 1, out
+    wrip, = values(out, "WRIP")
+    tr_lo, tr_hi = syms["ticker_run"], min(a for a in syms.values() if a > syms["ticker_run"])
+    assert tr_lo < wrip < tr_hi, (hex(wrip), out)
+    assert values(out, "COUNT") == [int(old_new.group(2))], out
+    assert values(out, "COUNT2") == [int(old_new.group(2)) + 2], out
+    assert values(out, "TICK") == [target], out
+    assert "SIGTRAP" not in out, out
+    # The same by hand: the exact stop reply (E.3) with the watched address.
+    first, z2, hit, unz2, stop, detach = replies
+    assert (first, z2, unz2) == ("T05thread:1;", "OK", "OK"), replies
+    assert hit == f"T05watch:{syms['ticker_count']:x};thread:1;", replies
+    assert (stop, detach) == ("T02thread:1;", "OK"), replies
     # Attached and detached twice; the guest ran on to its end and ended well.
     assert text.count("kestrel: gdb attached to vm 0 (tick)") == 2, harness.tail(text)
     assert "kestrel: gdb detached from vm 0 (tick)" in text, harness.tail(text)

@@ -21,7 +21,7 @@ static struct {
 	struct gdb_regs regs[THREADS + 1];
 	uint8_t mem[MEM_SIZE];
 	enum gdb_bp_type bp_type;
-	uint64_t bp_addr;
+	uint64_t bp_addr, bp_kind;
 	bool bp_insert;
 	unsigned bps;
 	char monitor_cmd[64];
@@ -95,14 +95,17 @@ static void fake_resume(void *ctx, unsigned thread, bool step)
 	t.resume_step = step;
 }
 
-static int fake_bp(void *ctx, enum gdb_bp_type type, uint64_t addr, bool insert)
+/* Software breakpoints and write watchpoints, as the stub has them. */
+static int fake_bp(void *ctx, enum gdb_bp_type type, uint64_t addr, uint64_t kind,
+		   bool insert)
 {
 	(void)ctx;
-	if (type != GDB_BP_SOFT)
+	if (type != GDB_BP_SOFT && type != GDB_WP_WRITE)
 		return 1;
 	t.bps++;
 	t.bp_type = type;
 	t.bp_addr = addr;
+	t.bp_kind = kind;
 	t.bp_insert = insert;
 	return addr == 0xdead ? -1 : 0;
 }
@@ -361,10 +364,48 @@ static void check_breakpoints(void)
 	CHECK(!strcmp(send("z0,ffffffff80001000,1"), "OK"));
 	CHECK(!t.bp_insert);
 	CHECK(!strcmp(send("Z0,dead,1"), "E01"));
-	CHECK(!strcmp(send("Z2,1000,4"), ""));           /* not supported by the target */
+	/* Z1, Z3, Z4: not supported by the target, the empty reply. */
+	CHECK(!strcmp(send("Z1,1000,1"), ""));
+	CHECK(!strcmp(send("Z3,1000,4"), ""));
+	CHECK(!strcmp(send("z4,1000,4"), ""));
 	CHECK(!strcmp(send("Z9,1000,4"), "E01"));
 	CHECK(!strcmp(send("Z0,1000"), "E01"));
 	CHECK_EQ(t.bps, 3);
+	/* Z2/z2: a write watchpoint, its length (kind) passed on. */
+	CHECK(!strcmp(send("Z2,ffff800000123450,8"), "OK"));
+	CHECK(t.bp_insert && t.bp_type == GDB_WP_WRITE);
+	CHECK_EQ(t.bp_addr, 0xffff800000123450ull);
+	CHECK_EQ(t.bp_kind, 8);
+	CHECK(!strcmp(send("z2,1004,2"), "OK"));
+	CHECK(!t.bp_insert && t.bp_type == GDB_WP_WRITE && t.bp_addr == 0x1004);
+	CHECK_EQ(t.bp_kind, 2);
+	CHECK(!strcmp(send("Z2,dead,4"), "E01"));
+	CHECK(!strcmp(send("Z2,1000,"), "E01"));
+	CHECK_EQ(t.bps, 6);
+}
+
+/* A watchpoint stop: the data address and the thread (E.3), and the
+ * session is no longer running; '?' then repeats a plain stop. */
+static void check_watch_stop(void)
+{
+	reset();
+	CHECK(!strcmp(send("qSupported:swbreak+"), "PacketSize=1000;swbreak+"));
+	CHECK(!strcmp(send("c"), "<none>"));
+	t.out_len = 0;
+	gdb_proto_watch_hit(&p, 2, 0xffffffff80012340ull);
+	CHECK(!strcmp(t.out, "$T05watch:ffffffff80012340;thread:2;#26"));
+	CHECK(!p.running);
+	CHECK(!strcmp(send("?"), "T05thread:2;"));
+	CHECK(!strcmp(send("qC"), "QC2"));
+	/* Address 0 is written as one digit; no session, no reply. */
+	t.out_len = 0;
+	gdb_proto_watch_hit(&p, 1, 0);
+	CHECK(strstr(t.out, "$T05watch:0;thread:1;#") != NULL);
+	CHECK(!strcmp(send("D"), "OK"));
+	t.out_len = 0;
+	t.out[0] = 0;
+	gdb_proto_watch_hit(&p, 1, 0x10);
+	CHECK_EQ(t.out_len, 0);
 }
 
 static void check_resume(void)
@@ -441,6 +482,7 @@ int main(void)
 	check_memory();
 	check_threads();
 	check_breakpoints();
+	check_watch_stop();
 	check_resume();
 	check_monitor_detach();
 	return unit_finish("test_gdb_proto");

@@ -1,7 +1,8 @@
 /* Write-watch ranges: adding up to the limit, refusing empty, oversized and
- * wrapping ranges, finding a range by its start, which range an access
- * touches (its first and last byte, and the bytes just outside), which
- * pages hold a range, and a removed range touching nothing. */
+ * wrapping ranges, finding a range by its owner, tag and length, which
+ * ranges an access touches (its first and last byte, and the bytes just
+ * outside; all of the overlapping ones), which pages hold a range, and a
+ * removed range touching nothing. */
 // UNIT-SOURCES: hypervisor/core/watch_core.c
 #include <string.h>
 #include <core/watch.h>
@@ -12,19 +13,19 @@ static void check_add_remove(void)
 	struct watch_set s;
 
 	memset(&s, 0, sizeof(s));
-	CHECK_EQ(watch_set_add(&s, 0x1000, 0), -2);
-	CHECK_EQ(watch_set_add(&s, 0x1000, WATCH_MAX_LEN + 1), -2);
-	CHECK_EQ(watch_set_add(&s, ~0ull - 3, 8), -2);
+	CHECK_EQ(watch_set_add(&s, 0x1000, 0, WATCH_CONSOLE, 0x1000), -2);
+	CHECK_EQ(watch_set_add(&s, 0x1000, WATCH_MAX_LEN + 1, WATCH_CONSOLE, 0x1000), -2);
+	CHECK_EQ(watch_set_add(&s, ~0ull - 3, 8, WATCH_CONSOLE, 0), -2);
 	for (int i = 0; i < WATCH_MAX; i++)
-		CHECK_EQ(watch_set_add(&s, 0x10000 * (i + 1), 8), i);
-	CHECK_EQ(watch_set_add(&s, 0x90000, 8), -1);
-	CHECK_EQ(watch_set_find(&s, 0x20000), 1);
-	CHECK_EQ(watch_set_find(&s, 0x20001), -1);
+		CHECK_EQ(watch_set_add(&s, 0x10000 * (i + 1), 8, WATCH_CONSOLE, 0x10000 * (i + 1)), i);
+	CHECK_EQ(watch_set_add(&s, 0x90000, 8, WATCH_GDB, 0x90000), -1);
+	CHECK_EQ(watch_set_find(&s, WATCH_CONSOLE, 0x20000, 0), 1);
+	CHECK_EQ(watch_set_find(&s, WATCH_CONSOLE, 0x20001, 0), -1);
 	watch_set_remove(&s, 1);
-	CHECK_EQ(watch_set_find(&s, 0x20000), -1);
-	CHECK_EQ(watch_set_add(&s, 0x90000, WATCH_MAX_LEN), 1);   /* the freed slot */
+	CHECK_EQ(watch_set_find(&s, WATCH_CONSOLE, 0x20000, 0), -1);
+	CHECK_EQ(watch_set_add(&s, 0x90000, WATCH_MAX_LEN, WATCH_CONSOLE, 0x90000), 1);   /* the freed slot */
 	watch_set_remove(&s, WATCH_MAX);                         /* out of range: nothing */
-	CHECK_EQ(watch_set_find(&s, 0x90000), 1);
+	CHECK_EQ(watch_set_find(&s, WATCH_CONSOLE, 0x90000, 0), 1);
 }
 
 static void check_hits(void)
@@ -32,8 +33,8 @@ static void check_hits(void)
 	struct watch_set s;
 
 	memset(&s, 0, sizeof(s));
-	CHECK_EQ(watch_set_add(&s, 0x5ffc, 8), 0);       /* crosses a page boundary */
-	CHECK_EQ(watch_set_add(&s, 0x8000, 1), 1);
+	CHECK_EQ(watch_set_add(&s, 0x5ffc, 8, WATCH_CONSOLE, 0x5ffc), 0);       /* crosses a page boundary */
+	CHECK_EQ(watch_set_add(&s, 0x8000, 1, WATCH_CONSOLE, 0x8000), 1);
 	CHECK_EQ(watch_set_hit(&s, 0x5ff8, 4), -1);      /* ends just before */
 	CHECK_EQ(watch_set_hit(&s, 0x5ff8, 8), 0);       /* its last bytes overlap */
 	CHECK_EQ(watch_set_hit(&s, 0x6003, 1), 0);       /* the range's last byte */
@@ -51,9 +52,40 @@ static void check_hits(void)
 	CHECK(!watch_set_covers_page(&s, 0x6000));
 }
 
+/* gdb's watches beside the console's: found by gdb's tag (its guest-virtual
+ * address) and length, never by the console's gpa; an access touching two
+ * ranges hits both. */
+static void check_owners(void)
+{
+	struct watch_set s;
+
+	memset(&s, 0, sizeof(s));
+	CHECK_EQ(watch_set_add(&s, 0x3000, 8, WATCH_CONSOLE, 0x3000), 0);
+	CHECK_EQ(watch_set_add(&s, 0x3004, 4, WATCH_GDB, 0xffff800000003004ull), 1);
+	CHECK_EQ(watch_set_add(&s, 0x3004, 2, WATCH_GDB, 0xffff800000003004ull), 2);
+	CHECK_EQ(s.w[1].owner, WATCH_GDB);
+	CHECK_EQ(s.w[1].tag, 0xffff800000003004ull);
+	CHECK_EQ(watch_set_find(&s, WATCH_GDB, 0x3004, 0), -1);          /* a gpa, not gdb's */
+	CHECK_EQ(watch_set_find(&s, WATCH_CONSOLE, 0x3004, 0), -1);
+	CHECK_EQ(watch_set_find(&s, WATCH_GDB, 0xffff800000003000ull, 0), -1);
+	CHECK_EQ(watch_set_find(&s, WATCH_GDB, 0xffff800000003004ull, 2), 2);
+	CHECK_EQ(watch_set_find(&s, WATCH_GDB, 0xffff800000003004ull, 4), 1);
+	CHECK_EQ(watch_set_find(&s, WATCH_GDB, 0xffff800000003004ull, 8), -1);
+	CHECK_EQ(watch_set_find(&s, WATCH_CONSOLE, 0x3000, 0), 0);
+	CHECK_EQ(watch_set_hits(&s, 0x3000, 4), 1u);                     /* below gdb's */
+	CHECK_EQ(watch_set_hits(&s, 0x3004, 1), 7u);                     /* all three */
+	CHECK_EQ(watch_set_hits(&s, 0x3006, 2), 3u);                     /* past the 2-byte one */
+	CHECK_EQ(watch_set_hits(&s, 0x3008, 8), 0u);
+	CHECK_EQ(watch_set_hit(&s, 0x3006, 2), 0);
+	watch_set_remove(&s, 0);
+	CHECK_EQ(watch_set_hit(&s, 0x3006, 2), 1);
+	CHECK_EQ(watch_set_hits(&s, 0x3000, 4), 0u);
+}
+
 int main(void)
 {
 	check_add_remove();
 	check_hits();
+	check_owners();
 	return unit_finish("test_watch");
 }

@@ -4,7 +4,9 @@
  * that faults on such a page is emulated (core/watch.c) and, when it
  * touches a watched range, logged with the vCPU, RIP, address, size and
  * value. The set of ranges is a pure core (core/watch_core.c, host unit
- * test tests/unit/test_watch.c).
+ * test tests/unit/test_watch.c). The gdb stub's write watchpoints (Z2) are
+ * watches too, owned by it: a write to one is not logged but stops the VM
+ * (gdb_stub_watch_hit).
  */
 #ifndef CORE_WATCH_H
 #define CORE_WATCH_H
@@ -16,28 +18,52 @@
 #define WATCH_MAX_LEN      (16 * 4096ull)   /* bytes per range */
 #define WATCH_LOG_MAX      1000             /* hits printed per range; the rest counted */
 
+/* Who set a watch, and so what a hit does. */
+enum watch_owner {
+	WATCH_CONSOLE,           /* logged */
+	WATCH_GDB,               /* the VM stops for gdb */
+};
+
 struct watch {
 	uint64_t gpa, len;       /* len 0: the slot is free */
 	uint64_t hits;
+	enum watch_owner owner;
+	uint64_t tag;            /* the owner's name for it: the console's gpa, gdb's address */
 };
 
 struct watch_set {
 	struct watch w[WATCH_MAX];
 };
 
-/* Adds [gpa, gpa+len): the slot's index, or -1 when the set is full, -2
- * when len is 0 or over WATCH_MAX_LEN or the range wraps. */
-int watch_set_add(struct watch_set *s, uint64_t gpa, uint64_t len);
-/* The range that begins at gpa, or -1. */
-int watch_set_find(const struct watch_set *s, uint64_t gpa);
+/* Adds [gpa, gpa+len) for owner: the slot's index, or -1 when the set is
+ * full, -2 when len is 0 or over WATCH_MAX_LEN or the range wraps. */
+int watch_set_add(struct watch_set *s, uint64_t gpa, uint64_t len, enum watch_owner owner,
+		  uint64_t tag);
+/* The owner's range with that tag and, unless len is 0, that length; or -1. */
+int watch_set_find(const struct watch_set *s, enum watch_owner owner, uint64_t tag,
+		   uint64_t len);
 void watch_set_remove(struct watch_set *s, unsigned idx);
-/* The first range an access of `size` bytes at gpa touches, or -1. */
+/* The ranges an access of `size` bytes at gpa touches, bit i for slot i. */
+unsigned watch_set_hits(const struct watch_set *s, uint64_t gpa, unsigned size);
+/* The first of them, or -1. */
 int watch_set_hit(const struct watch_set *s, uint64_t gpa, unsigned size);
 /* Whether any range lies (partly) in the 4 KiB page at `page`. */
 bool watch_set_covers_page(const struct watch_set *s, uint64_t page);
 
 struct vcpu;
+struct vm;
 struct exit_info;
+
+/* A watch for another owner than the console (the gdb stub): [la, la+len)
+ * guest-virtual through vCPU 0's paging, contiguous in guest RAM. 0, or -1
+ * when the VM has WATCH_MAX watches, -2 when the range is not guest RAM (or
+ * not contiguous in it, or too long), -3 when the page tables need memory
+ * there is not. */
+int watch_add(struct vm *vm, uint64_t la, uint64_t len, enum watch_owner owner);
+/* Ends the owner's watch added at la with length len: 0, or -1 if none. */
+int watch_del(struct vm *vm, uint64_t la, uint64_t len, enum watch_owner owner);
+/* Ends all the owner's watches of the VM. */
+void watch_del_all(struct vm *vm, enum watch_owner owner);
 
 /* A nested page fault on a watched page: the write emulated and logged.
  * False when the fault is not the watch's (handle_npf goes on). */

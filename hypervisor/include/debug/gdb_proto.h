@@ -61,8 +61,10 @@ struct gdb_target_ops {
 	/* Resumes every thread; with step, `thread` runs one instruction. The
 	 * stop is reported later through gdb_proto_stopped. */
 	void (*resume)(void *ctx, unsigned thread, bool step);
-	/* 0 done, -1 failed, 1 this type is not supported. */
-	int (*breakpoint)(void *ctx, enum gdb_bp_type type, uint64_t addr, bool insert);
+	/* Z/z: kind is the breakpoint's kind, a watchpoint's length in bytes.
+	 * 0 done, -1 failed, 1 this type is not supported. */
+	int (*breakpoint)(void *ctx, enum gdb_bp_type type, uint64_t addr, uint64_t kind,
+			  bool insert);
 	/* "monitor CMD": writes a NUL-terminated answer to out. */
 	void (*monitor)(void *ctx, const char *cmd, char *out, size_t len);
 };
@@ -108,6 +110,10 @@ enum gdb_rx_event gdb_proto_rx(struct gdb_proto *p, uint8_t c);
  * take PC to be past it. */
 void gdb_proto_stopped(struct gdb_proto *p, uint8_t signal, unsigned thread,
 		       bool at_breakpoint);
+/* The target stopped after a write to a Z2 watchpoint's range (the write
+ * done, PC past the instruction): "T05watch:<addr>;thread:<n>;" (E.3),
+ * addr the data address written, within the watchpoint. */
+void gdb_proto_watch_hit(struct gdb_proto *p, unsigned thread, uint64_t addr);
 /* The target ended (the VM stopped) while running: "W<status>", and the
  * session is over. */
 void gdb_proto_exited(struct gdb_proto *p, uint8_t status);

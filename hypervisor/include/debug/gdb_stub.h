@@ -8,6 +8,7 @@
 #define DEBUG_GDB_STUB_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <core/exit.h>
 
 struct vcpu;
@@ -21,5 +22,9 @@ bool gdb_stub_exception(struct vcpu *v, const struct exit_exception *x);
 /* An emulated instruction completed: true when it was the stub's single
  * step, which ends here (the CPU raises no #DB for it). */
 bool gdb_stub_step_done(struct vcpu *v);
+/* A write to a range of one of gdb's write watchpoints (core/watch.c) is
+ * done, before its instruction completes: the VM stops and gdb hears of the
+ * watchpoint at addr (the data address, guest-virtual). */
+void gdb_stub_watch_hit(struct vcpu *v, uint64_t addr);
 
 #endif
