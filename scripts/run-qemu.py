@@ -19,6 +19,11 @@ gets QEMU's monitor in interactive mode, nothing in batch mode. --gdb-socket PAT
 listening Unix socket, --gdb PORT on 127.0.0.1:PORT (`gdb -ex 'target remote :PORT'`); without
 either the machine has no COM2.
 
+A batch run that times out first gets a state report: the runner types `vms` and, for the
+first eight VMs of hv.cfg, `regs`, `vcpu VM 0` and `trace VM` into the console (COM1 on
+QEMU's stdin) and waits up to 15 s for the answers in the log. Not under Bochs (COM1 is a
+file there).
+
 Exit status: 0 the hypervisor reported success (it wrote 0x10 to port 0xf4, QEMU exit 33),
 1 it reported a failure (0x11, QEMU exit 35), 124 timeout, 130 interrupted,
 2 anything else (QEMU error, reset, killed). In interactive mode quitting QEMU
@@ -27,6 +32,7 @@ Exit status: 0 the hypervisor reported success (it wrote 0x10 to port 0xf4, QEMU
 import ctypes
 import fcntl
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -34,6 +40,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cli import add_serial_socket_args, parser_and_extra  # noqa: E402
@@ -197,13 +204,65 @@ def _die_with_parent():
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def run_qemu(cmd, interactive, timeout):
-    """Run QEMU; returns our exit status."""
-    stdin = None if interactive else subprocess.DEVNULL
+HANG_REPORT_VMS = 8         # the first VMs of the config get a state report on a timeout
+HANG_REPORT_WAIT = 15       # seconds for the report at most; it ends when the log is still
+
+
+def hang_report_commands(config_path):
+    """Console commands that show what each VM was doing when the run hung: the VM list,
+    then for each of the first VMs in the config its registers, its vCPU 0 (control
+    registers, events, local APIC) and its flight recorder (its last exits)."""
+    try:
+        with open(config_path) as f:
+            names = re.findall(r"^\s*\[vm\s+([^\]\s]+)\s*\]", f.read(), re.MULTILINE)
+    except OSError:
+        names = []
+    if not names:               # not a Kestrel configuration: nobody to ask
+        return None
+    cmds = ["vms"]
+    for name in names[:HANG_REPORT_VMS]:
+        cmds += [f"regs {name}", f"vcpu {name} 0", f"trace {name}"]
+    return cmds
+
+
+def hang_report(proc, cmds, log_path):
+    """Types the commands into Kestrel's console (COM1 on QEMU's stdin) and waits for the
+    prompt after the last one's output, so the log of a hung batch run says where each VM
+    was. A hypervisor that does not answer is killed all the same after HANG_REPORT_WAIT."""
+    try:
+        with open(log_path, "rb") as f:
+            text = f.read()
+    except OSError:
+        return
+    if b"kestrel: console ready" not in text:     # nobody to ask (yet)
+        return
+    start = len(text)
+    try:
+        proc.stdin.write("".join(c + "\r" for c in cmds).encode())
+        proc.stdin.flush()
+    except OSError:
+        return
+    last = re.compile(r"kestrel> " + re.escape(cmds[-1]) + r"\r?\n(?:.*\n)*?kestrel> ")
+    end = time.monotonic() + HANG_REPORT_WAIT
+    while time.monotonic() < end and proc.poll() is None:
+        time.sleep(0.5)
+        with open(log_path, "rb") as f:
+            f.seek(start)
+            if last.search(f.read().decode("ascii", "replace")):
+                return
+
+
+def run_qemu(cmd, interactive, timeout, report=None):
+    """Run QEMU; returns our exit status. report: (console commands, log path) to send
+    and wait for before killing a batch run that timed out."""
+    stdin = None if interactive else subprocess.PIPE if report else subprocess.DEVNULL
     proc = subprocess.Popen(cmd, stdin=stdin, preexec_fn=_die_with_parent)
     try:
         status = proc.wait(timeout)
     except subprocess.TimeoutExpired:
+        if report:
+            log(f"TIMEOUT after {timeout:g} s: asking Kestrel's console for each VM's state")
+            hang_report(proc, *report)
         stop(proc)
         log(f"TIMEOUT: QEMU was still running after {timeout:g} s and has been killed")
         return RC_TIMEOUT
@@ -245,6 +304,14 @@ def remove_gdb_socket(args):
             pass
 
 
+def batch_report(args):
+    """A batch run with COM1 on stdio gets the hang report (hang_report_commands)."""
+    if args.interactive or args.console_socket:
+        return None
+    cmds = hang_report_commands(args.config or os.path.join(args.esp, "hv.cfg"))
+    return (cmds, args.log) if cmds else None
+
+
 def main(argv):
     args = parse_args(argv)
     for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -273,7 +340,7 @@ def main(argv):
             log(f"serial log: {args.log}; Ctrl-] x quits QEMU, Ctrl-] h for help")
         relay = start_relay(args)
         try:
-            return run_qemu(cmd, args.interactive, args.timeout)
+            return run_qemu(cmd, args.interactive, args.timeout, batch_report(args))
         finally:
             if relay:
                 relay.stop()

@@ -33,6 +33,7 @@ BOOT_TIMEOUT = 120 * TIMEOUT_SCALE      # OVMF alone needs 3.4-5.4 s under TCG
 COMMAND_TIMEOUT = 30 * TIMEOUT_SCALE
 BATCH_TIMEOUT = 180 * TIMEOUT_SCALE
 TAIL_LINES = 40
+HANG_REPORT_LINES = 200
 
 
 class Backend(NamedTuple):
@@ -76,12 +77,24 @@ class Result:
         return (f"<Result {self.backend.name} rc={self.rc} {self.elapsed:.1f}s "
                 f"log={self.log_path}>")
 
+    def hang_report(self):
+        """The console's answers to run-qemu.py's state report after a timeout (from its
+        `vms` on, without the guests' lines), or "" when there is none."""
+        start = self.log_text.rfind("kestrel> vms\n")
+        if self.rc != 124 or start < 0:
+            return ""
+        lines = [ln for ln in self.log_text[start:].splitlines() if not ln.startswith("[")]
+        return "\n".join(lines[:HANG_REPORT_LINES])
+
     def describe(self):
-        """rc, the runner's messages and the serial log's tail, for assertion messages."""
+        """rc, the runner's messages and the serial log's tail (and the state report of a
+        run that timed out), for assertion messages."""
+        report = self.hang_report()
         return (f"{self.backend.runner.name} exit status {self.rc} after "
                 f"{self.elapsed:.1f} s\n"
                 f"--- runner stderr ---\n{self.stderr.strip()}\n"
-                f"--- serial log tail ({self.log_path}) ---\n{tail(self.log_text)}")
+                f"--- serial log tail ({self.log_path}) ---\n{tail(self.log_text)}"
+                + (f"\n--- state report after the timeout ---\n{report}" if report else ""))
 
     def assert_rc(self, expected):
         assert self.rc == expected, f"expected exit status {expected}\n{self.describe()}"

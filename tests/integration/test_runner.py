@@ -2,6 +2,7 @@
 no hypervisor: the ESP holds data/exit_app.c, built here with gnu-efi. Each boot costs
 about 4-6 s under QEMU ([svm]) and 15-25 s under Bochs ([vmx]), mostly OVMF."""
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -176,6 +177,38 @@ def test_timeout_kills_the_emulator_and_returns_124(boot_batch, app_esp, backend
     assert r.elapsed < r.timeout + 10
     if backend == "svm":            # too short for OVMF under Bochs
         r.search(r"^hello$")
+
+
+TICKERS = """
+[vm tick]
+memory = 8M
+kernel = guests/minimal.elf
+cmdline = ticker
+
+[vm pair]
+memory = 8M
+vcpus = 2
+kernel = guests/minimal.elf
+cmdline = ticker
+"""
+
+
+def test_timeout_asks_kestrel_for_each_vms_state(boot_batch, backend):
+    """Tickers never end: on the timeout run-qemu.py types vms, regs, vcpu and trace for
+    each VM into the console before it kills QEMU, and describe() shows the answers."""
+    if backend != "svm":
+        pytest.skip("run-bochs.py cannot type into the console: Bochs's COM1 is a file")
+    r = boot_batch(TICKERS, timeout=30)
+    r.assert_rc(124)
+    assert "asking Kestrel's console" in r.stderr, r.describe()
+    report = r.hang_report()
+    for vm in ("tick", "pair"):
+        for cmd in (f"regs {vm}", f"vcpu {vm} 0", f"trace {vm}"):
+            assert f"kestrel> {cmd}\n" in report, r.describe()
+    assert re.search(r"^1\s+pair\s+running\s+2\s", report, re.MULTILINE), r.describe()
+    assert re.search(r"RIP\s*[0-9a-f]{16}", report), r.describe()
+    assert re.search(r"^[0-9a-f]{16} 1\s+[01]\s+hlt\s", report, re.MULTILINE), r.describe()
+    assert "--- state report after the timeout ---" in r.describe()
 
 
 def test_interactive_console_and_ctrl_a_x(interactive_session, app_esp):
