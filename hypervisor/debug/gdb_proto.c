@@ -98,6 +98,128 @@ static uint64_t le_value(const uint8_t *b, unsigned size)
 	return v;
 }
 
+/*
+ * The description (gdb manual, G.2 "Target Description Format"): the core
+ * and SSE features in the 'g' order, register numbers running on from 0
+ * as the format's default; then the segment bases and the system
+ * registers, numbered from GDB_SYS_REG_FIRST. gdb's i386 code recognises
+ * the first three features by name; the last is ours, and gdb shows its
+ * registers by name ("system" group: `info registers system`). Written
+ * without '$', '#', '}' and '*', so it goes out unescaped.
+ */
+const char gdb_target_xml[] =
+	"<?xml version=\"1.0\"?>\n"
+	"<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n"
+	"<target version=\"1.0\">\n"
+	"<architecture>i386:x86-64</architecture>\n"
+	"<feature name=\"org.gnu.gdb.i386.core\">\n"
+	"<flags id=\"x86_eflags\" size=\"4\">\n"
+	"<field name=\"CF\" start=\"0\" end=\"0\"/>\n"
+	"<field name=\"PF\" start=\"2\" end=\"2\"/>\n"
+	"<field name=\"AF\" start=\"4\" end=\"4\"/>\n"
+	"<field name=\"ZF\" start=\"6\" end=\"6\"/>\n"
+	"<field name=\"SF\" start=\"7\" end=\"7\"/>\n"
+	"<field name=\"TF\" start=\"8\" end=\"8\"/>\n"
+	"<field name=\"IF\" start=\"9\" end=\"9\"/>\n"
+	"<field name=\"DF\" start=\"10\" end=\"10\"/>\n"
+	"<field name=\"OF\" start=\"11\" end=\"11\"/>\n"
+	"<field name=\"NT\" start=\"14\" end=\"14\"/>\n"
+	"<field name=\"RF\" start=\"16\" end=\"16\"/>\n"
+	"<field name=\"VM\" start=\"17\" end=\"17\"/>\n"
+	"<field name=\"AC\" start=\"18\" end=\"18\"/>\n"
+	"<field name=\"VIF\" start=\"19\" end=\"19\"/>\n"
+	"<field name=\"VIP\" start=\"20\" end=\"20\"/>\n"
+	"<field name=\"ID\" start=\"21\" end=\"21\"/>\n"
+	"</flags>\n"
+	"<reg name=\"rax\" bitsize=\"64\" type=\"int64\"/>\n"
+	"<reg name=\"rbx\" bitsize=\"64\" type=\"int64\"/>\n"
+	"<reg name=\"rcx\" bitsize=\"64\" type=\"int64\"/>\n"
+	"<reg name=\"rdx\" bitsize=\"64\" type=\"int64\"/>\n"
+	"<reg name=\"rsi\" bitsize=\"64\" type=\"int64\"/>\n"
+	"<reg name=\"rdi\" bitsize=\"64\" type=\"int64\"/>\n"
+	"<reg name=\"rbp\" bitsize=\"64\" type=\"data_ptr\"/>\n"
+	"<reg name=\"rsp\" bitsize=\"64\" type=\"data_ptr\"/>\n"
+	"<reg name=\"r8\" bitsize=\"64\" type=\"int64\"/>\n"
+	"<reg name=\"r9\" bitsize=\"64\" type=\"int64\"/>\n"
+	"<reg name=\"r10\" bitsize=\"64\" type=\"int64\"/>\n"
+	"<reg name=\"r11\" bitsize=\"64\" type=\"int64\"/>\n"
+	"<reg name=\"r12\" bitsize=\"64\" type=\"int64\"/>\n"
+	"<reg name=\"r13\" bitsize=\"64\" type=\"int64\"/>\n"
+	"<reg name=\"r14\" bitsize=\"64\" type=\"int64\"/>\n"
+	"<reg name=\"r15\" bitsize=\"64\" type=\"int64\"/>\n"
+	"<reg name=\"rip\" bitsize=\"64\" type=\"code_ptr\"/>\n"
+	"<reg name=\"eflags\" bitsize=\"32\" type=\"x86_eflags\"/>\n"
+	"<reg name=\"cs\" bitsize=\"32\" type=\"int32\"/>\n"
+	"<reg name=\"ss\" bitsize=\"32\" type=\"int32\"/>\n"
+	"<reg name=\"ds\" bitsize=\"32\" type=\"int32\"/>\n"
+	"<reg name=\"es\" bitsize=\"32\" type=\"int32\"/>\n"
+	"<reg name=\"fs\" bitsize=\"32\" type=\"int32\"/>\n"
+	"<reg name=\"gs\" bitsize=\"32\" type=\"int32\"/>\n"
+	"<reg name=\"st0\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+	"<reg name=\"st1\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+	"<reg name=\"st2\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+	"<reg name=\"st3\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+	"<reg name=\"st4\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+	"<reg name=\"st5\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+	"<reg name=\"st6\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+	"<reg name=\"st7\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+	"<reg name=\"fctrl\" bitsize=\"32\" type=\"int32\" group=\"float\"/>\n"
+	"<reg name=\"fstat\" bitsize=\"32\" type=\"int32\" group=\"float\"/>\n"
+	"<reg name=\"ftag\" bitsize=\"32\" type=\"int32\" group=\"float\"/>\n"
+	"<reg name=\"fiseg\" bitsize=\"32\" type=\"int32\" group=\"float\"/>\n"
+	"<reg name=\"fioff\" bitsize=\"32\" type=\"int32\" group=\"float\"/>\n"
+	"<reg name=\"foseg\" bitsize=\"32\" type=\"int32\" group=\"float\"/>\n"
+	"<reg name=\"fooff\" bitsize=\"32\" type=\"int32\" group=\"float\"/>\n"
+	"<reg name=\"fop\" bitsize=\"32\" type=\"int32\" group=\"float\"/>\n"
+	"</feature>\n"
+	"<feature name=\"org.gnu.gdb.i386.sse\">\n"
+	"<vector id=\"v4f\" type=\"ieee_single\" count=\"4\"/>\n"
+	"<vector id=\"v2d\" type=\"ieee_double\" count=\"2\"/>\n"
+	"<vector id=\"v16i8\" type=\"int8\" count=\"16\"/>\n"
+	"<vector id=\"v8i16\" type=\"int16\" count=\"8\"/>\n"
+	"<vector id=\"v4i32\" type=\"int32\" count=\"4\"/>\n"
+	"<vector id=\"v2i64\" type=\"int64\" count=\"2\"/>\n"
+	"<union id=\"vec128\">\n"
+	"<field name=\"v4_float\" type=\"v4f\"/>\n"
+	"<field name=\"v2_double\" type=\"v2d\"/>\n"
+	"<field name=\"v16_int8\" type=\"v16i8\"/>\n"
+	"<field name=\"v8_int16\" type=\"v8i16\"/>\n"
+	"<field name=\"v4_int32\" type=\"v4i32\"/>\n"
+	"<field name=\"v2_int64\" type=\"v2i64\"/>\n"
+	"<field name=\"uint128\" type=\"uint128\"/>\n"
+	"</union>\n"
+	"<reg name=\"xmm0\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>\n"
+	"<reg name=\"xmm1\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>\n"
+	"<reg name=\"xmm2\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>\n"
+	"<reg name=\"xmm3\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>\n"
+	"<reg name=\"xmm4\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>\n"
+	"<reg name=\"xmm5\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>\n"
+	"<reg name=\"xmm6\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>\n"
+	"<reg name=\"xmm7\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>\n"
+	"<reg name=\"xmm8\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>\n"
+	"<reg name=\"xmm9\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>\n"
+	"<reg name=\"xmm10\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>\n"
+	"<reg name=\"xmm11\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>\n"
+	"<reg name=\"xmm12\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>\n"
+	"<reg name=\"xmm13\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>\n"
+	"<reg name=\"xmm14\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>\n"
+	"<reg name=\"xmm15\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>\n"
+	"<reg name=\"mxcsr\" bitsize=\"32\" type=\"int32\" group=\"vector\"/>\n"
+	"</feature>\n"
+	"<feature name=\"org.gnu.gdb.i386.segments\">\n"
+	"<reg name=\"fs_base\" bitsize=\"64\" type=\"int64\"/>\n"
+	"<reg name=\"gs_base\" bitsize=\"64\" type=\"int64\"/>\n"
+	"</feature>\n"
+	"<feature name=\"org.kestrel.x86.sys\">\n"
+	"<reg name=\"cr0\" bitsize=\"64\" type=\"int64\" group=\"system\"/>\n"
+	"<reg name=\"cr2\" bitsize=\"64\" type=\"int64\" group=\"system\"/>\n"
+	"<reg name=\"cr3\" bitsize=\"64\" type=\"int64\" group=\"system\"/>\n"
+	"<reg name=\"cr4\" bitsize=\"64\" type=\"int64\" group=\"system\"/>\n"
+	"<reg name=\"cr8\" bitsize=\"64\" type=\"int64\" group=\"system\"/>\n"
+	"<reg name=\"efer\" bitsize=\"64\" type=\"int64\" group=\"system\"/>\n"
+	"</feature>\n"
+	"</target>\n";
+
 /* --------------------------------------------------------------- output */
 
 static void send_framed(struct gdb_proto *p, const char *data, size_t len)
@@ -224,20 +346,34 @@ static size_t cmd_write_regs(struct gdb_proto *p, const char *arg, const char *e
 	return reply_str(p, p->ops->set_regs(p->ctx, thread, &r) ? "E01" : "OK");
 }
 
+static bool is_sys_reg(uint64_t n)
+{
+	return n >= GDB_SYS_REG_FIRST && n < GDB_SYS_REG_FIRST + GDB_NR_SYS_REGS;
+}
+
+/* p: one register; a system register (target description) too. */
 static size_t cmd_read_reg(struct gdb_proto *p, const char *arg, const char *end)
 {
 	struct gdb_regs r;
+	unsigned size;
 	uint64_t n;
 
 	if (gdb_parse_hex(&arg, end, &n) || arg != end)
 		return reply_str(p, "E01");
-	if (n >= GDB_NR_REGS)    /* not ours (orig_rax, fs_base...): unavailable */
+	if (n >= GDB_NR_REGS && !is_sys_reg(n))   /* not ours (orig_rax...): unavailable */
 		return reply_str(p, "xxxxxxxxxxxxxxxx");
 	if (p->ops->get_regs(p->ctx, reg_thread(p), &r))
 		return reply_str(p, "E01");
-	reg_bytes(&r, (unsigned)n, p->data);
-	gdb_hex_encode(p->data, reg_size((unsigned)n), p->reply);
-	return 2 * reg_size((unsigned)n);
+	if (is_sys_reg(n)) {
+		size = 8;
+		for (unsigned i = 0; i < size; i++)
+			p->data[i] = (uint8_t)(r.sys[n - GDB_SYS_REG_FIRST] >> (8 * i));
+	} else {
+		size = reg_size((unsigned)n);
+		reg_bytes(&r, (unsigned)n, p->data);
+	}
+	gdb_hex_encode(p->data, size, p->reply);
+	return 2 * size;
 }
 
 static size_t cmd_write_reg(struct gdb_proto *p, const char *arg, const char *end)
@@ -246,6 +382,7 @@ static size_t cmd_write_reg(struct gdb_proto *p, const char *arg, const char *en
 	struct gdb_regs r;
 	uint64_t n;
 
+	/* The system registers are read-only: E01 as for a register not known. */
 	if (gdb_parse_hex(&arg, end, &n) || arg == end || *arg++ != '=' || n >= GDB_NR_REGS)
 		return reply_str(p, "E01");
 	size = reg_size((unsigned)n);
@@ -416,17 +553,61 @@ static bool has_feature(const char *arg, const char *end, const char *name)
 	return false;
 }
 
+/* Appends a NUL-terminated string to the reply at n; its new length. */
+static size_t reply_append(struct gdb_proto *p, size_t n, const char *str)
+{
+	size_t len = strlen(str);
+
+	memcpy(p->reply + n, str, len);
+	return n + len;
+}
+
 static size_t q_supported(struct gdb_proto *p, const char *arg, const char *end)
 {
 	size_t n = reply_str(p, "PacketSize=");
 
 	n += put_hex_num(p->reply + n, GDB_PKT_MAX);
+	n = reply_append(p, n, ";qXfer:features:read+");
 	p->swbreak = has_feature(arg, end, "swbreak+");
-	if (p->swbreak) {
-		memcpy(p->reply + n, ";swbreak+", 9);
-		n += 9;
-	}
+	if (p->swbreak)
+		n = reply_append(p, n, ";swbreak+");
 	return n;
+}
+
+static bool starts_with(const char *s, const char *end, const char *prefix)
+{
+	size_t len = strlen(prefix);
+
+	return (size_t)(end - s) >= len && !memcmp(s, prefix, len);
+}
+
+/* qXfer:features:read:<annex>:<offset>,<length> (E.4): 'm' and a part of
+ * the description with more to come, 'l' and its last part (maybe none).
+ * The only annex is target.xml; other objects get the empty reply. */
+static size_t q_xfer(struct gdb_proto *p, const char *arg, const char *end)
+{
+	static const char annex[] = "target.xml:";
+	size_t size = sizeof(gdb_target_xml) - 1, n;
+	uint64_t off, len;
+
+	if (!starts_with(arg, end, ":features:read:"))
+		return 0;
+	arg += 15;
+	if (!starts_with(arg, end, annex))
+		return reply_str(p, "E00");
+	arg += sizeof(annex) - 1;
+	if (parse_addr_len(&arg, end, &off, &len) || arg != end)
+		return reply_str(p, "E00");
+	if (off > size)
+		return reply_str(p, "E01");
+	n = size - off;
+	if (len < n)
+		n = (size_t)len;
+	if (n > sizeof(p->reply) - 1)
+		n = sizeof(p->reply) - 1;
+	p->reply[0] = off + n < size ? 'm' : 'l';
+	memcpy(p->reply + 1, gdb_target_xml + off, n);
+	return n + 1;
 }
 
 static size_t q_attached(struct gdb_proto *p, const char *arg, const char *end)
@@ -494,6 +675,7 @@ static const struct {
 	{ "qSupported", q_supported },   { "qAttached", q_attached },
 	{ "qC", q_current_thread },      { "qfThreadInfo", q_first_thread },
 	{ "qsThreadInfo", q_next_thread }, { "qRcmd", q_monitor },
+	{ "qXfer", q_xfer },
 };
 
 /* A query is its name, then the end, ':' or ','. Unknown ones get the

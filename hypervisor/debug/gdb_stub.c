@@ -13,6 +13,7 @@
 #include <core/watch.h>
 #include <debug/gdb_proto.h>
 #include <debug/gdb_stub.h>
+#include <devices/lapic.h>
 #include <lib/printk.h>
 #include <lib/string.h>
 #include <x86/guest_mem.h>
@@ -202,6 +203,14 @@ static int get_regs(void *ctx, unsigned thread, struct gdb_regs *r)
 	r->r[GDB_ES] = s.es.sel;
 	r->r[GDB_FS] = s.fs.sel;
 	r->r[GDB_GS] = s.gs.sel;
+	r->sys[GDB_FS_BASE] = s.fs.base;
+	r->sys[GDB_GS_BASE] = s.gs.base;
+	r->sys[GDB_CR0] = s.cr0;
+	r->sys[GDB_CR2] = s.cr2;
+	r->sys[GDB_CR3] = s.cr3;
+	r->sys[GDB_CR4] = s.cr4;
+	r->sys[GDB_CR8] = lapic_read_cr8(v);
+	r->sys[GDB_EFER] = s.efer;
 	return 0;
 }
 
@@ -332,8 +341,8 @@ static int breakpoint(void *ctx, enum gdb_bp_type type, uint64_t addr, uint64_t 
 	return rc;
 }
 
-/* monitor sregs: what the register layout without a target description
- * leaves out, for every vCPU (gdb does not say which thread it shows). */
+/* monitor sregs: beyond what the target description has (GDTR, IDTR),
+ * for every vCPU at once (gdb does not say which thread it shows). */
 static void monitor_sregs(char *out, size_t len)
 {
 	size_t n = 0;

@@ -1,7 +1,8 @@
 """The gdb stub (issue 11, item 1; docs/gdb.md): Debian's gdb in batch mode on COM2
 (the runner's --gdb-socket) against the minimal guest in ticker mode, with its ELF for
 symbols. It attaches (the VM pauses), reads registers of both vCPUs, the control
-registers (monitor sregs) and memory at a symbol, guest-virtual and guest-physical
+registers (monitor sregs, and the same through the target description: $cr3,
+$fs_base...) and memory at a symbol, guest-virtual and guest-physical
 (monitor phys; compared with the ELF's bytes), breaks on timer_arm (called once a
 tick), continues to it, steps one instruction, watches the tick count (ticker_count,
 written once a tick: gdb's `watch`, a Z2 write watchpoint on the console's write-watch)
@@ -9,8 +10,8 @@ and continues to its next write, whose old and new value gdb shows, deletes the
 watchpoint and lets two more ticks pass without a stop, and detaches; a second session
 by hand sets a Z2 and reads the exact stop reply (T05watch:<addr>;thread:1;), removes
 it, lets the guest run and stops it with Ctrl-C (gdb's batch mode cannot); the guest
-then ticks on to its normal end. Linux (no symbols: its vmlinux has none) is stopped at its
-first console line, its registers and the code at RIP read, and it boots on to its
+then ticks on to its normal end. Linux (no symbols: its vmlinux has none) is stopped
+at its first console line, its registers and the code at RIP read, and it boots on to its
 power-off, which gdb sees as the end of the program. COM2 is on a Unix socket
 (--gdb-socket) for the minimal guest and on a local TCP port (--gdb PORT, `target remote
 :PORT`) for Linux; the timeouts are scaled for Bochs."""
@@ -194,6 +195,9 @@ def test_gdb_minimal(backend, esp_dir, tmp_path):
             "echo RIP=", "p/x $rip", "info symbol $rip",
             "info threads", "thread 2", "echo RIP2=", "p/x $rip", "thread 1",
             "monitor help", "monitor sregs",
+            "echo FS_BASE=", "p/x $fs_base", "echo GS_BASE=", "p/x $gs_base",
+            "echo CR0=", "p/x $cr0", "echo CR3=", "p/x $cr3", "echo CR4=", "p/x $cr4",
+            "echo EFER=", "p/x $efer", "echo CR8=", "p/x $cr8", "info registers fs_base",
             "x/16xb ticker_run",
             "echo @PHYS\\n", "monitor phys on", f"x/8xb {syms['ticker_run']:#x}",
             "x/8xb 0x1000000", "monitor phys off", "echo @VIRT\\n",
@@ -230,6 +234,16 @@ def test_gdb_minimal(backend, esp_dir, tmp_path):
     cr0, cr3, cr4, efer = (int(v, 16) for v in sregs.groups())
     assert cr3 & ~0xfff == syms["boot_pml4"] and cr0 & 0x80000001 == 0x80000001, out
     assert cr4 & 0x20 and efer & 0x500 == 0x500, out             # PAE; LME, LMA
+    # The target description's registers (qXfer:features:read:target.xml) are what
+    # monitor sregs says of thread 1 (vCPU 0).
+    bases = re.search(r"^  fs_base (0x[0-9a-f]+) gs_base (0x[0-9a-f]+) ", out, re.M)
+    assert bases, out
+    assert values(out, "FS_BASE") == [int(bases.group(1), 16)], out
+    assert values(out, "GS_BASE") == [int(bases.group(2), 16)], out
+    assert (values(out, "CR0"), values(out, "CR3")) == ([cr0], [cr3]), out
+    assert (values(out, "CR4"), values(out, "EFER")) == ([cr4], [efer]), out
+    assert len(values(out, "CR8")) == 1, out
+    assert re.search(r"^fs_base +0x[0-9a-f]+ +\d+$", out, re.M), out
     # monitor phys on: guest-physical (the image is loaded where it is linked); the
     # end of its 16 MiB of RAM is the end of what can be read.
     assert "(debugging vm 0 tick, guest-physical addresses)" in out, out

@@ -284,7 +284,16 @@ static void check_registers(void)
 	CHECK(!strcmp(send("p11"), "46020000"));
 	CHECK(!strcmp(send("p18"), "00000000000000000000"));    /* st0: 10 bytes */
 	CHECK(!strcmp(send("p38"), "00000000"));                /* mxcsr */
-	CHECK(!strcmp(send("p39"), "xxxxxxxxxxxxxxxx"));
+	/* The system registers after mxcsr (39): fs_base 0x39 .. efer 0x40. */
+	g->sys[GDB_FS_BASE] = 0x7fff12345678ull;
+	g->sys[GDB_CR3] = 0x10b000;
+	g->sys[GDB_EFER] = 0xd01;
+	CHECK(!strcmp(send("p39"), "78563412ff7f0000"));
+	CHECK(!strcmp(send("p3d"), "00b0100000000000"));        /* cr3 */
+	CHECK(!strcmp(send("p40"), "010d000000000000"));        /* efer */
+	CHECK(!strcmp(send("p41"), "xxxxxxxxxxxxxxxx"));        /* beyond: unavailable */
+	CHECK(!strcmp(send("P3d=0000000000000000"), "E01"));    /* read-only */
+	CHECK_EQ(g->sys[GDB_CR3], 0x10b000);
 	CHECK(!strcmp(send("pzz"), "E01"));
 	/* P: rip and eflags; FPU writes accepted and ignored; bad sizes refused. */
 	CHECK(!strcmp(send("P10=efbeadde00000000"), "OK"));
@@ -307,6 +316,99 @@ static void check_registers(void)
 	CHECK(!strcmp(send("Hg3"), "E01"));
 	CHECK(!strcmp(send("Hg-1"), "OK"));
 	CHECK(!strcmp(send("Hx1"), "E01"));
+}
+
+/* Reads the description through qXfer in parts of `chunk` bytes as gdb
+ * does, checking the 'm'/'l' prefixes; the text read, or NULL. */
+static const char *read_xml(size_t chunk)
+{
+	static char xml[16384];
+	size_t got = 0;
+	char req[64];
+	const char *r;
+
+	for (;;) {
+		snprintf(req, sizeof(req), "qXfer:features:read:target.xml:%zx,%zx", got, chunk);
+		r = send(req);
+		if ((r[0] != 'm' && r[0] != 'l') || strlen(r + 1) > chunk ||
+		    got + strlen(r + 1) >= sizeof(xml))
+			return NULL;
+		memcpy(xml + got, r + 1, strlen(r + 1));
+		got += strlen(r + 1);
+		if (r[0] == 'l')
+			break;
+		if (!r[1])
+			return NULL;            /* 'm' with nothing: no progress */
+	}
+	xml[got] = 0;
+	return xml;
+}
+
+/* qXfer:features:read: the description whole in any part size, the
+ * annex, offsets at and past its end, malformed requests, other objects;
+ * and the description itself: what gdb's i386 code needs of it, in the
+ * 'g' order, and nothing that would need escaping. */
+static void check_target_xml(void)
+{
+	size_t size = strlen(gdb_target_xml);
+	const char *x, *rax, *mxcsr, *fs_base, *cr3;
+	char req[64];
+
+	reset();
+	CHECK(size > GDB_PKT_MAX);          /* more than one reply: parts exercised */
+	x = read_xml(0xffff);               /* gdb's first request is this big */
+	CHECK(x && !strcmp(x, gdb_target_xml));
+	x = read_xml(7);
+	CHECK(x && !strcmp(x, gdb_target_xml));
+	x = read_xml(size);                 /* exactly all, but capped by a reply */
+	CHECK(x && !strcmp(x, gdb_target_xml));
+	CHECK(!strcmp(send("qXfer:features:read:target.xml:0,5"), "m<?xml"));
+	snprintf(req, sizeof(req), "qXfer:features:read:target.xml:%zx,10", size - 3);
+	CHECK(!strcmp(send(req), "lt>\n"));  /* the tail of "</target>\n" */
+	snprintf(req, sizeof(req), "qXfer:features:read:target.xml:%zx,10", size);
+	CHECK(!strcmp(send(req), "l"));
+	snprintf(req, sizeof(req), "qXfer:features:read:target.xml:%zx,10", size + 1);
+	CHECK(!strcmp(send(req), "E01"));
+	CHECK(!strcmp(send("qXfer:features:read:target.xml:0,0"), "m"));
+	CHECK(!strcmp(send("qXfer:features:read:i386-64bit.xml:0,10"), "E00"));
+	CHECK(!strcmp(send("qXfer:features:read:target.xmlx:0,10"), "E00"));
+	CHECK(!strcmp(send("qXfer:features:read:target.xml:0"), "E00"));
+	CHECK(!strcmp(send("qXfer:features:read:target.xml:0,10,"), "E00"));
+	CHECK(!strcmp(send("qXfer:features:read:target.xml:,10"), "E00"));
+	CHECK(!strcmp(send("qXfer:libraries:read::0,10"), ""));
+	CHECK(!strcmp(send("qXfer:features:write:target.xml:0:00"), ""));
+	/* Its content. */
+	x = gdb_target_xml;
+	CHECK(strcspn(x, "$#}*") == size);
+	CHECK(strstr(x, "<architecture>i386:x86-64</architecture>") != NULL);
+	CHECK(strstr(x, "<feature name=\"org.gnu.gdb.i386.core\">") != NULL);
+	CHECK(strstr(x, "<feature name=\"org.gnu.gdb.i386.sse\">") != NULL);
+	CHECK(strstr(x, "<feature name=\"org.gnu.gdb.i386.segments\">") != NULL);
+	CHECK(!strncmp(x, "<?xml version=\"1.0\"?>\n", 22));
+	CHECK(!strcmp(x + size - 10, "</target>\n"));
+	rax = strstr(x, "<reg name=\"rax\" bitsize=\"64\"");
+	mxcsr = strstr(x, "<reg name=\"mxcsr\" bitsize=\"32\"");
+	fs_base = strstr(x, "<reg name=\"fs_base\" bitsize=\"64\"");
+	cr3 = strstr(x, "<reg name=\"cr3\" bitsize=\"64\"");
+	CHECK(rax && mxcsr && fs_base && cr3 && rax < mxcsr && mxcsr < fs_base && fs_base < cr3);
+	/* No explicit numbers: every register follows the one before, so the
+	 * count of <reg before fs_base is its number, and the bit sizes up to
+	 * mxcsr add up to the 'g' reply. */
+	{
+		unsigned regs = 0, bits = 0;
+		const char *c;
+
+		for (c = strstr(x, "<reg "); c && c < fs_base; c = strstr(c + 1, "<reg ")) {
+			regs++;
+			bits += (unsigned)strtoul(strstr(c, "bitsize=\"") + 9, NULL, 10);
+		}
+		CHECK_EQ(regs, GDB_SYS_REG_FIRST);
+		CHECK_EQ(bits, 8 * GDB_REGS_BYTES);
+		for (regs = 0, c = fs_base; c && c < cr3; c = strstr(c + 1, "<reg "))
+			regs++;
+		CHECK_EQ(GDB_SYS_REG_FIRST + regs, GDB_SYS_REG_FIRST + GDB_CR3);
+		CHECK(strstr(x, "regnum=") == NULL);
+	}
 }
 
 static void check_memory(void)
@@ -345,12 +447,14 @@ static void check_threads(void)
 	CHECK(!strcmp(send("T3"), "E01"));
 	CHECK(!strcmp(send("T0"), "E01"));
 	CHECK(!strcmp(send("qAttached"), "1"));
-	CHECK(!strcmp(send("qSupported:multiprocess+;swbreak+"), "PacketSize=1000;swbreak+"));
+	CHECK(!strcmp(send("qSupported:multiprocess+;swbreak+"),
+		      "PacketSize=1000;qXfer:features:read+;swbreak+"));
 	/* A breakpoint stop says so when gdb asked for it, else not. */
 	t.out_len = 0;
 	gdb_proto_stopped(&p, GDB_SIGTRAP, 2, true);
 	CHECK(strstr(t.out, "$T05thread:2;swbreak:;#") != NULL);
-	CHECK(!strcmp(send("qSupported:multiprocess+;swbreak-;xswbreak+"), "PacketSize=1000"));
+	CHECK(!strcmp(send("qSupported:multiprocess+;swbreak-;xswbreak+"),
+		      "PacketSize=1000;qXfer:features:read+"));
 	t.out_len = 0;
 	gdb_proto_stopped(&p, GDB_SIGTRAP, 2, true);
 	CHECK(strstr(t.out, "$T05thread:2;#") != NULL);
@@ -389,7 +493,7 @@ static void check_breakpoints(void)
 static void check_watch_stop(void)
 {
 	reset();
-	CHECK(!strcmp(send("qSupported:swbreak+"), "PacketSize=1000;swbreak+"));
+	CHECK(!strcmp(send("qSupported:swbreak+"), "PacketSize=1000;qXfer:features:read+;swbreak+"));
 	CHECK(!strcmp(send("c"), "<none>"));
 	t.out_len = 0;
 	gdb_proto_watch_hit(&p, 2, 0xffffffff80012340ull);
@@ -479,6 +583,7 @@ int main(void)
 	check_framing();
 	check_overflow();
 	check_registers();
+	check_target_xml();
 	check_memory();
 	check_threads();
 	check_breakpoints();

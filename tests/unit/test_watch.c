@@ -23,7 +23,8 @@ static void check_add_remove(void)
 	CHECK_EQ(watch_set_find(&s, WATCH_CONSOLE, 0x20001, 0), -1);
 	watch_set_remove(&s, 1);
 	CHECK_EQ(watch_set_find(&s, WATCH_CONSOLE, 0x20000, 0), -1);
-	CHECK_EQ(watch_set_add(&s, 0x90000, WATCH_MAX_LEN, WATCH_CONSOLE, 0x90000), 1);   /* the freed slot */
+	/* The freed slot. */
+	CHECK_EQ(watch_set_add(&s, 0x90000, WATCH_MAX_LEN, WATCH_CONSOLE, 0x90000), 1);
 	watch_set_remove(&s, WATCH_MAX);                         /* out of range: nothing */
 	CHECK_EQ(watch_set_find(&s, WATCH_CONSOLE, 0x90000, 0), 1);
 }
@@ -33,7 +34,8 @@ static void check_hits(void)
 	struct watch_set s;
 
 	memset(&s, 0, sizeof(s));
-	CHECK_EQ(watch_set_add(&s, 0x5ffc, 8, WATCH_CONSOLE, 0x5ffc), 0);       /* crosses a page boundary */
+	/* The first crosses a page boundary. */
+	CHECK_EQ(watch_set_add(&s, 0x5ffc, 8, WATCH_CONSOLE, 0x5ffc), 0);
 	CHECK_EQ(watch_set_add(&s, 0x8000, 1, WATCH_CONSOLE, 0x8000), 1);
 	CHECK_EQ(watch_set_hit(&s, 0x5ff8, 4), -1);      /* ends just before */
 	CHECK_EQ(watch_set_hit(&s, 0x5ff8, 8), 0);       /* its last bytes overlap */

@@ -20,11 +20,13 @@
 #define GDB_PKT_MAX 4096
 
 /*
- * The registers of gdb's i386:x86-64 target without a target description
- * (gdb's features/i386/64bit-core.xml then 64bit-sse.xml): the 24 below,
- * then st0-st7 (10 bytes each), the eight x87 control registers, xmm0-15
- * and mxcsr. Only the 24 carry values; the FPU and SSE part reads as zero
- * and writes to it are ignored.
+ * The registers of gdb's i386:x86-64 target, in the order of its default
+ * layout (gdb's core then SSE feature), which the 'g' reply keeps: the 24
+ * below, then st0-st7 (10 bytes each), the eight x87 control registers,
+ * xmm0-15 and mxcsr. Only the 24 carry values; the FPU and SSE part reads
+ * as zero and writes to it are ignored. The target description
+ * (gdb_target_xml) adds the system registers after mxcsr, read with 'p'
+ * only and read-only.
  */
 enum gdb_reg {
 	GDB_RAX, GDB_RBX, GDB_RCX, GDB_RDX, GDB_RSI, GDB_RDI, GDB_RBP, GDB_RSP,
@@ -35,9 +37,23 @@ enum gdb_reg {
 #define GDB_NR_REGS      57      /* through mxcsr */
 #define GDB_REGS_BYTES   536     /* their total size: the 'g' reply's */
 
+/* Numbered from GDB_SYS_REG_FIRST on, 8 bytes each. */
+enum gdb_sys_reg {
+	GDB_FS_BASE, GDB_GS_BASE, GDB_CR0, GDB_CR2, GDB_CR3, GDB_CR4, GDB_CR8, GDB_EFER,
+	GDB_NR_SYS_REGS,
+};
+#define GDB_SYS_REG_FIRST GDB_NR_REGS
+
 struct gdb_regs {
 	uint64_t r[GDB_NR_CORE_REGS];
+	uint64_t sys[GDB_NR_SYS_REGS];
 };
+
+/* The target description (gdb manual, G "Target Descriptions") served as
+ * qXfer:features:read:target.xml: the layout above with its names and
+ * types, so gdb knows fs_base, gs_base (feature org.gnu.gdb.i386.segments)
+ * and cr0, cr2, cr3, cr4, cr8, efer (org.kestrel.x86.sys). */
+extern const char gdb_target_xml[];
 
 enum gdb_bp_type { GDB_BP_SOFT, GDB_BP_HARD, GDB_WP_WRITE, GDB_WP_READ, GDB_WP_ACCESS };
 
