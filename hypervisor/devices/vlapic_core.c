@@ -60,8 +60,8 @@ void vlapic_power_up(struct vlapic *a, uint32_t id, bool bsp, uint64_t tsc_khz)
 {
 	*a = (struct vlapic){ .id = id, .tsc_khz = tsc_khz };
 	a->apic_base = LAPIC_BASE | VLAPIC_BASE_EN | (bsp ? VLAPIC_BASE_BSP : 0);
-	a->dfr = 0xffffffff;
-	a->svr = 0xff;
+	a->dfr = 0xffffffff;   /* flat model */
+	a->svr = 0xff;         /* spurious vector 0xff, software disabled */
 	for (unsigned i = 0; i < VLAPIC_NR_LVT; i++)
 		a->lvt[i] = VLAPIC_LVT_MASKED;
 }
@@ -85,7 +85,7 @@ uint32_t vlapic_ppr(const struct vlapic *a)
 	int isrv = vlapic_highest(a->isr);
 	uint32_t isr_class = isrv < 0 ? 0 : (uint32_t)isrv & 0xf0;
 
-	return (a->tpr & 0xf0) >= isr_class ? a->tpr & 0xff : isr_class;
+	return (a->tpr & 0xf0) >= isr_class ? a->tpr & VLAPIC_TPR_WRITABLE : isr_class;
 }
 
 /* An IRR vector goes to the CPU when its class is above PPR's (10.8.3.1). */
@@ -345,17 +345,17 @@ void vlapic_reg_write(struct vlapic *a, unsigned reg, uint32_t val, uint64_t now
 		return;
 	}
 	switch (reg) {
-	case VLAPIC_REG_TPR:    a->tpr = val & 0xff; break;
+	case VLAPIC_REG_TPR:    a->tpr = val & VLAPIC_TPR_WRITABLE; break;
 	case VLAPIC_REG_EOI:    eoi_write(a, act); break;
 	/* LDR and DFR are read-only in x2APIC mode (10.12.10.1). */
-	case VLAPIC_REG_LDR:    if (!vlapic_x2apic(a)) a->ldr = val & 0xff000000; break;
+	case VLAPIC_REG_LDR:    if (!vlapic_x2apic(a)) a->ldr = val & VLAPIC_LDR_WRITABLE; break;
 	case VLAPIC_REG_DFR:    if (!vlapic_x2apic(a)) a->dfr = val | VLAPIC_DFR_RESERVED; break;
 	case VLAPIC_REG_SVR:    svr_write(a, val); break;
 	case VLAPIC_REG_ESR:    a->esr = 0; break;
 	case VLAPIC_REG_ICR_HI: a->icr_hi = val; break;
 	case VLAPIC_REG_ICR_LO: icr_write(a, ((uint64_t)a->icr_hi << 32) | val, act); break;
 	case VLAPIC_REG_TIMER_INIT: timer_init_write(a, val, now); break;
-	case VLAPIC_REG_TIMER_DIV:  a->timer_div = val & 0xb; break;
+	case VLAPIC_REG_TIMER_DIV:  a->timer_div = val & VLAPIC_DIV_WRITABLE; break;
 	case VLAPIC_REG_SELF_IPI:   self_ipi_write(a, val, act); break;
 	default: break;      /* read-only or reserved: ignored */
 	}

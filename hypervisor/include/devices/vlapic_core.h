@@ -64,6 +64,13 @@ _Static_assert(0x800 + VLAPIC_REG_SELF_IPI / 16 == 0x83f, "SELF IPI is MSR 0x83f
 #define VLAPIC_SVR_ENABLED    (1u << 8)
 #define VLAPIC_SVR_WRITABLE   0x11ffu
 
+/* TPR (10.8.3.1, figure 10-18): bits 7:0, the class in 7:4. */
+#define VLAPIC_TPR_WRITABLE   0xffu
+/* xAPIC LDR (10.6.2.2, figure 10-13): the logical ID in bits 31:24. */
+#define VLAPIC_LDR_WRITABLE   0xff000000u
+/* Divide configuration (10.5.4, figure 10-10): bits 0, 1 and 3. */
+#define VLAPIC_DIV_WRITABLE   0xbu
+
 /* DFR (10.6.2.2, figure 10-14): bits 31:28 the model, 1111 flat, 0000
  * cluster; bits 27:0 reserved, read as 1. */
 #define VLAPIC_DFR_FLAT       0xf0000000u
