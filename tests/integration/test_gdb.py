@@ -9,12 +9,14 @@ written once a tick: gdb's `watch`, a Z2 write watchpoint on the console's write
 and continues to its next write, whose old and new value gdb shows, deletes the
 watchpoint and lets two more ticks pass without a stop, and detaches; a second session
 by hand sets a Z2 and reads the exact stop reply (T05watch:<addr>;thread:1;), removes
-it, lets the guest run and stops it with Ctrl-C (gdb's batch mode cannot); the guest
-then ticks on to its normal end. Linux (no symbols: its vmlinux has none) is stopped
-at its first console line, its registers and the code at RIP read, and it boots on to its
-power-off, which gdb sees as the end of the program. COM2 is on a Unix socket
-(--gdb-socket) for the minimal guest and on a local TCP port (--gdb PORT, `target remote
-:PORT`) for Linux; the timeouts are scaled for Bochs."""
+it, stops on the store to the count and steps over it with the Z2 in (the step's stop
+reply names the watchpoint too; svm only), lets the guest run and stops it with Ctrl-C
+(gdb's batch mode cannot); the guest then ticks on to its normal end. Linux (no
+symbols: its vmlinux has none) is stopped at its first console line, its registers and
+the code at RIP read, and it boots on to its power-off, which gdb sees as the end of
+the program. COM2 is on a Unix socket (--gdb-socket) for the minimal guest and on a
+local TCP port (--gdb PORT, `target remote :PORT`) for Linux; the timeouts are scaled
+for Bochs."""
 import os
 import re
 import shutil
@@ -148,20 +150,34 @@ class RawSession:
         self.sock.close()
 
 
-def interrupt_running(sock, watch):
+def store_to(elf, name):
+    """The address of the one instruction that stores to the symbol (objdump)."""
+    out = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(elf)], check=True,
+                         capture_output=True, text=True).stdout
+    found = re.findall(rf"^ +([0-9a-f]+):\s+mov\s+%\w+,.*<{name}>$", out, re.M)
+    assert len(found) == 1, found
+    return int(found[0], 16)
+
+
+def interrupt_running(sock, watch, store):
     """Attach; a write watchpoint (Z2) on the 8 bytes at `watch`, continue: the stop
-    reply names it; removed (z2), continue, Ctrl-C: the stop reply says SIGINT; then
-    detach. The replies in order."""
+    reply names it; removed (z2). Unless store is None, a breakpoint on the store to it
+    (`store`), continue to it, the breakpoint out, the watchpoint in and one step: the
+    step's stop reply names the watchpoint. Continue, Ctrl-C: the stop reply says
+    SIGINT; then detach. The replies in order."""
     s = RawSession(sock)
+
+    def ask(pkt):
+        s.send(pkt)
+        return s.reply()
+
     try:
-        s.send("?")
-        first = s.reply()
-        s.send(f"Z2,{watch:x},8")
-        z2 = s.reply()
-        s.send("c")
-        hit = s.reply()
-        s.send(f"z2,{watch:x},8")
-        unz2 = s.reply()
+        first = ask("?")
+        z2 = ask(f"Z2,{watch:x},8")
+        hit = ask("c")
+        unz2 = ask(f"z2,{watch:x},8")
+        step = store and [ask(p) for p in (f"Z0,{store:x},1", "c", f"z0,{store:x},1",
+                                           f"Z2,{watch:x},8", "s", f"z2,{watch:x},8")]
         s.send("c")
         # Not long: Bochs skips the time its CPU idles, and the ticker idles between
         # ticks, so it would soon be at its end.
@@ -172,7 +188,7 @@ def interrupt_running(sock, watch):
         detach = s.reply()
     finally:
         s.close()
-    return first, z2, hit, unz2, stop, detach
+    return first, z2, hit, unz2, step, stop, detach
 
 
 def values(out, name):
@@ -212,7 +228,11 @@ def test_gdb_minimal(backend, esp_dir, tmp_path):
         print(out)
         ticks_before = len(re.findall(r"^\[tick\] tick ", log.read_text(errors="replace"),
                                       re.M))
-        replies = interrupt_running(sock, syms["ticker_count"])
+        # Not on vmx: Bochs has no monitor trap flag, and a step by TF over an
+        # instruction the hypervisor emulates (this store, as an OUT) leaves a #DB that
+        # reaches the guest, which then fails (a VMX backend bug, not the watch's).
+        replies = interrupt_running(sock, syms["ticker_count"],
+                                    store_to(elf, "ticker_count") if backend == "svm" else None)
         rc = runner.wait(timeout=harness.BATCH_TIMEOUT * scale)
     finally:
         if runner.poll() is None:
@@ -275,9 +295,11 @@ def test_gdb_minimal(backend, esp_dir, tmp_path):
     assert values(out, "TICK") == [target], out
     assert "SIGTRAP" not in out, out
     # The same by hand: the exact stop reply (E.3) with the watched address.
-    first, z2, hit, unz2, stop, detach = replies
+    first, z2, hit, unz2, step, stop, detach = replies
     assert (first, z2, unz2) == ("T05thread:1;", "OK", "OK"), replies
     assert hit == f"T05watch:{syms['ticker_count']:x};thread:1;", replies
+    # A step over the store: the same stop reply, RIP past the store.
+    assert backend != "svm" or step == ["OK", "T05thread:1;", "OK", "OK", hit, "OK"], replies
     assert (stop, detach) == ("T02thread:1;", "OK"), replies
     # Attached and detached twice; the guest ran on to its end and ended well.
     assert text.count("kestrel: gdb attached to vm 0 (tick)") == 2, harness.tail(text)
