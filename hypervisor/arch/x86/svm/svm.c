@@ -545,7 +545,13 @@ static void svm_run(struct vcpu *v, struct exit_info *e)
 	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) | lapic_read_cr8(v);
 	vmcb->control.tsc_offset = v->vm->tsc_offset;
 	svm_nmi_before_entry(v, s, vmcb);
-	if (s->dbg_step)
+	/* QEMU's TCG does not load the interrupt shadow at VMRUN, which the CPU
+	 * must honour (APM 2, 15.21.5): offered while the guest is between STI
+	 * and HLT (an exit came in between), the interrupt was taken before the
+	 * HLT, and the guest halted with its wake-up spent. Under a shadow
+	 * nothing is offered; the shadowed instruction's own exit (the HLT) or
+	 * the next one offers it. */
+	if (s->dbg_step || (vmcb->control.int_state & INT_STATE_SHADOW))
 		svm_hold_irqs(s);
 	else
 		svm_offer_irq(v, s);
