@@ -8,12 +8,14 @@
  * Guest-virtual addresses go through vCPU 0's paging as of its last exit.
  */
 #include <core/console_views.h>
+#include <core/tsc.h>
 #include <core/vm.h>
 #include <devices/lapic.h>
 #include <lib/printk.h>
 #include <lib/string.h>
 #include <x86/guest_mem.h>
 #include <x86/guest_walk.h>
+#include <x86/cpu.h>
 #include <x86/processor.h>
 #include <x86/vendor.h>
 
@@ -341,6 +343,22 @@ static void print_lapic(const struct vcpu *v)
 	       a.timer_div, a.timer_deadline);
 }
 
+/* The paravirtual one-shot timer (HV_HC_TIMER_SET), in the guest's TSC. */
+static void print_pv_timer(const struct vcpu *v)
+{
+	uint64_t now = rdtsc(), khz = tsc_khz() ? tsc_khz() : 1;
+
+	if (!v->timer_deadline) {
+		printk("  PV timer not armed\n");
+		return;
+	}
+	printk("  PV timer vector 0x%02x, deadline %lu (guest TSC), %s %lu us\n",
+	       v->timer_vector, tsc_host_to_guest(v->vm, v->timer_deadline),
+	       v->timer_deadline > now ? "in" : "passed",
+	       (v->timer_deadline > now ? v->timer_deadline - now : now - v->timer_deadline) *
+	       1000 / khz);
+}
+
 static const char *const vcpu_states[] = {
 	[VCPU_RUNNABLE] = "runnable", [VCPU_HALTED] = "halted", [VCPU_PARKED] = "parked",
 	[VCPU_WAIT_SIPI] = "waiting for SIPI",
@@ -383,4 +401,5 @@ void console_cmd_vcpu(int argc, char **argv)
 	       s.gdtr.base, s.gdtr.limit, s.idtr.base, s.idtr.limit);
 	print_events(v);
 	print_lapic(v);
+	print_pv_timer(v);
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// FUZZ-SOURCES: hypervisor/core/console.c hypervisor/core/console_views.c hypervisor/core/hot.c hypervisor/lib/printk.c hypervisor/arch/x86/guest_mem.c hypervisor/arch/x86/guest_walk.c hypervisor/arch/x86/paging.c hypervisor/arch/x86/insn.c hypervisor/core/console_json.c hypervisor/lib/json.c hypervisor/core/trace_ring.c
+// FUZZ-SOURCES: hypervisor/core/console.c hypervisor/core/console_views.c hypervisor/core/tsc.c hypervisor/core/hot.c hypervisor/lib/printk.c hypervisor/arch/x86/guest_mem.c hypervisor/arch/x86/guest_walk.c hypervisor/arch/x86/paging.c hypervisor/arch/x86/insn.c hypervisor/core/console_json.c hypervisor/lib/json.c hypervisor/core/trace_ring.c
 // FUZZ-OPTIONS: -max_len=600
 // libFuzzer target for the management console: the terminal side
 // (hypervisor/core/console_io.c: line editor, Ctrl-A focus switching, the

@@ -207,6 +207,9 @@ def test_timeout_asks_kestrel_for_each_vms_state(boot_batch, backend):
             assert f"kestrel> {cmd}\n" in report, r.describe()
     assert re.search(r"^1\s+pair\s+running\s+2\s", report, re.MULTILINE), r.describe()
     assert re.search(r"RIP\s*[0-9a-f]{16}", report), r.describe()
+    # halted between ticks, the ticker's paravirtual timer armed (vcpu view)
+    assert re.search(r"^  PV timer vector 0x40, deadline \d+ \(guest TSC\), (in|passed) \d+ us$",
+                     report, re.MULTILINE), r.describe()
     assert re.search(r"^[0-9a-f]{16} 1\s+[01]\s+hlt\s", report, re.MULTILINE), r.describe()
     assert "--- state report after the timeout ---" in r.describe()
 
