@@ -535,6 +535,27 @@ static uint8_t svm_insn_len(struct vcpu *v, enum exit_reason reason, uint8_t *gp
 	return ok ? i->len : 0;
 }
 
+/*
+ * QEMU's TCG does not load the interrupt shadow at VMRUN, which the CPU must
+ * honour (APM 2, 15.21.5): an interrupt offered under STI's shadow is taken
+ * one instruction early. That is harmless but before a HLT: taken before it
+ * (an exit came between the STI and the HLT), the guest then halted with its
+ * wake-up spent. So nothing is offered under a shadow over a HLT; the HLT's
+ * exit finds the interrupt pending and does not halt (handle_hlt), and the
+ * next entry offers it. Other instructions keep their early offer: in a
+ * STI; PAUSE; CLI poll TCG's exits all land in the shadow (it looks for
+ * interrupts where the STI ends its block), so held back there the poll
+ * never saw one (the selftest's timer-busy).
+ */
+static bool svm_shadowed_hlt(struct vcpu *v, const struct vmcb *vmcb)
+{
+	struct fetched_insn f;
+
+	if (!(vmcb->control.int_state & INT_STATE_SHADOW))
+		return false;
+	return !guest_fetch_insn(v, &f) && f.insn.map == 1 && f.insn.opcode == 0xf4;
+}
+
 static void svm_run(struct vcpu *v, struct exit_info *e)
 {
 	struct svm_vcpu *s = v->vendor;
@@ -545,13 +566,7 @@ static void svm_run(struct vcpu *v, struct exit_info *e)
 	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) | lapic_read_cr8(v);
 	vmcb->control.tsc_offset = v->vm->tsc_offset;
 	svm_nmi_before_entry(v, s, vmcb);
-	/* QEMU's TCG does not load the interrupt shadow at VMRUN, which the CPU
-	 * must honour (APM 2, 15.21.5): offered while the guest is between STI
-	 * and HLT (an exit came in between), the interrupt was taken before the
-	 * HLT, and the guest halted with its wake-up spent. Under a shadow
-	 * nothing is offered; the shadowed instruction's own exit (the HLT) or
-	 * the next one offers it. */
-	if (s->dbg_step || (vmcb->control.int_state & INT_STATE_SHADOW))
+	if (s->dbg_step || svm_shadowed_hlt(v, vmcb))
 		svm_hold_irqs(s);
 	else
 		svm_offer_irq(v, s);
