@@ -226,7 +226,7 @@ void chaos_run(unsigned vcpu) __attribute__((noreturn));
 #define AVOID_NMI        (1u << 2)   /* fixed: virtual NMIs (vmx.c) */
 #define AVOID_CR0_PG     (1u << 3)   /* fixed: now #GP (core/exit.c) */
 #define AVOID_EFER_LME   (1u << 4)   /* fixed: now #GP (core/msr.c) */
-#define AVOID_DR_BP      (1u << 5)   /* VMX: a spurious #DB after breakpoints were disarmed */
+#define AVOID_DR_BP      (1u << 5)   /* fixed: pending debug exceptions cleared on a skip (vmx.c) */
 
 /* ---- single instructions ---- */
 struct cpuid_regs {

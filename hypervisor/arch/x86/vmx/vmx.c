@@ -269,12 +269,20 @@ static uint64_t vmx_get_rflags(struct vcpu *v)
 	return vmread(VMCS_GUEST_RFLAGS);
 }
 
+/* The instruction is done here, and so are its debug traps: exit_complete_insn
+ * raises the single step a TF asks for. The pending debug exceptions the exit
+ * saved (SDM 3, 25.4.2) are none of this instruction's: hardware saves none
+ * for an instruction's fault-like exit, but Bochs saves the traps it had
+ * scheduled (TF's, before the instruction ran; a breakpoint's), and after the
+ * skip they came as a #DB the guest had not caused: after a gdb step by TF, and
+ * at MMIO and VMCALL after the guest's own breakpoints (chaos bit 32). */
 static void vmx_skip_insn(struct vcpu *v, unsigned len)
 {
 	vmx_load(v);
 	vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + len);
 	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, vmread(VMCS_GUEST_INTERRUPTIBILITY) &
 		~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS));
+	vmwrite(VMCS_GUEST_PENDING_DBG, 0);
 }
 
 static void vmx_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
