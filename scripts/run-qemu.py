@@ -205,7 +205,7 @@ def _die_with_parent():
 
 
 HANG_REPORT_VMS = 8         # the first VMs of the config get a state report on a timeout
-HANG_REPORT_WAIT = 15       # seconds for the report at most; it ends when the log is still
+HANG_REPORT_WAIT = 15       # seconds for the answers at most (they end with a prompt)
 
 
 def hang_report_commands(config_path):
