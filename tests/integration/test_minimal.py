@@ -62,7 +62,8 @@ def test_sti_hlt_never_loses_its_wakeup(boot_batch, backend):
     between the STI and the HLT (another VM's timer) leaves the guest in STI's interrupt
     shadow; QEMU's TCG does not load that shadow at VMRUN, so an interrupt offered then was
     taken before the HLT and the guest halted for good (each of three runs hung one
-    ticker or more within 1,700 ticks). The SVM backend now offers nothing under a shadow."""
+    ticker or more within 1,700 ticks). The SVM backend offers nothing under a shadow over
+    a HLT."""
     if backend != "svm":
         pytest.skip("QEMU's VMRUN is the case: VMX enters with the guest's interruptibility "
                     "state and asks for an interrupt-window exit (vmx_offer_irq)")
