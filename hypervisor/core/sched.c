@@ -169,22 +169,71 @@ static void arm_host_timer(uint64_t limit)
 	}
 }
 
-static void run_slice(struct vcpu *v)
+/* Everything one physical CPU keeps of the vCPU it runs. */
+static void switch_to(struct vcpu *v)
 {
-	uint64_t now = rdtsc(), slice_end = now + ms_to_tsc(SCHED_SLICE_MS);
-	uint64_t poll = now + ms_to_tsc(SCHED_HOUSEKEEPING_MS), seen = timer_ticks;
-	struct exit_info e;
-
 	current_vcpu = v;
 	tag_switch(v->vm);
 	spec_ctrl_vm_switch(v->vm);
 	fpu_switch_to(v);
 	debugreg_switch_to(v);
 	tsc_aux_switch_to(v);
-	while (vcpu_can_run(v) && (now = rdtsc()) < slice_end) {
-		arm_host_timer(earlier(slice_end, poll));
-		vendor->run(v, &e);
-		exit_dispatch(v, &e);
+}
+
+/*
+ * IPI hand-off. The vCPUs share one physical CPU, so a vCPU that sends an
+ * IPI and spins until the target answers (kvm-unit-tests' on_cpu, Linux's
+ * smp_call_function, an AP started by SIPI) spun to the end of its slice
+ * before the target ran: one slice per round trip (vmexit.flat's `ipi` cost
+ * 424 times bare QEMU). The sender lends the target the CPU for at most
+ * SCHED_HANDOFF_US (or until it halts), then carries on. The loan comes out
+ * of the sender's slice, whose end does not move: vCPUs of one VM passing
+ * IPIs back and forth take no time from other VMs.
+ */
+static struct vcpu *handoff;
+
+void sched_ipi_sent(const struct vcpu *from, struct vcpu *to)
+{
+	if (from == current_vcpu && to != from && to->vm == from->vm)
+		handoff = to;
+}
+
+/* Who runs next within the slice of `owner`: the target of a hand-off,
+ * `owner` again once the loan is over or the target cannot run. */
+static struct vcpu *slice_next(struct vcpu *owner, struct vcpu *cur, uint64_t now,
+			       uint64_t *loan_end)
+{
+	struct vcpu *to = handoff;
+
+	handoff = NULL;
+	if (to && to != cur && vcpu_can_run(to)) {
+		*loan_end = now + SCHED_HANDOFF_US * tsc_khz() / 1000;
+		return to;
+	}
+	if (cur != owner && (!vcpu_can_run(cur) || now >= *loan_end))
+		return owner;
+	return cur;
+}
+
+static void run_slice(struct vcpu *v)
+{
+	uint64_t now = rdtsc(), slice_end = now + ms_to_tsc(SCHED_SLICE_MS), loan_end = 0;
+	uint64_t poll = now + ms_to_tsc(SCHED_HOUSEKEEPING_MS), seen = timer_ticks;
+	struct vcpu *cur = v;
+	struct exit_info e;
+
+	handoff = NULL;
+	switch_to(v);
+	while ((now = rdtsc()) < slice_end) {
+		struct vcpu *next = slice_next(v, cur, now, &loan_end);
+
+		if (!vcpu_can_run(next))
+			break;
+		if (next != cur)
+			switch_to(cur = next);
+		arm_host_timer(earlier(cur == v ? slice_end : loan_end, poll));
+		vendor->run(cur, &e);
+		exit_dispatch(cur, &e);
 		if (timer_ticks != seen) {
 			seen = timer_ticks;
 			armed = 0;

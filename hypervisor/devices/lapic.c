@@ -7,6 +7,7 @@
  */
 #include <core/iobus.h>
 #include <core/page_alloc.h>
+#include <core/sched.h>
 #include <core/smp.h>
 #include <core/tsc.h>
 #include <core/vm.h>
@@ -148,13 +149,17 @@ static void send_ipi(struct vcpu *v, uint64_t icr)
 	    VLAPIC_ICR_SHORTHAND(icr) == VLAPIC_DEST_FIELD) {
 		struct vcpu *t = lowest_priority_target(v, icr);
 
-		if (t)
+		if (t) {
 			ipi_deliver(icr, t);
+			sched_ipi_sent(v, t);
+		}
 		return;
 	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		if (vlapic_ipi_targets(apic_of(v), icr, apic_of(vm->vcpus[i])))
+		if (vlapic_ipi_targets(apic_of(v), icr, apic_of(vm->vcpus[i]))) {
 			ipi_deliver(icr, vm->vcpus[i]);
+			sched_ipi_sent(v, vm->vcpus[i]);
+		}
 }
 
 /* What a register write left to do. */

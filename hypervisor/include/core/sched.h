@@ -6,6 +6,13 @@
 
 #define SCHED_SLICE_MS        10   /* a vCPU's turn */
 #define SCHED_HOUSEKEEPING_MS 10   /* console input is read at least this often */
+#define SCHED_HANDOFF_US      200  /* an IPI's target runs this long in the sender's slice */
+
+struct vcpu;
+
+/* `from` sent `to` an IPI: lend `to` the rest of the slice for a while
+ * (core/sched.c, hand-off). */
+void sched_ipi_sent(const struct vcpu *from, struct vcpu *to);
 
 /* Never returns. In batch mode the machine powers off once every VM has
  * stopped. */
