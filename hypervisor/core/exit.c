@@ -4,6 +4,7 @@
  * silently.
  */
 #include <core/handlers.h>
+#include <core/sched.h>
 #include <core/trace.h>
 #include <debug/gdb_stub.h>
 #include <devices/lapic.h>
@@ -21,6 +22,7 @@ static const char *const reason_names[NR_EXIT_REASONS] = {
 	[EXIT_MSR_READ] = "msr-read", [EXIT_MSR_WRITE] = "msr-write", [EXIT_HLT] = "hlt",
 	[EXIT_HYPERCALL] = "hypercall", [EXIT_XSETBV] = "xsetbv", [EXIT_CR_WRITE] = "cr-write",
 	[EXIT_CR_READ] = "cr-read", [EXIT_WBINVD] = "wbinvd", [EXIT_RDPMC] = "rdpmc",
+	[EXIT_PAUSE] = "pause",
 	[EXIT_UD] = "ud", [EXIT_NPF] = "npf", [EXIT_INTR] = "interrupt",
 	[EXIT_IRQ_WINDOW] = "irq-window", [EXIT_EXCEPTION] = "exception",
 	[EXIT_SHUTDOWN] = "shutdown", [EXIT_ENTRY_FAILED] = "entry-failed",
@@ -239,6 +241,15 @@ static void handle_wbinvd(struct vcpu *v, struct exit_info *e)
 	exit_skip_insn(v, e);
 }
 
+/* A vCPU spinning with PAUSE waits for another vCPU of its VM (a lock's
+ * holder, an answer to its IPI), which on the one physical CPU may not be
+ * running: let one run (core/sched.c). */
+static void handle_pause(struct vcpu *v, struct exit_info *e)
+{
+	if (exit_skip_insn(v, e))
+		sched_pause_spin(v);
+}
+
 /* No PMU is advertised (docs/cpu-model.md), so every counter index is
  * invalid: #GP (SDM 2B, RDPMC). Left alone, RDPMC would read whatever the
  * firmware left counting on the physical CPU. */
@@ -301,6 +312,7 @@ static exit_handler_fn *const exit_handlers[NR_EXIT_REASONS] = {
 	[EXIT_CR_READ]      = handle_cr_read,
 	[EXIT_WBINVD]       = handle_wbinvd,
 	[EXIT_RDPMC]        = handle_rdpmc,
+	[EXIT_PAUSE]        = handle_pause,
 	[EXIT_UD]           = handle_ud,
 	[EXIT_NPF]          = handle_npf,
 	[EXIT_INTR]         = handle_nothing,    /* taken by the host after the exit */

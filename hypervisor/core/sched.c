@@ -188,7 +188,8 @@ static void switch_to(struct vcpu *v)
  * 424 times bare QEMU). The sender lends the target the CPU for at most
  * SCHED_HANDOFF_US (or until it halts), then carries on. The loan comes out
  * of the sender's slice, whose end does not move: vCPUs of one VM passing
- * IPIs back and forth take no time from other VMs.
+ * IPIs back and forth take no time from other VMs. A vCPU spinning with
+ * PAUSE lends it the same way to the next of its VM that can run.
  */
 static struct vcpu *handoff;
 
@@ -196,6 +197,23 @@ void sched_ipi_sent(const struct vcpu *from, struct vcpu *to)
 {
 	if (from == current_vcpu && to != from && to->vm == from->vm)
 		handoff = to;
+}
+
+void sched_pause_spin(const struct vcpu *v)
+{
+	const struct vm *vm = v->vm;
+	unsigned me = 0;
+
+	while (me < vm->nr_vcpus && vm->vcpus[me] != v)
+		me++;
+	for (unsigned i = 1; i < vm->nr_vcpus; i++) {
+		struct vcpu *t = vm->vcpus[(me + i) % vm->nr_vcpus];
+
+		if (vcpu_can_run(t)) {
+			sched_ipi_sent(v, t);
+			return;
+		}
+	}
 }
 
 /* Who runs next within the slice of `owner`: the target of a hand-off,

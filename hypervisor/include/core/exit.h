@@ -21,6 +21,7 @@ enum exit_reason {
 	EXIT_CR_READ,         /* MOV from one (CR8 on VMX) */
 	EXIT_WBINVD,          /* WBINVD: the guest's caches are the host's */
 	EXIT_RDPMC,           /* RDPMC: there is no PMU */
+	EXIT_PAUSE,           /* PAUSE, intercepted in VMs of several vCPUs: a spin */
 	EXIT_UD,              /* an instruction the guest must not have (RDPRU): #UD */
 	EXIT_NPF,             /* nested page fault / EPT violation */
 	EXIT_INTR,            /* physical interrupt */

@@ -13,6 +13,9 @@ struct vcpu;
 /* `from` sent `to` an IPI: lend `to` the rest of the slice for a while
  * (core/sched.c, hand-off). */
 void sched_ipi_sent(const struct vcpu *from, struct vcpu *to);
+/* `v` spins with PAUSE: lend the next vCPU of its VM that can run the rest of
+ * the slice for a while, as for an IPI. */
+void sched_pause_spin(const struct vcpu *v);
 
 /* Never returns. In batch mode the machine powers off once every VM has
  * stopped. */

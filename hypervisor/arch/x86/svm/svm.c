@@ -522,6 +522,7 @@ static uint8_t svm_insn_len(struct vcpu *v, enum exit_reason reason, uint8_t *gp
 	switch (reason) {
 	case EXIT_CPUID:     ok = i->map == 2 && i->opcode == 0xa2; break;
 	case EXIT_HLT:       ok = i->map == 1 && i->opcode == 0xf4; break;
+	case EXIT_PAUSE:     ok = i->map == 1 && i->opcode == 0x90 && i->rep; break;
 	case EXIT_MSR_READ:  ok = i->map == 2 && i->opcode == 0x32; break;
 	case EXIT_MSR_WRITE: ok = i->map == 2 && i->opcode == 0x30; break;
 	case EXIT_HYPERCALL: ok = is_0f01(i, 3, 1); break;     /* 0f 01 d9 */
@@ -565,6 +566,11 @@ static void svm_run(struct vcpu *v, struct exit_info *e)
 	 * TPR (which xAPIC MMIO may have changed) goes in, V_TPR comes out. */
 	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) | lapic_read_cr8(v);
 	vmcb->control.tsc_offset = v->vm->tsc_offset;
+	/* A spinning vCPU hands the CPU to a sibling (core/sched.c); set here,
+	 * as a VM's vCPUs are counted only once all exist. No pause filter:
+	 * with a count of 0 every PAUSE exits (APM 2, 15.14.4). */
+	if (v->vm->nr_vcpus > 1)
+		vmcb->control.intercept_misc1 |= INTERCEPT1_PAUSE;
 	svm_nmi_before_entry(v, s, vmcb);
 	if (s->dbg_step || svm_shadowed_hlt(v, vmcb))
 		svm_hold_irqs(s);
@@ -585,6 +591,7 @@ static void svm_run(struct vcpu *v, struct exit_info *e)
 	switch (e->reason) {
 	case EXIT_CPUID:
 	case EXIT_HLT:
+	case EXIT_PAUSE:
 	case EXIT_MSR_READ:
 	case EXIT_MSR_WRITE:
 	case EXIT_HYPERCALL:

@@ -93,6 +93,7 @@ static const struct svm_exit_desc svm_exits[] = {
 	 * rather than as #BP. svm.c sorts INT3 from the others. */
 	[SVM_EXIT_SWINT]      = { "SWINT",    EXIT_NONE,      NULL },
 	[SVM_EXIT_INVD]       = { "INVD",     EXIT_UNHANDLED, NULL },
+	[SVM_EXIT_PAUSE]      = { "PAUSE",    EXIT_PAUSE,     NULL },
 	[SVM_EXIT_HLT]        = { "HLT",      EXIT_HLT,       NULL },
 	[SVM_EXIT_INVLPGA]    = { "INVLPGA",  EXIT_UNHANDLED, NULL },
 	[SVM_EXIT_IOIO]       = { "IOIO",     EXIT_IO,        decode_ioio },

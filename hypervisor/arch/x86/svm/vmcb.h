@@ -123,6 +123,7 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "G_PAT");
 #define INTERCEPT1_IRET       (1u << 20)
 #define INTERCEPT1_INTN       (1u << 21)
 #define INTERCEPT1_INVD       (1u << 22)
+#define INTERCEPT1_PAUSE      (1u << 23)
 #define INTERCEPT1_HLT        (1u << 24)
 #define INTERCEPT1_INVLPGA    (1u << 26)
 #define INTERCEPT1_IOIO_PROT  (1u << 27)
@@ -176,6 +177,7 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "G_PAT");
 #define SVM_EXIT_IRET         0x074
 #define SVM_EXIT_SWINT        0x075
 #define SVM_EXIT_INVD         0x076
+#define SVM_EXIT_PAUSE        0x077
 #define SVM_EXIT_HLT          0x078
 #define SVM_EXIT_INVLPGA      0x07a
 #define SVM_EXIT_IOIO         0x07b

@@ -143,6 +143,7 @@ enum vmcs_seg { VMCS_SEG_ES, VMCS_SEG_CS, VMCS_SEG_SS, VMCS_SEG_DS, VMCS_SEG_FS,
 #define PROC_MTF               (1u << 27)  /* monitor trap flag */
 #define PROC_MSR_BITMAPS       (1u << 28)
 #define PROC_MONITOR_EXITING   (1u << 29)
+#define PROC_PAUSE_EXITING     (1u << 30)
 #define PROC_SECONDARY         (1u << 31)
 /* Secondary processor-based controls */
 #define PROC2_EPT              (1u << 1)

@@ -382,6 +382,10 @@ static void vmx_offer_irq(struct vcpu *v)
 	uint32_t proc = vmx_ctl.proc;
 	int vector = vcpu_pending_irq(v);
 
+	/* A spinning vCPU hands the CPU to a sibling (core/sched.c). */
+	if (vmx_ctl.pause_exiting && v->vm->nr_vcpus > 1)
+		proc |= PROC_PAUSE_EXITING;
+
 	/* No interrupt while a debugger steps: the step would land in its
 	 * handler. It stays pending; no window exit either. */
 	if (to_vmx(v)->dbg_step) {

@@ -81,7 +81,8 @@ int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *c,
 		  PROC_HLT_EXITING | PROC_UNCOND_IO | PROC_MSR_BITMAPS | PROC_SECONDARY |
 		  PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING | PROC_TSC_OFFSETTING |
 		  PROC_RDPMC_EXITING,
-		  PROC_MWAIT_EXITING | PROC_MONITOR_EXITING | PROC_NMI_WINDOW, &c->proc },
+		  PROC_MWAIT_EXITING | PROC_MONITOR_EXITING | PROC_NMI_WINDOW |
+		  PROC_PAUSE_EXITING, &c->proc },
 		{ "secondary", caps->proc2, PROC2_EPT,
 		  PROC2_VPID | PROC2_UNRESTRICTED | PROC2_INVPCID | PROC2_RDTSCP |
 		  PROC2_WBINVD_EXITING, &c->proc2 },
@@ -111,6 +112,9 @@ int vmx_choose_controls(const struct vmx_caps *caps, struct vmx_controls *c,
 	 * set per entry, only while an NMI waits. */
 	c->nmi_window = (c->proc & PROC_NMI_WINDOW) && (c->pin & PIN_VIRTUAL_NMIS);
 	c->proc &= ~PROC_NMI_WINDOW;
+	/* PAUSE exiting is set per VM: only where a sibling could run. */
+	c->pause_exiting = c->proc & PROC_PAUSE_EXITING;
+	c->proc &= ~PROC_PAUSE_EXITING;
 	/* IA-32e mode is chosen per entry from the guest's EFER.LMA. */
 	c->entry &= ~ENTRY_IA32E_MODE;
 	c->vpid = c->proc2 & PROC2_VPID;

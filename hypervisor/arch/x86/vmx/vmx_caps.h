@@ -21,6 +21,7 @@ struct vmx_controls {
 	uint32_t pin, proc, proc2, exit, entry;
 	bool vpid, unrestricted, ept_2m, ept_1g;
 	bool nmi_window;      /* virtual NMIs, and NMI-window exiting to set when wanted */
+	bool pause_exiting;   /* PAUSE exiting, set in VMs of several vCPUs */
 };
 
 /*

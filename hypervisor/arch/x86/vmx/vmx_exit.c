@@ -128,6 +128,7 @@ static const struct vmx_exit_desc vmx_exits[] = {
 	[VMX_EXIT_XSETBV]         = { "XSETBV", EXIT_XSETBV, NULL, true },
 	[VMX_EXIT_WBINVD]         = { "WBINVD", EXIT_WBINVD, NULL, true },
 	[VMX_EXIT_RDPMC]          = { "RDPMC", EXIT_RDPMC, NULL, true },
+	[VMX_EXIT_PAUSE]          = { "PAUSE", EXIT_PAUSE, NULL, true },
 };
 
 #define NR_VMX_EXITS (sizeof(vmx_exits) / sizeof(vmx_exits[0]))
