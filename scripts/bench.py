@@ -11,7 +11,8 @@
    under QEMU TCG, VMX under Bochs.
 2. kut: kvm-unit-tests' own x86/vmexit.flat (build/kvm-unit-tests, `make kut`), its
    `cpuid`, `vmcall`, `mov_from_cr8`, `mov_to_cr8`, `inl_from_pmtimer` and (2 CPUs)
-   `ipi` figures: TSC cycles per iteration, as it prints them ("cpuid 1234"). Each round
+   `ipi` and `ple_round_robin` figures (an IPI round trip; a token passed between two
+   PAUSE spinners): TSC cycles per iteration, as it prints them ("cpuid 1234"). Each round
    boots it under Kestrel on SVM (QEMU TCG, one VM alone in the boot: `boot = multiboot`,
    an env file with NR_CPUS/MEMSIZE as initrd, made by tests/kut/kut.py) and right after
    directly under the same QEMU (`-kernel vmexit.flat`, no hypervisor), and under Kestrel
@@ -85,6 +86,7 @@ NET_LO = re.compile(r"KESTREL-LINUX-NET-LO: bytes (\d+) cs (\d+)")
 NET_MIB = 16
 
 KUT_TESTS = ("cpuid", "vmcall", "mov_from_cr8", "mov_to_cr8", "inl_from_pmtimer")
+KUT_SMP_TESTS = ("ipi", "ple_round_robin")     # on 2 vCPUs, one run
 KUT_FIGURE = re.compile(r"^(\w+) (\d+)$")
 KUT_TIMEOUT = 300          # seconds per boot on QEMU (Bochs: x3, as the kut suite)
 
@@ -152,7 +154,8 @@ def kut_tests():
     if not flat.is_file():
         sys.exit(f"bench: {flat} missing: run `make kut`")
     return {"vmexit": kut.KutTest("vmexit", "vmexit.flat", 1, " ".join(KUT_TESTS)),
-            "vmexit_ipi": kut.KutTest("vmexit_ipi", "vmexit.flat", 2, "ipi")}
+            "vmexit_ipi": kut.KutTest("vmexit_ipi", "vmexit.flat", 2,
+                                      " ".join(KUT_SMP_TESTS))}
 
 
 def parse_vmexit(lines):
@@ -165,7 +168,7 @@ def parse_vmexit(lines):
             out[f"{m[2]}.{m[1]}"] = int(m[3])
             continue
         m = KUT_FIGURE.match(line.strip())
-        if m and (m[1] in KUT_TESTS or m[1] == "ipi"):
+        if m and (m[1] in KUT_TESTS or m[1] in KUT_SMP_TESTS):
             out[m[1]] = int(m[2])
     return out
 
@@ -248,7 +251,7 @@ def kut_qemu_lane(rounds, esp):
     bfigs, bnotes = kut_bare(tests["vmexit_ipi"], WORK / "kut" / "bare-ipi")
     runs["bare"].append(bfigs)
     notes["bare"].update(bnotes)
-    log(f"vmexit ipi: Kestrel-SVM {figs or knotes}; bare QEMU {bfigs or bnotes}")
+    log(f"vmexit ipi, ple_round_robin: Kestrel-SVM {figs or knotes}; bare QEMU {bfigs or bnotes}")
     return runs, notes
 
 
@@ -267,13 +270,13 @@ def kut_bochs_lane(rounds, esp, ipi, timeout):
         notes.update(knotes)
         log(f"vmexit round {r + 1}/{rounds}: Kestrel-VMX {figs}")
     if not ipi:
-        notes["ipi"] = "not run (--vmx-ipi)"
+        notes.update({t: "not run (--vmx-ipi)" for t in KUT_SMP_TESTS})
         return runs, notes
     figs, knotes = kut_kestrel("vmx", tests["vmexit_ipi"], esp, WORK / "kut" / "vmx-ipi",
                                 timeout)
     runs.append(figs)
     notes.update(knotes)
-    log(f"vmexit ipi: Kestrel-VMX {figs or knotes}")
+    log(f"vmexit ipi, ple_round_robin: Kestrel-VMX {figs or knotes}")
     return runs, notes
 
 
@@ -512,12 +515,12 @@ def report(res, args):
         svm, bare, vmx = medians(k["svm"]), medians(k["bare"]), medians(k["vmx"])
         lines += ["", "kvm-unit-tests `vmexit.flat`, TSC cycles per iteration as it prints "
                   f"them (QEMU: median of {args.kut_rounds} run(s), each Kestrel run followed "
-                  f"by the bare one; Bochs: {args.vmx_rounds} run(s); `ipi`: one run, "
-                  "2 vCPUs):", "",
+                  f"by the bare one; Bochs: {args.vmx_rounds} run(s); `ipi` and "
+                  "`ple_round_robin`: one run, 2 vCPUs):", "",
                   "| vmexit test | Kestrel SVM (QEMU TCG) | bare QEMU TCG | Kestrel/bare "
                   "| Kestrel VMX (Bochs) | bare Bochs |",
                   "|---|---:|---:|---:|---:|---|"]
-        for t in (*KUT_TESTS, "ipi"):
+        for t in (*KUT_TESTS, *KUT_SMP_TESTS):
             s = fmt_cycles(svm[t][0]) if t in svm else "—"
             b = fmt_cycles(bare[t][0]) if t in bare else "—"
             x = fmt_cycles(vmx[t][0]) if t in vmx else "—"
@@ -620,7 +623,7 @@ def main():
     p.add_argument("--vmx-timeout", type=int, default=3600,
                    help="seconds per vmexit.flat boot on Bochs (default %(default)s)")
     p.add_argument("--vmx-ipi", action="store_true",
-                   help="also `ipi` (2 vCPUs) under Kestrel on Bochs (slow)")
+                   help="also `ipi` and `ple_round_robin` (2 vCPUs) under Kestrel on Bochs (slow)")
     p.add_argument("--iters", type=int, default=20000, help="exits per exit-cost measurement")
     p.add_argument("--timeout", type=int, default=900)
     p.add_argument("--json", default=os.path.join(REPO, "build", "bench.json"))

@@ -62,6 +62,9 @@ struct vendor_ops {
 	unsigned (*get_cpl)(struct vcpu *v);
 	uint64_t (*get_rflags)(struct vcpu *v);
 	void (*write_sregs)(struct vcpu *v, const struct guest_sregs *s);
+	/* INIT: forgets the event being injected or re-injected, the interrupt
+	 * offered, the interrupt shadow and NMI blocking (SDM 3, 9.1.1). */
+	void (*init_events)(struct vcpu *v);
 	/* Pending and injected events and the interrupt shadow (views). */
 	void (*read_events)(struct vcpu *v, struct guest_events *ev);
 	/* Enters the guest and returns at the next exit the generic code must

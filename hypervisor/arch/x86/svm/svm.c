@@ -275,6 +275,18 @@ static uint64_t svm_get_rflags(struct vcpu *v)
 	return ((struct svm_vcpu *)v->vendor)->vmcb->save.rflags;
 }
 
+static void svm_init_events(struct vcpu *v)
+{
+	struct svm_vcpu *s = v->vendor;
+
+	s->vmcb->control.event_inj = 0;
+	s->vmcb->control.int_state = 0;
+	s->vmcb->control.int_ctl &= ~V_IRQ;
+	s->vmcb->control.intercept_misc1 &= ~INTERCEPT1_IRET;
+	s->irq_in_flight = false;
+	s->nmi_masked = s->iret_seen = s->nmi_singlestep = false;
+}
+
 static void svm_skip_insn(struct vcpu *v, unsigned len)
 {
 	struct vmcb *vmcb = ((struct svm_vcpu *)v->vendor)->vmcb;
@@ -630,6 +642,7 @@ const struct vendor_ops svm_vendor_ops = {
 	.vcpu_reset = svm_vcpu_reset,
 	.read_sregs = svm_read_sregs,
 	.write_sregs = svm_write_sregs,
+	.init_events = svm_init_events,
 	.read_events = svm_read_events,
 	.get_cpl = svm_get_cpl,
 	.get_rflags = svm_get_rflags,

@@ -276,6 +276,14 @@ static uint64_t vmx_get_rflags(struct vcpu *v)
  * scheduled (TF's, before the instruction ran; a breakpoint's), and after the
  * skip they came as a #DB the guest had not caused: after a gdb step by TF, and
  * at MMIO and VMCALL after the guest's own breakpoints (chaos bit 32). */
+static void vmx_init_events(struct vcpu *v)
+{
+	vmx_load(v);
+	vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vmwrite(VMCS_GUEST_PENDING_DBG, 0);
+}
+
 static void vmx_skip_insn(struct vcpu *v, unsigned len)
 {
 	vmx_load(v);
@@ -589,6 +597,7 @@ const struct vendor_ops vmx_vendor_ops = {
 	.vcpu_reset = vmx_vcpu_reset,
 	.read_sregs = vmx_read_sregs,
 	.write_sregs = vmx_write_sregs,
+	.init_events = vmx_init_events,
 	.read_events = vmx_read_events,
 	.get_cpl = vmx_get_cpl,
 	.get_rflags = vmx_get_rflags,
