@@ -193,24 +193,26 @@ static void switch_to(struct vcpu *v)
  */
 static struct vcpu *handoff;
 
-void sched_ipi_sent(const struct vcpu *from, struct vcpu *to)
+static void lend_cpu(const struct vcpu *from, struct vcpu *to)
 {
 	if (from == current_vcpu && to != from && to->vm == from->vm)
 		handoff = to;
 }
 
+void sched_ipi_sent(const struct vcpu *from, struct vcpu *to)
+{
+	lend_cpu(from, to);
+}
+
 void sched_pause_spin(const struct vcpu *v)
 {
 	const struct vm *vm = v->vm;
-	unsigned me = 0;
 
-	while (me < vm->nr_vcpus && vm->vcpus[me] != v)
-		me++;
 	for (unsigned i = 1; i < vm->nr_vcpus; i++) {
-		struct vcpu *t = vm->vcpus[(me + i) % vm->nr_vcpus];
+		struct vcpu *t = vm->vcpus[(v->id + i) % vm->nr_vcpus];
 
 		if (vcpu_can_run(t)) {
-			sched_ipi_sent(v, t);
+			lend_cpu(v, t);
 			return;
 		}
 	}

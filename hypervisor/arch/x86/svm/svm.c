@@ -165,6 +165,18 @@ static int svm_vcpu_init(struct vcpu *v)
 	return 0;
 }
 
+static void svm_init_events(struct vcpu *v)
+{
+	struct svm_vcpu *s = v->vendor;
+
+	s->vmcb->control.event_inj = 0;
+	s->vmcb->control.int_state = 0;
+	s->vmcb->control.int_ctl &= ~V_IRQ;
+	s->vmcb->control.intercept_misc1 &= ~INTERCEPT1_IRET;
+	s->irq_in_flight = false;
+	s->nmi_masked = s->iret_seen = s->nmi_singlestep = false;
+}
+
 static void svm_vcpu_reset(struct vcpu *v)
 {
 	struct svm_vcpu *s = v->vendor;
@@ -173,8 +185,7 @@ static void svm_vcpu_reset(struct vcpu *v)
 	vmcb_init_control(&s->vmcb->control, v->vm);
 	s->vmcb->save.dr6 = 0xffff0ff0;
 	s->vmcb->save.dr7 = 0x400;
-	s->irq_in_flight = false;
-	s->nmi_masked = s->iret_seen = s->nmi_singlestep = false;
+	svm_init_events(v);
 	s->dbg_step = s->dbg_tf_added = false;
 }
 
@@ -273,18 +284,6 @@ static unsigned svm_get_cpl(struct vcpu *v)
 static uint64_t svm_get_rflags(struct vcpu *v)
 {
 	return ((struct svm_vcpu *)v->vendor)->vmcb->save.rflags;
-}
-
-static void svm_init_events(struct vcpu *v)
-{
-	struct svm_vcpu *s = v->vendor;
-
-	s->vmcb->control.event_inj = 0;
-	s->vmcb->control.int_state = 0;
-	s->vmcb->control.int_ctl &= ~V_IRQ;
-	s->vmcb->control.intercept_misc1 &= ~INTERCEPT1_IRET;
-	s->irq_in_flight = false;
-	s->nmi_masked = s->iret_seen = s->nmi_singlestep = false;
 }
 
 static void svm_skip_insn(struct vcpu *v, unsigned len)

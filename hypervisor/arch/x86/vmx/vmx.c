@@ -269,13 +269,6 @@ static uint64_t vmx_get_rflags(struct vcpu *v)
 	return vmread(VMCS_GUEST_RFLAGS);
 }
 
-/* The instruction is done here, and so are its debug traps: exit_complete_insn
- * raises the single step a TF asks for. The pending debug exceptions the exit
- * saved (SDM 3, 25.4.2) are none of this instruction's: hardware saves none
- * for an instruction's fault-like exit, but Bochs saves the traps it had
- * scheduled (TF's, before the instruction ran; a breakpoint's), and after the
- * skip they came as a #DB the guest had not caused: after a gdb step by TF, and
- * at MMIO and VMCALL after the guest's own breakpoints (chaos bit 32). */
 static void vmx_init_events(struct vcpu *v)
 {
 	vmx_load(v);
@@ -284,6 +277,13 @@ static void vmx_init_events(struct vcpu *v)
 	vmwrite(VMCS_GUEST_PENDING_DBG, 0);
 }
 
+/* The instruction is done here, and so are its debug traps: exit_complete_insn
+ * raises the single step a TF asks for. The pending debug exceptions the exit
+ * saved (SDM 3, 25.4.2) are none of this instruction's: hardware saves none
+ * for an instruction's fault-like exit, but Bochs saves the traps it had
+ * scheduled (TF's, before the instruction ran; a breakpoint's), and after the
+ * skip they came as a #DB the guest had not caused: after a gdb step by TF, and
+ * at MMIO and VMCALL after the guest's own breakpoints (chaos bit 32). */
 static void vmx_skip_insn(struct vcpu *v, unsigned len)
 {
 	vmx_load(v);
