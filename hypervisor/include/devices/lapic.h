@@ -62,9 +62,7 @@ struct lapic_state {
 /* false when the vCPU has no APIC. */
 bool lapic_get_state(const struct vcpu *v, struct lapic_state *st);
 
-/* Routes an interrupt message (IOAPIC redirection entry, MSI) to the
- * destination vCPUs' APICs. */
-void vm_apic_deliver(struct vm *vm, uint32_t dest, bool logical, uint8_t vector,
-		     bool level_triggered);
+/* vm_apic_deliver, the message path the IOAPIC and MSIs use, is declared
+ * with its contract in devices/ioapic.h. */
 
 #endif
