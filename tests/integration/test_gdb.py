@@ -13,8 +13,11 @@ it, stops on the store to the count and steps over it with the Z2 in (the step's
 reply names the watchpoint too; svm only), lets the guest run and stops it with Ctrl-C
 (gdb's batch mode cannot); the guest then ticks on to its normal end. Linux (no
 symbols: its vmlinux has none) is stopped at its first console line, its registers and
-the code at RIP read, and it boots on to its power-off, which gdb sees as the end of
-the program. COM2 is on a Unix socket (--gdb-socket) for the minimal guest and on a
+the code at RIP read, and gdb detaches; a second session, once /init printed where
+KASLR put linux_banner and version_proc_show (/proc/kallsyms; Debian ships no real
+System.map), reads the banner at its address, breaks on the function (the guest reads
+/proc/version in a loop), continues to it, deletes the breakpoint and lets it boot on to
+its power-off, which gdb sees as the end of the program. COM2 is on a Unix socket (--gdb-socket) for the minimal guest and on a
 local TCP port (--gdb PORT, `target remote :PORT`) for Linux; the timeouts are scaled
 for Bochs."""
 import os
@@ -80,7 +83,7 @@ memory = 256M
 boot = linux
 kernel = guests/bzImage
 initrd = guests/initramfs.cpio.gz
-cmdline = console=ttyS0 kestrel.poweroff
+cmdline = console=ttyS0 kestrel.gdb kestrel.poweroff
 """
 
 
@@ -314,30 +317,51 @@ def test_gdb_linux(backend, esp_dir, tmp_path):
     if backend == "vmx" and os.environ.get("KESTREL_SOAK") != "1":
         pytest.skip("make soak only: a Linux boot under Bochs takes 5 minutes of make test; "
                     "gdb on VMX is tested on the minimal guest, gdb on Linux on SVM")
-    if not (Path(esp_dir) / "guests" / "bzImage").is_file():
+    esp = Path(esp_dir) / "guests"
+    if not (esp / "bzImage").is_file():
         pytest.skip("no guests/bzImage on the ESP: `make` builds it from Debian packages")
+    version = (harness.REPO / "build" / "linux" / "VERSION").read_text().strip()
     sock = free_port()           # the runner's --gdb PORT, as docs/gdb.md shows it
     log = tmp_path / "serial.log"
     scale = harness.BACKENDS[backend].scale
     runner = start_runner(backend, esp_dir, tmp_path, LINUX_CONFIG, sock, timeout=300)
     try:
+        # Session 1, at the first console line: registers and code, then detach.
         wait_for(log, r"^\[linux\] \[ *[\d.]+\] ", runner, harness.BOOT_TIMEOUT * scale)
-        out = run_gdb(None, sock, ["echo RIP=", "p/x $rip", "echo CS=", "p/x $cs",
-                                   "x/8xb $pc", "x/2i $pc", "continue"], timeout=300 * scale)
+        early = run_gdb(None, sock, ["echo RIP=", "p/x $rip", "echo CS=", "p/x $cs",
+                                     "x/8xb $pc", "x/2i $pc", "detach"], timeout=120 * scale)
+        print(early)
+        # Session 2, once /init printed where KASLR put the symbols: the banner read at
+        # its address, a breakpoint on version_proc_show (the guest reads /proc/version
+        # in a loop), continue to it, the breakpoint deleted, continue to the power-off.
+        syms = wait_for(log, r"^\[linux\] KESTREL-LINUX-SYMS:(.*)$", runner, 60 * scale)
+        addr = dict(re.findall(r" (\w+) ([0-9a-f]+)", syms.group(1)))
+        banner, func = int(addr["linux_banner"], 16), int(addr["version_proc_show"], 16)
+        out = run_gdb(None, sock, [f"x/s {banner:#x}", f"break *{func:#x}", "continue",
+                                   "echo HIT=", "p/x $pc", "delete", "continue"],
+                      timeout=300 * scale)
         print(out)
         rc = runner.wait(timeout=300 * scale)
     finally:
         if runner.poll() is None:
             runner.kill()
     text = harness.clean_serial(log.read_text(errors="replace"))
-    rip, = values(out, "RIP")
-    assert rip >= 0xffffffff80000000, out          # in the kernel, mid-boot
-    assert values(out, "CS") == [0x10], out         # __KERNEL_CS
-    code = re.findall(r"^0x[0-9a-f]+:\s+((?:0x[0-9a-f]{2}\s*){8})$", out, re.M)
-    assert len(code) == 1 and f"=> {rip:#x}:" in out, out
-    # The boot went on past the attach: init, then its power-off, which ends the
-    # program for gdb (W00) and the run well.
+    rip, = values(early, "RIP")
+    assert rip >= 0xffffffff80000000, early          # in the kernel, mid-boot
+    assert values(early, "CS") == [0x10], early       # __KERNEL_CS
+    code = re.findall(r"^0x[0-9a-f]+:\s+((?:0x[0-9a-f]{2}\s*){8})$", early, re.M)
+    assert len(code) == 1 and f"=> {rip:#x}:" in early, early
+    assert "[Inferior 1 (Remote target) detached]" in early, early
+    # The banner through the guest's page tables, as the kernel has it.
+    assert re.search(rf'^{banner:#x}:\s+"Linux version {re.escape(version)} ', out, re.M), out
+    # Stopped at the function's first byte, by the breakpoint (not a Ctrl-C or a step).
+    assert re.search(rf"^Breakpoint 1, {func:#x} in ", out, re.M), out
+    assert values(out, "HIT") == [func], out
+    # Deleted, the guest ran on: the rest of its loop, init, its power-off, which ends
+    # the program for gdb (W00) and the run well.
     assert "[Inferior 1 (Remote target) exited normally]" in out, out
     attach = text.index("kestrel: gdb attached to vm 0 (linux)")
     assert text.find("KESTREL-LINUX-INIT: reached init") > attach, harness.tail(text)
+    assert "KESTREL-LINUX-GDB: read /proc/version 40 times" in text, harness.tail(text)
+    assert text.count("kestrel: gdb attached to vm 0 (linux)") == 2, harness.tail(text)
     assert rc == 0, (rc, harness.tail(text))
