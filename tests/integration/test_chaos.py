@@ -15,7 +15,7 @@ Pass: no hypervisor exception, halt or hang; the chaos VM finishes all its ops w
 an anomaly (something the platform must not do: guest-tools/chaos/ops.c lists the
 checks) and powers off with status 0; the victim's pattern never changes and nothing
 interrupts it; the victim keeps at least half of its solo speed (the median ratio of
-neighbouring shared and solo windows, see paired_ratios; 0.4 on svm, see
+neighbouring shared and solo windows, see paired_ratios; on svm only 0.1, see
 MIN_SPEED_RATIO); `vms` on the console answers within a second (times the backend's
 scale) throughout.
 
@@ -57,13 +57,15 @@ SOAK = os.environ.get("KESTREL_CHAOS_SOAK") == "1"
 CHAOS_OPS = {"svm": 30000, "vmx": 30000}
 SOAK_OPS = 1_000_000
 DEFAULT_SEED = {"svm": 1, "vmx": 2}
-# The victim's share beside the chaos VM: about 2/3 (see above), 0.66 in every Bochs run.
-# Bochs's clock counts instructions, so the ratio is the scheduler's alone. QEMU's clock
-# is the host's: a second emulator on the two cores moves it between windows, and
-# neighbouring-window ratios were seen from 0.57 to 0.85 in runs with Bochs beside. 0.4
-# fails a victim that is starved or loses much of its share; a smaller loss (the chaos
-# VM's busy vCPU running two slices a round would leave the victim 1/2) fails on vmx.
-MIN_SPEED_RATIO = {"svm": 0.4, "vmx": 0.5}
+# The victim's share beside the chaos VM: about 2/3 (see above), 0.62-0.66 in every Bochs
+# run. Bochs's clock counts instructions, so there the ratio is the scheduler's alone and
+# a loss of share fails. QEMU's clock is the host's, and a second emulator on the two
+# cores moves the victim's speed threefold within one window (0.38 to 1.1 GB/s seen):
+# the median of neighbouring-window ratios was 0.39 to 0.88 over 8 runs with Bochs
+# beside, single pairs 0.23 to 2.07. On svm the ratio is printed and only a starved
+# victim fails (the brief: performance is measured in make bench, not asserted in
+# timed tests).
+MIN_SPEED_RATIO = {"svm": 0.1, "vmx": 0.5}
 CONSOLE_LIMIT_S = 1.0        # times the backend's scale
 POLL_S = 3.0                 # `vms` every few seconds
 
