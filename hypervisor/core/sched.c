@@ -28,7 +28,7 @@ static unsigned rr_vm, rr_vcpu;
 static bool vcpu_can_run(const struct vcpu *v)
 {
 	return v->vm->state == VM_RUNNING && v->state == VCPU_RUNNABLE &&
-	       !v->vm->reset_requested;
+	       !v->vm->reset_requested && !v->debug_hold;
 }
 
 /* Guest timers whose deadline has passed fire here. */

@@ -451,7 +451,7 @@ static size_t resume(struct gdb_proto *p, const char *arg, const char *end, bool
 			return reply_str(p, "E01");
 	}
 	p->running = true;
-	p->ops->resume(p->ctx, thread, step);
+	p->ops->resume(p->ctx, thread, step, true);
 	return NO_REPLY;
 }
 
@@ -463,6 +463,77 @@ static size_t cmd_continue(struct gdb_proto *p, const char *arg, const char *end
 static size_t cmd_step(struct gdb_proto *p, const char *arg, const char *end)
 {
 	return resume(p, arg, end, true);
+}
+
+/*
+ * vCont (E.2 "Packets"): for each thread the leftmost action naming it or
+ * naming no thread applies; threads with none stay stopped. The target
+ * runs one thread as gdb says (continue or step) and the others all alike,
+ * so: at most one action with a thread before the default one, and the
+ * default, if any, a continue. That is what gdb sends in all-stop mode
+ * (vCont;c, vCont;s:T;c, and with scheduler-locking vCont;s:T, vCont;c:T).
+ * Signals (C, S) mean nothing to a VM and are dropped, as for c and s.
+ */
+static int vcont_action(const char **a, const char *end, char *act, bool *has_thread,
+			uint64_t *thread)
+{
+	char c = *a != end ? **a : 0;
+	uint64_t sig;
+
+	if (c != 'c' && c != 'C' && c != 's' && c != 'S')
+		return -1;
+	(*a)++;
+	*act = c == 'C' ? 'c' : c == 'S' ? 's' : c;
+	if ((c == 'C' || c == 'S') && (gdb_parse_hex(a, end, &sig) || sig > 0xff))
+		return -1;
+	*has_thread = *a != end && **a == ':';
+	if (!*has_thread)
+		return 0;
+	(*a)++;
+	if (end - *a >= 2 && (*a)[0] == '-' && (*a)[1] == '1') {
+		*a += 2;
+		*has_thread = false;          /* -1: all threads, as no thread */
+		return 0;
+	}
+	return gdb_parse_hex(a, end, thread);
+}
+
+static size_t cmd_vcont(struct gdb_proto *p, const char *a, const char *end)
+{
+	unsigned thread = p->c_thread ? p->c_thread : p->stop_thread ? p->stop_thread : 1;
+	char act, own = 0, all = 0;
+	uint64_t t = 0;
+	bool has_thread;
+
+	if (a != end && *a == '?' && a + 1 == end)
+		return reply_str(p, "vCont;c;C;s;S");
+	while (a != end && !all) {
+		if (*a++ != ';' || vcont_action(&a, end, &act, &has_thread, &t) ||
+		    (a != end && *a != ';'))
+			return reply_str(p, "E01");
+		if (!has_thread) {
+			all = act;
+		} else if (own || t > nr_threads(p)) {
+			return reply_str(p, "E01");
+		} else {
+			own = act;
+			thread = t ? (unsigned)t : thread;     /* 0: any, the current one */
+		}
+	}
+	if ((!own && !all) || all == 's')
+		return reply_str(p, "E01");
+	p->running = true;
+	p->ops->resume(p->ctx, thread, (own ? own : all) == 's', all == 'c');
+	return NO_REPLY;
+}
+
+/* v packets: vCont and vCont?; the others (vMustReplyEmpty, vFile...) get
+ * the empty reply: not supported. */
+static size_t cmd_v(struct gdb_proto *p, const char *arg, const char *end)
+{
+	if (end - arg >= 4 && !memcmp(arg, "Cont", 4))
+		return cmd_vcont(p, arg + 4, end);
+	return 0;
 }
 
 static size_t cmd_detach(struct gdb_proto *p, const char *arg, const char *end)
@@ -699,7 +770,7 @@ static gdb_cmd_fn *const commands[128] = {
 	['M'] = cmd_write_mem,   ['c'] = cmd_continue,   ['s'] = cmd_step,
 	['D'] = cmd_detach,      ['k'] = cmd_kill,       ['H'] = cmd_set_thread,
 	['T'] = cmd_thread_alive, ['Z'] = cmd_insert_bp, ['z'] = cmd_remove_bp,
-	['q'] = cmd_query,
+	['q'] = cmd_query,       ['v'] = cmd_v,
 };
 
 static void handle_packet(struct gdb_proto *p)

@@ -7,7 +7,9 @@
  * into guest RAM through the guest's page tables; the backend intercepts
  * INT3 and steps one instruction for us (GUEST_DEBUG_* in x86/vendor.h).
  * Write watchpoints (Z2) are the console's write-watches with gdb as their
- * owner (core/watch.c): a write to one is done, then the VM stops.
+ * owner (core/watch.c): a write to one is done, then the VM stops. A vCont
+ * that leaves the other threads stopped (scheduler-locking) holds their
+ * vCPUs (debug_hold, which the scheduler honours) while the VM runs.
  */
 #include <core/vm.h>
 #include <core/watch.h>
@@ -72,6 +74,14 @@ static void vm_run(void)
 	if (stub.paused && stub.vm && stub.vm->state == VM_PAUSED)
 		stub.vm->state = VM_RUNNING;
 	stub.paused = false;
+}
+
+/* Without others, every vCPU but the thread's is held (gdb's
+ * scheduler-locking): the scheduler passes it by while the VM runs. */
+static void holds_set(const struct vcpu *runs, bool others)
+{
+	for (unsigned i = 0; stub.vm && i < stub.vm->nr_vcpus; i++)
+		stub.vm->vcpus[i]->debug_hold = !others && stub.vm->vcpus[i] != runs;
 }
 
 /* What the backend must intercept now, on every vCPU of the VM. */
@@ -172,6 +182,7 @@ static void detach(void *ctx)
 	if (stub.vm)
 		watch_del_all(stub.vm, WATCH_GDB);
 	stub.stepping = NULL;
+	holds_set(NULL, true);
 	debug_flags_update();
 	vm_run();
 	if (stub.vm)
@@ -298,10 +309,11 @@ static size_t write_mem(void *ctx, unsigned thread, uint64_t addr, const uint8_t
 	return done;
 }
 
-static void resume(void *ctx, unsigned thread, bool step)
+static void resume(void *ctx, unsigned thread, bool step, bool others)
 {
 	(void)ctx;
 	stub.stepping = step ? thread_vcpu(thread) : NULL;
+	holds_set(thread_vcpu(thread), others);
 	debug_flags_update();
 	vm_run();
 }
@@ -475,6 +487,7 @@ static void check_vm_ended(void)
 	if (stub.proto.attached && stub.proto.running && stub.vm && !vm_is_live(stub.vm)) {
 		stub.paused = false;
 		stub.stepping = NULL;
+		holds_set(NULL, true);
 		stub.nr_bps = 0;
 		memset(stub.bps, 0, sizeof(stub.bps));
 		stub.watch_vcpu = NULL;

@@ -167,8 +167,9 @@ def store_to(elf, name):
 def interrupt_running(sock, watch, store):
     """Attach; a write watchpoint (Z2) on the 8 bytes at `watch`, continue: the stop
     reply names it; removed (z2). A breakpoint on the store to it (`store`), continue
-    to it, the breakpoint out, the watchpoint in and one step: the step's stop reply
-    names the watchpoint. Continue, Ctrl-C: the stop reply says SIGINT; then detach.
+    to it, the breakpoint out, the watchpoint in and one step (vCont;s:1: the other
+    vCPU held, as gdb's scheduler-locking asks): the step's stop reply names the
+    watchpoint. Continue, Ctrl-C: the stop reply says SIGINT; then detach.
     The replies in order."""
     s = RawSession(sock)
 
@@ -178,11 +179,12 @@ def interrupt_running(sock, watch, store):
 
     try:
         first = ask("?")
+        vcont = ask("vCont?")
         z2 = ask(f"Z2,{watch:x},8")
         hit = ask("c")
         unz2 = ask(f"z2,{watch:x},8")
         step = [ask(p) for p in (f"Z0,{store:x},1", "c", f"z0,{store:x},1",
-                                 f"Z2,{watch:x},8", "s", f"z2,{watch:x},8")]
+                                 f"Z2,{watch:x},8", "vCont;s:1", f"z2,{watch:x},8")]
         s.send("c")
         # Not long: Bochs skips the time its CPU idles, and the ticker idles between
         # ticks, so it would soon be at its end.
@@ -193,7 +195,7 @@ def interrupt_running(sock, watch, store):
         detach = s.reply()
     finally:
         s.close()
-    return first, z2, hit, unz2, step, stop, detach
+    return first, vcont, z2, hit, unz2, step, stop, detach
 
 
 def values(out, name):
@@ -298,8 +300,9 @@ def test_gdb_minimal(backend, esp_dir, tmp_path):
     assert values(out, "TICK") == [target], out
     assert "SIGTRAP" not in out, out
     # The same by hand: the exact stop reply (E.3) with the watched address.
-    first, z2, hit, unz2, step, stop, detach = replies
+    first, vcont, z2, hit, unz2, step, stop, detach = replies
     assert (first, z2, unz2) == ("T05thread:1;", "OK", "OK"), replies
+    assert vcont == "vCont;c;C;s;S", replies
     assert hit == f"T05watch:{syms['ticker_count']:x};thread:1;", replies
     # A step over the store: the same stop reply, RIP past the store.
     assert step == ["OK", "T05thread:1;", "OK", "OK", hit, "OK"], replies

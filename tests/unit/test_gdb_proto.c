@@ -1,7 +1,7 @@
 /* The gdb remote protocol core against a fake target: framing, checksums,
  * acks and retransmission, escapes, overflow, the hex codecs, the register
  * layout gdb's amd64 target expects, memory, threads, breakpoints, resume,
- * interrupt, monitor and detach. */
+ * vCont, interrupt, monitor and detach. */
 // UNIT-SOURCES: hypervisor/debug/gdb_proto.c
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@ static struct {
 	char out[16384];
 	size_t out_len;
 	unsigned attaches, detaches, resumes, resume_thread;
-	bool resume_step;
+	bool resume_step, resume_others;
 	struct gdb_regs regs[THREADS + 1];
 	uint8_t mem[MEM_SIZE];
 	enum gdb_bp_type bp_type;
@@ -87,12 +87,13 @@ static size_t fake_write(void *ctx, unsigned thread, uint64_t addr, const uint8_
 	return n;
 }
 
-static void fake_resume(void *ctx, unsigned thread, bool step)
+static void fake_resume(void *ctx, unsigned thread, bool step, bool others)
 {
 	(void)ctx;
 	t.resumes++;
 	t.resume_thread = thread;
 	t.resume_step = step;
+	t.resume_others = others;
 }
 
 /* Software breakpoints and write watchpoints, as the stub has them. */
@@ -546,6 +547,71 @@ static void check_resume(void)
 	CHECK(!p.attached);
 }
 
+/* One vCont packet while stopped after thread `stopped`: its reply, and
+ * what the target was asked. */
+static const char *vcont(const char *pkt, unsigned stopped)
+{
+	const char *r;
+
+	gdb_proto_stopped(&p, GDB_SIGTRAP, stopped, false);
+	t.resumes = 0;
+	t.resume_thread = 99;
+	r = send(pkt);
+	return r;
+}
+
+#define CHECK_RESUMED(thread, step, others)                                   \
+	do {                                                                  \
+		CHECK_EQ(t.resumes, 1);                                       \
+		CHECK_EQ(t.resume_thread, thread);                            \
+		CHECK(t.resume_step == (step) && t.resume_others == (others)); \
+	} while (0)
+
+static void check_vcont(void)
+{
+	reset();
+	CHECK(!strcmp(send("vCont?"), "vCont;c;C;s;S"));
+	/* What gdb sends in all-stop mode: continue all; step one, the others
+	 * running meanwhile; with scheduler-locking, the others held. */
+	CHECK(!strcmp(vcont("vCont;c", 2), "<none>"));
+	CHECK_RESUMED(2, false, true);
+	CHECK(p.running);
+	CHECK(!strcmp(vcont("vCont;s:1;c", 2), "<none>"));
+	CHECK_RESUMED(1, true, true);
+	CHECK(!strcmp(vcont("vCont;s:2", 1), "<none>"));
+	CHECK_RESUMED(2, true, false);
+	CHECK(!strcmp(vcont("vCont;c:1", 2), "<none>"));
+	CHECK_RESUMED(1, false, false);
+	/* -1 is every thread, as no thread; 0 any: the one that stopped. */
+	CHECK(!strcmp(vcont("vCont;c:-1", 1), "<none>"));
+	CHECK_RESUMED(1, false, true);
+	CHECK(!strcmp(vcont("vCont;s:0;c", 2), "<none>"));
+	CHECK_RESUMED(2, true, true);
+	/* Signals are dropped; the leftmost action for a thread wins, so
+	 * nothing after the default counts. */
+	CHECK(!strcmp(vcont("vCont;S05:2;C0b", 1), "<none>"));
+	CHECK_RESUMED(2, true, true);
+	CHECK(!strcmp(vcont("vCont;c;s:1", 2), "<none>"));
+	CHECK_RESUMED(2, false, true);
+	/* What the target cannot do or the packet does not say: refused,
+	 * nothing resumed. */
+	static const char *const bad[] = {
+		"vCont", "vCont;", "vCont;s", "vCont;x", "vCont;c:3", "vCont;s:1;s:2;c",
+		"vCont;c:1;c:2", "vCont;C", "vCont;C123", "vCont;c:", "vCont;c:1x", "vCont;cc",
+		"vCont?x", "vCont;c:12345678901234567",
+	};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(!strcmp(vcont(bad[i], 1), "E01"));
+		CHECK_EQ(t.resumes, 0);
+	}
+	/* Other v packets are not supported: the empty reply. */
+	CHECK(!strcmp(send("vMustReplyEmpty"), ""));
+	CHECK(!strcmp(send("vKill;1"), ""));
+	/* c and s resume the others too. */
+	CHECK(!strcmp(vcont("s", 1), "<none>"));
+	CHECK_RESUMED(1, true, true);
+}
+
 static void check_monitor_detach(void)
 {
 	const char *r;
@@ -589,6 +655,7 @@ int main(void)
 	check_breakpoints();
 	check_watch_stop();
 	check_resume();
+	check_vcont();
 	check_monitor_detach();
 	return unit_finish("test_gdb_proto");
 }

@@ -49,6 +49,7 @@ struct vcpu {
 	struct vm *vm;
 	unsigned id;
 	enum vcpu_state state;
+	bool debug_hold;              /* gdb keeps it stopped while its VM runs (vCont) */
 	void *vendor;                 /* the backend's per-vCPU state */
 	struct lapic *lapic;          /* devices/lapic.c */
 

@@ -74,9 +74,11 @@ struct gdb_target_ops {
 	size_t (*read_mem)(void *ctx, unsigned thread, uint64_t addr, uint8_t *buf, size_t len);
 	size_t (*write_mem)(void *ctx, unsigned thread, uint64_t addr, const uint8_t *buf,
 			    size_t len);
-	/* Resumes every thread; with step, `thread` runs one instruction. The
-	 * stop is reported later through gdb_proto_stopped. */
-	void (*resume)(void *ctx, unsigned thread, bool step);
+	/* Resumes `thread`, for one instruction with step; the other threads
+	 * run too with others, and stay stopped without (vCont with no default
+	 * action: gdb's scheduler-locking). The stop is reported later through
+	 * gdb_proto_stopped. */
+	void (*resume)(void *ctx, unsigned thread, bool step, bool others);
 	/* Z/z: kind is the breakpoint's kind, a watchpoint's length in bytes.
 	 * 0 done, -1 failed, 1 this type is not supported. */
 	int (*breakpoint)(void *ctx, enum gdb_bp_type type, uint64_t addr, uint64_t kind,
