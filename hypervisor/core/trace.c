@@ -78,6 +78,19 @@ void trace_mark(struct vcpu *v, uint8_t code)
 	t->rip = guest_rip(v);
 }
 
+void trace_watch(struct vcpu *v, unsigned size, uint64_t value)
+{
+	struct trace_ring *r = recording_ring(v, EXIT_NPF);    /* kept with its exit */
+	struct trace_rec *t;
+
+	if (!r)
+		return;
+	t = trace_ring_push(r);
+	*t = (struct trace_rec){ .tsc = rdtsc(), .qual = value, .rip = guest_rip(v),
+				 .cycles = size, .kind = TRACE_KIND_WATCH,
+				 .flags = TRACE_F_WRITE };
+}
+
 struct trace_rec *trace_exit(struct vcpu *v, const struct exit_info *e)
 {
 	uint64_t tsc = rdtsc();
@@ -178,7 +191,8 @@ static int recording_alloc(int vm_id)
 
 static const char *kind_name(unsigned kind)
 {
-	return kind == TRACE_KIND_MARK ? "mark" : exit_reason_name(kind);
+	return kind == TRACE_KIND_MARK ? "mark" : kind == TRACE_KIND_WATCH ? "watch" :
+	       exit_reason_name(kind);
 }
 
 static void trace_start(int argc, char **argv)

@@ -13,6 +13,7 @@
  */
 #include <core/console_views.h>
 #include <core/handlers.h>
+#include <core/trace.h>
 #include <core/vm.h>
 #include <core/watch.h>
 #include <debug/gdb_stub.h>
@@ -136,6 +137,8 @@ bool watch_npf(struct vcpu *v, struct exit_info *e)
 	}
 	value = x86_mmio_store_value(&op, v->regs.gpr);
 	hits = watch_set_hits(s, gpa, op.size);
+	if (hits)
+		trace_watch(v, op.size, value);
 	for (unsigned i = 0; i < WATCH_MAX; i++)
 		if (hits & 1u << i)
 			watch_log(v, &s->w[i], gpa, op.size, value);

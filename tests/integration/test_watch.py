@@ -1,13 +1,16 @@
 """Write-watch (issue 11, item 4): `watch` on the minimal guest's ticker, whose tick
 count lives in memory (ticker_count, written once a tick by one MOV). Exactly the writes
 made while the watch is on are logged, with the values the guest then prints and the
-RIP of that MOV; the guest's own output is unchanged. A watch on the stack page, which
+RIP of that MOV, and in an exit recording (`trace start`, scripts/kestrel-trace) as
+instants with the same values; the guest's own output is unchanged. A watch on the stack page, which
 the CPU writes delivering the timer interrupt and PUSH and CALL write (neither is
 emulated), ends with a note and the guest runs on: the interrupt is delivered again
 (QEMU reports its cut delivery as an exception, which the SVM backend corrects). The page
 tables split for the watches belong to the VM: `destroy` gives them back."""
 import re
 import subprocess
+
+from test_trace import dump_to_trace
 
 CONFIG = """
 [vm tick]
@@ -34,7 +37,7 @@ def function_range(syms, name):
     return start, min(a for a in addrs if a > start)
 
 
-def test_write_watch(interactive_session, esp_dir):
+def test_write_watch(interactive_session, esp_dir, tmp_path):
     syms = symbols(esp_dir / "guests" / "minimal.elf")
     count = dict((n, a) for a, n in syms)["ticker_count"]
     lo, hi = function_range(syms, "ticker_run")
@@ -48,6 +51,7 @@ def test_write_watch(interactive_session, esp_dir):
             s.command("watch tick p:0x1000000 8")
         assert "has no watch starting at gpa" in s.command(f"unwatch tick {count + 8:#x}")
 
+        assert "recording" in s.command("trace start tick npf")
         start = len(s.output.getvalue())
         out = s.command(f"watch tick {count:#x} 8")
         assert f"watch: vm 0 (tick) gpa {count:#x}-{count + 7:#x}, writes logged" in out, out
@@ -60,6 +64,8 @@ def test_write_watch(interactive_session, esp_dir):
         n = int(re.search(rf"^unwatch: vm 0 \(tick\) gpa {count:#x}: (\d+) writes$", out,
                           re.M).group(1))
         window = s.output.getvalue()[start:].replace("\r", "")
+        s.command("trace stop")
+        _, _, tracks = dump_to_trace(s, tmp_path, "watch")
         wrote = WROTE.findall(window)
         assert len(wrote) == n >= 5, (n, wrote)
         values = [int(v, 16) for _, v, _ in wrote]
@@ -69,6 +75,12 @@ def test_write_watch(interactive_session, esp_dir):
         # Each logged write is the count the guest prints next, in order.
         ticks = [int(t) for t in TICK.findall(window)]
         assert set(values) <= set(ticks), (values, ticks)
+        # The recording has them too: a `watch` record after each one's npf exit, which
+        # kestrel-trace makes an instant with the value, size, address and RIP.
+        marks = [e["args"] for t in tracks.values() for e in t if e["name"] == "watched write"]
+        assert [int(a["value"], 16) for a in marks] == values, (marks, values)
+        assert all(a["bytes"] == 8 and int(a["gpa"], 16) == count for a in marks), marks
+        assert [int(a["rip"], 16) for a in marks] == [int(r, 16) for r, *_ in wrote], marks
         # Unwatched: the ticks go on, nothing more is logged.
         last = int(s.expect(r"\[tick\] tick (\d+)").group(1))
         s.expect(rf"\[tick\] tick {last + 2}\b")

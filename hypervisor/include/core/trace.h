@@ -37,6 +37,10 @@ struct trace_rec *trace_exit(struct vcpu *v, const struct exit_info *e);
 void trace_exit_done(struct trace_rec *t);
 /* A boot milestone the vCPU wrote (devices/milestone.c), into the recording. */
 void trace_mark(struct vcpu *v, uint8_t code);
+/* A write of `size` bytes to a watched range, done by the npf handler
+ * (core/watch.c): into the recording after the exit's record, if that was
+ * kept. */
+void trace_watch(struct vcpu *v, unsigned size, uint64_t value);
 #else
 static inline struct trace_rec *trace_exit(struct vcpu *v, const struct exit_info *e)
 {
@@ -52,6 +56,12 @@ static inline void trace_mark(struct vcpu *v, uint8_t code)
 {
 	(void)v;
 	(void)code;
+}
+static inline void trace_watch(struct vcpu *v, unsigned size, uint64_t value)
+{
+	(void)v;
+	(void)size;
+	(void)value;
 }
 #endif
 /* Prints the newest `count` records, oldest first (all VMs, or one). */

@@ -13,13 +13,17 @@
 #include <stdbool.h>
 
 #define TRACE_KIND_MARK    0xff   /* a boot milestone (port 0x440), not an exit */
+/* A write to a watched range (core/watch.c): right after the npf record of
+ * the exit it caused (its GPA is that record's qual); qual is the value
+ * written, cycles its size in bytes. */
+#define TRACE_KIND_WATCH   0xfe
 #define TRACE_F_WRITE      0x01   /* OUT, WRMSR, a write fault */
 
 struct trace_rec {
 	uint64_t tsc;        /* host TSC when the exit reached the dispatcher */
-	uint64_t qual;       /* port, MSR, GPA, vector, milestone code; else RAX */
+	uint64_t qual;       /* port, MSR, GPA, vector, milestone code, value; else RAX */
 	uint64_t rip;        /* guest RIP of the exit */
-	uint32_t cycles;     /* TSC cycles in the handler, saturated */
+	uint32_t cycles;     /* TSC cycles in the handler, saturated (watch: bytes) */
 	uint8_t kind;        /* enum exit_reason, or TRACE_KIND_MARK */
 	uint8_t flags;       /* TRACE_F_* */
 	uint16_t reserved;
