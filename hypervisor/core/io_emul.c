@@ -6,6 +6,7 @@
  */
 #include <core/handlers.h>
 #include <core/watch.h>
+#include <debug/gdb_stub.h>
 #include <lib/printk.h>
 #include <x86/guest_mem.h>
 #include <x86/insn.h>
@@ -81,7 +82,7 @@ void handle_npf(struct vcpu *v, struct exit_info *e)
 	char hex[48];
 	int err;
 
-	if (watch_npf(v, e))
+	if (gdb_stub_npf(v, e) || watch_npf(v, e))
 		return;
 	/* The access was the CPU's own, delivering an event through an IDT,
 	 * stack or TSS outside RAM: there is no instruction to emulate, and

@@ -43,19 +43,31 @@ static struct watch_set *watch_set_of(struct vm *vm)
 	return w ? &w->set : NULL;
 }
 
-/* Every page of [gpa, gpa+len): without write while a range covers it,
- * with all rights again once none does. */
+/* A page's rights in the nested tables: without write while a range
+ * covers it, without execute while one of gdb's hardware breakpoints lies
+ * in it, all rights again once neither does. */
+static unsigned page_rights(const struct vm *vm, const struct watch_set *s, uint64_t page)
+{
+	return PT_RWX & ~(watch_set_covers_page(s, page) ? PT_WRITE : 0) &
+	       ~(gdb_stub_exec_watched(vm, page) ? PT_EXEC : 0);
+}
+
+/* Every page of [gpa, gpa+len), its rights as page_rights says. */
 static int watch_apply(struct vm *vm, const struct watch_set *s, uint64_t gpa, uint64_t len)
 {
 	int r = 0;
 
-	for (uint64_t page = gpa & ~0xfffull; page < gpa + len; page += PAGE_SIZE) {
-		unsigned rights = watch_set_covers_page(s, page) ? PT_READ | PT_EXEC : PT_RWX;
-
-		r |= pt_protect(&vm->npt, page, PAGE_SIZE, rights);
-	}
+	for (uint64_t page = gpa & ~0xfffull; page < gpa + len; page += PAGE_SIZE)
+		r |= pt_protect(&vm->npt, page, PAGE_SIZE, page_rights(vm, s, page));
 	vendor->flush_nested(vm);
 	return r;
+}
+
+int watch_page_refresh(struct vm *vm, uint64_t page)
+{
+	struct watch_set *s = watch_set_of(vm);
+
+	return s ? watch_apply(vm, s, page & ~0xfffull, PAGE_SIZE) : -1;
 }
 
 static void watch_remove(struct vm *vm, struct watch_set *s, unsigned i)

@@ -7,7 +7,11 @@
  * into guest RAM through the guest's page tables; the backend intercepts
  * INT3 and steps one instruction for us (GUEST_DEBUG_* in x86/vendor.h).
  * Write watchpoints (Z2) are the console's write-watches with gdb as their
- * owner (core/watch.c): a write to one is done, then the VM stops. A vCont
+ * owner (core/watch.c): a write to one is done, then the VM stops.
+ * Hardware breakpoints (Z1) take the execute right from their page in the
+ * nested tables, so the guest's code is left as it is: a fetch there exits,
+ * and the stub stops at the breakpoint, or runs the instruction (another
+ * one on the page) with the right back for one step. A vCont
  * that leaves the other threads stopped (scheduler-locking) holds their
  * vCPUs (debug_hold, which the scheduler honours) while the VM runs.
  */
@@ -25,6 +29,7 @@
 #include <x86/vendor.h>
 
 #define GDB_MAX_BPS   32
+#define GDB_MAX_HW_BPS 4      /* as many as x86 has debug registers */
 #define POLL_MAX      8192    /* bytes read per poll, so a flood cannot hold the CPU */
 #define INT3          0xcc
 
@@ -46,6 +51,12 @@ static struct {
 	unsigned nr_bps;
 	struct vcpu *watch_vcpu;  /* hit a watchpoint during its step: that stop says so */
 	uint64_t watch_addr;
+	struct gdb_hw_bp {
+		bool used;
+		uint64_t addr, gpa;   /* guest-linear as gdb gave it; where it is */
+	} hw[GDB_MAX_HW_BPS];
+	struct vcpu *over;        /* runs one instruction of a Z1 page, with the right back */
+	uint64_t over_page;
 } stub;
 
 /* gdb's amd64 order (gdb_proto.h) to the x86 encoding order of regs.h. */
@@ -91,7 +102,8 @@ static void debug_flags_update(void)
 		struct vcpu *v = stub.vm->vcpus[i];
 
 		vendor->set_guest_debug(v, (stub.nr_bps ? GUEST_DEBUG_BP : 0) |
-					   (v == stub.stepping ? GUEST_DEBUG_STEP : 0));
+					   (v == stub.stepping || v == stub.over ?
+					    GUEST_DEBUG_STEP : 0));
 	}
 }
 
@@ -156,6 +168,66 @@ static void bp_hide(uint64_t addr, uint8_t *buf, size_t len)
 			buf[stub.bps[i].addr - addr] = stub.bps[i].orig;
 }
 
+/* -------------------------------------------------- hardware breakpoints */
+
+static struct gdb_hw_bp *hw_find(uint64_t addr)
+{
+	for (unsigned i = 0; i < GDB_MAX_HW_BPS; i++)
+		if (stub.hw[i].used && stub.hw[i].addr == addr)
+			return &stub.hw[i];
+	return NULL;
+}
+
+bool gdb_stub_exec_watched(const struct vm *vm, uint64_t page)
+{
+	if (vm != stub.vm || (stub.over && page == stub.over_page))
+		return false;
+	for (unsigned i = 0; i < GDB_MAX_HW_BPS; i++)
+		if (stub.hw[i].used && (stub.hw[i].gpa & ~0xfffull) == page)
+			return true;
+	return false;
+}
+
+/* Z1: where thread 1's paging puts addr, in guest RAM, loses execute. */
+static int hw_insert(uint64_t addr)
+{
+	struct vcpu *v = thread_vcpu(1);
+	struct gdb_hw_bp *bp = NULL;
+	struct guest_sregs s;
+	uint64_t gpa;
+
+	if (hw_find(addr))
+		return 0;
+	for (unsigned i = 0; i < GDB_MAX_HW_BPS && !bp; i++)
+		if (!stub.hw[i].used)
+			bp = &stub.hw[i];
+	if (!v || !bp)
+		return -1;
+	vendor->read_sregs(v, &s);
+	if (guest_linear_to_phys(v, &s, addr, &gpa) || !vm_gpa_to_hva(stub.vm, gpa, 1))
+		return -1;
+	*bp = (struct gdb_hw_bp){ .used = true, .addr = addr, .gpa = gpa };
+	if (watch_page_refresh(stub.vm, gpa)) {
+		bp->used = false;
+		watch_page_refresh(stub.vm, gpa);
+		return -1;
+	}
+	return 0;
+}
+
+static void hw_remove(struct gdb_hw_bp *bp)
+{
+	bp->used = false;
+	watch_page_refresh(stub.vm, bp->gpa);
+}
+
+static void hw_remove_all(void)
+{
+	for (unsigned i = 0; i < GDB_MAX_HW_BPS; i++)
+		if (stub.hw[i].used)
+			hw_remove(&stub.hw[i]);
+}
+
 /* ----------------------------------------------------------- the target */
 
 static void put(void *ctx, const char *buf, size_t len)
@@ -179,6 +251,7 @@ static void detach(void *ctx)
 	(void)ctx;
 	stub.phys = false;
 	bp_remove_all();
+	hw_remove_all();
 	if (stub.vm)
 		watch_del_all(stub.vm, WATCH_GDB);
 	stub.stepping = NULL;
@@ -332,8 +405,23 @@ static int watchpoint(uint64_t addr, uint64_t len, bool insert)
 	return watch_add(stub.vm, addr, len, WATCH_GDB) ? -1 : 0;
 }
 
-/* Z0 and Z2; hardware breakpoints (Z1) and read or access watchpoints
- * (Z3, Z4) are not offered. */
+/* Z1/z1: a hardware breakpoint. Removing one that is gone is no error. */
+static int hw_breakpoint(uint64_t addr, bool insert)
+{
+	struct gdb_hw_bp *hw;
+
+	if (!vendor->exec_breakpoints)
+		return 1;             /* not offered: gdb says it cannot */
+	if (!stub.vm)
+		return -1;
+	if (insert)
+		return hw_insert(addr);
+	if ((hw = hw_find(addr)))
+		hw_remove(hw);
+	return 0;
+}
+
+/* Z0, Z1 and Z2; read and access watchpoints (Z3, Z4) are not offered. */
 static int breakpoint(void *ctx, enum gdb_bp_type type, uint64_t addr, uint64_t kind,
 		      bool insert)
 {
@@ -343,6 +431,8 @@ static int breakpoint(void *ctx, enum gdb_bp_type type, uint64_t addr, uint64_t 
 	(void)ctx;
 	if (type == GDB_WP_WRITE)
 		return watchpoint(addr, kind, insert);
+	if (type == GDB_BP_HARD)
+		return hw_breakpoint(addr, insert);
 	if (type != GDB_BP_SOFT)
 		return 1;
 	if (insert)
@@ -448,6 +538,50 @@ void gdb_stub_watch_hit(struct vcpu *v, uint64_t addr)
 		stopped(v, GDB_SIGTRAP, false);
 }
 
+/* The end of a step: gdb's, or one over an instruction of a Z1 page, whose
+ * execute right goes away again (and which gdb does not hear of, unless it
+ * was stepping too). */
+static void step_ended(struct vcpu *v)
+{
+	if (v == stub.over) {
+		stub.over = NULL;
+		watch_page_refresh(v->vm, stub.over_page);
+		debug_flags_update();
+		if (v != stub.stepping)
+			return;
+	}
+	stopped(v, GDB_SIGTRAP, false);
+}
+
+/*
+ * A fetch from a page without execute for a Z1: at the breakpoint (the
+ * instruction starts at its address), the VM stops before it runs, as the
+ * CPU's instruction breakpoints do. Any other instruction there (or one
+ * that crosses into the page) runs for one step with the right back; the
+ * VM's other vCPUs are not held meanwhile, so one of them running that
+ * page in the window passes the breakpoint.
+ */
+bool gdb_stub_npf(struct vcpu *v, const struct exit_info *e)
+{
+	uint64_t page = e->npf.gpa & ~0xfffull;
+	struct guest_sregs s;
+
+	if (!e->npf.fetch || !gdb_stub_exec_watched(v->vm, page))
+		return false;
+	vendor->read_sregs(v, &s);
+	if (hw_find(s.cs.base + s.rip) && v != stub.stepping) {
+		stopped(v, GDB_SIGTRAP, false);
+		return true;
+	}
+	stub.over = v;
+	stub.over_page = page;
+	if (watch_page_refresh(v->vm, page))
+		printk("kestrel: gdb: no memory to give vm %u page 0x%lx its execute right "
+		       "back\n", v->vm->id, page);
+	debug_flags_update();
+	return true;
+}
+
 bool gdb_stub_exception(struct vcpu *v, const struct exit_exception *x)
 {
 	struct guest_sregs s;
@@ -455,8 +589,8 @@ bool gdb_stub_exception(struct vcpu *v, const struct exit_exception *x)
 
 	if (v->vm != stub.vm)
 		return false;
-	if (x->vector == X86_EXC_DB && v == stub.stepping) {
-		stopped(v, GDB_SIGTRAP, false);
+	if (x->vector == X86_EXC_DB && (v == stub.stepping || v == stub.over)) {
+		step_ended(v);
 		return true;
 	}
 	if (x->vector != X86_EXC_BP)
@@ -476,9 +610,9 @@ bool gdb_stub_exception(struct vcpu *v, const struct exit_exception *x)
 
 bool gdb_stub_step_done(struct vcpu *v)
 {
-	if (!stub.stepping || v != stub.stepping)
+	if (!v || (v != stub.stepping && v != stub.over))
 		return false;
-	stopped(v, GDB_SIGTRAP, false);
+	step_ended(v);
 	return true;
 }
 
@@ -490,6 +624,8 @@ static void check_vm_ended(void)
 		holds_set(NULL, true);
 		stub.nr_bps = 0;
 		memset(stub.bps, 0, sizeof(stub.bps));
+		memset(stub.hw, 0, sizeof(stub.hw));
+		stub.over = NULL;
 		stub.watch_vcpu = NULL;
 		gdb_proto_exited(&stub.proto, (uint8_t)stub.vm->exit_status);
 	}

@@ -104,12 +104,13 @@ static size_t write_mem(void *ctx, unsigned thread, uint64_t addr, const uint8_t
 	return n;
 }
 
-static void resume(void *ctx, unsigned thread, bool step)
+static void resume(void *ctx, unsigned thread, bool step, bool others)
 {
 	(void)ctx;
 	(void)step;
+	(void)others;
 	if (thread < 1 || thread > 2)
-		abort();
+		abort();              /* vCont's thread ids are checked before */
 }
 
 static int breakpoint(void *ctx, enum gdb_bp_type type, uint64_t addr, uint64_t kind,

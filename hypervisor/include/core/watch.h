@@ -65,6 +65,10 @@ int watch_del(struct vm *vm, uint64_t la, uint64_t len, enum watch_owner owner);
 /* Ends all the owner's watches of the VM. */
 void watch_del_all(struct vm *vm, enum watch_owner owner);
 
+/* The page's rights in the nested tables again, after the gdb stub changed
+ * its hardware breakpoints there (they take the execute right away): 0, or
+ * -1 when the page tables need memory there is not. */
+int watch_page_refresh(struct vm *vm, uint64_t page);
 /* A nested page fault on a watched page: the write emulated and logged.
  * False when the fault is not the watch's (handle_npf goes on). */
 bool watch_npf(struct vcpu *v, struct exit_info *e);

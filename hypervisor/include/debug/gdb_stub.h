@@ -27,4 +27,13 @@ bool gdb_stub_step_done(struct vcpu *v);
  * watchpoint at addr (the data address, guest-virtual). */
 void gdb_stub_watch_hit(struct vcpu *v, uint64_t addr);
 
+struct vm;
+/* Whether one of gdb's hardware breakpoints (Z1) takes the execute right
+ * from the guest-physical page now (core/watch.c asks, for its rights). */
+bool gdb_stub_exec_watched(const struct vm *vm, uint64_t page);
+/* A nested page fault: true when it was an instruction fetch from a page
+ * of gdb's hardware breakpoints, and the stub dealt with it (a stop at the
+ * breakpoint, or the instruction run with the right back for one step). */
+bool gdb_stub_npf(struct vcpu *v, const struct exit_info *e);
+
 #endif
