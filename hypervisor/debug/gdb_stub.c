@@ -55,8 +55,9 @@ static struct {
 		bool used;
 		uint64_t addr, gpa;   /* guest-linear as gdb gave it; where it is */
 	} hw[GDB_MAX_HW_BPS];
-	struct vcpu *over;        /* runs one instruction of a Z1 page, with the right back */
-	uint64_t over_page;
+	/* By vCPU id: runs one instruction of a Z1 page, with the right back. */
+	bool over[MAX_VCPUS_PER_VM];
+	uint64_t over_page[MAX_VCPUS_PER_VM];
 } stub;
 
 /* gdb's amd64 order (gdb_proto.h) to the x86 encoding order of regs.h. */
@@ -95,6 +96,11 @@ static void holds_set(const struct vcpu *runs, bool others)
 		stub.vm->vcpus[i]->debug_hold = !others && stub.vm->vcpus[i] != runs;
 }
 
+static bool stepping_over(const struct vcpu *v)
+{
+	return v->vm == stub.vm && stub.over[v->id];
+}
+
 /* What the backend must intercept now, on every vCPU of the VM. */
 static void debug_flags_update(void)
 {
@@ -102,7 +108,7 @@ static void debug_flags_update(void)
 		struct vcpu *v = stub.vm->vcpus[i];
 
 		vendor->set_guest_debug(v, (stub.nr_bps ? GUEST_DEBUG_BP : 0) |
-					   (v == stub.stepping || v == stub.over ?
+					   (v == stub.stepping || stepping_over(v) ?
 					    GUEST_DEBUG_STEP : 0));
 	}
 }
@@ -180,8 +186,11 @@ static struct gdb_hw_bp *hw_find(uint64_t addr)
 
 bool gdb_stub_exec_watched(const struct vm *vm, uint64_t page)
 {
-	if (vm != stub.vm || (stub.over && page == stub.over_page))
+	if (vm != stub.vm)
 		return false;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (stub.over[i] && stub.over_page[i] == page)
+			return false;
 	for (unsigned i = 0; i < GDB_MAX_HW_BPS; i++)
 		if (stub.hw[i].used && (stub.hw[i].gpa & ~0xfffull) == page)
 			return true;
@@ -228,6 +237,19 @@ static void hw_remove_all(void)
 			hw_remove(&stub.hw[i]);
 }
 
+/* The VM stops for gdb or gdb goes: steps over a Z1 page that have not run
+ * yet are dropped (the stub runs between exits, so none is under way); the
+ * vCPU fetches again when it runs. Then the pages' rights again. */
+static void overs_drop(void)
+{
+	for (unsigned i = 0; stub.vm && i < stub.vm->nr_vcpus; i++) {
+		if (!stub.over[i])
+			continue;
+		stub.over[i] = false;
+		watch_page_refresh(stub.vm, stub.over_page[i]);
+	}
+}
+
 /* ----------------------------------------------------------- the target */
 
 static void put(void *ctx, const char *buf, size_t len)
@@ -252,6 +274,7 @@ static void detach(void *ctx)
 	stub.phys = false;
 	bp_remove_all();
 	hw_remove_all();
+	overs_drop();
 	if (stub.vm)
 		watch_del_all(stub.vm, WATCH_GDB);
 	stub.stepping = NULL;
@@ -517,6 +540,7 @@ static void stopped(struct vcpu *v, uint8_t signal, bool at_breakpoint)
 	vm_halt();
 	stub.stepping = NULL;
 	stub.watch_vcpu = NULL;
+	overs_drop();
 	debug_flags_update();
 	if (watch)
 		gdb_proto_watch_hit(&stub.proto, v->id + 1, stub.watch_addr);
@@ -543,9 +567,9 @@ void gdb_stub_watch_hit(struct vcpu *v, uint64_t addr)
  * was stepping too). */
 static void step_ended(struct vcpu *v)
 {
-	if (v == stub.over) {
-		stub.over = NULL;
-		watch_page_refresh(v->vm, stub.over_page);
+	if (stepping_over(v)) {
+		stub.over[v->id] = false;
+		watch_page_refresh(v->vm, stub.over_page[v->id]);
 		debug_flags_update();
 		if (v != stub.stepping)
 			return;
@@ -559,7 +583,7 @@ static void step_ended(struct vcpu *v)
  * CPU's instruction breakpoints do. Any other instruction there (or one
  * that crosses into the page) runs for one step with the right back; the
  * VM's other vCPUs are not held meanwhile, so one of them running that
- * page in the window passes the breakpoint.
+ * page in the window passes the breakpoint. Each vCPU has its own step.
  */
 bool gdb_stub_npf(struct vcpu *v, const struct exit_info *e)
 {
@@ -573,8 +597,8 @@ bool gdb_stub_npf(struct vcpu *v, const struct exit_info *e)
 		stopped(v, GDB_SIGTRAP, false);
 		return true;
 	}
-	stub.over = v;
-	stub.over_page = page;
+	stub.over[v->id] = true;
+	stub.over_page[v->id] = page;
 	if (watch_page_refresh(v->vm, page))
 		printk("kestrel: gdb: no memory to give vm %u page 0x%lx its execute right "
 		       "back\n", v->vm->id, page);
@@ -589,7 +613,7 @@ bool gdb_stub_exception(struct vcpu *v, const struct exit_exception *x)
 
 	if (v->vm != stub.vm)
 		return false;
-	if (x->vector == X86_EXC_DB && (v == stub.stepping || v == stub.over)) {
+	if (x->vector == X86_EXC_DB && (v == stub.stepping || stepping_over(v))) {
 		step_ended(v);
 		return true;
 	}
@@ -610,7 +634,7 @@ bool gdb_stub_exception(struct vcpu *v, const struct exit_exception *x)
 
 bool gdb_stub_step_done(struct vcpu *v)
 {
-	if (!v || (v != stub.stepping && v != stub.over))
+	if (!v || (v != stub.stepping && !stepping_over(v)))
 		return false;
 	step_ended(v);
 	return true;
@@ -625,7 +649,7 @@ static void check_vm_ended(void)
 		stub.nr_bps = 0;
 		memset(stub.bps, 0, sizeof(stub.bps));
 		memset(stub.hw, 0, sizeof(stub.hw));
-		stub.over = NULL;
+		memset(stub.over, 0, sizeof(stub.over));
 		stub.watch_vcpu = NULL;
 		gdb_proto_exited(&stub.proto, (uint8_t)stub.vm->exit_status);
 	}
@@ -647,6 +671,7 @@ void gdb_stub_poll(void)
 			continue;
 		vm_halt();
 		stub.stepping = NULL;
+		overs_drop();
 		debug_flags_update();
 		gdb_proto_stopped(&stub.proto, GDB_SIGINT, stub.proto.stop_thread, false);
 	}
