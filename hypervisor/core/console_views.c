@@ -381,9 +381,9 @@ void console_cmd_vcpu(int argc, char **argv)
 	}
 	v = vm->vcpus[n];
 	vendor->read_sregs(v, &s);
-	printk("vm %u (%s) vcpu %u: %s, %s, RIP 0x%lx RFLAGS 0x%lx\n", vm->id,
-	       vm->name, v->id, vcpu_states[v->state], guest_paging_name(guest_paging_mode(&s)),
-	       s.rip, s.rflags);
+	printk("vm %u (%s) vcpu %u: %s%s, %s, RIP 0x%lx RFLAGS 0x%lx\n", vm->id,
+	       vm->name, v->id, vcpu_states[v->state], v->debug_hold ? " (held by gdb)" : "",
+	       guest_paging_name(guest_paging_mode(&s)), s.rip, s.rflags);
 	print_bits("CR0", s.cr0, cr0_names, 32);
 	printk("  CR2  0x%016lx\n  CR3  0x%016lx\n", s.cr2, s.cr3);
 	print_bits("CR4", s.cr4, cr4_names, 25);

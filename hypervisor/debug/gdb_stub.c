@@ -263,6 +263,7 @@ static void attach(void *ctx)
 	(void)ctx;
 	if (!stub.vm && nr_vms)
 		stub.vm = vms[0];
+	holds_set(NULL, true);     /* a session that went without detaching held them */
 	vm_halt();
 	if (stub.vm)
 		printk("kestrel: gdb attached to vm %u (%s)\n", stub.vm->id, stub.vm->name);
