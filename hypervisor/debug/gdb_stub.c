@@ -197,7 +197,8 @@ bool gdb_stub_exec_watched(const struct vm *vm, uint64_t page)
 	return false;
 }
 
-/* Z1: where thread 1's paging puts addr, in guest RAM, loses execute. */
+/* Z1: where thread 1's paging puts addr, in guest RAM (whose pages have all
+ * rights when nothing is watched there), loses execute. */
 static int hw_insert(uint64_t addr)
 {
 	struct vcpu *v = thread_vcpu(1);
@@ -213,7 +214,7 @@ static int hw_insert(uint64_t addr)
 	if (!v || !bp)
 		return -1;
 	vendor->read_sregs(v, &s);
-	if (guest_linear_to_phys(v, &s, addr, &gpa) || !vm_gpa_to_hva(stub.vm, gpa, 1))
+	if (guest_linear_to_phys(v, &s, addr, &gpa) || gpa >= stub.vm->mem_size)
 		return -1;
 	*bp = (struct gdb_hw_bp){ .used = true, .addr = addr, .gpa = gpa };
 	if (watch_page_refresh(stub.vm, gpa)) {

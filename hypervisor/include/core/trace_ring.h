@@ -24,7 +24,7 @@ struct trace_rec {
 	uint64_t qual;       /* port, MSR, GPA, vector, milestone code, value; else RAX */
 	uint64_t rip;        /* guest RIP of the exit */
 	uint32_t cycles;     /* TSC cycles in the handler, saturated (watch: bytes) */
-	uint8_t kind;        /* enum exit_reason, or TRACE_KIND_MARK */
+	uint8_t kind;        /* enum exit_reason, TRACE_KIND_MARK or TRACE_KIND_WATCH */
 	uint8_t flags;       /* TRACE_F_* */
 	uint16_t reserved;
 };
