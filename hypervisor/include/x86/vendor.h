@@ -43,11 +43,6 @@ struct vcpu;
 
 struct vendor_ops {
 	const char *name;
-	/* gdb's hardware breakpoints (Z1) through the nested tables' execute
-	 * right are offered (debug/gdb_stub.c). Not on VMX: under Bochs a
-	 * guest run that way stopped for good in its timer loop (its timer
-	 * disarmed, nothing pending), which is not explained yet. */
-	bool exec_breakpoints;
 	/* Whether this CPU has the extension with nested paging; when not,
 	 * writes the reason to why. */
 	bool (*probe)(char *why, size_t len);

@@ -633,7 +633,6 @@ static void svm_dump(struct vcpu *v)
 
 const struct vendor_ops svm_vendor_ops = {
 	.name = "AMD SVM",
-	.exec_breakpoints = true,
 	.probe = svm_probe,
 	.cpu_enable = svm_cpu_enable,
 	.vm_init = svm_vm_init,
