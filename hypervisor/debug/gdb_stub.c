@@ -612,8 +612,8 @@ static uint64_t shadowed_rip(struct vcpu *v)
  * shadow (Bochs saves none at the step's #DB), so an interrupt came between
  * `sti` and `hlt`, and the guest halted with the wake-up it waited for
  * already taken. No interrupt is offered during a step, which keeps the
- * shadow's promise. (QEMU does not stop between them: its step ends after
- * the shadowed instruction.)
+ * shadow's promise. (Under QEMU the step ends after the shadowed
+ * instruction: a version that always stepped one more hung there.)
  */
 bool gdb_stub_npf(struct vcpu *v, const struct exit_info *e)
 {
