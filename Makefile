@@ -228,7 +228,7 @@ fuzz: $(B)/.setup-stamp $(FUZZERS)
 	  set -- $$(grep -o 'cov: [0-9]* ft: [0-9]* corp: [0-9]*' $$f.log | tail -1 | tr -dc '0-9 '); \
 	  echo "$$n: $$runs runs in $$secs s ($$rate/s), $$1 edges, $$2 features, corpus $$3, no failure"; \
 	  echo "| $$n | $$runs | $$secs | $$rate | $$1 | $$2 | $$3 |" >> $(FUZZ_FIGURES); done
-fuzz-smoke: FUZZ_SECONDS := 4
+fuzz-smoke: FUZZ_SECONDS := 2
 fuzz-smoke: fuzz
 
 check: unit fuzz-smoke
