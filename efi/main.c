@@ -315,6 +315,53 @@ static uint64_t find_rsdp(void)
 	return rsdp1;
 }
 
+/* UEFI PI 1.7, vol. 2, 13.4: the MP services protocol, as far as used. */
+#define MP_SERVICES_GUID \
+	{ 0x3fdda605, 0xa76e, 0x4f46, { 0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08 } }
+#define MP_PROCESSOR_BSP      (1u << 0)
+#define MP_PROCESSOR_ENABLED  (1u << 1)
+
+struct mp_processor_info {
+	UINT64 processor_id;      /* the APIC ID */
+	UINT32 status;
+	UINT32 package, core, thread;
+};
+
+struct mp_services {
+	EFI_STATUS (EFIAPI *get_number_of_processors)(struct mp_services *self, UINTN *total,
+						      UINTN *enabled);
+	EFI_STATUS (EFIAPI *get_processor_info)(struct mp_services *self, UINTN number,
+						struct mp_processor_info *info);
+	/* StartupAllAPs, StartupThisAP, SwitchBSP, EnableDisableAP, WhoAmI follow. */
+};
+
+/* The CPUs the firmware started, boot CPU first: under Bochs, OVMF has
+ * no ACPI tables, so no MADT to read them from. */
+static void find_cpus(struct hv_bootinfo *bi)
+{
+	EFI_GUID guid = MP_SERVICES_GUID;
+	struct mp_services *mp;
+	UINTN total, enabled;
+
+	if (uefi_call_wrapper(BS->LocateProtocol, 3, &guid, NULL, (void **)&mp) != EFI_SUCCESS ||
+	    uefi_call_wrapper(mp->get_number_of_processors, 3, mp, &total, &enabled) != EFI_SUCCESS)
+		return;
+	for (UINTN i = 0; i < total && bi->nr_cpus < HV_MAX_CPUS; i++) {
+		struct mp_processor_info info;
+
+		if (uefi_call_wrapper(mp->get_processor_info, 3, mp, i, &info) != EFI_SUCCESS ||
+		    !(info.status & MP_PROCESSOR_ENABLED))
+			continue;
+		if (info.status & MP_PROCESSOR_BSP) {
+			bi->cpu_apic_ids[bi->nr_cpus] = bi->cpu_apic_ids[0];
+			bi->cpu_apic_ids[0] = (uint32_t)info.processor_id;
+		} else {
+			bi->cpu_apic_ids[bi->nr_cpus] = (uint32_t)info.processor_id;
+		}
+		bi->nr_cpus++;
+	}
+}
+
 /* The memory map must be the last thing taken: ExitBootServices fails when
  * the map key is stale, in which case we fetch the map again (UEFI 2.9,
  * 7.4, ExitBootServices()). No allocation may happen in between. */
@@ -371,6 +418,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	bi->image_base = (uint64_t)(uintptr_t)loaded->ImageBase;
 	bi->image_size = loaded->ImageSize;
 	bi->acpi_rsdp = find_rsdp();
+	find_cpus(bi);
 	read_config(bi, cfg);
 
 	/* Stop the firmware watchdog (5 minutes by default) before leaving. */

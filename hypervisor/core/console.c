@@ -16,6 +16,7 @@
 #include <virtio/virtio_net.h>
 #include <virtio/virtio_pci.h>
 #include <x86/cpu.h>
+#include <x86/percpu.h>
 #include <x86/vendor.h>
 
 #define MAX_ARGS   8
@@ -236,12 +237,28 @@ static void cmd_reboot(int argc, char **argv)
 	vm->reset_requested = true;
 }
 
+static const char *const pcpu_state_names[] = {
+	[PCPU_ABSENT] = "absent", [PCPU_STARTING] = "starting",
+	[PCPU_ONLINE] = "online", [PCPU_FAILED] = "failed",
+};
+
+/* What a physical CPU does: every vCPU still runs on the boot CPU. */
+static const char *pcpu_role(const struct pcpu *c)
+{
+	if (c->id == 0)
+		return "console, housekeeping and every vCPU";
+	return c->state == PCPU_ONLINE ? "idle" : "nothing";
+}
+
 static void cmd_info(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
 	printk("kestrel hypervisor, backend %s, %lu MiB free, %lu physical NMIs taken\n",
 	       vendor ? vendor->name : "none", page_alloc_free_pages() >> 8, nmi_count);
+	for (unsigned i = 0; i < nr_pcpus; i++)
+		printk("cpu %u: APIC ID %u, %s, runs %s\n", i, pcpus[i]->apic_id,
+		       pcpu_state_names[pcpus[i]->state], pcpu_role(pcpus[i]));
 }
 
 static void info_fields(struct json *j)
@@ -249,6 +266,16 @@ static void info_fields(struct json *j)
 	json_str(j, "backend", vendor ? vendor->name : "none");
 	json_u64(j, "free_mib", page_alloc_free_pages() >> 8);
 	json_u64(j, "nmis", nmi_count);
+	json_array_begin(j, "cpus");
+	for (unsigned i = 0; i < nr_pcpus; i++) {
+		json_object_begin(j, NULL);
+		json_u64(j, "id", i);
+		json_u64(j, "apic_id", pcpus[i]->apic_id);
+		json_str(j, "state", pcpu_state_names[pcpus[i]->state]);
+		json_str(j, "runs", pcpu_role(pcpus[i]));
+		json_object_end(j);
+	}
+	json_array_end(j);
 }
 
 static void cmd_mode(int argc, char **argv)

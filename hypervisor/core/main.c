@@ -8,12 +8,11 @@
 #include <x86/acpi.h>
 #include <x86/cpu.h>
 #include <x86/fpu.h>
+#include <x86/percpu.h>
 #include <x86/spec_ctrl.h>
 #include <x86/processor.h>
 #include <x86/serial.h>
 #include <x86/vendor.h>
-
-#define STACK_PAGES 16
 
 const struct vendor_ops *vendor;
 bool vendor_guest_rdtscp;
@@ -53,6 +52,7 @@ static __attribute__((noreturn)) void hv_start(struct hv_bootinfo *bi)
 	fpu_init();
 	spec_ctrl_init();
 	vendor_select();
+	smp_boot_aps(bi, page_alloc_realmode());
 	vm_create_all(bi);
 	console_init();
 	sched_loop(bi->flags & HV_BOOT_BATCH);
@@ -60,7 +60,8 @@ static __attribute__((noreturn)) void hv_start(struct hv_bootinfo *bi)
 
 void hv_main(struct hv_bootinfo *bi)
 {
-	uint64_t top, stack;
+	struct pcpu *boot_cpu;
+	uint64_t top;
 
 	serial_init();
 	printk_set_sink(console_sink);
@@ -71,8 +72,8 @@ void hv_main(struct hv_bootinfo *bi)
 	top = page_alloc_init(&bi->memmap);
 	printk("kestrel: %lu MiB free for the hypervisor\n", page_alloc_free_pages() >> 8);
 	host_paging_init(top);
-	stack = page_alloc(STACK_PAGES, 1);
-	if (!stack) {
+	boot_cpu = pcpu_alloc(0);
+	if (!boot_cpu) {
 		printk("kestrel: out of memory at start-up; halting\n");
 		cpu_halt_forever();
 	}
@@ -80,7 +81,7 @@ void hv_main(struct hv_bootinfo *bi)
 	__asm__ volatile("mov %0, %%rsp\n\t"
 			 "xor %%ebp, %%ebp\n\t"
 			 "call *%1"
-			 : : "r"(stack + STACK_PAGES * PAGE_SIZE), "r"(hv_start), "D"(bi)
+			 : : "r"((uintptr_t)boot_cpu & ~15ul), "r"(hv_start), "D"(bi)
 			 : "memory");
 	__builtin_unreachable();
 }

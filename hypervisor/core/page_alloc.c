@@ -19,6 +19,7 @@
 /* UEFI spec 2.9, 7.2: EFI_MEMORY_TYPE. */
 #define EFI_CONVENTIONAL_MEMORY 7
 #define LOW_LIMIT (1ull << 20)   /* keep real-mode memory untouched */
+#define REALMODE_LIMIT 0x9f000ull
 
 struct efi_memory_descriptor {
 	uint32_t type;
@@ -33,6 +34,7 @@ static uint8_t *bitmap, *owners;
 static uint64_t nr_pages_total, nr_free;
 static uint64_t low_free;            /* every page below it is in use */
 static uint8_t charge_to = PAGE_OWNER_HV;
+static uint64_t realmode_page;       /* for the APs' start-up code */
 
 static const struct efi_memory_descriptor *desc_at(const struct hv_memmap *map, uint64_t i)
 {
@@ -63,6 +65,30 @@ static bool usable(const struct efi_memory_descriptor *d)
 	       d->phys_start + d->nr_pages * PAGE_SIZE > LOW_LIMIT;
 }
 
+/* The highest free page below the EBDA (0x9f000): a SIPI vector names a
+ * page below 1 MiB, which page_alloc never hands out. */
+static uint64_t find_realmode_page(const struct hv_memmap *map)
+{
+	uint64_t n = map->map_size / map->desc_size, best = 0;
+
+	for (uint64_t i = 0; i < n; i++) {
+		const struct efi_memory_descriptor *d = desc_at(map, i);
+		uint64_t end = d->phys_start + d->nr_pages * PAGE_SIZE;
+
+		if (end > REALMODE_LIMIT)
+			end = REALMODE_LIMIT;
+		if (d->type == EFI_CONVENTIONAL_MEMORY && d->phys_start >= PAGE_SIZE &&
+		    end > d->phys_start && end - PAGE_SIZE > best)
+			best = end - PAGE_SIZE;
+	}
+	return best;
+}
+
+uint64_t page_alloc_realmode(void)
+{
+	return realmode_page;
+}
+
 uint64_t page_alloc_init(const struct hv_memmap *map)
 {
 	uint64_t n = map->map_size / map->desc_size, top_free = 0, top_any = 0;
@@ -77,6 +103,7 @@ uint64_t page_alloc_init(const struct hv_memmap *map)
 		if (usable(d) && end > top_free)
 			top_free = end;
 	}
+	realmode_page = find_realmode_page(map);
 	nr_pages_total = top_free / PAGE_SIZE;
 	/* The bitmap, then the owner bytes. */
 	bitmap_bytes = (nr_pages_total + 7) / 8 + nr_pages_total;

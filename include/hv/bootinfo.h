@@ -14,6 +14,8 @@
 /* VMs one hv.cfg may describe (docs/config.md). 64 of 8 vCPUs each is 512
  * vCPUs; the machine's memory is the real limit, checked by the loader. */
 #define HV_MAX_VMS           64
+/* CPUs the loader reports (struct hv_bootinfo.cpu_apic_ids). */
+#define HV_MAX_CPUS          64
 #define HV_PATH_MAX          96
 #define HV_ERROR_MAX         160
 
@@ -82,6 +84,10 @@ struct hv_bootinfo {
 	uint64_t image_size;
 	struct hv_memmap memmap;
 	struct hv_boot_vm vms[HV_MAX_VMS];
+	/* The enabled CPUs the firmware's MP services listed, the boot CPU
+	 * first; nr_cpus 0 when it has none (the hypervisor reads the MADT). */
+	uint32_t nr_cpus;
+	uint32_t cpu_apic_ids[HV_MAX_CPUS];
 };
 
 /* The loader and the hypervisor are one image today, but the hand-over is
@@ -92,6 +98,7 @@ _Static_assert(__builtin_offsetof(struct hv_boot_vm, mac) == 400, "hv_boot_vm la
 _Static_assert(__builtin_offsetof(struct hv_boot_vm, cmdline) == 408, "hv_boot_vm layout");
 _Static_assert(sizeof(struct hv_boot_vm) == 2616, "hv_boot_vm layout");
 _Static_assert(__builtin_offsetof(struct hv_bootinfo, vms) == 72, "hv_bootinfo layout");
-_Static_assert(sizeof(struct hv_bootinfo) == 72 + HV_MAX_VMS * 2616, "hv_bootinfo layout");
+_Static_assert(sizeof(struct hv_bootinfo) == 72 + HV_MAX_VMS * 2616 + 4 + HV_MAX_CPUS * 4 + 4,
+	       "hv_bootinfo layout");
 
 #endif

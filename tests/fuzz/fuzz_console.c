@@ -44,6 +44,7 @@
 #include <virtio/virtio_net.h>
 #include <virtio/virtio_pci.h>
 #include <x86/cpu.h>
+#include <x86/percpu.h>
 #include <x86/serial.h>
 #include <x86/vendor.h>
 #include <core/hot.h>
@@ -79,6 +80,13 @@ static struct vcpu vcpu_store[MAX_VMS][2];
 struct vm *vms[MAX_VMS];
 unsigned nr_vms;
 volatile uint64_t nmi_count;
+/* Two physical CPUs: the boot CPU and an idle AP (`info` lists them). */
+static struct pcpu pcpu_store[2] = {
+	{ .id = 0, .apic_id = 0, .state = PCPU_ONLINE },
+	{ .id = 1, .apic_id = 1, .state = PCPU_ONLINE },
+};
+struct pcpu *pcpus[MAX_PCPUS] = { &pcpu_store[0], &pcpu_store[1] };
+unsigned nr_pcpus = 2;
 
 /* The fake machine has 8 VMs (names below), fewer than the hypervisor's limit. */
 #define FUZZ_VMS 8

@@ -1,6 +1,7 @@
 """The console for programs: scripts/kestrelctl drives a running Kestrel through the
 runner's --console-socket (COM1 on a Unix socket), in JSON mode. A VM is listed, stopped,
-destroyed, started again and rebooted through kestrelctl alone, and every line of the
+destroyed, started again and rebooted through kestrelctl alone, `info` lists the physical
+CPUs (the machine has two: the session runs with -smp 2 / Bochs count=2), and every line of the
 serial log from `mode json` to `mode text` is checked against the schema in
 docs/console-json.md, guest lines with quotes, backslashes and backspaces included. An
 exit recording dumped through kestrelctl is read by scripts/kestrel-trace."""
@@ -43,7 +44,7 @@ COMMON = {"type": str, "seq": int}
 SCHEMA = {
     "reply": ({"cmd": str, "output": str, "ok": bool},
               {"id": str, "error": str, "vms": list, "backend": str, "free_mib": int,
-               "nmis": int, "mode": str}),
+               "nmis": int, "mode": str, "cpus": list}),
     "log": ({"text": str}, {}),
     "line": ({"vm": int, "name": str, "text": str}, {"partial": bool}),
     "state": ({"vm": int, "name": str, "state": str, "starts": int, "resets": int},
@@ -52,6 +53,9 @@ SCHEMA = {
 VM_ENTRY = {"id": int, "name": str, "state": str, "vcpus": int, "memory_mib": int,
             "exits": int, "starts": int, "resets": int, "reason": str}
 STATES = {"running", "paused", "stopped", "failed", "destroyed"}
+CPU_ENTRY = {"id": int, "apic_id": int, "state": str, "runs": str}
+CPU_STATES = {"absent", "starting", "online", "failed"}
+SMP = 2
 
 
 def has_type(value, kind):
@@ -80,6 +84,9 @@ def check_object(obj):
         for vm in obj.get("vms", []):
             check_members(vm, VM_ENTRY, {}, "vms entry")
             assert vm["state"] in STATES, vm
+        for cpu in obj.get("cpus", []):
+            check_members(cpu, CPU_ENTRY, {}, "cpus entry")
+            assert cpu["state"] in CPU_STATES, cpu
     if kind == "state":
         assert obj["state"] in STATES and obj.get("previous", "running") in STATES, obj
         live = obj["state"] in ("running", "paused")
@@ -116,7 +123,7 @@ class SocketSession:
         self.backend = harness.BACKENDS[backend]
         self.args = harness.runner_args(esp, workdir, config,
                                         10 * harness.BOOT_TIMEOUT * self.backend.scale,
-                                        backend=backend)
+                                        backend=backend, smp=SMP)
         self.proc = None
 
     def __enter__(self):
@@ -190,6 +197,14 @@ def check_listing(s):
     info = s.json("info")
     backend = {"svm": "AMD SVM", "vmx": "Intel VMX"}[s.backend.name]
     assert info["backend"] == backend and info["free_mib"] > 0, info
+    cpus = info["cpus"]
+    assert [c["id"] for c in cpus] == list(range(SMP)), info
+    assert all(c["state"] == "online" for c in cpus), info
+    assert len({c["apic_id"] for c in cpus}) == SMP, info
+    assert cpus[0]["runs"].startswith("console") and cpus[1]["runs"] == "idle", info
+    out = s.ok("info")
+    for c in cpus:
+        assert f"cpu {c['id']}: APIC ID {c['apic_id']}, online, runs {c['runs']}" in out, out
 
 
 def check_stop_destroy_start(s):

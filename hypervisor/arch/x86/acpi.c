@@ -1,6 +1,6 @@
 /*
- * ACPI soft-off for the host: PM1a/PM1b control blocks from the FADT, and
- * SLP_TYPa/b of \_S5 from the DSDT. The AML is not interpreted: \_S5 is a
+ * The host's CPUs from the MADT, and ACPI soft-off: PM1a/PM1b control
+ * blocks from the FADT, and SLP_TYPa/b of \_S5 from the DSDT. The AML is not interpreted: \_S5 is a
  * Name whose package starts with the two sleep-type values, which is all
  * the firmwares we boot on (OVMF, QEMU, Bochs) emit.
  */
@@ -28,17 +28,26 @@ _Static_assert(sizeof(struct acpi_header) == 36, "ACPI table header");
 static uint16_t pm1a_cnt, pm1b_cnt;
 static uint8_t slp_typa, slp_typb;
 
+/* A little-endian field of 4 or 8 bytes; XSDT entries sit at offset 36,
+ * so 8-byte ones are not aligned. */
+static uint64_t field(const uint8_t *p, unsigned size)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, p, size);
+	return v;
+}
+
 static const struct acpi_header *find_table(uint64_t rsdp, const char *sig)
 {
 	const uint8_t *r = (const uint8_t *)(uintptr_t)rsdp;
-	bool xsdt = r[15] >= 2 && *(const uint64_t *)(r + 24);
-	const struct acpi_header *root = (const void *)(uintptr_t)(xsdt ? *(const uint64_t *)(r + 24)
-								      : *(const uint32_t *)(r + 16));
+	bool xsdt = r[15] >= 2 && field(r + 24, 8);
+	const struct acpi_header *root = (const void *)(uintptr_t)(xsdt ? field(r + 24, 8)
+								      : field(r + 16, 4));
 	unsigned entry = xsdt ? 8 : 4, n = (root->length - sizeof(*root)) / entry;
 
 	for (unsigned i = 0; i < n; i++) {
-		const uint8_t *p = (const uint8_t *)(root + 1) + i * entry;
-		uint64_t addr = xsdt ? *(const uint64_t *)p : *(const uint32_t *)p;
+		uint64_t addr = field((const uint8_t *)(root + 1) + i * entry, entry);
 		const struct acpi_header *t = (const void *)(uintptr_t)addr;
 
 		if (t && !memcmp(t->signature, sig, 4))
@@ -87,6 +96,44 @@ static const struct acpi_header *fadt_dsdt(const struct acpi_header *fadt)
 	uint64_t x_dsdt = fadt->length >= 148 ? *(const uint64_t *)(f + 140) : 0;
 
 	return (const void *)(uintptr_t)(x_dsdt ? x_dsdt : *(const uint32_t *)(f + 40));
+}
+
+/* MADT entries (ACPI 6.4, 5.2.12.2 and 5.2.12.12): processor local APIC
+ * and local x2APIC, with flags bit 0 "enabled". */
+#define MADT_LAPIC        0
+#define MADT_X2APIC       9
+#define MADT_CPU_ENABLED  (1u << 0)
+#define MADT_ENTRIES      44   /* header, local APIC address, flags */
+
+unsigned acpi_host_cpus(uint64_t rsdp, uint32_t *apic_ids, unsigned max)
+{
+	const struct acpi_header *madt;
+	const uint8_t *p, *end;
+	unsigned n = 0;
+
+	if (!rsdp || memcmp((const void *)(uintptr_t)rsdp, "RSD PTR ", 8))
+		return 0;
+	madt = find_table(rsdp, "APIC");
+	if (!madt || madt->length < MADT_ENTRIES)
+		return 0;
+	end = (const uint8_t *)madt + madt->length;
+	for (p = (const uint8_t *)madt + MADT_ENTRIES; p + 2 <= end && p[1] >= 2 && p + p[1] <= end;
+	     p += p[1]) {
+		uint32_t id, flags;
+
+		if (p[0] == MADT_LAPIC && p[1] >= 8) {
+			id = p[3];
+			memcpy(&flags, p + 4, 4);
+		} else if (p[0] == MADT_X2APIC && p[1] >= 16) {
+			memcpy(&id, p + 4, 4);
+			memcpy(&flags, p + 8, 4);
+		} else {
+			continue;
+		}
+		if ((flags & MADT_CPU_ENABLED) && n < max)
+			apic_ids[n++] = id;
+	}
+	return n;
 }
 
 const char *acpi_init(uint64_t rsdp)

@@ -1,9 +1,13 @@
 /* Offsets for assembly, generated at build time into asm-offsets.h. */
 #include <stddef.h>
 #include <core/vm.h>
+#include <x86/ap_boot.h>
 
 #define OFFSET(sym, type, member) \
 	__asm__ volatile("\n@@OFFSET " #sym " %0" : : "i"(offsetof(type, member)))
+
+#define DEFINE(sym, value) \
+	__asm__ volatile("\n@@OFFSET " #sym " %0" : : "i"(value))
 
 void asm_offsets(void);
 
@@ -24,4 +28,12 @@ void asm_offsets(void)
 	OFFSET(VCPU_R13, struct vcpu, regs.gpr[GPR_R13]);
 	OFFSET(VCPU_R14, struct vcpu, regs.gpr[GPR_R14]);
 	OFFSET(VCPU_R15, struct vcpu, regs.gpr[GPR_R15]);
+	OFFSET(APB_GDT_LIMIT, struct ap_boot_data, gdt_limit);
+	OFFSET(APB_TO_PM32, struct ap_boot_data, to_pm32);
+	OFFSET(APB_TO_LM64, struct ap_boot_data, to_lm64);
+	OFFSET(APB_CR3, struct ap_boot_data, cr3);
+	OFFSET(APB_STACK, struct ap_boot_data, stack);
+	OFFSET(APB_ENTRY, struct ap_boot_data, entry);
+	OFFSET(APB_ARG, struct ap_boot_data, arg);
+	DEFINE(APB_SIZE, sizeof(struct ap_boot_data));
 }

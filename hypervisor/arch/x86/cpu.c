@@ -1,19 +1,12 @@
-/* The hypervisor's own GDT, TSS and IDT, and the trap handler. */
+/* The hypervisor's own GDT, TSS and IDT, and the trap handler. Each CPU
+ * has its own GDT and TSS (in its struct pcpu); they share one IDT. */
+#include <core/page_alloc.h>
 #include <lib/printk.h>
 #include <lib/string.h>
 #include <x86/cpu.h>
+#include <x86/paging.h>
+#include <x86/percpu.h>
 #include <x86/processor.h>
-
-struct tss64 {
-	uint32_t reserved0;
-	uint64_t rsp[3];
-	uint64_t reserved1;
-	uint64_t ist[7];
-	uint64_t reserved2;
-	uint16_t reserved3;
-	uint16_t iomap_base;
-} __attribute__((packed));
-_Static_assert(sizeof(struct tss64) == 104, "TSS layout (SDM vol. 3, 8.7)");
 
 struct idt_gate {
 	uint16_t offset_lo;
@@ -31,20 +24,37 @@ struct dt_ptr {
 	uint64_t base;
 } __attribute__((packed));
 
-#define IST_STACK_SIZE 8192
+#define IST_STACK_PAGES 2
 #define IST_FATAL 1   /* #DF, NMI, #MC run on their own stack */
 
-static struct tss64 tss;
-static uint8_t ist_stack[IST_STACK_SIZE] __attribute__((aligned(16)));
-static uint64_t gdt[5];
 static struct idt_gate idt[256];
 
 /* Stub table from entry.S: one entry per vector. */
 extern const uint64_t trap_stubs[256];
 
-static void gdt_init(void)
+struct pcpu *pcpu_alloc(unsigned id)
 {
-	uint64_t base = (uintptr_t)&tss, limit = sizeof(tss) - 1;
+	uint64_t stack = page_alloc(HV_STACK_PAGES, HV_STACK_PAGES);
+	uint64_t ist = page_alloc(IST_STACK_PAGES, 1);
+	struct pcpu *c;
+
+	if (!stack || !ist) {
+		if (stack)
+			page_free(stack, HV_STACK_PAGES);
+		if (ist)
+			page_free(ist, IST_STACK_PAGES);
+		return NULL;
+	}
+	c = (struct pcpu *)(uintptr_t)(stack + HV_STACK_SIZE - sizeof(struct pcpu));
+	memset(c, 0, sizeof(*c));
+	c->id = id;
+	c->ist_stack_top = ist + IST_STACK_PAGES * PAGE_SIZE;
+	return c;
+}
+
+static void gdt_init(uint64_t *gdt, const struct tss64 *tss)
+{
+	uint64_t base = (uintptr_t)tss, limit = sizeof(*tss) - 1;
 
 	gdt[0] = 0;
 	gdt[1] = 0x00af9b000000ffffull;   /* 64-bit code, DPL 0 */
@@ -67,15 +77,18 @@ static void idt_set(unsigned vector, uint64_t handler, uint8_t ist)
 	};
 }
 
+/* The boot CPU fills the shared IDT first; every CPU loads its own GDT
+ * and TSS. */
 void cpu_tables_init(void)
 {
-	struct dt_ptr gdtr = { sizeof(gdt) - 1, (uintptr_t)gdt };
+	struct pcpu *c = this_cpu();
+	struct dt_ptr gdtr = { sizeof(c->gdt) - 1, (uintptr_t)c->gdt };
 	struct dt_ptr idtr = { sizeof(idt) - 1, (uintptr_t)idt };
 
-	tss.ist[IST_FATAL - 1] = (uintptr_t)ist_stack + IST_STACK_SIZE;
-	tss.iomap_base = sizeof(tss);
-	gdt_init();
-	for (unsigned v = 0; v < 256; v++) {
+	c->tss.ist[IST_FATAL - 1] = c->ist_stack_top;
+	c->tss.iomap_base = sizeof(c->tss);
+	gdt_init(c->gdt, &c->tss);
+	for (unsigned v = 0; c->id == 0 && v < 256; v++) {
 		bool fatal = v == X86_EXC_DF || v == X86_EXC_NMI || v == X86_EXC_MC;
 
 		idt_set(v, trap_stubs[v], fatal ? IST_FATAL : 0);
@@ -127,7 +140,7 @@ static void trap_dump(const struct trap_frame *f)
 
 uint64_t cpu_tss_base(void)
 {
-	return (uintptr_t)&tss;
+	return (uintptr_t)&this_cpu()->tss;
 }
 
 volatile uint64_t timer_ticks;

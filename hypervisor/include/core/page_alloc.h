@@ -12,6 +12,9 @@ uint64_t page_alloc_init(const struct hv_memmap *map);
  * power of two); identity-mapped, so the address is also a pointer. 0 when
  * out of memory. */
 uint64_t page_alloc(uint64_t count, uint64_t align);
+/* One free page below 640 KiB, outside the allocator (0: none); the APs
+ * start there (x86/percpu.h). */
+uint64_t page_alloc_realmode(void);
 void page_free(uint64_t pa, uint64_t count);
 uint64_t page_alloc_free_pages(void);
 

@@ -9,6 +9,9 @@
 /* Finds the PM1 control ports and the S5 sleep type from the RSDP the
  * firmware passed; NULL, or what is missing. */
 const char *acpi_init(uint64_t rsdp);
+/* The APIC IDs of the enabled CPUs in the MADT, at most `max`; 0 when
+ * there is no MADT. */
+unsigned acpi_host_cpus(uint64_t rsdp, uint32_t *apic_ids, unsigned max);
 /* Enters S5 (soft off). Returns only if that did not work. */
 void acpi_poweroff(void);
 /* Powers the machine off, telling an emulator's debug-exit device whether

@@ -33,6 +33,9 @@ void host_paging_init(uint64_t top);
 /* Local APIC (xAPIC, MMIO). */
 void lapic_init(void);
 void lapic_eoi(void);
+/* INIT and start-up IPIs to another CPU (SDM 3, 8.4.4.1). */
+void lapic_send_init(uint32_t apic_id);
+void lapic_send_startup(uint32_t apic_id, uint8_t vector);
 void lapic_timer_arm(uint64_t deadline_tsc);
 /* Calibration helpers: a masked one-shot from 0xffffffff, and its count. */
 void lapic_timer_start_oneshot_max(void);

@@ -46,7 +46,8 @@ struct vendor_ops {
 	/* Whether this CPU has the extension with nested paging; when not,
 	 * writes the reason to why. */
 	bool (*probe)(char *why, size_t len);
-	/* Enables the extension on this physical CPU. 0 or -1 (printed). */
+	/* Enables the extension on this physical CPU; the first call (boot
+	 * CPU) also builds what all CPUs share. 0 or -1 (printed). */
 	int (*cpu_enable)(void);
 	/* Prepares the VM's nested page tables and address-space tag. */
 	int (*vm_init)(struct vm *vm);

@@ -14,6 +14,7 @@
 #include <x86/cpuid_bits.h>
 #include <x86/debugreg.h>
 #include <x86/guest_mem.h>
+#include <x86/percpu.h>
 #include <x86/processor.h>
 #include <x86/vendor.h>
 #include "vmcb.h"
@@ -40,7 +41,7 @@ struct svm_vcpu {
 
 void svm_vmrun(struct vcpu *v, uint64_t vmcb_pa, uint64_t host_vmcb_pa);
 
-static uint64_t host_vmcb_pa, iopm_pa, msrpm_pa;
+static uint64_t iopm_pa, msrpm_pa;
 static uint32_t nr_asids, next_asid = 1;
 
 static bool svm_probe(char *why, size_t len)
@@ -71,35 +72,45 @@ static void msrpm_pass(uint8_t *msrpm, uint32_t msr)
 	msrpm[base + index / 8] &= (uint8_t)~(3u << (index % 8));
 }
 
-static int svm_cpu_enable(void)
+/* The permission maps every CPU's guests share. */
+static int svm_maps_init(void)
 {
 	static const uint32_t passthrough[] = {
 		MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR,
 		MSR_CSTAR, MSR_SFMASK, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_CS + 1,
 		MSR_IA32_SYSENTER_CS + 2,
 	};
-	uint64_t hsave = page_alloc(1, 1);
 	uint8_t *msrpm;
 
-	host_vmcb_pa = page_alloc(1, 1);
 	iopm_pa = page_alloc(IOPM_PAGES, 1);
 	msrpm_pa = page_alloc(MSRPM_PAGES, 1);
-	if (!hsave || !host_vmcb_pa || !iopm_pa || !msrpm_pa) {
-		printk("kestrel: svm: out of memory\n");
+	if (!iopm_pa || !msrpm_pa)
 		return -1;
-	}
 	/* Every port and every MSR exits unless listed. */
 	memset((void *)(uintptr_t)iopm_pa, 0xff, IOPM_PAGES * PAGE_SIZE);
 	msrpm = (uint8_t *)(uintptr_t)msrpm_pa;
 	memset(msrpm, 0xff, MSRPM_PAGES * PAGE_SIZE);
 	for (unsigned i = 0; i < sizeof(passthrough) / sizeof(passthrough[0]); i++)
 		msrpm_pass(msrpm, passthrough[i]);
+	return 0;
+}
 
+/* The first call (on the boot CPU) also builds the shared maps. */
+static int svm_cpu_enable(void)
+{
+	struct pcpu *c = this_cpu();
+	uint64_t hsave = page_alloc(1, 1);
+
+	c->host_save_pa = page_alloc(1, 1);
+	if (!hsave || !c->host_save_pa || (!iopm_pa && svm_maps_init())) {
+		printk("kestrel: svm: out of memory\n");
+		return -1;
+	}
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, hsave);
 	vendor_guest_rdtscp = true;    /* not intercepted: runs as on the host */
 	/* The host's FS/GS/TR/LDTR and SYSCALL MSRs, restored after each exit. */
-	__asm__ volatile("vmsave %0" : : "a"(host_vmcb_pa) : "memory");
+	__asm__ volatile("vmsave %0" : : "a"(c->host_save_pa) : "memory");
 	return 0;
 }
 
@@ -506,7 +517,7 @@ static void svm_enter(struct vcpu *v, struct svm_vcpu *s)
 	 * them exit the guest. STGI then lets the pending one in. */
 	__asm__ volatile("clgi; sti" ::: "memory");
 	do
-		svm_vmrun(v, s->vmcb_pa, host_vmcb_pa);
+		svm_vmrun(v, s->vmcb_pa, this_cpu()->host_save_pa);
 	while (svm_bench_floor(v, vmcb));
 	__asm__ volatile("stgi; cli" ::: "memory");
 	vmcb->control.tlb_control = 0;

@@ -16,6 +16,7 @@
 #include <x86/cpuid_bits.h>
 #include <x86/debugreg.h>
 #include <x86/guest_mem.h>
+#include <x86/percpu.h>
 #include <x86/processor.h>
 #include <x86/vendor.h>
 #include "vmx_private.h"
@@ -125,26 +126,37 @@ static void vmx_flush_vpid(uint16_t vpid)
 		__asm__ volatile("invvpid %0, %1" : : "m"(desc), "r"(2ull) : "cc", "memory");
 }
 
-static int vmx_cpu_enable(void)
+static int vmx_msr_bitmap_init(void)
 {
 	static const uint32_t passthrough[] = {
 		MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR,
 		MSR_CSTAR, MSR_SFMASK, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_CS + 1,
 		MSR_IA32_SYSENTER_CS + 2,
 	};
-	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL), vmxon_pa = page_alloc(1, 1);
 	uint8_t *bitmap;
-	bool failed;
 
 	vmx_msr_bitmap_pa = page_alloc(1, 1);
-	if (!vmxon_pa || !vmx_msr_bitmap_pa) {
-		printk("kestrel: vmx: out of memory\n");
+	if (!vmx_msr_bitmap_pa)
 		return -1;
-	}
 	bitmap = (uint8_t *)(uintptr_t)vmx_msr_bitmap_pa;
 	memset(bitmap, 0xff, PAGE_SIZE);
 	for (unsigned i = 0; i < sizeof(passthrough) / sizeof(passthrough[0]); i++)
 		vmx_msr_bitmap_pass(bitmap, passthrough[i]);
+	return 0;
+}
+
+/* The first call (on the boot CPU) also builds the shared MSR bitmap. */
+static int vmx_cpu_enable(void)
+{
+	struct pcpu *c = this_cpu();
+	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+	bool failed;
+
+	c->vmxon_pa = page_alloc(1, 1);
+	if (!c->vmxon_pa || (!vmx_msr_bitmap_pa && vmx_msr_bitmap_init())) {
+		printk("kestrel: vmx: out of memory\n");
+		return -1;
+	}
 	/* Firmware that left it unlocked (OVMF under Bochs does) gets it set
 	 * up here (SDM 3, 24.7). */
 	if (!(fc & FEATURE_CONTROL_LOCK))
@@ -152,8 +164,8 @@ static int vmx_cpu_enable(void)
 		      fc | FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMXON_OUTSIDE_SMX);
 	write_cr0((read_cr0() | vmx_caps.cr0_fixed0) & vmx_caps.cr0_fixed1);
 	write_cr4((read_cr4() | vmx_caps.cr4_fixed0 | X86_CR4_VMXE_BIT) & vmx_caps.cr4_fixed1);
-	*(uint32_t *)(uintptr_t)vmxon_pa = (uint32_t)vmx_caps.basic & 0x7fffffff;
-	__asm__ volatile("vmxon %1; setbe %0" : "=qm"(failed) : "m"(vmxon_pa) : "cc", "memory");
+	*(uint32_t *)(uintptr_t)c->vmxon_pa = (uint32_t)vmx_caps.basic & 0x7fffffff;
+	__asm__ volatile("vmxon %1; setbe %0" : "=qm"(failed) : "m"(c->vmxon_pa) : "cc", "memory");
 	if (failed) {
 		printk("kestrel: vmx: VMXON failed\n");
 		return -1;

@@ -1,0 +1,68 @@
+/*
+ * Per-CPU state of the host. Each physical CPU runs on its own stack of
+ * HV_STACK_SIZE bytes, aligned to its size, and its struct pcpu sits at the
+ * top of that stack: this_cpu() finds it from RSP, as Xen's get_cpu_info()
+ * does, so no register a guest could have loaded (GS base) is trusted.
+ */
+#ifndef X86_PERCPU_H
+#define X86_PERCPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define HV_STACK_PAGES 16
+#define HV_STACK_SIZE  (HV_STACK_PAGES * 4096ul)
+/* CPUs the hypervisor brings up; more in the MADT are left parked. */
+#define MAX_PCPUS      16
+
+struct tss64 {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __attribute__((packed));
+_Static_assert(sizeof(struct tss64) == 104, "TSS layout (SDM vol. 3, 8.7)");
+
+enum pcpu_state {
+	PCPU_ABSENT,     /* not started: beyond MAX_PCPUS, or no answer */
+	PCPU_STARTING,   /* INIT-SIPI-SIPI sent */
+	PCPU_ONLINE,     /* its tables, LAPIC and virtualization are set up */
+	PCPU_FAILED,     /* started, but could not enable virtualization */
+};
+
+struct pcpu {
+	unsigned id;                 /* index in pcpus[], 0 = the boot CPU */
+	uint32_t apic_id;
+	volatile enum pcpu_state state;
+	uint64_t gdt[5];
+	struct tss64 tss;
+	uint64_t ist_stack_top;      /* #DF, NMI and #MC run on it */
+	uint64_t host_save_pa;       /* SVM: the host VMCB VMSAVE/VMLOAD use */
+	uint64_t vmxon_pa;           /* VMX: the VMXON region */
+	uint64_t started_tsc;        /* when it came online */
+};
+
+extern struct pcpu *pcpus[MAX_PCPUS];
+extern unsigned nr_pcpus;        /* entries of pcpus[] in use */
+
+static inline struct pcpu *this_cpu(void)
+{
+	uintptr_t sp;
+
+	__asm__("mov %%rsp, %0" : "=r"(sp));
+	return (struct pcpu *)((sp & ~(HV_STACK_SIZE - 1)) + HV_STACK_SIZE - sizeof(struct pcpu));
+}
+
+/* A new CPU's stack with its struct pcpu at the top (zeroed but for id);
+ * NULL when out of memory. The stack pointer to start on is pcpu itself. */
+struct pcpu *pcpu_alloc(unsigned id);
+
+struct hv_bootinfo;
+/* Brings up every other CPU the firmware listed (arch/x86/smpboot.c), one
+ * at a time, each ending in an idle loop. Prints what came up. */
+void smp_boot_aps(const struct hv_bootinfo *bi, uint64_t realmode_page);
+
+#endif
