@@ -3,6 +3,7 @@
  * terminal side (prompt, line editing, input focus) is core/console_io.c.
  */
 #include <core/console.h>
+#include <core/cpus.h>
 #include <core/console_views.h>
 #include <core/page_alloc.h>
 #include <core/trace.h>
@@ -71,6 +72,10 @@ static void vms_fields(struct json *j)
 		json_str(j, "name", vm->name);
 		json_str(j, "state", vm_state_name(vm->state));
 		json_u64(j, "vcpus", vm->nr_vcpus);
+		json_array_begin(j, "cpus");
+		for (unsigned c = 0; c < vm->nr_vcpus; c++)
+			json_u64(j, NULL, vm->vcpus[c]->home);
+		json_array_end(j);
 		json_u64(j, "memory_mib", vm->mem_size >> 20);
 		json_u64(j, "exits", vm_exit_count(vm));
 		json_u64(j, "starts", vm->starts);
@@ -162,8 +167,10 @@ static void cmd_pause(int argc, char **argv)
 	if (vm && vm->state != VM_RUNNING)
 		printk("error: vm %u (%s) is %s, not running\n", vm->id, vm->name,
 		       vm_state_name(vm->state));
-	else if (vm)
+	else if (vm) {
 		vm->state = VM_PAUSED;
+		vm_kick(vm);
+	}
 }
 
 static void cmd_resume(int argc, char **argv)
@@ -174,8 +181,10 @@ static void cmd_resume(int argc, char **argv)
 	if (vm && vm->state != VM_PAUSED)
 		printk("error: vm %u (%s) is %s, not paused\n", vm->id, vm->name,
 		       vm_state_name(vm->state));
-	else if (vm)
+	else if (vm) {
 		vm->state = VM_RUNNING;
+		vm_kick(vm);
+	}
 }
 
 static void cmd_stop(int argc, char **argv)
@@ -242,12 +251,19 @@ static const char *const pcpu_state_names[] = {
 	[PCPU_ONLINE] = "online", [PCPU_FAILED] = "failed",
 };
 
-/* What a physical CPU does: every vCPU still runs on the boot CPU. */
-static const char *pcpu_role(const struct pcpu *c)
+/* The vCPUs placed on a CPU, as "vm:vcpu" (vms being built count too). */
+static void for_each_homed(unsigned cpu, void (*fn)(void *ctx, const struct vcpu *v), void *ctx)
 {
-	if (c->id == 0)
-		return "console, housekeeping and every vCPU";
-	return c->state == PCPU_ONLINE ? "idle" : "nothing";
+	for (unsigned i = 0; i < nr_vms; i++)
+		for (unsigned c = 0; c < vms[i]->nr_vcpus; c++)
+			if (vms[i]->vcpus[c]->home == cpu)
+				fn(ctx, vms[i]->vcpus[c]);
+}
+
+static void print_homed(void *count, const struct vcpu *v)
+{
+	printk(" %s:%u", v->vm->name, v->id);
+	++*(unsigned *)count;
 }
 
 static void cmd_info(int argc, char **argv)
@@ -256,9 +272,22 @@ static void cmd_info(int argc, char **argv)
 	(void)argv;
 	printk("kestrel hypervisor, backend %s, %lu MiB free, %lu physical NMIs taken\n",
 	       vendor ? vendor->name : "none", page_alloc_free_pages() >> 8, nmi_count);
-	for (unsigned i = 0; i < nr_pcpus; i++)
-		printk("cpu %u: APIC ID %u, %s, runs %s\n", i, pcpus[i]->apic_id,
-		       pcpu_state_names[pcpus[i]->state], pcpu_role(pcpus[i]));
+	for (unsigned i = 0; i < nr_pcpus; i++) {
+		unsigned n = 0;
+
+		printk("cpu %u: APIC ID %u, %s%s; vCPUs:", i, pcpus[i]->apic_id,
+		       pcpu_state_names[pcpus[i]->state], i == 0 ? ", console" : "");
+		for_each_homed(i, print_homed, &n);
+		printk("%s\n", n ? "" : " none");
+	}
+}
+
+static void json_homed(void *json, const struct vcpu *v)
+{
+	char name[HV_VM_NAME_MAX + 12];
+
+	snprintf(name, sizeof(name), "%s:%u", v->vm->name, v->id);
+	json_str(json, NULL, name);
 }
 
 static void info_fields(struct json *j)
@@ -272,7 +301,10 @@ static void info_fields(struct json *j)
 		json_u64(j, "id", i);
 		json_u64(j, "apic_id", pcpus[i]->apic_id);
 		json_str(j, "state", pcpu_state_names[pcpus[i]->state]);
-		json_str(j, "runs", pcpu_role(pcpus[i]));
+		json_bool(j, "console", i == 0);
+		json_array_begin(j, "vcpus");
+		for_each_homed(i, json_homed, j);
+		json_array_end(j);
 		json_object_end(j);
 	}
 	json_array_end(j);

@@ -384,6 +384,7 @@ void console_cmd_vcpu(int argc, char **argv)
 	printk("vm %u (%s) vcpu %u: %s%s, %s, RIP 0x%lx RFLAGS 0x%lx\n", vm->id,
 	       vm->name, v->id, vcpu_states[v->state], v->debug_hold ? " (held by gdb)" : "",
 	       guest_paging_name(guest_paging_mode(&s)), s.rip, s.rflags);
+	printk("  runs on physical CPU %u\n", v->home);
 	print_bits("CR0", s.cr0, cr0_names, 32);
 	printk("  CR2  0x%016lx\n  CR3  0x%016lx\n", s.cr2, s.cr3);
 	print_bits("CR4", s.cr4, cr4_names, 25);

@@ -1,5 +1,6 @@
 /* Start-up of the hypervisor core after ExitBootServices. */
 #include <core/console.h>
+#include <core/cpus.h>
 #include <core/hv_main.h>
 #include <core/page_alloc.h>
 #include <core/sched.h>
@@ -55,6 +56,8 @@ static __attribute__((noreturn)) void hv_start(struct hv_bootinfo *bi)
 	smp_boot_aps(bi, page_alloc_realmode());
 	vm_create_all(bi);
 	console_init();
+	hv_lock();
+	smp_start_aps();
 	sched_loop(bi->flags & HV_BOOT_BATCH);
 }
 

@@ -1,12 +1,16 @@
 /*
- * Round-robin scheduler. Each runnable vCPU gets a slice of SCHED_SLICE_MS;
- * HLT ends the slice early. The host's LAPIC timer is armed one-shot for
- * the next event (the earliest guest timer, the end of the slice, or the
- * next console poll), so guest timers fire on time rather than on a tick;
- * after each timer interrupt the loop does the housekeeping: console input
- * and the guests' timers.
+ * Round-robin scheduler, one per physical CPU, over the vCPUs placed on it
+ * (vcpu.home). Each runnable vCPU gets a slice of SCHED_SLICE_MS; HLT ends
+ * the slice early. Each CPU's LAPIC timer is armed one-shot for its next
+ * event (the earliest timer of its vCPUs, the end of the slice, or the next
+ * poll), so guest timers fire on time rather than on a tick; after each
+ * timer interrupt the loop does the housekeeping: the boot CPU reads the
+ * console and the debugger, and every CPU fires its guests' timers. The
+ * hypervisor lock (core/cpus.c) is held throughout but in guest mode and
+ * HLT.
  */
 #include <core/console.h>
+#include <core/cpus.h>
 #include <core/sched.h>
 #include <core/tsc.h>
 #include <core/vm.h>
@@ -19,11 +23,10 @@
 #include <x86/cpu.h>
 #include <x86/debugreg.h>
 #include <x86/fpu.h>
+#include <x86/percpu.h>
 #include <x86/processor.h>
 #include <x86/spec_ctrl.h>
 #include <x86/vendor.h>
-
-static unsigned rr_vm, rr_vcpu;
 
 static bool vcpu_can_run(const struct vcpu *v)
 {
@@ -31,7 +34,18 @@ static bool vcpu_can_run(const struct vcpu *v)
 	       !v->vm->reset_requested && !v->debug_hold;
 }
 
-/* Guest timers whose deadline has passed fire here. */
+static bool homed_here(const struct vcpu *v)
+{
+	return v->home == this_cpu()->id;
+}
+
+/* A VM's own timers (the PIT) are kept by the CPU of its vCPU 0. */
+static bool vm_timers_here(const struct vm *vm)
+{
+	return vm->nr_vcpus && homed_here(vm->vcpus[0]);
+}
+
+/* The guest timers this CPU keeps whose deadline has passed fire here. */
 static void timers_check(void)
 {
 	uint64_t now = rdtsc();
@@ -41,10 +55,13 @@ static void timers_check(void)
 
 		if (vm->state != VM_RUNNING)
 			continue;
-		vpit_timer_check(vm, now);
+		if (vm_timers_here(vm))
+			vpit_timer_check(vm, now);
 		for (unsigned c = 0; c < vm->nr_vcpus; c++) {
 			struct vcpu *v = vm->vcpus[c];
 
+			if (!homed_here(v))
+				continue;
 			if (v->timer_deadline && now >= v->timer_deadline) {
 				v->timer_deadline = 0;
 				vcpu_raise_irq(v, v->timer_vector);
@@ -99,41 +116,52 @@ static void lifecycle_requests(void)
 	}
 }
 
+/* The console and the debugger stay on the boot CPU. */
 static void housekeeping(void)
 {
-	console_poll();
-	gdb_stub_poll();
+	if (this_cpu()->id == 0) {
+		console_poll();
+		gdb_stub_poll();
+	}
 	timers_check();
 }
 
-/* Next runnable vCPU after the last one picked, across all VMs. */
+/* Next runnable vCPU of this CPU after the last one picked, across all VMs. */
 static struct vcpu *sched_pick(void)
 {
+	struct pcpu *c = this_cpu();
 	unsigned total = nr_vms * MAX_VCPUS_PER_VM;
 
 	for (unsigned n = 0; n < total; n++) {
-		if (++rr_vcpu >= MAX_VCPUS_PER_VM) {
-			rr_vcpu = 0;
-			rr_vm = (rr_vm + 1) % nr_vms;
+		struct vm *vm;
+
+		if (++c->rr_vcpu >= MAX_VCPUS_PER_VM) {
+			c->rr_vcpu = 0;
+			c->rr_vm = (c->rr_vm + 1) % nr_vms;
 		}
-		if (rr_vcpu < vms[rr_vm]->nr_vcpus && vcpu_can_run(vms[rr_vm]->vcpus[rr_vcpu]))
-			return vms[rr_vm]->vcpus[rr_vcpu];
+		vm = vms[c->rr_vm];
+		if (c->rr_vcpu < vm->nr_vcpus && homed_here(vm->vcpus[c->rr_vcpu]) &&
+		    vcpu_can_run(vm->vcpus[c->rr_vcpu]))
+			return vm->vcpus[c->rr_vcpu];
 	}
 	return NULL;
 }
 
-struct vcpu *current_vcpu;
+struct vcpu *current_vcpu(void)
+{
+	return this_cpu()->current;
+}
 
 /* VMs sharing an address-space tag (core/vm.c vm_tag): the backend flushes
- * only when another vCPU of the same VM used the tag last, so one VM
- * following another on a shared tag must make it flush too. */
+ * only when another vCPU of the same VM used the tag last on this CPU, so
+ * one VM following another on a shared tag must make it flush too. */
 static void tag_switch(struct vm *vm)
 {
-	static const struct vm *last;
+	struct pcpu *c = this_cpu();
 
-	if (vm != last && vm->tag_shared)
-		vm->asid_owner = NULL;
-	last = vm;
+	if (vm != c->tag_vm && vm->tag_shared)
+		vm->asid_owner[c->id] = NULL;
+	c->tag_vm = vm;
 }
 
 static uint64_t earlier(uint64_t a, uint64_t b)
@@ -141,38 +169,56 @@ static uint64_t earlier(uint64_t a, uint64_t b)
 	return b && b < a ? b : a;
 }
 
-/* The next moment something must happen, not later than `limit`. */
+/* The next moment something this CPU keeps must happen, not later than
+ * `limit`. */
 static uint64_t next_event(uint64_t limit)
 {
 	for (unsigned i = 0; i < nr_vms; i++) {
 		if (vms[i]->state != VM_RUNNING)
 			continue;
-		limit = earlier(limit, vpit_timer_deadline(vms[i]));
+		if (vm_timers_here(vms[i]))
+			limit = earlier(limit, vpit_timer_deadline(vms[i]));
 		for (unsigned c = 0; c < vms[i]->nr_vcpus; c++) {
 			const struct vcpu *v = vms[i]->vcpus[c];
 
-			limit = earlier(earlier(limit, v->timer_deadline), lapic_timer_deadline(v));
+			if (homed_here(v))
+				limit = earlier(earlier(limit, v->timer_deadline),
+						lapic_timer_deadline(v));
 		}
 	}
 	return limit;
 }
 
-static uint64_t armed;
-
 static void arm_host_timer(uint64_t limit)
 {
+	struct pcpu *c = this_cpu();
 	uint64_t when = next_event(limit);
 
-	if (when != armed) {
-		armed = when;
+	if (when != c->armed) {
+		c->armed = when;
 		lapic_timer_arm(when);
 	}
+}
+
+/* A vCPU elsewhere reprogrammed a VM timer this CPU keeps (the PIT): it
+ * arms its own timer again. */
+static void vm_timers_moved(const struct vm *vm)
+{
+	struct vcpu *keeper = vm->nr_vcpus ? vm->vcpus[0] : NULL;
+	uint64_t d;
+
+	if (!keeper || homed_here(keeper) || keeper->home >= nr_pcpus)
+		return;
+	d = vpit_timer_deadline(vm);
+	if (d && d < pcpus[keeper->home]->armed)
+		cpu_kick(pcpus[keeper->home]);
 }
 
 /* Everything one physical CPU keeps of the vCPU it runs. */
 static void switch_to(struct vcpu *v)
 {
-	current_vcpu = v;
+	vcpu_claim(v);
+	this_cpu()->current = v;
 	tag_switch(v->vm);
 	spec_ctrl_vm_switch(v->vm);
 	fpu_switch_to(v);
@@ -191,12 +237,12 @@ static void switch_to(struct vcpu *v)
  * IPIs back and forth take no time from other VMs. A vCPU spinning with
  * PAUSE lends it the same way to the next of its VM that can run.
  */
-static struct vcpu *handoff;
-
 static void lend_cpu(const struct vcpu *from, struct vcpu *to)
 {
-	if (from == current_vcpu && to != from && to->vm == from->vm)
-		handoff = to;
+	struct pcpu *c = this_cpu();
+
+	if (from == c->current && to != from && to->vm == from->vm && homed_here(to))
+		c->handoff = to;
 }
 
 void sched_ipi_sent(const struct vcpu *from, struct vcpu *to)
@@ -223,9 +269,9 @@ void sched_pause_spin(const struct vcpu *v)
 static struct vcpu *slice_next(struct vcpu *owner, struct vcpu *cur, uint64_t now,
 			       uint64_t *loan_end)
 {
-	struct vcpu *to = handoff;
+	struct vcpu *to = this_cpu()->handoff;
 
-	handoff = NULL;
+	this_cpu()->handoff = NULL;
 	if (to && to != cur && vcpu_can_run(to)) {
 		*loan_end = now + SCHED_HANDOFF_US * tsc_khz() / 1000;
 		return to;
@@ -237,26 +283,27 @@ static struct vcpu *slice_next(struct vcpu *owner, struct vcpu *cur, uint64_t no
 
 static void run_slice(struct vcpu *v)
 {
+	struct pcpu *c = this_cpu();
 	uint64_t now = rdtsc(), slice_end = now + ms_to_tsc(SCHED_SLICE_MS), loan_end = 0;
-	uint64_t poll = now + ms_to_tsc(SCHED_HOUSEKEEPING_MS), seen = timer_ticks;
+	uint64_t poll = now + ms_to_tsc(SCHED_HOUSEKEEPING_MS), seen = c->timer_ticks;
 	struct vcpu *cur = v;
 	struct exit_info e;
 
-	handoff = NULL;
-	switch_to(v);
+	c->handoff = NULL;
 	while ((now = rdtsc()) < slice_end) {
 		struct vcpu *next = slice_next(v, cur, now, &loan_end);
 
 		if (!vcpu_can_run(next))
 			break;
-		if (next != cur)
-			switch_to(cur = next);
+		/* Every time: another CPU may have claimed it meanwhile. */
+		switch_to(cur = next);
 		arm_host_timer(earlier(cur == v ? slice_end : loan_end, poll));
 		vendor->run(cur, &e);
 		exit_dispatch(cur, &e);
-		if (timer_ticks != seen) {
-			seen = timer_ticks;
-			armed = 0;
+		vm_timers_moved(cur->vm);
+		if (c->timer_ticks != seen) {
+			seen = c->timer_ticks;
+			c->armed = 0;
 			housekeeping();
 		}
 	}
@@ -304,27 +351,33 @@ static void all_stopped(bool batch)
 	batch_poweroff();
 }
 
+/* Every CPU runs it, the boot CPU with the lock held since start-up. Only
+ * the boot CPU takes lifecycle requests and reports the end. */
 void sched_loop(bool batch)
 {
+	struct pcpu *c = this_cpu();
 	bool reported = false;
 
 	for (;;) {
 		struct vcpu *v;
 
 		housekeeping();
-		lifecycle_requests();
+		if (c->id == 0)
+			lifecycle_requests();
 		v = nr_vms ? sched_pick() : NULL;
 		if (v) {
 			run_slice(v);
 			reported = false;   /* after a `start`, report again when all have stopped */
 			continue;
 		}
-		if (!any_vm_live() && !reported) {
+		if (c->id == 0 && !any_vm_live() && !reported) {
 			reported = true;
 			all_stopped(batch);
 		}
 		arm_host_timer(rdtsc() + ms_to_tsc(SCHED_HOUSEKEEPING_MS));
+		hv_unlock();
 		cpu_idle();
-		armed = 0;
+		hv_lock();
+		c->armed = 0;
 	}
 }

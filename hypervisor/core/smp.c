@@ -1,4 +1,5 @@
 /* INIT, SIPI and NMI delivery to vCPUs (see include/core/smp.h). */
+#include <core/cpus.h>
 #include <core/smp.h>
 #include <core/tsc.h>
 #include <core/vm.h>
@@ -24,12 +25,15 @@
  * triple-faulted (test_chaos beside [svm], 4 of 5 runs). */
 void vcpu_init_signal(struct vcpu *v)
 {
+	vcpu_claim(v);
+	v->epoch++;      /* an exit it took before is void now */
 	memset(v->pending_irqs, 0, sizeof(v->pending_irqs));
 	v->timer_deadline = 0;
 	v->nmi_pending = false;
 	vendor->init_events(v);
 	lapic_init_signal(v);
 	v->state = VCPU_WAIT_SIPI;
+	vcpu_kick(v);
 }
 
 /* The register state after INIT with CS:IP from the start-up vector
@@ -54,6 +58,7 @@ void vcpu_sipi(struct vcpu *v, uint8_t vector)
 	memset(&v->regs, 0, sizeof(v->regs));
 	v->regs.gpr[GPR_RDX] = cpuid(1, 0).eax;    /* processor signature */
 	v->state = VCPU_RUNNABLE;
+	vcpu_kick(v);
 }
 
 void vcpu_nmi(struct vcpu *v)
@@ -61,4 +66,5 @@ void vcpu_nmi(struct vcpu *v)
 	v->nmi_pending = true;
 	if (v->state == VCPU_HALTED || v->state == VCPU_PARKED)
 		v->state = VCPU_RUNNABLE;
+	vcpu_kick(v);
 }

@@ -4,9 +4,6 @@
 #include <core/vm.h>
 #include <x86/cpuid_bits.h>
 
-
-static struct vcpu *aux_owner;
-
 uint64_t guest_tsc(const struct vm *vm)
 {
 	return rdtsc() + vm->tsc_offset;
@@ -44,36 +41,4 @@ void tsc_adjust_write(struct vm *vm, uint64_t value)
 {
 	vm->tsc_offset += value - vm->tsc_adjust;
 	vm->tsc_adjust = value;
-}
-
-static bool host_has_tsc_aux(void)
-{
-	static int known = -1;
-
-	if (known < 0)
-		known = (cpuid(0x80000001, 0).edx & CPUID_8_1_EDX_RDTSCP) ||
-			(cpuid(7, 0).ecx & CPUID_7_ECX_RDPID);
-	return known;
-}
-
-void tsc_aux_switch_to(struct vcpu *v)
-{
-	if (aux_owner == v || !host_has_tsc_aux())
-		return;
-	wrmsr(MSR_TSC_AUX, v->tsc_aux);
-	aux_owner = v;
-}
-
-void tsc_aux_set(struct vcpu *v, uint64_t value)
-{
-	v->tsc_aux = value;
-	if (aux_owner == v)
-		wrmsr(MSR_TSC_AUX, value);
-}
-
-void tsc_aux_vcpu_reset(struct vcpu *v)
-{
-	v->tsc_aux = 0;
-	if (aux_owner == v)
-		aux_owner = NULL;
 }

@@ -7,6 +7,7 @@
  * vCPUs stay allocated (see struct vm).
  */
 #include <core/boot.h>
+#include <core/cpus.h>
 #include <core/page_alloc.h>
 #include <core/vm.h>
 #include <core/platform.h>
@@ -115,6 +116,8 @@ static int vcpu_create(struct vm *vm, unsigned i)
 	v->vm = vm;
 	v->id = i;
 	v->state = VCPU_RUNNABLE;
+	v->home = cpus_place();
+	v->loaded_on = this_cpu()->id;     /* vcpu_init loads its VMCS here */
 	v->misc_enable = MISC_ENABLE_DEFAULT;
 	debugreg_vcpu_reset(v);
 	machine_msrs_reset(&v->machine);
@@ -243,11 +246,13 @@ static uint64_t vm_unbuild(struct vm *vm)
 	uint64_t pages;
 
 	virtio_net_forget(vm);    /* the switch's port points at the NIC */
+	/* No CPU may still walk the tables, nor keep what they translated. */
+	vendor->flush_nested(vm);
+	cpus_leave_guest(vm);
 	pages = page_free_owner(vm_owner(vm));
 	vm->ram_hpa = 0;
 	vm->npt.root_pa = 0;
 	vm->acpi_rsdp = 0;
-	vm->asid_owner = NULL;    /* new tables: the backend flushes the tag */
 	vm->nr_vcpus = 0;
 	memset(&vm->pio, 0, sizeof(*vm) - offsetof(struct vm, pio));
 	return pages;
@@ -299,6 +304,12 @@ static void vm_create(const struct hv_boot_vm *bv)
 	printk("kestrel: vm %u (%s): %u vCPU(s), %lu MiB, kernel %s%s\n", vm->id, vm->name,
 	       vm->nr_vcpus, vm->mem_size >> 20, bv->kernel.path,
 	       bv->flags & HV_VM_NO_AUTOSTART ? "; not started (autostart = no)" : "");
+	if (nr_pcpus > 1) {
+		printk("kestrel: vm %u (%s) placed:", vm->id, vm->name);
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			printk("%s vCPU %u on CPU %u", i ? "," : "", i, vm->vcpus[i]->home);
+		printk("\n");
+	}
 	if (bv->flags & HV_VM_NO_AUTOSTART) {
 		/* Set up like the others, so a bad image fails at boot, not at `start`. */
 		vm->state = VM_STOPPED;
@@ -336,8 +347,12 @@ void vm_create_all(const struct hv_bootinfo *bi)
 	vm_report_memory(free_before);
 }
 
+/* From any CPU: the one that ran it gives its registers up first, and an
+ * exit of it not yet handled there is dropped (the epoch). */
 static void vcpu_power_on(struct vcpu *v)
 {
+	vcpu_claim(v);
+	v->epoch++;
 	memset(v->pending_irqs, 0, sizeof(v->pending_irqs));
 	v->timer_deadline = 0;
 	v->bench_floor_left = 0;
@@ -459,6 +474,7 @@ void vm_stop(struct vm *vm, bool ended_well, const char *fmt, ...)
 	uart16550_flush(vm);
 	vm->state = VM_STOPPED;
 	vm->ended_well = ended_well;
+	vm_kick(vm);
 	printk("kestrel: vm %u (%s) stopped: %s\n", vm->id, vm->name, vm->stop_reason);
 }
 
@@ -467,6 +483,7 @@ void vcpu_raise_irq(struct vcpu *v, uint8_t vector)
 	v->pending_irqs[vector / 64] |= 1ull << (vector % 64);
 	if (v->state == VCPU_HALTED)
 		v->state = VCPU_RUNNABLE;
+	vcpu_kick(v);
 }
 
 static int direct_pending(const struct vcpu *v)

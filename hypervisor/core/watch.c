@@ -11,6 +11,7 @@
  * the VM stops for gdb, as after a hardware data breakpoint, which traps
  * after the write.
  */
+#include <core/cpus.h>
 #include <core/console_views.h>
 #include <core/handlers.h>
 #include <core/trace.h>
@@ -60,6 +61,7 @@ static int watch_apply(struct vm *vm, const struct watch_set *s, uint64_t gpa, u
 	for (uint64_t page = gpa & ~0xfffull; page < gpa + len; page += PAGE_SIZE)
 		r |= pt_protect(&vm->npt, page, PAGE_SIZE, page_rights(vm, s, page));
 	vendor->flush_nested(vm);
+	cpus_leave_guest(vm);
 	return r;
 }
 

@@ -15,6 +15,7 @@
  * that leaves the other threads stopped (scheduler-locking) holds their
  * vCPUs (debug_hold, which the scheduler honours) while the VM runs.
  */
+#include <core/cpus.h>
 #include <core/vm.h>
 #include <core/watch.h>
 #include <debug/gdb_proto.h>
@@ -80,13 +81,16 @@ static void vm_halt(void)
 	if (stub.vm && stub.vm->state == VM_RUNNING) {
 		stub.vm->state = VM_PAUSED;
 		stub.paused = true;
+		vm_kick(stub.vm);
 	}
 }
 
 static void vm_run(void)
 {
-	if (stub.paused && stub.vm && stub.vm->state == VM_PAUSED)
+	if (stub.paused && stub.vm && stub.vm->state == VM_PAUSED) {
 		stub.vm->state = VM_RUNNING;
+		vm_kick(stub.vm);
+	}
 	stub.paused = false;
 }
 
@@ -96,6 +100,8 @@ static void holds_set(const struct vcpu *runs, bool others)
 {
 	for (unsigned i = 0; stub.vm && i < stub.vm->nr_vcpus; i++)
 		stub.vm->vcpus[i]->debug_hold = !others && stub.vm->vcpus[i] != runs;
+	if (stub.vm)
+		vm_kick(stub.vm);
 }
 
 static bool stepping_over(const struct vcpu *v)
@@ -336,9 +342,10 @@ static int set_regs(void *ctx, unsigned thread, const struct gdb_regs *r)
 	(void)ctx;
 	if (!v)
 		return -1;
+	vendor->read_sregs(v, &s);    /* first: out of any guest mode elsewhere */
+	v->epoch++;                   /* an exit its CPU has not handled is void */
 	for (unsigned i = 0; i < 16; i++)
 		v->regs.gpr[gpr_of_gdb[i]] = r->r[i];
-	vendor->read_sregs(v, &s);
 	s.rip = r->r[GDB_RIP];
 	s.rflags = (r->r[GDB_EFLAGS] & 0xffffffff) | X86_RFLAGS_FIXED;
 	vendor->write_sregs(v, &s);

@@ -5,6 +5,7 @@
  * to the IOAPIC and delivers IPIs, INIT and SIPI included (see
  * devices/lapic.h).
  */
+#include <core/cpus.h>
 #include <core/iobus.h>
 #include <core/page_alloc.h>
 #include <core/sched.h>
@@ -30,10 +31,13 @@ static struct vlapic *apic_of(const struct vcpu *v)
 	return v->lapic ? &v->lapic->core : NULL;
 }
 
+/* An interrupt came: a halted vCPU runs, and one in a guest elsewhere
+ * exits to take it. */
 static void wake(struct vcpu *v)
 {
 	if (v->state == VCPU_HALTED)
 		v->state = VCPU_RUNNABLE;
+	vcpu_kick(v);
 }
 
 /* The 8259s' INT passes through as an external interrupt: its vector
@@ -223,7 +227,8 @@ bool lapic_get_state(const struct vcpu *v, struct lapic_state *st)
  * an APIC the page is not there, like any unbacked address. */
 static enum io_result mmio_read(void *opaque, uint64_t off, unsigned size, uint64_t *val)
 {
-	struct vlapic *a = current_vcpu ? apic_of(current_vcpu) : NULL;
+	struct vcpu *v = current_vcpu();
+	struct vlapic *a = v ? apic_of(v) : NULL;
 
 	(void)opaque;
 	return a ? vlapic_mmio_read(a, off, size, val, rdtsc()) : IO_UNHANDLED;
@@ -231,7 +236,8 @@ static enum io_result mmio_read(void *opaque, uint64_t off, unsigned size, uint6
 
 static enum io_result mmio_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
 {
-	struct vlapic *a = current_vcpu ? apic_of(current_vcpu) : NULL;
+	struct vcpu *v = current_vcpu();
+	struct vlapic *a = v ? apic_of(v) : NULL;
 	struct vlapic_action act;
 	enum io_result r;
 
@@ -239,7 +245,7 @@ static enum io_result mmio_write(void *opaque, uint64_t off, unsigned size, uint
 	if (!a)
 		return IO_UNHANDLED;
 	r = vlapic_mmio_write(a, off, size, val, rdtsc(), &act);
-	lapic_act(current_vcpu, &act);
+	lapic_act(current_vcpu(), &act);
 	return r;
 }
 

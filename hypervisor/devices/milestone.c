@@ -29,12 +29,13 @@ static enum io_result milestone_io_write(void *opaque, uint64_t off, unsigned si
 					 uint64_t val)
 {
 	const struct vm *vm = opaque;
+	struct vcpu *v = current_vcpu();
 
 	(void)off;
 	(void)size;
 	milestone_record(&tables[vm->id], (uint8_t)val, rdtsc());
-	if (current_vcpu && current_vcpu->vm == vm)
-		trace_mark(current_vcpu, (uint8_t)val);
+	if (v && v->vm == vm)
+		trace_mark(v, (uint8_t)val);
 	return IO_HANDLED;
 }
 

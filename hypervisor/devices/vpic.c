@@ -12,6 +12,7 @@
  * APIC's LINT0 is not consulted: a guest that uses the IOAPIC masks the
  * 8259s (Linux and kvm-unit-tests do), so their output never rises.
  */
+#include <core/cpus.h>
 #include <core/iobus.h>
 #include <core/page_alloc.h>
 #include <core/vm.h>
@@ -35,8 +36,11 @@ static void vpic_deliver(struct vpic *p)
 {
 	struct vcpu *v = p->vm->nr_vcpus ? p->vm->vcpus[0] : NULL;
 
-	if (v && v->state == VCPU_HALTED && vpic_int_vector(&p->s) >= 0)
+	if (!v || vpic_int_vector(&p->s) < 0)
+		return;
+	if (v->state == VCPU_HALTED)
 		v->state = VCPU_RUNNABLE;
+	vcpu_kick(v);
 }
 
 int vpic_extint_vector(const struct vcpu *v)

@@ -45,6 +45,7 @@
 #include <virtio/virtio_pci.h>
 #include <x86/cpu.h>
 #include <x86/percpu.h>
+#include <core/cpus.h>
 #include <x86/serial.h>
 #include <x86/vendor.h>
 #include <core/hot.h>
@@ -87,6 +88,12 @@ static struct pcpu pcpu_store[2] = {
 };
 struct pcpu *pcpus[MAX_PCPUS] = { &pcpu_store[0], &pcpu_store[1] };
 unsigned nr_pcpus = 2;
+
+/* core/cpus.c: one CPU runs everything here, there is nobody to kick. */
+void vm_kick(const struct vm *vm)
+{
+	(void)vm;
+}
 
 /* The fake machine has 8 VMs (names below), fewer than the hypervisor's limit. */
 #define FUZZ_VMS 8

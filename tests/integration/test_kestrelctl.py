@@ -50,10 +50,10 @@ SCHEMA = {
     "state": ({"vm": int, "name": str, "state": str, "starts": int, "resets": int},
               {"previous": str, "reason": str, "ended_well": bool}),
 }
-VM_ENTRY = {"id": int, "name": str, "state": str, "vcpus": int, "memory_mib": int,
-            "exits": int, "starts": int, "resets": int, "reason": str}
+VM_ENTRY = {"id": int, "name": str, "state": str, "vcpus": int, "cpus": list,
+            "memory_mib": int, "exits": int, "starts": int, "resets": int, "reason": str}
 STATES = {"running", "paused", "stopped", "failed", "destroyed"}
-CPU_ENTRY = {"id": int, "apic_id": int, "state": str, "runs": str}
+CPU_ENTRY = {"id": int, "apic_id": int, "state": str, "console": bool, "vcpus": list}
 CPU_STATES = {"absent", "starting", "online", "failed"}
 SMP = 2
 
@@ -84,6 +84,7 @@ def check_object(obj):
         for vm in obj.get("vms", []):
             check_members(vm, VM_ENTRY, {}, "vms entry")
             assert vm["state"] in STATES, vm
+            assert len(vm["cpus"]) == vm["vcpus"], vm
         for cpu in obj.get("cpus", []):
             check_members(cpu, CPU_ENTRY, {}, "cpus entry")
             assert cpu["state"] in CPU_STATES, cpu
@@ -201,10 +202,18 @@ def check_listing(s):
     assert [c["id"] for c in cpus] == list(range(SMP)), info
     assert all(c["state"] == "online" for c in cpus), info
     assert len({c["apic_id"] for c in cpus}) == SMP, info
-    assert cpus[0]["runs"].startswith("console") and cpus[1]["runs"] == "idle", info
+    assert [c["console"] for c in cpus] == [True] + [False] * (SMP - 1), info
+    # Every vCPU is placed on one CPU, round-robin from CPU 0, and both CPUs have some.
+    placed = sorted(v for c in cpus for v in c["vcpus"])
+    assert placed == ["alpha:0", "hostile:0", "tick:0"], info
+    assert all(c["vcpus"] for c in cpus), info
+    homes = {f"{v['name']}:0": v["cpus"][0] for v in reply["vms"]}
+    for c in cpus:
+        assert all(homes[v] == c["id"] for v in c["vcpus"]), (info, homes)
     out = s.ok("info")
     for c in cpus:
-        assert f"cpu {c['id']}: APIC ID {c['apic_id']}, online, runs {c['runs']}" in out, out
+        line = f"cpu {c['id']}: APIC ID {c['apic_id']}, online{', console' if c['console'] else ''}"
+        assert line + "; vCPUs: " + " ".join(c["vcpus"]) in out, out
 
 
 def check_stop_destroy_start(s):

@@ -46,8 +46,10 @@ def assert_selftest_passed(r, name, checks):
     r.search(rf"^kestrel: vm \d+ \({name}\) stopped: powered off by the guest \(status 0\)$")
 
 
-# The selftest boot also brings up the host's other CPUs (issue 10): QEMU -smp 4, Bochs
-# with two (each of its CPUs costs the whole emulator's speed).
+# The selftest boot runs on several host CPUs (issue 10): QEMU -smp 4, Bochs with two
+# (each of its CPUs costs the whole emulator's speed). The vCPUs are placed round-robin,
+# so beta's two vCPUs run on different CPUs: its smp check (INIT-SIPI, IPIs both ways)
+# crosses CPUs.
 HOST_CPUS = {"svm": 4, "vmx": 2}
 
 
@@ -56,6 +58,8 @@ def test_two_guests_pass_every_selfcheck(boot_batch, backend):
     r = boot_batch(vm("alpha") + vm("beta", vcpus=2), smp=n)
     r.assert_ok()
     r.search(rf"^kestrel: smp: {n} of {n} CPUs online \(listed by the firmware's MP services\)$")
+    r.search(r"^kestrel: vm 0 \(alpha\) placed: vCPU 0 on CPU 0$")
+    r.search(rf"^kestrel: vm 1 \(beta\) placed: vCPU 0 on CPU 1, vCPU 1 on CPU {2 % n}$")
     assert_selftest_passed(r, "alpha", CHECKS_1_VCPU)
     assert_selftest_passed(r, "beta", CHECKS_1_VCPU + ["smp"])
     r.search(r"^kestrel: batch mode: every VM ended well; powering off$")

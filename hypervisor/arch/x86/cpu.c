@@ -143,13 +143,16 @@ uint64_t cpu_tss_base(void)
 	return (uintptr_t)&this_cpu()->tss;
 }
 
-volatile uint64_t timer_ticks;
 volatile uint64_t nmi_count;
 
 void trap_handle(struct trap_frame *f)
 {
 	if (f->vector == VECTOR_TIMER) {
-		timer_ticks++;
+		this_cpu()->timer_ticks++;
+		lapic_eoi();
+		return;
+	}
+	if (f->vector == VECTOR_KICK) {   /* its work is done where it interrupted */
 		lapic_eoi();
 		return;
 	}

@@ -5,6 +5,7 @@
 #include <lib/string.h>
 #include <x86/cpuid_bits.h>
 #include <x86/fpu.h>
+#include <x86/percpu.h>
 #include <lib/printk.h>
 #include <x86/processor.h>
 #include <x86/xcr0.h>
@@ -15,7 +16,6 @@
 
 static bool have_xsave;
 static uint64_t xcr0_supported;
-static struct vcpu *owner;
 
 static void xsetbv(uint64_t v)
 {
@@ -60,8 +60,8 @@ void fpu_vcpu_reset(struct vcpu *v)
 	*(uint16_t *)area = 0x37f;
 	*(uint32_t *)(area + 24) = MXCSR_DEFAULT;
 	v->xcr0 = XCR0_X87;
-	if (owner == v)
-		owner = NULL;    /* reload on the next switch */
+	if (this_cpu()->fpu_owner == v)
+		this_cpu()->fpu_owner = NULL;    /* reload on the next switch */
 }
 
 int fpu_vcpu_init(struct vcpu *v)
@@ -107,12 +107,24 @@ static void fpu_restore(struct vcpu *v)
 
 void fpu_switch_to(struct vcpu *v)
 {
-	if (owner == v || !v->fpu_area)
+	struct pcpu *c = this_cpu();
+
+	if (c->fpu_owner == v || !v->fpu_area)
 		return;
-	if (owner && owner->fpu_area)
-		fpu_save(owner);
+	if (c->fpu_owner && c->fpu_owner->fpu_area)
+		fpu_save(c->fpu_owner);
 	fpu_restore(v);
-	owner = v;
+	c->fpu_owner = v;
+}
+
+void fpu_put(struct vcpu *v)
+{
+	struct pcpu *c = this_cpu();
+
+	if (c->fpu_owner != v)
+		return;
+	fpu_save(v);
+	c->fpu_owner = NULL;
 }
 
 bool fpu_set_xcr0(struct vcpu *v, uint32_t index, uint64_t value)
@@ -122,7 +134,7 @@ bool fpu_set_xcr0(struct vcpu *v, uint32_t index, uint64_t value)
 	if (!have_xsave || index != 0 || !xcr0_valid(value, xcr0_supported))
 		return false;
 	v->xcr0 = value;
-	if (owner == v)
+	if (this_cpu()->fpu_owner == v)
 		xsetbv(value);
 	return true;
 }

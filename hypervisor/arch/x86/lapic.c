@@ -75,6 +75,11 @@ void lapic_send_startup(uint32_t apic_id, uint8_t vector)
 	icr_send(apic_id, ICR_STARTUP | ICR_ASSERT | vector);
 }
 
+void lapic_send_fixed(uint32_t apic_id, uint8_t vector)
+{
+	icr_send(apic_id, ICR_FIXED | ICR_ASSERT | vector);
+}
+
 void lapic_eoi(void)
 {
 	lapic_write(APIC_EOI, 0);

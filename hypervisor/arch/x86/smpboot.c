@@ -6,7 +6,9 @@
  * the boot CPU waits for each to finish (tables, LAPIC, virtualization)
  * before it starts the next, so start-up shares nothing unlocked.
  */
+#include <core/cpus.h>
 #include <core/page_alloc.h>
+#include <core/sched.h>
 #include <lib/printk.h>
 #include <lib/string.h>
 #include <x86/acpi.h>
@@ -29,6 +31,7 @@ struct pcpu *pcpus[MAX_PCPUS];
 unsigned nr_pcpus;
 
 static uint64_t boot_cr0, boot_cr4;
+static volatile bool aps_go;
 
 static void delay_us(uint64_t us)
 {
@@ -46,8 +49,19 @@ static __attribute__((noreturn)) void ap_entry(struct pcpu *c)
 	lapic_init();
 	c->started_tsc = rdtsc();
 	c->state = vendor->cpu_enable() == 0 ? PCPU_ONLINE : PCPU_FAILED;
-	for (;;)
+	if (c->state != PCPU_ONLINE)
+		cpu_halt_forever();
+	while (!aps_go)     /* until the VMs exist (smp_start_aps) */
 		cpu_idle();
+	hv_lock();
+	sched_loop(false);
+}
+
+void smp_start_aps(void)
+{
+	aps_go = true;
+	for (unsigned i = 1; i < nr_pcpus; i++)
+		cpu_kick(pcpus[i]);
 }
 
 static struct ap_boot_data *trampoline_install(uint64_t page)

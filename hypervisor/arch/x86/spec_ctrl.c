@@ -8,13 +8,13 @@
  * absent or a no-op.
  */
 #include <x86/cpuid_bits.h>
+#include <x86/percpu.h>
 #include <x86/processor.h>
 #include <x86/spec_ctrl.h>
 
 #define PRED_CMD_IBPB          (1ull << 0)
 
 static bool have_ibpb;
-static const void *last_vm;
 
 void spec_ctrl_init(void)
 {
@@ -25,9 +25,9 @@ void spec_ctrl_init(void)
 
 void spec_ctrl_vm_switch(const void *vm)
 {
-	if (vm == last_vm)
+	if (vm == this_cpu()->spec_last_vm)
 		return;
-	last_vm = vm;
+	this_cpu()->spec_last_vm = vm;
 	if (have_ibpb)
 		wrmsr(MSR_IA32_PRED_CMD, PRED_CMD_IBPB);
 }

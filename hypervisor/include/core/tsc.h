@@ -26,10 +26,12 @@ void tsc_vm_reset(struct vm *vm);
 /* WRMSR IA32_TSC / IA32_TSC_ADJUST. */
 void tsc_write(struct vm *vm, uint64_t value);
 void tsc_adjust_write(struct vm *vm, uint64_t value);
-/* Makes the hardware IA32_TSC_AUX hold v's value before it runs (the host
+/* arch/x86/tsc_aux.c. Makes the hardware IA32_TSC_AUX hold v's value before it runs (the host
  * never uses it; RDTSCP and RDPID read it unintercepted). */
 void tsc_aux_switch_to(struct vcpu *v);
 void tsc_aux_vcpu_reset(struct vcpu *v);
+/* This CPU forgets that its MSR holds v's value (core/cpus.c). */
+void tsc_aux_put(struct vcpu *v);
 /* WRMSR IA32_TSC_AUX (32 bits; the caller checks). */
 void tsc_aux_set(struct vcpu *v, uint64_t value);
 

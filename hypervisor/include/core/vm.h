@@ -10,6 +10,7 @@
 #include <core/msr_machine.h>
 #include <hv/bootinfo.h>
 #include <x86/paging.h>
+#include <x86/percpu.h>
 #include <x86/regs.h>
 
 #define MAX_VCPUS_PER_VM  8
@@ -50,6 +51,11 @@ struct vcpu {
 	unsigned id;
 	enum vcpu_state state;
 	bool debug_hold;              /* gdb keeps it stopped while its VM runs (vCont) */
+	unsigned home;                /* the physical CPU it runs on (core/cpus.c) */
+	unsigned loaded_on;           /* the CPU holding its VMCS, FPU, DRs; ~0u: none */
+	/* Bumped by a reset or INIT from another CPU: an exit taken before
+	 * it is stale (core/cpus.c guest_exit). */
+	uint32_t epoch, entry_epoch;
 	void *vendor;                 /* the backend's per-vCPU state */
 	struct lapic *lapic;          /* devices/lapic.c */
 
@@ -81,7 +87,7 @@ struct vcpu {
 };
 
 /* The vCPU this physical CPU is running (or last ran). */
-extern struct vcpu *current_vcpu;
+struct vcpu *current_vcpu(void);
 
 struct pci_bus;
 struct virtio_dev;
@@ -125,7 +131,8 @@ struct vm {
 	uint64_t ram_hpa;             /* host-physical base; identity-mapped */
 	struct pt npt;                /* nested page tables (NPT or EPT format) */
 	uint32_t asid;                /* address-space tag (ASID / VPID) */
-	const struct vcpu *asid_owner; /* SVM: the vCPU whose translations it tags */
+	/* SVM, per physical CPU: the vCPU whose translations the tag holds. */
+	const struct vcpu *asid_owner[MAX_PCPUS];
 	bool tag_shared;              /* more VMs than tags: another VM has it too */
 	uint64_t acpi_rsdp;           /* guest-physical RSDP, 0 when none */
 	uint64_t tsc_offset;          /* guest TSC - host TSC, for every vCPU (core/tsc.c) */

@@ -10,6 +10,7 @@
 #define HOST_TSS       0x18
 
 #define VECTOR_TIMER     0x20
+#define VECTOR_KICK      0xf0    /* another CPU wants this one out of a guest or HLT */
 #define VECTOR_SPURIOUS  0xff
 
 /* Frame built by the exception/interrupt stubs (arch/x86/entry.S). */
@@ -36,6 +37,8 @@ void lapic_eoi(void);
 /* INIT and start-up IPIs to another CPU (SDM 3, 8.4.4.1). */
 void lapic_send_init(uint32_t apic_id);
 void lapic_send_startup(uint32_t apic_id, uint8_t vector);
+/* A fixed interrupt to another CPU (kicks, core/cpus.c). */
+void lapic_send_fixed(uint32_t apic_id, uint8_t vector);
 void lapic_timer_arm(uint64_t deadline_tsc);
 /* Calibration helpers: a masked one-shot from 0xffffffff, and its count. */
 void lapic_timer_start_oneshot_max(void);
@@ -49,8 +52,6 @@ static inline uint64_t ms_to_tsc(uint64_t ms)
 {
 	return ms * tsc_khz();
 }
-/* Incremented by the timer interrupt. */
-extern volatile uint64_t timer_ticks;
 /* Physical NMIs the host took (counted, never fatal). */
 extern volatile uint64_t nmi_count;
 

@@ -23,6 +23,8 @@ struct vcpu;
 void debugreg_vcpu_reset(struct vcpu *v);
 /* Makes the hardware hold v's DR0-DR3 and DR6 before it runs. */
 void debugreg_switch_to(struct vcpu *v);
+/* Saves v's DR0-3/DR6 if this CPU holds them (core/cpus.c). */
+void debugreg_put(struct vcpu *v);
 /* DR6 of v, wherever it lives now; and the same for writing. */
 uint64_t debugreg_get_dr6(struct vcpu *v);
 void debugreg_set_dr6(struct vcpu *v, uint64_t dr6);

@@ -20,6 +20,8 @@ int fpu_vcpu_init(struct vcpu *v);
 void fpu_vcpu_reset(struct vcpu *v);
 /* Makes the hardware hold v's FPU state and XCR0 before it runs. */
 void fpu_switch_to(struct vcpu *v);
+/* Saves v's registers to its area if this CPU holds them (core/cpus.c). */
+void fpu_put(struct vcpu *v);
 /* XSETBV from the guest (ECX = index, EDX:EAX = value): false when the
  * value is invalid, and the guest gets #GP (SDM 2B, XSETBV). */
 bool fpu_set_xcr0(struct vcpu *v, uint32_t index, uint64_t value);

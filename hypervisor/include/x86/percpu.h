@@ -33,6 +33,9 @@ enum pcpu_state {
 	PCPU_FAILED,     /* started, but could not enable virtualization */
 };
 
+struct vcpu;
+struct vm;
+
 struct pcpu {
 	unsigned id;                 /* index in pcpus[], 0 = the boot CPU */
 	uint32_t apic_id;
@@ -43,6 +46,28 @@ struct pcpu {
 	uint64_t host_save_pa;       /* SVM: the host VMCB VMSAVE/VMLOAD use */
 	uint64_t vmxon_pa;           /* VMX: the VMXON region */
 	uint64_t started_tsc;        /* when it came online */
+	volatile uint64_t timer_ticks;   /* its LAPIC timer's interrupts */
+
+	/* Read by other CPUs (core/cpus.c): the vCPU in guest mode here (set
+	 * before the lock is dropped for the entry, cleared after the exit),
+	 * and a function another CPU asked this one to run. */
+	struct vcpu *volatile guest;
+	void (*volatile call_fn)(void *arg);
+	void *volatile call_arg;
+	volatile bool flush_nested;  /* VMX: INVEPT before the next entry */
+
+	/* The scheduler's (core/sched.c). */
+	struct vcpu *current;        /* the vCPU it runs or last ran */
+	struct vcpu *handoff;        /* an IPI's target, lent the rest of a slice */
+	uint64_t armed;              /* the LAPIC timer's deadline, 0: re-arm */
+	unsigned rr_vm, rr_vcpu;     /* round-robin position */
+	const struct vm *tag_vm;     /* the VM that used the shared tag last */
+	unsigned nr_homed;           /* vCPUs placed here */
+
+	/* Whose state the CPU's registers hold (lazy switches). */
+	struct vcpu *fpu_owner, *dr_owner, *aux_owner;
+	struct vcpu *vmcs_current, *vmx_lazy_owner;
+	const void *spec_last_vm;
 };
 
 extern struct pcpu *pcpus[MAX_PCPUS];
@@ -64,5 +89,8 @@ struct hv_bootinfo;
 /* Brings up every other CPU the firmware listed (arch/x86/smpboot.c), one
  * at a time, each ending in an idle loop. Prints what came up. */
 void smp_boot_aps(const struct hv_bootinfo *bi, uint64_t realmode_page);
+/* Lets the APs into the scheduler (once the VMs exist); the caller holds
+ * the hypervisor lock. */
+void smp_start_aps(void);
 
 #endif

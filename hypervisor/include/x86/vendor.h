@@ -58,6 +58,11 @@ struct vendor_ops {
 	int (*vcpu_init)(struct vcpu *v);
 	/* Puts it back to that initial state (VM restart). */
 	void (*vcpu_reset)(struct vcpu *v);
+	/* Run on the CPU that ran it: what of the vCPU this CPU holds (a
+	 * current VMCS, MSRs switched lazily) goes back to memory, so another
+	 * CPU can use it (core/cpus.c vcpu_claim). Every other op that takes
+	 * a vCPU claims it first. */
+	void (*vcpu_put)(struct vcpu *v);
 	void (*read_sregs)(struct vcpu *v, struct guest_sregs *s);
 	/* Single registers for hot paths (read_sregs is 47 VMREADs on VMX). */
 	unsigned (*get_cpl)(struct vcpu *v);

@@ -5,6 +5,7 @@
  * length of an exiting instruction is found by decoding it from guest
  * memory (svm_insn_len). Interrupts are delivered through V_IRQ.
  */
+#include <core/cpus.h>
 #include <core/page_alloc.h>
 #include <core/vm.h>
 #include <devices/lapic.h>
@@ -132,7 +133,8 @@ static int svm_vm_init(struct vm *vm)
  * was not the last to use it: no vCPU is. */
 static void svm_flush_nested(struct vm *vm)
 {
-	vm->asid_owner = NULL;
+	for (unsigned i = 0; i < MAX_PCPUS; i++)
+		vm->asid_owner[i] = NULL;
 }
 
 static void vmcb_init_control(struct vmcb_control *c, const struct vm *vm)
@@ -180,6 +182,7 @@ static void svm_init_events(struct vcpu *v)
 {
 	struct svm_vcpu *s = v->vendor;
 
+	vcpu_claim(v);
 	s->vmcb->control.event_inj = 0;
 	s->vmcb->control.int_state = 0;
 	s->vmcb->control.int_ctl &= ~V_IRQ;
@@ -192,6 +195,7 @@ static void svm_vcpu_reset(struct vcpu *v)
 {
 	struct svm_vcpu *s = v->vendor;
 
+	vcpu_claim(v);
 	memset(s->vmcb, 0, sizeof(*s->vmcb));
 	vmcb_init_control(&s->vmcb->control, v->vm);
 	s->vmcb->save.dr6 = 0xffff0ff0;
@@ -214,6 +218,7 @@ static void svm_write_sregs(struct vcpu *v, const struct guest_sregs *g)
 {
 	struct vmcb_save *s = &((struct svm_vcpu *)v->vendor)->vmcb->save;
 
+	vcpu_claim(v);
 	/* The VMCB's control registers are not the CPU's: VMRUN does not flush
 	 * the guest's TLB when they change, as a MOV to them would. */
 	if (s->cr0 != g->cr0 || s->cr3 != g->cr3 || s->cr4 != g->cr4 ||
@@ -244,6 +249,7 @@ static void svm_read_sregs(struct vcpu *v, struct guest_sregs *g)
 {
 	const struct vmcb_save *s = &((struct svm_vcpu *)v->vendor)->vmcb->save;
 
+	vcpu_claim(v);
 	*g = (struct guest_sregs){
 		.rip = s->rip, .rflags = s->rflags, .cr0 = s->cr0, .cr2 = s->cr2,
 		.cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer & ~EFER_SVME, .pat = s->g_pat,
@@ -278,6 +284,7 @@ static void svm_read_events(struct vcpu *v, struct guest_events *ev)
 	const struct svm_vcpu *s = v->vendor;
 	const struct vmcb_control *c = &s->vmcb->control;
 
+	vcpu_claim(v);
 	*ev = (struct guest_events){
 		.inject = event_from_vmcb(c->event_inj),
 		.interrupted = event_from_vmcb(c->exit_int_info),
@@ -289,11 +296,13 @@ static void svm_read_events(struct vcpu *v, struct guest_events *ev)
 
 static unsigned svm_get_cpl(struct vcpu *v)
 {
+	vcpu_claim(v);
 	return ((struct svm_vcpu *)v->vendor)->vmcb->save.cpl;
 }
 
 static uint64_t svm_get_rflags(struct vcpu *v)
 {
+	vcpu_claim(v);
 	return ((struct svm_vcpu *)v->vendor)->vmcb->save.rflags;
 }
 
@@ -301,6 +310,7 @@ static void svm_skip_insn(struct vcpu *v, unsigned len)
 {
 	struct vmcb *vmcb = ((struct svm_vcpu *)v->vendor)->vmcb;
 
+	vcpu_claim(v);
 	vmcb->save.rip += len;
 	vmcb->control.int_state &= ~INT_STATE_SHADOW;
 }
@@ -310,6 +320,7 @@ static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 {
 	struct vmcb *vmcb = ((struct svm_vcpu *)v->vendor)->vmcb;
 
+	vcpu_claim(v);
 	if (x86_exception_is_fault(vector))
 		vmcb->save.rflags |= X86_RFLAGS_RF;
 	vmcb->control.event_inj = vector | EVENT_TYPE_EXCEPTION | EVENT_VALID |
@@ -320,6 +331,7 @@ static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
  * An intercepted INT3 left RIP at itself: its handler must return after it. */
 static void svm_reflect_exception(struct vcpu *v, const struct exit_exception *x)
 {
+	vcpu_claim(v);
 	((struct svm_vcpu *)v->vendor)->vmcb->save.rip += x->soft_len;
 	svm_inject_exception(v, x->vector, x->has_error, x->error);
 }
@@ -332,6 +344,7 @@ static void svm_set_guest_debug(struct vcpu *v, unsigned flags)
 	struct vmcb *vmcb = s->vmcb;
 	bool step = flags & GUEST_DEBUG_STEP;
 
+	vcpu_claim(v);
 	vmcb->control.intercept_exceptions &= ~(1u << X86_EXC_BP);
 	vmcb->control.intercept_misc1 &= ~INTERCEPT1_INTN;
 	if (flags & GUEST_DEBUG_BP) {
@@ -502,27 +515,32 @@ static bool svm_bench_floor(struct vcpu *v, struct vmcb *vmcb)
 	return true;
 }
 
-static void svm_enter(struct vcpu *v, struct svm_vcpu *s)
+static bool svm_enter(struct vcpu *v, struct svm_vcpu *s)
 {
 	struct vmcb *vmcb = s->vmcb;
+	unsigned cpu = this_cpu()->id;
+	bool fresh;
 
 	/* vCPUs of one VM share its ASID: flush when another of them ran on it
-	 * last, even with other VMs in between (review finding 5). */
-	if (v->vm->asid_owner != v)
+	 * last on this CPU, even with other VMs in between (review finding 5). */
+	if (v->vm->asid_owner[cpu] != v)
 		vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
-	v->vm->asid_owner = v;
+	v->vm->asid_owner[cpu] = v;
 	vmcb->save.rax = v->regs.gpr[GPR_RAX];
 	vmcb->save.rsp = v->regs.gpr[GPR_RSP];
 	/* GIF = 0 holds host interrupts until after the exit; host IF = 1 makes
 	 * them exit the guest. STGI then lets the pending one in. */
+	guest_enter(v);
 	__asm__ volatile("clgi; sti" ::: "memory");
 	do
 		svm_vmrun(v, s->vmcb_pa, this_cpu()->host_save_pa);
 	while (svm_bench_floor(v, vmcb));
 	__asm__ volatile("stgi; cli" ::: "memory");
+	fresh = guest_exit(v);
 	vmcb->control.tlb_control = 0;
 	v->regs.gpr[GPR_RAX] = vmcb->save.rax;
 	v->regs.gpr[GPR_RSP] = vmcb->save.rsp;
+	return fresh;
 }
 
 /* The 0f 01 group with a register ModRM: VMMCALL, XSETBV, ... */
@@ -598,7 +616,10 @@ static void svm_run(struct vcpu *v, struct exit_info *e)
 		svm_hold_irqs(s);
 	else
 		svm_offer_irq(v, s);
-	svm_enter(v, s);
+	if (!svm_enter(v, s)) {
+		*e = (struct exit_info){ .reason = EXIT_NONE };
+		return;
+	}
 	lapic_write_cr8(v, vmcb->control.int_ctl & V_TPR_MASK);
 	svm_check_irq_taken(v, s);
 	/* An event whose delivery the exit interrupted is delivered again
@@ -627,12 +648,19 @@ static void svm_run(struct vcpu *v, struct exit_info *e)
 	}
 }
 
+/* Everything of a vCPU is in its VMCB: nothing stays in a CPU. */
+static void svm_vcpu_put(struct vcpu *v)
+{
+	(void)v;
+}
+
 static void svm_dump(struct vcpu *v)
 {
 	const struct vmcb *vmcb = ((struct svm_vcpu *)v->vendor)->vmcb;
 	const struct vmcb_control *c = &vmcb->control;
 	const struct vmcb_save *s = &vmcb->save;
 
+	vcpu_claim(v);
 	printk("VMCB control: exitcode 0x%lx exitinfo1 0x%lx exitinfo2 0x%lx exitintinfo 0x%lx\n",
 	       c->exit_code, c->exit_info_1, c->exit_info_2, c->exit_int_info);
 	printk("  int_ctl 0x%lx int_state 0x%lx event_inj 0x%lx asid %u ncr3 0x%lx\n",
@@ -650,6 +678,7 @@ const struct vendor_ops svm_vendor_ops = {
 	.flush_nested = svm_flush_nested,
 	.vcpu_init = svm_vcpu_init,
 	.vcpu_reset = svm_vcpu_reset,
+	.vcpu_put = svm_vcpu_put,
 	.read_sregs = svm_read_sregs,
 	.write_sregs = svm_write_sregs,
 	.init_events = svm_init_events,

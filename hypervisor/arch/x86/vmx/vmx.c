@@ -7,6 +7,7 @@
  * KERNEL_GS_BASE are not in the VMCS; the host never uses them, so they hold
  * the running vCPU's values and are swapped only when another vCPU runs.
  */
+#include <core/cpus.h>
 #include <core/page_alloc.h>
 #include <core/vm.h>
 #include <hv/hypercall.h>
@@ -35,7 +36,6 @@ static unsigned preempt_shift;       /* the timer counts TSC >> this (A.6) */
 
 /* At most this long in the guest without an exit (the scheduler's poll). */
 #define PREEMPT_MS 10
-static struct vcpu *current_vmcs_owner, *lazy_owner;
 
 static void read_caps(void)
 {
@@ -183,20 +183,35 @@ static int vmx_vm_init(struct vm *vm)
 	return 0;
 }
 
-/* All contexts: the VM's EPTP is not kept here, and this is rare (console
- * `watch`). */
+/* All contexts, on every CPU (the others before their next entry): the
+ * VM's EPTP is not kept here, and this is rare (console `watch`, destroy). */
 static void vmx_flush_nested(struct vm *vm)
 {
 	(void)vm;
 	vmx_invept_all();
+	for (unsigned i = 0; i < nr_pcpus; i++)
+		if (pcpus[i] != this_cpu())
+			pcpus[i]->flush_nested = true;
 }
 
+/* Makes v's VMCS current on this CPU. One that was current on another CPU
+ * is cleared there first (vcpu_claim, vmx_vcpu_put: SDM 3, 24.11.1), and
+ * its host-state fields, which name this CPU's TSS, GDT and IDT, are
+ * written again. */
 void vmx_load(struct vcpu *v)
 {
-	if (current_vmcs_owner == v)
+	struct vmx_vcpu *x = to_vmx(v);
+	struct pcpu *c = this_cpu();
+
+	vcpu_claim(v);
+	if (c->vmcs_current == v)
 		return;
-	__asm__ volatile("vmptrld %0" : : "m"(to_vmx(v)->vmcs_pa) : "cc", "memory");
-	current_vmcs_owner = v;
+	__asm__ volatile("vmptrld %0" : : "m"(x->vmcs_pa) : "cc", "memory");
+	c->vmcs_current = v;
+	if (x->host_cpu != c->id) {
+		vmx_vmcs_setup_host();
+		x->host_cpu = c->id;
+	}
 }
 
 
@@ -212,6 +227,7 @@ static int vmx_vcpu_init(struct vcpu *v)
 	if (vmx_ctl.vpid && next_vpid)
 		x->vpid = next_vpid++;
 	v->vendor = x;
+	x->host_cpu = this_cpu()->id;     /* vmx_vmcs_setup writes it */
 	*(uint32_t *)(uintptr_t)vmcs_pa = (uint32_t)vmx_caps.basic & 0x7fffffff;
 	__asm__ volatile("vmclear %0" : : "m"(x->vmcs_pa) : "cc", "memory");
 	vmx_load(v);
@@ -222,12 +238,15 @@ static int vmx_vcpu_init(struct vcpu *v)
 static void vmx_vcpu_reset(struct vcpu *v)
 {
 	struct vmx_vcpu *x = to_vmx(v);
+	struct pcpu *c = this_cpu();
 
+	vcpu_claim(v);
 	__asm__ volatile("vmclear %0" : : "m"(x->vmcs_pa) : "cc", "memory");
-	if (current_vmcs_owner == v)
-		current_vmcs_owner = NULL;
-	if (lazy_owner == v)
-		lazy_owner = NULL;
+	if (c->vmcs_current == v)
+		c->vmcs_current = NULL;
+	if (c->vmx_lazy_owner == v)
+		c->vmx_lazy_owner = NULL;
+	x->host_cpu = c->id;
 	for (unsigned i = 0; i < NR_LAZY_MSRS; i++)
 		x->msrs[i] = 0;
 	x->cr2 = 0;
@@ -239,30 +258,57 @@ static void vmx_vcpu_reset(struct vcpu *v)
 	vmx_vmcs_setup(v);
 }
 
+static void lazy_save(struct vcpu *owner)
+{
+	to_vmx(owner)->cr2 = read_cr2();
+	for (unsigned i = 0; i < NR_LAZY_MSRS; i++)
+		to_vmx(owner)->msrs[i] = rdmsr(vmx_lazy_msrs[i]);
+}
+
 /* The SYSCALL MSRs, KERNEL_GS_BASE and CR2 follow the vCPU that runs. */
 static void vmx_switch_lazy_state(struct vcpu *v)
 {
-	if (lazy_owner == v)
+	struct pcpu *c = this_cpu();
+
+	if (c->vmx_lazy_owner == v)
 		return;
-	if (lazy_owner)
-		to_vmx(lazy_owner)->cr2 = read_cr2();
+	if (c->vmx_lazy_owner)
+		lazy_save(c->vmx_lazy_owner);
 	write_cr2(to_vmx(v)->cr2);
-	for (unsigned i = 0; i < NR_LAZY_MSRS; i++) {
-		if (lazy_owner)
-			to_vmx(lazy_owner)->msrs[i] = rdmsr(vmx_lazy_msrs[i]);
+	for (unsigned i = 0; i < NR_LAZY_MSRS; i++)
 		wrmsr(vmx_lazy_msrs[i], to_vmx(v)->msrs[i]);
+	c->vmx_lazy_owner = v;
+}
+
+/* On the CPU that ran v (core/cpus.c): its VMCS cleared to memory, its
+ * lazily switched registers saved. The next VMPTRLD, here or elsewhere,
+ * needs VMLAUNCH again. */
+static void vmx_vcpu_put(struct vcpu *v)
+{
+	struct vmx_vcpu *x = to_vmx(v);
+	struct pcpu *c = this_cpu();
+
+	if (c->vmcs_current == v) {
+		__asm__ volatile("vmclear %0" : : "m"(x->vmcs_pa) : "cc", "memory");
+		c->vmcs_current = NULL;
+		x->launched = false;
 	}
-	lazy_owner = v;
+	if (c->vmx_lazy_owner == v) {
+		lazy_save(v);
+		c->vmx_lazy_owner = NULL;
+	}
 }
 
 uint64_t vmx_get_cr2(struct vcpu *v)
 {
-	return lazy_owner == v ? read_cr2() : to_vmx(v)->cr2;
+	vcpu_claim(v);
+	return this_cpu()->vmx_lazy_owner == v ? read_cr2() : to_vmx(v)->cr2;
 }
 
 void vmx_set_cr2(struct vcpu *v, uint64_t cr2)
 {
-	if (lazy_owner == v)
+	vcpu_claim(v);
+	if (this_cpu()->vmx_lazy_owner == v)
 		write_cr2(cr2);
 	else
 		to_vmx(v)->cr2 = cr2;
@@ -508,6 +554,10 @@ static void vmx_run(struct vcpu *v, struct exit_info *e)
 
 	vmx_load(v);
 	vmx_switch_lazy_state(v);
+	if (this_cpu()->flush_nested) {
+		this_cpu()->flush_nested = false;
+		vmx_invept_all();
+	}
 	vmx_inject_nmi(v);
 	vmx_offer_irq(v);
 	/* A guest that turned paging on with EFER.LME set is in IA-32e mode
@@ -521,12 +571,18 @@ static void vmx_run(struct vcpu *v, struct exit_info *e)
 	 * machine): the preemption timer ends every run within PREEMPT_MS. */
 	if (vmx_ctl.pin & PIN_PREEMPT_TIMER)
 		vmwrite(VMCS_PREEMPT_TIMER, (ms_to_tsc(PREEMPT_MS) >> preempt_shift) ?: 1);
+	guest_enter(v);
 	do {
 		failed = vmx_vmenter(v, x->launched);
 		x->launched |= !failed;
 	} while (!failed && vmx_bench_floor(v));
 	/* A host interrupt that made the guest exit is taken here. */
 	__asm__ volatile("sti; nop; cli" ::: "memory");
+	if (!guest_exit(v)) {
+		*e = (struct exit_info){ .reason = EXIT_NONE };
+		return;
+	}
+	vmx_load(v);    /* another CPU may have claimed it meanwhile */
 	if (failed) {
 		x->insn_error = (uint32_t)vmread(VMCS_INSN_ERROR);
 		*e = (struct exit_info){ .reason = EXIT_ENTRY_FAILED, .raw = x->insn_error,
@@ -607,6 +663,7 @@ const struct vendor_ops vmx_vendor_ops = {
 	.flush_nested = vmx_flush_nested,
 	.vcpu_init = vmx_vcpu_init,
 	.vcpu_reset = vmx_vcpu_reset,
+	.vcpu_put = vmx_vcpu_put,
 	.read_sregs = vmx_read_sregs,
 	.write_sregs = vmx_write_sregs,
 	.init_events = vmx_init_events,

@@ -13,6 +13,7 @@ extern const uint32_t vmx_lazy_msrs[NR_LAZY_MSRS];
 
 struct vmx_vcpu {
 	uint64_t vmcs_pa;
+	unsigned host_cpu;            /* the CPU whose state the host fields name */
 	bool launched;
 	uint16_t vpid;
 	uint64_t msrs[NR_LAZY_MSRS];
@@ -42,6 +43,8 @@ void vmx_set_cr2(struct vcpu *v, uint64_t cr2);
 void vmx_load(struct vcpu *v);
 /* CR0 bits that must be 1 under the guest (host-owned through the mask). */
 uint64_t vmx_cr0_fixed(void);
+/* Writes this CPU's host state into the current VMCS. */
+void vmx_vmcs_setup_host(void);
 /* Writes the controls and host state of a fresh, current VMCS. */
 void vmx_vmcs_setup(struct vcpu *v);
 void vmx_read_sregs(struct vcpu *v, struct guest_sregs *s);

@@ -28,7 +28,7 @@ static uint64_t host_idt_base(void)
 	return p.base;
 }
 
-static void vmcs_setup_host(void)
+void vmx_vmcs_setup_host(void)
 {
 	vmwrite(VMCS_HOST_CR0, read_cr0());
 	vmwrite(VMCS_HOST_CR3, read_cr3());
@@ -90,7 +90,7 @@ void vmx_vmcs_setup(struct vcpu *v)
 	vmwrite(VMCS_GUEST_SYSENTER_CS, 0);
 	vmwrite(VMCS_GUEST_SYSENTER_ESP, 0);
 	vmwrite(VMCS_GUEST_SYSENTER_EIP, 0);
-	vmcs_setup_host();
+	vmx_vmcs_setup_host();
 }
 
 /* Generic packed attributes <-> VMX access rights (SDM 3, 25.4.1):
