@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Benchmarks (`make bench`); figures go into README with date and machine.
 
-    bench.py [--only exits|kut|linux|virtio|net|trace ...] [--pairs N] [--kut-rounds N] [--iters N]
+    bench.py [--only exits|kut|linux|virtio|net|trace|smp ...] [--pairs N] [--kut-rounds N] [--iters N]
 
 1. exits: exit cost, per backend. The minimal guest in `bench` mode times (TSC) an
    intercepted CPUID and a hypercall round trip served by the full exit path ("full"),
@@ -34,6 +34,14 @@
 6. trace: what the exit trace costs while no recording runs: the exit-cost figures of
    part 1 (SVM) from the default build and from a `make TRACE=0` build, booted
    alternately, --trace-rounds rounds; medians and their ratio.
+7. smp: host CPUs at work (SVM, QEMU TCG, after the other parts, with no other emulator
+   running): two CPU-bound VMs (the chaos guest's victim, 1 vCPU each, checking a fixed
+   STOP_KIB of RAM patterns, then powering off) booted with -smp 1, 2 and 4; the time the
+   pair takes is the later of the two VMs' own "done in T ms" (guest TSC, which under TCG
+   runs with the host's clock); speed-up = time on -smp 1 / time on -smp N, and on -smp 1
+   the earlier VM's time over the later's (fairness: 1 when they finish together); and
+   three such VMs on -smp 2, the earliest time over the latest; --smp-rounds rounds,
+   medians.
 3. linux: Linux's own uptime when it runs init, booted under Kestrel (SVM, QEMU TCG)
    divided by the same for a direct QEMU boot of the same bzImage and initramfs, in N
    pairs (direct boot then Kestrel boot, back to back); every pair and the median ratio,
@@ -85,6 +93,13 @@ NET_RX = re.compile(r"KESTREL-LINUX-NET-RX-TIME: (\d+) cs")   # the receiver's, 
 NET_LO = re.compile(r"KESTREL-LINUX-NET-LO: bytes (\d+) cs (\d+)")
 NET_MIB = 16
 
+SMP_VM = ("[vm {name}]\nmemory = 16M\nkernel = guests/chaos.elf\n"
+          "cmdline = victim report_ms=100000 stop_kib={kib}\n\n")
+SMP_DONE = re.compile(r"^\[(\w+)\] victim: done: (\d+) KiB in (\d+) ms: errors=0 stray_events=0",
+                      re.M)
+SMP_KIB = 12 * 1024 * 1024   # 12 GiB checked per VM: about 8 s alone on this machine
+SMP_CPUS = (1, 2, 4)
+
 KUT_TESTS = ("cpuid", "vmcall", "mov_from_cr8", "mov_to_cr8", "inl_from_pmtimer")
 KUT_SMP_TESTS = ("ipi", "ple_round_robin")     # on 2 vCPUs, one run
 KUT_FIGURE = re.compile(r"^(\w+) (\d+)$")
@@ -95,7 +110,7 @@ def log(msg):
     print(f"bench: {msg}", file=sys.stderr, flush=True)
 
 
-def boot(backend, config, timeout, esp=ESP):
+def boot(backend, config, timeout, esp=ESP, smp=1):
     """Batch boot under Kestrel; returns the serial log (exits on failure)."""
     with tempfile.TemporaryDirectory() as tmp:
         cfg, slog = os.path.join(tmp, "hv.cfg"), os.path.join(tmp, "serial.log")
@@ -103,7 +118,7 @@ def boot(backend, config, timeout, esp=ESP):
             f.write(config)
         proc = subprocess.run([sys.executable, os.path.join(REPO, "scripts", RUNNERS[backend]),
                                "--batch", "--esp", str(esp), "--config", cfg, "--log", slog,
-                               "--timeout", str(timeout)],
+                               "--timeout", str(timeout), "--smp", str(smp)],
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
         text = open(slog, errors="replace").read().replace("\r", "") if os.path.exists(slog) else ""
@@ -354,6 +369,40 @@ def linux_pairs(pairs, timeout):
     return out
 
 
+# ------------------------------------------------------------------ 7. host SMP
+
+def smp_boot(cpus, timeout, names=("a", "b")):
+    """(the later VM's time in ms, {vm: its own time}) for victims on `cpus` host CPUs."""
+    cfg = "".join(SMP_VM.format(name=n, kib=SMP_KIB) for n in names)
+    text = boot("svm", cfg, timeout, smp=cpus)
+    (WORK / "smp").mkdir(parents=True, exist_ok=True)
+    (WORK / "smp" / f"smp{cpus}-{len(names)}vms.log").write_text(text)
+    done = {m[1]: int(m[3]) for m in SMP_DONE.finditer(text)}
+    if sorted(done) != sorted(names):
+        sys.exit(f"bench: the victims on -smp {cpus} did not all finish cleanly")
+    return max(done.values()), done
+
+
+def smp_rounds(rounds, timeout):
+    out = []
+    for i in range(rounds):
+        row = {}
+        for cpus in SMP_CPUS:
+            pair, done = smp_boot(cpus, timeout)
+            row[f"pair_ms_{cpus}"] = pair
+            if cpus == 1:     # fair sharing: both finish together
+                row["even"] = min(done.values()) / max(done.values())
+        for cpus in SMP_CPUS[1:]:
+            row[f"speedup_{cpus}"] = row["pair_ms_1"] / row[f"pair_ms_{cpus}"]
+        # Three on two CPUs: fair would be 1.5 CPU-times of work each.
+        _, done = smp_boot(2, timeout, ("a", "b", "c"))
+        row["three_even"] = min(done.values()) / max(done.values())
+        out.append(row)
+        log(f"smp round {i + 1}/{rounds}: " + ", ".join(
+            f"-smp {c} {row[f'pair_ms_{c}'] / 1000:.1f} s" for c in SMP_CPUS))
+    return out
+
+
 # ------------------------------------------------------------------ 4. virtio-blk
 
 def io_boot(event_idx, passes, timeout):
@@ -584,6 +633,23 @@ def report(res, args):
             med = median_row(v[mode])
             lines.append(f"| {mode} | {med['vm_mibs']:.2f} MiB/s | {med['lo_mibs']:.2f} MiB/s | "
                          f"**{med['ratio']:.2f}** | {med['exits_per_mib']:.0f} |")
+    if "smp" in res:
+        rows = res["smp"]
+        med = median_row(rows)
+        lines += ["", f"Host CPUs (SVM, QEMU TCG multi-threaded, nothing else running): two "
+                  f"CPU-bound VMs of 1 vCPU, each checking {SMP_KIB // 1024} MiB of patterns; "
+                  f"the pair's time is the later VM's; median of {len(rows)} rounds:", "",
+                  "| host CPUs | pair's time | speed-up over -smp 1 |", "|---:|---:|---:|"]
+        for c in SMP_CPUS:
+            sp = "1" if c == 1 else f"**{med[f'speedup_{c}']:.2f}**"
+            lines.append(f"| {c} | {med[f'pair_ms_{c}'] / 1000:.1f} s | {sp} |")
+        even = sorted(r["even"] for r in rows)
+        lines += ["", f"Fairness on -smp 1 (both VMs on one CPU): the first VM's time over the "
+                  f"second's, median {statistics.median(even):.3f} "
+                  f"({even[0]:.3f}-{even[-1]:.3f}; 1 when they finish together).",
+                  "", "Three such VMs on -smp 2 (vCPUs never move: two share one CPU, the "
+                  "third has the other alone): the first VM's time over the last's, median "
+                  f"{med['three_even']:.3f} (fair sharing would make it near 1)."]
     if "trace" in res:
         t = res["trace"]
         lines += ["", "Exit trace compiled in but not recording, against a `make TRACE=0` "
@@ -607,7 +673,7 @@ def main():
                                 epilog="\n\n".join(__doc__.split("\n\n")[1:]),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", action="append",
-                   choices=("exits", "kut", "linux", "virtio", "net", "trace"),
+                   choices=("exits", "kut", "linux", "virtio", "net", "trace", "smp"),
                    help="run only this part (repeatable; default: all)")
     p.add_argument("--net-rounds", type=int, default=3,
                    help="virtio-net rounds (2 boots each; default 3)")
@@ -616,6 +682,8 @@ def main():
     p.add_argument("--trace-rounds", type=int, default=5,
                    help="trace-cost rounds (2 boots each; default 5)")
     p.add_argument("--pairs", type=int, default=5, help="Linux boot pairs (default 5)")
+    p.add_argument("--smp-rounds", type=int, default=3,
+                   help="host-SMP rounds (3 boots each; default 3)")
     p.add_argument("--kut-rounds", type=int, default=3,
                    help="vmexit.flat runs per configuration on QEMU (default 3)")
     p.add_argument("--vmx-rounds", type=int, default=1,
@@ -628,7 +696,7 @@ def main():
     p.add_argument("--timeout", type=int, default=900)
     p.add_argument("--json", default=os.path.join(REPO, "build", "bench.json"))
     args = p.parse_args()
-    parts = set(args.only or ("exits", "kut", "linux", "virtio", "net", "trace"))
+    parts = set(args.only or ("exits", "kut", "linux", "virtio", "net", "trace", "smp"))
     start = time.monotonic()
     WORK.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(ESP, ignore_errors=True)
@@ -680,6 +748,8 @@ def main():
         res["net"] = q["net"]
     if "trace" in parts:
         res["trace"] = q["trace"]
+    if "smp" in parts:      # alone: its -smp 4 boots want every host core
+        res["smp"] = smp_rounds(args.smp_rounds, args.timeout)
     text = report(res, args)
     print(text)
     log(f"done in {time.monotonic() - start:.0f} s")

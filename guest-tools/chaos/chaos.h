@@ -164,6 +164,7 @@ struct options {
 	uint64_t report_ms;     /* victim: a progress line every N ms */
 	uint64_t quirks;        /* chaos: 1 = leave out what crashes QEMU TCG (ops.c) */
 	uint64_t stop_ms;       /* victim: power off after N ms (0: never) */
+	uint64_t stop_kib;      /* victim: power off once N KiB are checked (0: never) */
 	uint64_t avoid;         /* chaos: AVOID_* bits, known hypervisor bugs left out */
 	uint64_t pause_every_ms; /* chaos: sleep pause_ms after every N ms of ops (0: never) */
 	uint64_t pause_ms;

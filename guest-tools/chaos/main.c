@@ -35,6 +35,7 @@ static const struct option_desc {
 	{ "report_ms",  &opt.report_ms,  10, 600000 },
 	{ "quirks",     &opt.quirks,     0, 1 },
 	{ "stop_ms",    &opt.stop_ms,    0, 1ull << 40 },
+	{ "stop_kib",   &opt.stop_kib,   0, 1ull << 40 },
 	{ "avoid",      &opt.avoid,      0, ~0ull },
 	{ "pause_every_ms", &opt.pause_every_ms, 0, 600000 },
 	{ "pause_ms",   &opt.pause_ms,   0, 600000 },

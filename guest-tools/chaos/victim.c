@@ -8,7 +8,9 @@
  *   victim: t_ms=T checked_kib=K passes=P errors=E stray_events=S rate_mibs=R
  *
  * (K: KiB verified so far by all vCPUs, R: MiB/s over the last interval), and
- * with stop_ms=N powers off after N ms (status 1 if anything was wrong). The
+ * with stop_ms=N powers off after N ms (status 1 if anything was wrong); with
+ * stop_kib=N once N KiB are checked, after a line "victim: done: N KiB in T ms"
+ * (a fixed amount of work: `make bench` times it on 1, 2 and 4 host CPUs). The
  * pattern must never change and nothing may interrupt the VM: it arms no
  * timer and sends no IPI, so any interrupt or exception is a stray event
  * from somewhere else.
@@ -165,6 +167,12 @@ void victim_run(unsigned vcpu)
 				uint64_t now, bytes;
 
 				verify(a, b, s);
+				if (vcpu == 0 && opt.stop_kib && all_bytes() / 1024 >= opt.stop_kib) {
+					kprintf("victim: done: %lu KiB in %lu ms: errors=%lu "
+						"stray_events=%lu\n", all_bytes() / 1024,
+						tsc_to_ms(rdtsc() - t0), errors, stray_events());
+					hv_poweroff(errors || stray_events() ? 1 : 0);
+				}
 				if (vcpu != 0 || (now = rdtsc()) - last_t < report_ticks)
 					continue;
 				bytes = all_bytes();
