@@ -126,7 +126,8 @@ bool guest_exit(struct vcpu *v)
 {
 	this_cpu()->guest = NULL;
 	hv_lock();
-	return v->epoch == v->entry_epoch;
+	/* Stopped meanwhile: its RAM and devices may be gone (destroy). */
+	return v->epoch == v->entry_epoch && vm_is_live(v->vm);
 }
 
 unsigned cpus_place(void)

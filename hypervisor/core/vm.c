@@ -372,6 +372,7 @@ static void vm_power_on(struct vm *vm, const char *what)
 {
 	char err[VM_STOP_REASON_MAX];
 
+	cpus_leave_guest(vm);    /* its other vCPUs may be running elsewhere */
 	memset(vm_gpa_to_hva(vm, 0, vm->mem_size), 0, vm->mem_size);
 	tsc_vm_reset(vm);
 	platform_reset(vm);

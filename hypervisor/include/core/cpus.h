@@ -37,8 +37,9 @@ void vcpu_claim(struct vcpu *v);
 void cpus_leave_guest(const struct vm *vm);
 
 /* Around the backend's VM entry: the lock is dropped before, taken again
- * after. false: the vCPU was reset or sent INIT meanwhile, so what the exit
- * reports is stale and must be dropped (the entry is redone). */
+ * after. false: meanwhile the vCPU was reset, sent INIT or given registers
+ * by gdb, or its VM stopped, so what the exit reports is stale and must be
+ * dropped (the instruction runs again from the new state, if ever). */
 void guest_enter(struct vcpu *v);
 bool guest_exit(struct vcpu *v);
 

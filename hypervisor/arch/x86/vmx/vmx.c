@@ -251,7 +251,7 @@ static void vmx_vcpu_reset(struct vcpu *v)
 		x->msrs[i] = 0;
 	x->cr2 = 0;
 	x->launched = false;
-	vmx_flush_vpid(x->vpid);
+	x->vpid_flush = true;     /* on the CPU it runs on, before it runs */
 	x->insn_error = 0;
 	x->dbg_step = x->dbg_tf_added = false;
 	vmx_load(v);
@@ -557,6 +557,10 @@ static void vmx_run(struct vcpu *v, struct exit_info *e)
 	if (this_cpu()->flush_nested) {
 		this_cpu()->flush_nested = false;
 		vmx_invept_all();
+	}
+	if (x->vpid_flush) {
+		x->vpid_flush = false;
+		vmx_flush_vpid(x->vpid);
 	}
 	vmx_inject_nmi(v);
 	vmx_offer_irq(v);
