@@ -15,7 +15,7 @@
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define NUL_TERM     ((size_t)-1) /* length of a NUL-terminated string argument */
 #define EXCERPT_MAX  24           /* longest piece of input quoted in a message */
-#define NR_KEYS_MAX  16           /* entries in the largest key table */
+#define NR_KEYS_MAX  17           /* entries in the largest key table */
 
 enum section { SEC_NONE, SEC_HYPERVISOR, SEC_VM, SEC_SKIP };
 
@@ -371,6 +371,53 @@ static void set_vcpus(struct parser *p, const char *v, size_t n)
 		p->vm->nr_vcpus = (uint32_t)nr;
 }
 
+/* "0,2-3": host CPUs by number, single or as ranges, each below
+ * CFG_MAX_CPU_ID + 1. */
+static bool parse_cpu_list(const char *s, size_t n, uint64_t *mask)
+{
+	uint64_t m = 0;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t start = i, dash = n, end;
+		uint64_t lo, hi;
+
+		while (i < n && s[i] != ',')
+			i++;
+		end = i++;
+		for (size_t k = start; k < end; k++)
+			if (s[k] == '-' && dash == n)
+				dash = k;
+		if (dash == n) {
+			if (!parse_u64(s + start, end - start, &lo))
+				return false;
+			hi = lo;
+		} else if (!parse_u64(s + start, dash - start, &lo) ||
+			   !parse_u64(s + dash + 1, end - dash - 1, &hi)) {
+			return false;
+		}
+		if (lo > hi || hi > CFG_MAX_CPU_ID)
+			return false;
+		for (uint64_t c = lo; c <= hi; c++)
+			m |= 1ull << c;
+		if (i == n && s[n - 1] == ',')
+			return false;     /* "0," */
+	}
+	*mask = m;
+	return m != 0;
+}
+
+static void set_cpus(struct parser *p, const char *v, size_t n)
+{
+	uint64_t mask;
+
+	if (!parse_cpu_list(v, n, &mask))
+		value_fail(p, "expected host CPU numbers from 0 to %u, like 1 or 0,2-3",
+			   CFG_MAX_CPU_ID);
+	else
+		p->vm->cpu_mask = mask;
+}
+
 /* Why a path cannot name a file on the ESP, or NULL if it can. */
 static const char *path_problem(const char *v, size_t n)
 {
@@ -473,6 +520,7 @@ static const struct key_desc vm_keys[] = {
 	{ "virtio-console", set_virtio_console },
 	{ "event-idx", set_event_idx },
 	{ "autostart", set_autostart },
+	{ "cpus", set_cpus },
 };
 
 static const struct key_desc hypervisor_keys[] = {

@@ -19,6 +19,7 @@
 #include "hv/bootinfo.h"
 
 #define CFG_MAX_VCPUS   8
+#define CFG_MAX_CPU_ID  63                /* cpus = takes host CPUs 0 to 63 */
 #define CFG_MAX_ERRORS  8                 /* cfg.errors[] slots */
 #define CFG_MEM_MIN     (2ull << 20)      /* 2 MiB */
 /* Guest RAM is one block from 0; it must end below the 32-bit device
@@ -34,6 +35,7 @@ struct cfg_vm {
 	uint32_t boot_protocol;           /* enum hv_boot_protocol, default kestrel */
 	uint32_t devices;                 /* HV_DEV_*, default none */
 	bool     autostart;               /* run at boot; default true */
+	uint64_t cpu_mask;                /* cpus =: bit n for host CPU n; 0: any */
 	char     kernel[HV_PATH_MAX];     /* relative to the ESP root, '/' separators */
 	char     initrd[HV_PATH_MAX];     /* "" when none */
 	char     disk[HV_PATH_MAX];       /* virtio-blk image; "" when none */

@@ -255,9 +255,22 @@ static void load_disk(struct hv_boot_vm *vm, const char *path)
 	disk->size = 0;
 }
 
-static void prepare_vm(struct hv_boot_vm *vm, const struct cfg_vm *c)
+/* cpus = naming a CPU the firmware did not list (when it listed them). */
+static void cpus_check(struct hv_boot_vm *vm, const struct cfg_vm *c, uint32_t nr_cpus)
+{
+	unsigned top = 63 - (unsigned)__builtin_clzll(c->cpu_mask);
+
+	if (!c->cpu_mask || !nr_cpus || top < nr_cpus)
+		return;
+	snprintf(vm->error, sizeof(vm->error), "cpus = names CPU %u, but the machine has %u "
+		 "(0-%u)", top, nr_cpus, nr_cpus - 1);
+	printk("kestrel: " CONFIG_PATH ":%u: vm \"%s\": %s\n", c->line, vm->name, vm->error);
+}
+
+static void prepare_vm(struct hv_boot_vm *vm, const struct cfg_vm *c, uint32_t nr_cpus)
 {
 	strlcpy(vm->name, c->name, sizeof(vm->name));
+	vm->cpu_mask = c->cpu_mask;
 	vm->mem_size = c->mem_size;
 	vm->nr_vcpus = c->nr_vcpus;
 	vm->boot_protocol = c->boot_protocol;
@@ -270,6 +283,9 @@ static void prepare_vm(struct hv_boot_vm *vm, const struct cfg_vm *c)
 		printk("kestrel: %s\n", c->error);
 		return;
 	}
+	cpus_check(vm, c, nr_cpus);
+	if (vm->error[0])
+		return;
 	load_blob(vm, &vm->kernel, c->kernel, "kernel");
 	load_blob(vm, &vm->initrd, c->initrd, "initrd");
 	load_disk(vm, c->disk);
@@ -295,7 +311,7 @@ static void read_config(struct hv_bootinfo *bi, struct cfg *cfg)
 	if (cfg->batch)
 		bi->flags |= HV_BOOT_BATCH;
 	for (unsigned i = 0; i < cfg->nr_vms; i++)
-		prepare_vm(&bi->vms[bi->nr_vms++], &cfg->vms[i]);
+		prepare_vm(&bi->vms[bi->nr_vms++], &cfg->vms[i], bi->nr_cpus);
 	memory_release();
 }
 

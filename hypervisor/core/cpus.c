@@ -130,13 +130,21 @@ bool guest_exit(struct vcpu *v)
 	return v->epoch == v->entry_epoch && vm_is_live(v->vm);
 }
 
-unsigned cpus_place(void)
+int cpus_place(uint64_t mask, unsigned index)
 {
-	for (unsigned n = 0; n < nr_pcpus; n++) {
-		unsigned c = next_place++ % nr_pcpus;
+	unsigned allowed[MAX_PCPUS], n = 0;
 
-		if (pcpus[c]->state == PCPU_ONLINE)
-			return c;
+	if (!mask) {
+		for (unsigned k = 0; k < nr_pcpus; k++) {
+			unsigned c = next_place++ % nr_pcpus;
+
+			if (pcpus[c]->state == PCPU_ONLINE)
+				return (int)c;
+		}
+		return 0;
 	}
-	return 0;
+	for (unsigned c = 0; c < nr_pcpus && c < 64; c++)
+		if ((mask >> c & 1) && pcpus[c]->state == PCPU_ONLINE)
+			allowed[n++] = c;
+	return n ? (int)allowed[index % n] : -1;
 }

@@ -116,7 +116,7 @@ static int vcpu_create(struct vm *vm, unsigned i)
 	v->vm = vm;
 	v->id = i;
 	v->state = VCPU_RUNNABLE;
-	v->home = cpus_place();
+	v->home = (unsigned)cpus_place(vm->boot->cpu_mask, i);
 	v->loaded_on = this_cpu()->id;     /* vcpu_init loads its VMCS here */
 	v->misc_enable = MISC_ENABLE_DEFAULT;
 	debugreg_vcpu_reset(v);
@@ -216,6 +216,10 @@ static int vm_build_charged(struct vm *vm, char *err, size_t len)
 		return -1;
 	if (vm_map_ram(vm)) {
 		snprintf(err, len, "cannot set up nested paging (out of memory?)");
+		return -1;
+	}
+	if (cpus_place(vm->boot->cpu_mask, 0) < 0) {
+		snprintf(err, len, "cpus = lists none of the %u CPU(s) online", nr_pcpus);
 		return -1;
 	}
 	if (vcpus_create(vm, vm->boot->nr_vcpus)) {

@@ -62,6 +62,8 @@ struct hv_boot_vm {
 	uint8_t  reserved[1];
 	char     cmdline[HV_CMDLINE_MAX];
 	char     error[HV_ERROR_MAX]; /* non-empty: the loader could not prepare this VM */
+	uint64_t cpu_mask;        /* cpus =: the host CPUs its vCPUs run on (bit n: CPU n);
+	                             0: placed by the hypervisor */
 };
 
 /* Memory map as returned by the final GetMemoryMap (UEFI spec 2.9, 7.2). */
@@ -96,9 +98,9 @@ _Static_assert(sizeof(struct hv_blob) == 112, "hv_blob layout");
 _Static_assert(__builtin_offsetof(struct hv_boot_vm, kernel) == 64, "hv_boot_vm layout");
 _Static_assert(__builtin_offsetof(struct hv_boot_vm, mac) == 400, "hv_boot_vm layout");
 _Static_assert(__builtin_offsetof(struct hv_boot_vm, cmdline) == 408, "hv_boot_vm layout");
-_Static_assert(sizeof(struct hv_boot_vm) == 2616, "hv_boot_vm layout");
+_Static_assert(sizeof(struct hv_boot_vm) == 2624, "hv_boot_vm layout");
 _Static_assert(__builtin_offsetof(struct hv_bootinfo, vms) == 72, "hv_bootinfo layout");
-_Static_assert(sizeof(struct hv_bootinfo) == 72 + HV_MAX_VMS * 2616 + 4 + HV_MAX_CPUS * 4 + 4,
+_Static_assert(sizeof(struct hv_bootinfo) == 72 + HV_MAX_VMS * 2624 + 4 + HV_MAX_CPUS * 4 + 4,
 	       "hv_bootinfo layout");
 
 #endif

@@ -34,6 +34,7 @@ def test_bad_boot_inputs_each_get_one_clear_message(boot_batch, esp_dir, tmp_pat
            + vm("norderd", memory="8M") + "initrd = guests/no-such.img\n\n"
            + vm("apic", memory="4G")
            + vm("huge", memory="3G")
+           + vm("pinned", memory="8M") + "cpus = 0,3\n\n"
            + "[vm junk]\nmemory = 8M\nkernel = guests/minimal.elf\n\x01\x7f\xfe junk\n\n"
            + "[vm long]\nmemory = 8M\nkernel = guests/minimal.elf\ncmdline = "
            + "x" * 5000 + "\n\n")
@@ -49,6 +50,8 @@ def test_bad_boot_inputs_each_get_one_clear_message(boot_batch, esp_dir, tmp_pat
              r'\(guest RAM ends below the device window at 0xc0000000\)$')
     r.search(r'^kestrel: hv\.cfg:\d+: vm "huge": memory 3072 MiB does not fit: \d+ MiB of the '
              r'machine is left after the VMs before it and the hypervisor$')
+    r.search(r'^kestrel: hv\.cfg:\d+: vm "pinned": cpus = names CPU 3, but the machine has 1 '
+             r'\(0-0\)$')
     r.search(r'^kestrel: hv\.cfg:\d+: vm "junk": .*(control|character|printable).*$')
     r.search(r'^kestrel: hv\.cfg:\d+: vm "long": cmdline .*(long|at most).*$')
     assert_selftest_passed(r, "good", CHECKS_1_VCPU)

@@ -871,6 +871,32 @@ static void test_random(void)
 	CHECK(insane == 0);
 }
 
+/* cpus: host CPUs by number, single or as ranges; none set means any. */
+static void test_cpus(void)
+{
+	static const char *const bad[] = {
+		"", "x", "-1", "1-", "-", "3-1", "0,", ",0", "0,,1", "64", "0-64", "1 2", "0x1",
+		"99999999999999999999999",
+	};
+	char buf[128];
+
+	CHECK_EQ(parse_vm("")->vms[0].cpu_mask, 0);
+	CHECK_EQ(parse_vm("cpus = 0")->vms[0].cpu_mask, 1);
+	CHECK(cfg.vms[0].valid);
+	CHECK_EQ(parse_vm("cpus = 0,2-3")->vms[0].cpu_mask, 0xd);
+	CHECK_EQ(parse_vm("cpus = 3-3,1")->vms[0].cpu_mask, 0xa);
+	CHECK_EQ(parse_vm("cpus = 2,2")->vms[0].cpu_mask, 4);
+	CHECK_EQ(parse_vm("cpus = 63")->vms[0].cpu_mask, 1ull << 63);
+	CHECK_EQ(parse_vm("cpus = 0-63")->vms[0].cpu_mask, ~0ull);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf), "cpus = %s", bad[i]);
+		CHECK_HAS(vm_error(buf), "expected host CPU numbers from 0 to 63, like 1 or 0,2-3");
+	}
+	CHECK_STR(vm_error("cpus = 64"), "hv.cfg:4: vm \"a\": cpus \"64\": expected host CPU "
+		  "numbers from 0 to 63, like 1 or 0,2-3");
+	CHECK_HAS(vm_error("cpus = 1\ncpus = 2"), "set twice (first on line 4)");
+}
+
 int main(void)
 {
 	test_valid_multi_vm();
@@ -889,6 +915,7 @@ int main(void)
 	test_switches();
 	test_event_idx();
 	test_autostart();
+	test_cpus();
 	test_mac();
 	test_vm_section_errors();
 	test_vm_names();

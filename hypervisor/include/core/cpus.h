@@ -10,6 +10,7 @@
 #define CORE_CPUS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct pcpu;
 struct vcpu;
@@ -43,8 +44,9 @@ void cpus_leave_guest(const struct vm *vm);
 void guest_enter(struct vcpu *v);
 bool guest_exit(struct vcpu *v);
 
-/* The CPU the scheduler places the next vCPU on (round-robin over the
- * online CPUs). */
-unsigned cpus_place(void);
+/* The CPU for vCPU `index` of a VM whose hv.cfg says `cpus = mask`: the
+ * index-th online CPU of the mask, cyclically; -1 when none is online.
+ * mask 0: the next online CPU round-robin over all VMs. */
+int cpus_place(uint64_t mask, unsigned index);
 
 #endif
