@@ -647,9 +647,10 @@ def report(res, args):
         lines += ["", f"Fairness on -smp 1 (both VMs on one CPU): the first VM's time over the "
                   f"second's, median {statistics.median(even):.3f} "
                   f"({even[0]:.3f}-{even[-1]:.3f}; 1 when they finish together).",
-                  "", "Three such VMs on -smp 2 (vCPUs never move: two share one CPU, the "
-                  "third has the other alone): the first VM's time over the last's, median "
-                  f"{med['three_even']:.3f} (fair sharing would make it near 1)."]
+                  "", "Three such VMs on -smp 2 (placed two on one CPU, one on the other; the "
+                  "balancer moves them every 100 ms so that run times stay even): the first "
+                  f"VM's time over the last's, median {med['three_even']:.3f} (1 when they "
+                  "finish together)."]
     if "trace" in res:
         t = res["trace"]
         lines += ["", "Exit trace compiled in but not recording, against a `make TRACE=0` "

@@ -133,6 +133,10 @@ void console_print_stats(const struct vm *vm)
 	print_hot("MSRs", &vm->hot_msrs, HOT_WRITE, "read", "write", 8);
 	print_hot("MMIO pages", &vm->hot_gpas, 0, "", "", 8);
 	virtio_net_print_vm(vm);
+	for (unsigned c = 0; nr_pcpus > 1 && c < vm->nr_vcpus; c++)
+		printk("  vCPU %u: on CPU %u, ran %lu ms, moved %u times\n", c,
+		       vm->vcpus[c]->home, vm->vcpus[c]->run_tsc / (tsc_khz() ? tsc_khz() : 1),
+		       vm->vcpus[c]->moves);
 }
 
 static void cmd_stats(int argc, char **argv)

@@ -9,6 +9,7 @@
  * hypervisor lock (core/cpus.c) is held throughout but in guest mode and
  * HLT.
  */
+#include <core/balance.h>
 #include <core/console.h>
 #include <core/cpus.h>
 #include <core/sched.h>
@@ -28,10 +29,17 @@
 #include <x86/spec_ctrl.h>
 #include <x86/vendor.h>
 
-static bool vcpu_can_run(const struct vcpu *v)
+static bool vcpu_wants_cpu(const struct vcpu *v)
 {
 	return v->vm->state == VM_RUNNING && v->state == VCPU_RUNNABLE &&
 	       !v->vm->reset_requested && !v->debug_hold;
+}
+
+/* ... and no other CPU is in its guest or handling its exit (after a move,
+ * the CPU it left may still be). */
+static bool vcpu_can_run(const struct vcpu *v)
+{
+	return vcpu_wants_cpu(v) && (!v->runner || v->runner == this_cpu());
 }
 
 static bool homed_here(const struct vcpu *v)
@@ -116,12 +124,61 @@ static void lifecycle_requests(void)
 	}
 }
 
-/* The console and the debugger stay on the boot CPU. */
+/*
+ * Balancing, on the boot CPU every SCHED_BALANCE_MS; the policy is
+ * balance_plan's (core/balance.c). A move is a new home: the CPU the vCPU
+ * left stops running it at its next exit (kicked), the new one claims its
+ * state (core/cpus.c) and flushes what it may have cached there before.
+ */
+static void vcpu_move(struct vcpu *v, unsigned to)
+{
+	unsigned from = v->home;
+
+	v->home = to;
+	v->moves++;
+	v->flush_tlb = true;
+	cpu_kick(pcpus[from]);
+	cpu_kick(pcpus[to]);
+}
+
+static void balance(void)
+{
+	static struct balance_vcpu bv[MAX_VMS * MAX_VCPUS_PER_VM];
+	static struct vcpu *who[MAX_VMS * MAX_VCPUS_PER_VM];
+	struct balance_move moves[2];
+	uint64_t online = 0;
+	unsigned n = 0, m;
+
+	for (unsigned c = 0; c < nr_pcpus; c++)
+		if (pcpus[c]->state == PCPU_ONLINE)
+			online |= 1ull << c;
+	for (unsigned i = 0; i < nr_vms; i++)
+		for (unsigned c = 0; c < vms[i]->nr_vcpus; c++) {
+			struct vcpu *v = vms[i]->vcpus[c];
+			uint64_t mask = vms[i]->boot ? vms[i]->boot->cpu_mask : 0;
+
+			who[n] = v;
+			bv[n++] = (struct balance_vcpu){ .cpu = v->home, .run = v->run_tsc,
+				.allowed = mask ? mask : ~0ull, .wants = vcpu_wants_cpu(v) };
+		}
+	m = balance_plan(bv, n, online, ms_to_tsc(SCHED_BALANCE_MS), moves);
+	for (unsigned i = 0; i < m; i++)
+		vcpu_move(who[moves[i].vcpu], moves[i].to);
+}
+
+/* The console and the debugger stay on the boot CPU, and so does balancing. */
 static void housekeeping(void)
 {
-	if (this_cpu()->id == 0) {
+	struct pcpu *c = this_cpu();
+	static uint64_t balanced;
+
+	if (c->id == 0) {
 		console_poll();
 		gdb_stub_poll();
+		if (nr_pcpus > 1 && rdtsc() - balanced >= ms_to_tsc(SCHED_BALANCE_MS)) {
+			balanced = rdtsc();
+			balance();
+		}
 	}
 	timers_check();
 }
@@ -293,13 +350,17 @@ static void run_slice(struct vcpu *v)
 	while ((now = rdtsc()) < slice_end) {
 		struct vcpu *next = slice_next(v, cur, now, &loan_end);
 
-		if (!vcpu_can_run(next))
+		if (!vcpu_can_run(next) || !homed_here(next))
 			break;
 		/* Every time: another CPU may have claimed it meanwhile. */
 		switch_to(cur = next);
 		arm_host_timer(earlier(cur == v ? slice_end : loan_end, poll));
+		cur->runner = c;
+		now = rdtsc();
 		vendor->run(cur, &e);
+		cur->run_tsc += rdtsc() - now;
 		exit_dispatch(cur, &e);
+		cur->runner = NULL;
 		vm_timers_moved(cur->vm);
 		if (c->timer_ticks != seen) {
 			seen = c->timer_ticks;

@@ -1,4 +1,5 @@
-/* Time-slicing every vCPU of every VM on the one physical CPU. */
+/* Time-slicing the vCPUs on each physical CPU, and moving them between CPUs
+ * so that each gets its share. */
 #ifndef CORE_SCHED_H
 #define CORE_SCHED_H
 
@@ -7,6 +8,7 @@
 #define SCHED_SLICE_MS        10   /* a vCPU's turn */
 #define SCHED_HOUSEKEEPING_MS 10   /* console input is read at least this often */
 #define SCHED_HANDOFF_US      200  /* an IPI's target runs this long in the sender's slice */
+#define SCHED_BALANCE_MS      100  /* the boot CPU evens out the CPUs' loads this often */
 
 struct vcpu;
 

@@ -52,6 +52,12 @@ struct vcpu {
 	enum vcpu_state state;
 	bool debug_hold;              /* gdb keeps it stopped while its VM runs (vCont) */
 	unsigned home;                /* the physical CPU it runs on (core/cpus.c) */
+	struct pcpu *runner;          /* the CPU in its guest or handling its exit, or NULL */
+	uint64_t run_tsc;             /* host TSC cycles it has run (the balancer's measure) */
+	unsigned moves;               /* times the balancer moved it to another CPU */
+	/* Its translations cached on the CPU it enters next may be stale (a reset, a
+	 * move back to a CPU it ran on before): the backend flushes them first. */
+	bool flush_tlb;
 	unsigned loaded_on;           /* the CPU holding its VMCS, FPU, DRs; ~0u: none */
 	/* Bumped by a reset or INIT from another CPU: an exit taken before
 	 * it is stale (core/cpus.c guest_exit). */

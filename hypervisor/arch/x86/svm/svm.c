@@ -523,9 +523,10 @@ static bool svm_enter(struct vcpu *v, struct svm_vcpu *s)
 
 	/* vCPUs of one VM share its ASID: flush when another of them ran on it
 	 * last on this CPU, even with other VMs in between (review finding 5). */
-	if (v->vm->asid_owner[cpu] != v)
+	if (v->vm->asid_owner[cpu] != v || v->flush_tlb)
 		vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
 	v->vm->asid_owner[cpu] = v;
+	v->flush_tlb = false;
 	vmcb->save.rax = v->regs.gpr[GPR_RAX];
 	vmcb->save.rsp = v->regs.gpr[GPR_RSP];
 	/* GIF = 0 holds host interrupts until after the exit; host IF = 1 makes

@@ -251,7 +251,7 @@ static void vmx_vcpu_reset(struct vcpu *v)
 		x->msrs[i] = 0;
 	x->cr2 = 0;
 	x->launched = false;
-	x->vpid_flush = true;     /* on the CPU it runs on, before it runs */
+	v->flush_tlb = true;      /* on the CPU it runs on, before it runs */
 	x->insn_error = 0;
 	x->dbg_step = x->dbg_tf_added = false;
 	vmx_load(v);
@@ -558,8 +558,8 @@ static void vmx_run(struct vcpu *v, struct exit_info *e)
 		this_cpu()->flush_nested = false;
 		vmx_invept_all();
 	}
-	if (x->vpid_flush) {
-		x->vpid_flush = false;
+	if (v->flush_tlb) {
+		v->flush_tlb = false;
 		vmx_flush_vpid(x->vpid);
 	}
 	vmx_inject_nmi(v);

@@ -16,7 +16,6 @@ struct vmx_vcpu {
 	unsigned host_cpu;            /* the CPU whose state the host fields name */
 	bool launched;
 	uint16_t vpid;
-	bool vpid_flush;              /* reset: its old translations go at the next entry */
 	uint64_t msrs[NR_LAZY_MSRS];
 	uint64_t cr2;                 /* while another vCPU owns the real CR2 */
 	struct vmx_exit_fields exit;
