@@ -218,7 +218,7 @@ static int vm_build_charged(struct vm *vm, char *err, size_t len)
 		snprintf(err, len, "cannot set up nested paging (out of memory?)");
 		return -1;
 	}
-	if (cpus_place(vm->boot->cpu_mask, 0) < 0) {
+	if (vm->boot->cpu_mask && cpus_place(vm->boot->cpu_mask, 0) < 0) {
 		snprintf(err, len, "cpus = lists none of the %u CPU(s) online", nr_pcpus);
 		return -1;
 	}
