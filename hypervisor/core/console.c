@@ -58,6 +58,10 @@ void console_print_vms(void)
 		printk("%-3u %-16s %-8s %5u %7luM %12lu  %s\n", vm->id, vm->name,
 		       vm_state_name(vm->state), vm->nr_vcpus, vm->mem_size >> 20,
 		       vm_exit_count(vm), vm->stop_reason);
+		if (nr_pcpus > 1 && vm->nr_vcpus) {
+			printk("    placed:");
+			vm_print_placement(vm);
+		}
 	}
 }
 

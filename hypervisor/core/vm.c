@@ -310,9 +310,7 @@ static void vm_create(const struct hv_boot_vm *bv)
 	       bv->flags & HV_VM_NO_AUTOSTART ? "; not started (autostart = no)" : "");
 	if (nr_pcpus > 1) {
 		printk("kestrel: vm %u (%s) placed:", vm->id, vm->name);
-		for (unsigned i = 0; i < vm->nr_vcpus; i++)
-			printk("%s vCPU %u on CPU %u", i ? "," : "", i, vm->vcpus[i]->home);
-		printk("\n");
+		vm_print_placement(vm);
 	}
 	if (bv->flags & HV_VM_NO_AUTOSTART) {
 		/* Set up like the others, so a bad image fails at boot, not at `start`. */
@@ -453,6 +451,13 @@ void vm_destroy(struct vm *vm)
 	strlcpy(vm->stop_reason, "destroyed from the console", sizeof(vm->stop_reason));
 	printk("kestrel: vm %u (%s) destroyed: %lu KiB back to the pool, %lu KiB free\n",
 	       vm->id, vm->name, pages * 4, page_alloc_free_pages() * 4);
+}
+
+void vm_print_placement(const struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		printk("%s vCPU %u on CPU %u", i ? "," : "", i, vm->vcpus[i]->home);
+	printk("\n");
 }
 
 struct vm *vm_find(const char *id_or_name)

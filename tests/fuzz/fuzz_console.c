@@ -89,6 +89,14 @@ static struct pcpu pcpu_store[2] = {
 struct pcpu *pcpus[MAX_PCPUS] = { &pcpu_store[0], &pcpu_store[1] };
 unsigned nr_pcpus = 2;
 
+/* core/vm.c: the placement line `vms` prints on a machine of several CPUs. */
+void vm_print_placement(const struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		printk("%s vCPU %u on CPU %u", i ? "," : "", i, vm->vcpus[i]->home);
+	printk("\n");
+}
+
 /* core/cpus.c: one CPU runs everything here, there is nobody to kick. */
 void vm_kick(const struct vm *vm)
 {

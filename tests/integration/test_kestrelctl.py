@@ -188,7 +188,7 @@ def check_listing(s):
     """vms as text (the human table) and as JSON; info's fields."""
     out = s.ok("vms", timeout=harness.BOOT_TIMEOUT)
     assert re.search(r"^ID\s+NAME\s+STATE", out, re.M), out
-    assert re.search(r"^0\s+tick\s+running\s", out, re.M), out
+    assert re.search(r"^0\s+tick\s+running\s.*\n    placed: vCPU 0 on CPU 1$", out, re.M), out
     reply = s.json("vms")
     assert reply["ok"] and reply["cmd"] == "vms", reply
     names = [(v["id"], v["name"]) for v in reply["vms"]]

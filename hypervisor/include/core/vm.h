@@ -171,6 +171,8 @@ extern unsigned nr_vms;
 /* Creates every VM described by the boot info; VMs whose preparation fails
  * are kept in state VM_FAILED with the reason. */
 void vm_create_all(const struct hv_bootinfo *bi);
+/* " vCPU 0 on CPU 1, vCPU 1 on CPU 0" and a line end. */
+void vm_print_placement(const struct vm *vm);
 /* By decimal id or by name; NULL when there is none. */
 struct vm *vm_find(const char *id_or_name);
 /* Host pointer for [gpa, gpa+len) of guest RAM, or NULL if not all RAM. */
