@@ -255,7 +255,7 @@ static void cmd_reboot(int argc, char **argv)
 }
 
 static const char *const pcpu_state_names[] = {
-	[PCPU_ABSENT] = "absent", [PCPU_STARTING] = "starting",
+	[PCPU_ABSENT] = "absent", [PCPU_STARTING] = "starting", [PCPU_BOOTING] = "booting",
 	[PCPU_ONLINE] = "online", [PCPU_FAILED] = "failed",
 };
 

@@ -361,6 +361,8 @@ static void run_slice(struct vcpu *v)
 		cur->run_tsc += rdtsc() - now;
 		exit_dispatch(cur, &e);
 		cur->runner = NULL;
+		if (!homed_here(cur))   /* moved meanwhile: its new CPU may run it now */
+			vcpu_kick(cur);
 		vm_timers_moved(cur->vm);
 		if (c->timer_ticks != seen) {
 			seen = c->timer_ticks;

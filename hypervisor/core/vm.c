@@ -386,6 +386,7 @@ static void vm_power_on(struct vm *vm, const char *what)
 	}
 	if (boot_prepare(vm, vm->boot, err, sizeof(err)))
 		vm_stop(vm, false, "%s failed: %s", what, err);
+	vm_kick(vm);    /* its vCPUs' CPUs may be idle */
 }
 
 void vm_restart(struct vm *vm)

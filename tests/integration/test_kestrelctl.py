@@ -55,7 +55,7 @@ VM_ENTRY = {"id": int, "name": str, "state": str, "vcpus": int, "cpus": list,
             "memory_mib": int, "exits": int, "starts": int, "resets": int, "reason": str}
 STATES = {"running", "paused", "stopped", "failed", "destroyed"}
 CPU_ENTRY = {"id": int, "apic_id": int, "state": str, "console": bool, "vcpus": list}
-CPU_STATES = {"absent", "starting", "online", "failed"}
+CPU_STATES = {"absent", "starting", "booting", "online", "failed"}
 SMP = 2
 
 

@@ -56,6 +56,7 @@ ap_trampoline_pm32:
 
 	.code64
 ap_trampoline_lm64:
+	movl %ebx, %ebx            /* bits 63:32 are undefined after compatibility mode */
 	movq DATA(APB_STACK)(%rbx), %rsp
 	movq DATA(APB_ARG)(%rbx), %rdi
 	jmpq *DATA(APB_ENTRY)(%rbx)

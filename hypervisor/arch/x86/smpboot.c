@@ -43,6 +43,12 @@ static void delay_us(uint64_t us)
 
 static __attribute__((noreturn)) void ap_entry(struct pcpu *c)
 {
+	enum pcpu_state starting = PCPU_STARTING;
+
+	/* Too late: the boot CPU gave up on it and went on without a lock. */
+	if (!__atomic_compare_exchange_n(&c->state, &starting, PCPU_BOOTING, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		cpu_halt_forever();
 	write_cr0(boot_cr0);
 	write_cr4(boot_cr4 & ~X86_CR4_VMXE);
 	cpu_tables_init();
@@ -93,6 +99,7 @@ static struct ap_boot_data *trampoline_install(uint64_t page)
 /* Starts one AP and waits until it is online or the time is up. */
 static enum pcpu_state ap_start(struct ap_boot_data *d, uint64_t page, struct pcpu *c)
 {
+	enum pcpu_state starting = PCPU_STARTING;
 	uint64_t deadline;
 
 	d->stack = (uintptr_t)c & ~15ul;
@@ -107,6 +114,12 @@ static enum pcpu_state ap_start(struct ap_boot_data *d, uint64_t page, struct pc
 	}
 	deadline = rdtsc() + ms_to_tsc(ONLINE_TIMEOUT_MS);
 	while (c->state == PCPU_STARTING && rdtsc() < deadline)
+		cpu_relax();
+	/* Give up unless it reached its C entry; then wait for it to finish. */
+	if (__atomic_compare_exchange_n(&c->state, &starting, PCPU_ABSENT, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return PCPU_ABSENT;
+	while (c->state == PCPU_BOOTING)
 		cpu_relax();
 	return c->state;
 }
@@ -177,7 +190,6 @@ void smp_boot_aps(const struct hv_bootinfo *bi, uint64_t page)
 		default:
 			/* It may still run the trampoline: starting another one
 			 * would change the data under it. */
-			c->state = PCPU_ABSENT;
 			printk("kestrel: smp: CPU %u (APIC ID %u) did not start; stopping there\n",
 			       c->id, c->apic_id);
 			goto out;

@@ -29,6 +29,7 @@ _Static_assert(sizeof(struct tss64) == 104, "TSS layout (SDM vol. 3, 8.7)");
 enum pcpu_state {
 	PCPU_ABSENT,     /* not started: beyond MAX_PCPUS, or no answer */
 	PCPU_STARTING,   /* INIT-SIPI-SIPI sent */
+	PCPU_BOOTING,    /* it reached its C entry (the boot CPU waits for it now) */
 	PCPU_ONLINE,     /* its tables, LAPIC and virtualization are set up */
 	PCPU_FAILED,     /* started, but could not enable virtualization */
 };

@@ -537,10 +537,11 @@ static bool svm_enter(struct vcpu *v, struct svm_vcpu *s)
 		svm_vmrun(v, s->vmcb_pa, this_cpu()->host_save_pa);
 	while (svm_bench_floor(v, vmcb));
 	__asm__ volatile("stgi; cli" ::: "memory");
-	fresh = guest_exit(v);
+	/* Before the lock: another CPU may reset v while this one waits for it. */
 	vmcb->control.tlb_control = 0;
 	v->regs.gpr[GPR_RAX] = vmcb->save.rax;
 	v->regs.gpr[GPR_RSP] = vmcb->save.rsp;
+	fresh = guest_exit(v);
 	return fresh;
 }
 

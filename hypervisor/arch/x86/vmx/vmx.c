@@ -288,11 +288,12 @@ static void vmx_vcpu_put(struct vcpu *v)
 	struct vmx_vcpu *x = to_vmx(v);
 	struct pcpu *c = this_cpu();
 
-	if (c->vmcs_current == v) {
-		__asm__ volatile("vmclear %0" : : "m"(x->vmcs_pa) : "cc", "memory");
+	/* Active here even when another VMCS is current (a VMPTRLD leaves the
+	 * previous one active): cleared either way (SDM 3, 24.11.1). */
+	__asm__ volatile("vmclear %0" : : "m"(x->vmcs_pa) : "cc", "memory");
+	x->launched = false;
+	if (c->vmcs_current == v)
 		c->vmcs_current = NULL;
-		x->launched = false;
-	}
 	if (c->vmx_lazy_owner == v) {
 		lazy_save(v);
 		c->vmx_lazy_owner = NULL;
@@ -582,6 +583,9 @@ static void vmx_run(struct vcpu *v, struct exit_info *e)
 	} while (!failed && vmx_bench_floor(v));
 	/* A host interrupt that made the guest exit is taken here. */
 	__asm__ volatile("sti; nop; cli" ::: "memory");
+	/* Still ours until guest_exit serves another CPU's claim. */
+	if (!failed)
+		v->regs.gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
 	if (!guest_exit(v)) {
 		*e = (struct exit_info){ .reason = EXIT_NONE };
 		return;
@@ -593,7 +597,6 @@ static void vmx_run(struct vcpu *v, struct exit_info *e)
 			.raw_name = vmx_insn_error_name(x->insn_error) };
 		return;
 	}
-	v->regs.gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
 	vmx_read_exit(x);
 	vmx_iret_nmi_blocking(v, x);
 	vmx_reinject();
