@@ -6,6 +6,7 @@
  * comparing each VM with what was last reported, state objects.
  */
 #include <core/console.h>
+#include <core/guest_line.h>
 #include <core/vm.h>
 #include <lib/json.h>
 #include <lib/string.h>
@@ -34,6 +35,18 @@ static struct {
 	enum vm_state state;
 	unsigned starts, resets;
 } seen[MAX_VMS];
+
+/* Guest lines that come while a reply is open (a command that stops a VM
+ * flushes its UART's partial line; with several CPUs that line is often
+ * there) wait for the reply's end: an object cannot go inside another. */
+#define HELD_LINES 4
+static struct {
+	struct vm *vm;
+	bool end_of_line;
+	size_t len;
+	char text[GUEST_LINE_MAX];
+} held[HELD_LINES];
+static unsigned nr_held, held_dropped;
 
 static void put(void *ctx, const char *s, size_t len)
 {
@@ -121,9 +134,8 @@ void console_json_sink(const char *s, size_t len)
 	}
 }
 
-void console_json_guest(struct vm *vm, const char *s, size_t len, bool end_of_line)
+static void line_object(const struct vm *vm, const char *s, size_t len, bool end_of_line)
 {
-	console_json_break();
 	object_begin("line");
 	json_u64(&out, "vm", vm->id);
 	json_str(&out, "name", vm->name);
@@ -131,6 +143,37 @@ void console_json_guest(struct vm *vm, const char *s, size_t len, bool end_of_li
 	if (!end_of_line)
 		json_bool(&out, "partial", true);
 	object_end();
+}
+
+void console_json_guest(struct vm *vm, const char *s, size_t len, bool end_of_line)
+{
+	if (open_kind == OPEN_REPLY) {
+		if (nr_held == HELD_LINES) {
+			held_dropped++;
+			return;
+		}
+		held[nr_held].vm = vm;
+		held[nr_held].end_of_line = end_of_line;
+		held[nr_held].len = len < GUEST_LINE_MAX ? len : GUEST_LINE_MAX;
+		memcpy(held[nr_held].text, s, held[nr_held].len);
+		nr_held++;
+		return;
+	}
+	console_json_break();
+	line_object(vm, s, len, end_of_line);
+}
+
+static void held_lines_flush(void)
+{
+	for (unsigned i = 0; i < nr_held; i++)
+		line_object(held[i].vm, held[i].text, held[i].len, held[i].end_of_line);
+	nr_held = 0;
+	if (held_dropped) {
+		object_begin("log");
+		json_str(&out, "text", "kestrel: guest lines dropped during a reply");
+		object_end();
+		held_dropped = 0;
+	}
 }
 
 /* A line may start with "@ID " (ID: letters, digits, '-', '_', '.'; at
@@ -177,6 +220,7 @@ void console_json_reply_end(void)
 	else
 		console_reply_fields(&out);
 	object_end();
+	held_lines_flush();
 }
 
 static void state_event(const struct vm *vm, const char *previous)

@@ -176,11 +176,47 @@ static void test_events(void)
 	CHECK_WIRE("");
 }
 
+static unsigned count(const char *s, const char *what)
+{
+	unsigned n = 0;
+
+	for (; (s = strstr(s, what)); s++)
+		n++;
+	return n;
+}
+
+/* A guest line that comes while a reply is open (a stop flushing the VM's
+ * UART) follows the reply as an object of its own; four wait, more are
+ * dropped and said so. */
+static void test_lines_held_during_a_reply(void)
+{
+	const char *w;
+
+	take();
+	console_json_reply_begin(NULL, "stop b");
+	console_json_sink("kestrel: vm 1 (b) stopped\n", 26);
+	console_json_guest(&vm_store[1], "tick", 4, false);
+	console_json_sink("more\n", 5);
+	for (unsigned i = 0; i < 5; i++)
+		console_json_guest(&vm_store[1], "x", 1, true);
+	console_json_reply_end();
+	w = take();
+	CHECK_MSG(strstr(w, "\"output\":\"kestrel: vm 1 (b) stopped\\nmore\\n\",\"ok\":true}\n"
+			    "{\"type\":\"line\"") != NULL, "%s", w);
+	CHECK_EQ(count(w, "\"type\":\"line\""), 4);
+	CHECK(strstr(w, "\"text\":\"tick\",\"partial\":true}") != NULL);
+	CHECK(strstr(w, "kestrel: guest lines dropped during a reply") != NULL);
+	/* The next reply starts clean. */
+	reply(NULL, "vms", (const char *const[]){ NULL });
+	CHECK_EQ(count(take(), "\"type\":\"line\""), 0);
+}
+
 int main(void)
 {
 	test_replies();
 	test_log_and_lines();
 	test_request_ids();
 	test_events();
+	test_lines_held_during_a_reply();
 	return unit_finish("test_console_json");
 }
