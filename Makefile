@@ -249,14 +249,17 @@ bench: all
 # Long chaos runs (tests/integration/test_chaos.py): 10^6 ops of the chaos guest next
 # to the victim on each backend, more resets, and the known hypervisor bugs' reproducers.
 # Also gdb on Linux under Bochs (5 minutes; test_gdb.py) and the two Linux VMs over
-# the switch under Bochs (9 minutes; test_virtio_net.py). SOAK_JOBS=1 runs one
-# emulator at a time.
+# the switch under Bochs (9 minutes; test_virtio_net.py), and two 2-vCPU Linux VMs
+# spread over 4 host CPUs (QEMU) or 2 (Bochs), which need the machine's cores to
+# themselves (test_linux.py -k spread_over, one emulator at a time). SOAK_JOBS=1
+# runs one emulator at a time.
 SOAK_JOBS ?= 2
 .PHONY: soak
 soak: all
 	KESTREL_CHAOS_SOAK=1 KESTREL_SOAK=1 $(PYTHON) -m pytest -v -rP -n $(SOAK_JOBS) \
 	  tests/integration/test_chaos.py tests/integration/test_gdb.py \
 	  tests/integration/test_virtio_net.py
+	KESTREL_SOAK=1 $(PYTHON) -m pytest -v -rP tests/integration/test_linux.py -k spread_over
 
 # ---------------------------------------------------------------- kvm-unit-tests
 # The standard x86 hypervisor test suite, built from a tarball kept outside the
