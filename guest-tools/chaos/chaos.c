@@ -171,7 +171,10 @@ static void watch_others(struct cpu *self)
 
 		if (v == self->id || (done_acks & (1u << v)))
 			continue;
-		if (t->ops_done != watched[v].ops || !watched[v].since) {
+		/* The msr class moves this VM's TSC by up to 10 ms either way:
+		 * a window that began after `now` starts again rather than
+		 * wrapping to "stuck for ever". */
+		if (t->ops_done != watched[v].ops || !watched[v].since || now < watched[v].since) {
 			watched[v].ops = t->ops_done;
 			watched[v].since = now;
 			continue;
