@@ -113,29 +113,20 @@ void cpus_leave_guest(const struct vm *vm)
 	}
 }
 
-/*
- * With one CPU nobody else can want the lock, and dropping it around every
- * entry changed what a VMX guest saw under Bochs: the chaos guest's vCPU 0
- * made no progress for 5 s (seeds 2 and 3), or a load beyond the physical
- * address width did not fault, in every run, and never with the lock kept
- * (seeds 2, 3, 5). Why is not understood (docs/smp.md); several CPUs still
- * drop it.
- */
+/* Guest mode is outside the lock: another CPU may take it meanwhile. */
 void guest_enter(struct vcpu *v)
 {
 	struct pcpu *me = this_cpu();
 
 	v->entry_epoch = v->epoch;
 	me->guest = v;
-	if (nr_pcpus > 1)
-		hv_unlock();
+	hv_unlock();
 }
 
 bool guest_exit(struct vcpu *v)
 {
 	this_cpu()->guest = NULL;
-	if (nr_pcpus > 1)
-		hv_lock();
+	hv_lock();
 	/* Stopped meanwhile: its RAM and devices may be gone (destroy). */
 	return v->epoch == v->entry_epoch && vm_is_live(v->vm);
 }
