@@ -48,10 +48,10 @@ def assert_selftest_passed(r, name, checks):
 
 # The selftest boot runs on two host CPUs (issue 10). The vCPUs are placed round-robin,
 # so beta's two vCPUs run on different CPUs: its smp check (INIT-SIPI, IPIs both ways)
-# crosses CPUs. Not -smp 4 here: in a CI run QEMU's four CPU threads beside Bochs on the
-# two cores failed beta's timer-cancel ("cancelled timer fired"; its timer check woke
-# 10 ms late), most likely a vCPU thread descheduled between arming and cancelling (not
-# shown); -smp 4 runs in make soak and make bench.
+# crosses CPUs. Not -smp 4 here: QEMU's four CPU threads beside Bochs on two cores
+# lose their host CPU for tens of ms (a CI run saw beta's timer check wake 10 ms late
+# and its timer-cancel fire, which now retries a cancel that returned after its
+# deadline); -smp 4 runs in make soak and make bench.
 HOST_CPUS = {"svm": 2, "vmx": 2}
 
 
