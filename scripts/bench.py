@@ -429,7 +429,9 @@ def density_boot(kind, timeout):
     built = BUILT.search(text)
     done = len(re.findall(rf"^kestrel: vm \d+ \(\w+\) stopped: powered off by the guest {ok}$",
                           text, re.M))
-    refused = len(re.findall(r"does not fit", text))
+    # The loader's line per refused VM (the final vms table repeats the reason).
+    refused = len(set(re.findall(r'^kestrel: hv\.cfg:\d+: vm "(\w+)": memory \d+ MiB does not fit',
+                                 text, re.M)))
     return {"configured": n, "built": int(built[1]) if built else 0, "completed": done,
             "refused_memory": refused, "hv_kib_per_vm": int(built[4]) if built else 0}
 
