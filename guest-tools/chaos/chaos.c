@@ -89,7 +89,7 @@ static void report(struct cpu *c, uint64_t idx, unsigned cls, unsigned sub, cons
 
 void anomaly(struct op *o, const char *fmt, ...)
 {
-	char msg[240];
+	char msg[320];
 	va_list ap;
 
 	int n;
@@ -427,6 +427,7 @@ void ap_restart(unsigned vcpu)
 	c->recover_armed = false;
 	c->snip_hi = 0;
 	c->apic_base = 0;       /* INIT reset the local APIC */
+	c->window_valid = false; /* its PDEs may be half rewritten */
 	c->reentries++;
 	c->next_idx++;          /* skip the op INIT interrupted */
 	others_up = true;

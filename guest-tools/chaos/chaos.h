@@ -178,6 +178,8 @@ extern uint64_t boot_pml4[512];
 extern uint64_t alt_pml4[512];
 void paging_build(void);
 void *phys_window(unsigned cpu, uint64_t pa);
+uint64_t phys_window_pde(unsigned cpu, uint64_t pa);
+void tlb_flush_all(void);
 
 /* trap.c */
 void trap_init(void);

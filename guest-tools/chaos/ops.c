@@ -720,9 +720,19 @@ static void op_mmio(struct op *o)
 				vec);
 		return;
 	}
-	if (pa >= (1ull << boot_info.phys_bits))
-		anomaly(o, "load beyond the physical address width (0x%lx) did not fault", pa);
-	else if (is_hole(pa, size) && got != load_expect(variant, before, all_ones(size)))
+	if (pa >= (1ull << boot_info.phys_bits)) {
+		/* What the walk saw, and whether a fresh one faults: a stale
+		 * translation and a missing reserved-bit check look alike. */
+		uint64_t cr3, cr4, pde = va >= WINDOW_VA(0) ? phys_window_pde(c->id, pa) : 0;
+		int again;
+
+		asm volatile("mov %%cr3, %0; mov %%cr4, %1" : "=r"(cr3), "=r"(cr4));
+		tlb_flush_all();
+		again = mmio_load(3, va, &(uint64_t){ 0 }, &size);
+		anomaly(o, "load beyond the physical address width (0x%lx) did not fault (read "
+			"0x%lx at 0x%lx; window PDE 0x%lx, CR3 0x%lx, CR4 0x%lx; after a full TLB "
+			"flush: vector %d)", pa, got, va, pde, cr3, cr4, again);
+	} else if (is_hole(pa, size) && got != load_expect(variant, before, all_ones(size)))
 		anomaly(o, "%u-byte load (form %u) from unbacked 0x%lx: rax 0x%lx, expected 0x%lx",
 			size, variant, pa, got, load_expect(variant, before, all_ones(size)));
 }

@@ -52,11 +52,35 @@ void *phys_window(unsigned cpu, uint64_t pa)
 	uint64_t base = pa & ~(GIB - 1) & ((1ull << 52) - 1);
 
 	if (!c->window_valid || c->window_base != base) {
+		/* Invalid while half rewritten: an INIT (another vCPU's op) may
+		 * end this loop, and the vCPU comes back through ap_restart. */
+		c->window_valid = false;
+		asm volatile("" ::: "memory");
 		for (uint64_t i = 0; i < PT_ENTRIES; i++)
 			window_pd[cpu][i] = (base | i << 21) | PTE_PRESENT | PTE_WRITE | PTE_LARGE;
 		c->window_base = base;
+		asm volatile("" ::: "memory");
 		c->window_valid = true;
 		tlb_flush();
 	}
 	return (void *)(WINDOW_VA(cpu) + (pa & (GIB - 1)));
+}
+
+/* For a report: the window's PDE for pa, and a flush of every translation,
+ * global ones too (CR4.PGE toggled when set; SDM 3, 4.10.4.1). */
+uint64_t phys_window_pde(unsigned cpu, uint64_t pa)
+{
+	return window_pd[cpu][(pa >> 21) & (PT_ENTRIES - 1)];
+}
+
+void tlb_flush_all(void)
+{
+	uint64_t cr4;
+
+	asm volatile("mov %%cr4, %0" : "=r"(cr4));
+	if (cr4 & (1ull << 7))
+		asm volatile("mov %0, %%cr4; mov %1, %%cr4" : : "r"(cr4 & ~(1ull << 7)), "r"(cr4)
+			     : "memory");
+	else
+		tlb_flush();
 }
