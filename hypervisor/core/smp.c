@@ -29,7 +29,7 @@ void vcpu_init_signal(struct vcpu *v)
 	v->epoch++;      /* an exit it took before is void now */
 	memset(v->pending_irqs, 0, sizeof(v->pending_irqs));
 	v->timer_deadline = 0;
-	v->nmi_pending = false;
+	v->nmi_pending = 0;
 	vendor->init_events(v);
 	lapic_init_signal(v);
 	v->state = VCPU_WAIT_SIPI;
@@ -63,7 +63,8 @@ void vcpu_sipi(struct vcpu *v, uint8_t vector)
 
 void vcpu_nmi(struct vcpu *v)
 {
-	v->nmi_pending = true;
+	if (v->nmi_pending < 2)
+		v->nmi_pending++;
 	if (v->state == VCPU_HALTED || v->state == VCPU_PARKED)
 		v->state = VCPU_RUNNABLE;
 	vcpu_kick(v);

@@ -273,6 +273,13 @@ bool lapic_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool *ok)
 	return true;
 }
 
+/* IA32_APIC_BASE bits from MAXPHYADDR up are reserved (SDM 3, 10.4.4):
+ * the guest's CPUID 0x80000008 is the host's; without it, 36 (SDM 3, 4.1.4). */
+static unsigned guest_maxphyaddr(void)
+{
+	return cpuid(0x80000000, 0).eax >= 0x80000008 ? cpuid(0x80000008, 0).eax & 0xff : 36;
+}
+
 bool lapic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool *ok)
 {
 	struct vlapic *a = apic_of(v);
@@ -280,9 +287,12 @@ bool lapic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool *ok)
 
 	*ok = true;
 	if (msr == MSR_IA32_APIC_BASE) {
-		*ok = vlapic_base_write(a, val);
+		*ok = !(val >> guest_maxphyaddr()) && vlapic_base_write(a, val);
 	} else if (msr == MSR_TSC_DEADLINE) {
 		vlapic_tsc_deadline_write(a, tsc_guest_to_host(v->vm, val));
+		/* A deadline already past fires now, before the next
+		 * instruction can look (kvm-unit-tests' tsc deadline timer). */
+		lapic_timer_check(v, rdtsc());
 	} else if (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST) {
 		*ok = vlapic_x2apic_write(a, (msr - MSR_X2APIC_FIRST) << 4, val, rdtsc(), &act);
 		lapic_act(v, &act);

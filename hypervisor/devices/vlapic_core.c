@@ -299,8 +299,13 @@ static void lvt_write(struct vlapic *a, unsigned index, uint32_t val)
 	if (!sw_enabled(a))
 		val |= VLAPIC_LVT_MASKED;   /* stays masked while software disabled (10.4.7.2) */
 	a->lvt[index] = val;
-	/* A mode change disarms the timer (10.5.4.1). */
-	if (index == 0 && VLAPIC_LVT_TIMER_MODE(val) != old_mode)
+	/* Into or out of TSC-deadline mode disarms the timer (10.5.4.1);
+	 * between one-shot and periodic the count goes on where it was, and
+	 * the new mode decides what happens at 0 (as KVM; kvm-unit-tests'
+	 * apic_change_mode). */
+	if (index == 0 && VLAPIC_LVT_TIMER_MODE(val) != old_mode &&
+	    (old_mode == VLAPIC_TIMER_TSC_DEADLINE ||
+	     VLAPIC_LVT_TIMER_MODE(val) == VLAPIC_TIMER_TSC_DEADLINE))
 		a->timer_deadline = 0;
 }
 

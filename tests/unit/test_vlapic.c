@@ -425,6 +425,32 @@ static void test_tsc_deadline(void)
 	CHECK_EQ(a.timer_deadline, T0 + 1000 * TICKS_PER_COUNT);
 }
 
+/* Between one-shot and periodic the count goes on (only TSC-deadline mode,
+ * in or out, disarms: SDM 3, 10.5.4.1); the mode at 0 decides. */
+static void test_mode_change(void)
+{
+	struct vlapic a;
+	uint64_t period = 50000 * TICKS_PER_COUNT;
+
+	timer_setup(&a, VLAPIC_TIMER_ONESHOT, 0x46, DIV_1);
+	vlapic_reg_write(&a, VLAPIC_REG_TIMER_INIT, 50000, T0, &act);
+	wr(&a, VLAPIC_REG_LVT_TIMER, 1u << 17 | 0x46);               /* periodic */
+	CHECK_EQ(vlapic_reg_read(&a, VLAPIC_REG_TIMER_CUR, T0 + period / 2), 25000);
+	CHECK(vlapic_timer_check(&a, T0 + period));
+	CHECK_EQ(a.timer_deadline, T0 + 2 * period);                  /* reloaded */
+	CHECK_EQ(vlapic_reg_read(&a, VLAPIC_REG_TIMER_CUR, T0 + period), 50000);
+	vlapic_ack(&a, 0x46);
+	wr(&a, VLAPIC_REG_LVT_TIMER, 0x46);                           /* one-shot */
+	CHECK_EQ(vlapic_reg_read(&a, VLAPIC_REG_TIMER_CUR, T0 + period * 3 / 2), 25000);
+	CHECK(vlapic_timer_check(&a, T0 + 2 * period));
+	CHECK_EQ(a.timer_deadline, 0);                                /* and stops */
+	vlapic_ack(&a, 0x46);
+	/* Stopped at 0, then periodic: it stays at 0. */
+	wr(&a, VLAPIC_REG_LVT_TIMER, 1u << 17 | 0x46);
+	CHECK_EQ(vlapic_reg_read(&a, VLAPIC_REG_TIMER_CUR, T0 + 3 * period), 0);
+	CHECK(!vlapic_timer_check(&a, T0 + 4 * period));
+}
+
 static void test_destinations(void)
 {
 	struct vlapic a;
@@ -621,6 +647,7 @@ int main(void)
 	test_masked_lvt();
 	test_divide();
 	test_tsc_deadline();
+	test_mode_change();
 	test_destinations();
 	test_ipi_targets();
 	test_icr_modes();

@@ -71,7 +71,9 @@ struct vcpu {
 	/* Paravirtual one-shot timer (HV_HC_TIMER_SET). */
 	uint64_t timer_deadline;
 	uint8_t timer_vector;
-	bool nmi_pending;             /* an NMI IPI not delivered yet */
+	/* NMIs not delivered yet: two at most (one goes in, one is latched),
+	 * one while an NMI handler runs (SDM 3, 6.7.1; KVM's process_nmi). */
+	uint8_t nmi_pending;
 
 	/* Benchmark: exits of one kind the backend serves from an empty loop. */
 	uint64_t bench_floor_left;

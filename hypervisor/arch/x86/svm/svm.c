@@ -413,9 +413,11 @@ static void svm_nmi_before_entry(struct vcpu *v, struct svm_vcpu *s, struct vmcb
 		s->nmi_masked = s->iret_seen = false;
 	if (!v->nmi_pending || (vmcb->control.event_inj & EVENT_VALID))
 		return;
+	if (s->nmi_masked && v->nmi_pending > 1)
+		v->nmi_pending = 1;     /* a handler runs: one is latched */
 	if (!s->nmi_masked) {
 		vmcb->control.event_inj = X86_EXC_NMI | EVENT_TYPE_NMI | EVENT_VALID;
-		v->nmi_pending = false;
+		v->nmi_pending--;
 		s->nmi_masked = true;
 		vmcb->control.intercept_misc1 |= INTERCEPT1_IRET;
 	} else if (s->iret_seen && !s->nmi_singlestep) {

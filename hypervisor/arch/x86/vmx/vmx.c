@@ -436,10 +436,12 @@ static void vmx_inject_nmi(struct vcpu *v)
 		intr &= ~INTERRUPTIBILITY_NMI;
 		vmwrite(VMCS_GUEST_INTERRUPTIBILITY, intr);
 	}
+	if ((intr & INTERRUPTIBILITY_NMI) && v->nmi_pending > 1)
+		v->nmi_pending = 1;     /* a handler runs: one is latched */
 	if (intr & (shadow | INTERRUPTIBILITY_NMI))
 		return;
 	vmwrite(VMCS_ENTRY_INTR_INFO, X86_EXC_NMI | INTR_TYPE_NMI | INTR_INFO_VALID);
-	v->nmi_pending = false;
+	v->nmi_pending--;
 }
 
 /* Deliver the highest pending interrupt if the guest can take it now, else
