@@ -352,8 +352,9 @@ class Boot:
     """One batch boot of a group of tests, watched while it runs: each VM's stop line is
     timed, and a hypervisor crash ends the boot at once."""
 
-    def __init__(self, backend, tests, esp, workdir, timeout=None):
+    def __init__(self, backend, tests, esp, workdir, timeout=None, host_smp=None):
         self.backend = harness.BACKENDS[backend]
+        self.host_smp = host_smp or int(os.environ.get("KUT_HOST_SMP", "1"))
         self.tests = list(tests)
         self.names = vm_names(self.tests)
         self.esp = esp
@@ -372,7 +373,7 @@ class Boot:
         args = harness.runner_args(self.esp, self.workdir,
                                    config_text(self.tests, self.names), self.timeout,
                                    memory=HOST_MEMORY, backend=self.backend.name,
-                                   smp=int(os.environ.get("KUT_HOST_SMP", "1")))
+                                   smp=self.host_smp)
         log_path = self.workdir / "serial.log"
         log_path.unlink(missing_ok=True)
         start = time.monotonic()

@@ -197,3 +197,41 @@ def test_pause_spin_hands_the_cpu_to_a_sibling(esp_dir, kut_built, tmp_path, req
         print(f"{b}: {figure} TSC cycles a pass ({figure / tsc_khz * 1000:.0f} us); "
               f"half a slice is {limit}")
         assert figure < limit, (b, figure, limit)
+
+
+# apic.flat's checks that each took a fix (issue 7), and the two it still fails.
+APIC_FIXED = ("multiple nmi", "pending nmi", "TMCCT should have a non-zero value",
+              "TMCCT should be reset to the initial-count", "tsc deadline timer",
+              "apicbase: reserved physaddr bits")
+APIC_TIMEOUT_S = 600    # QEMU seconds (scaled for Bochs); 37 s alone, more beside Bochs
+APIC_KNOWN_FAILS = {"PV IPIs testing": "KVM's send-IPI hypercall is not offered",
+                    "nmi-after-sti": "SVM injects an NMI inside an STI shadow",
+                    "apicbase: relocate apic": "the xAPIC page does not move with APIC_BASE"}
+
+
+@pytest.mark.xdist_group("kut-svm")
+def test_apic_nmi_and_timer_checks_on_two_host_cpus(esp_dir, kut_built, tmp_path, request):
+    """kvm-unit-tests' x2apic (apic.flat, 2 vCPUs) on two host CPUs, where its 30,000
+    NMI round trips finish (on one host CPU it times out: expectations.txt). Checked
+    one by one: two NMIs latched at once, a one-shot/periodic switch that keeps counting, a TSC deadline
+    already past firing at once, APIC_BASE address bits above MAXPHYADDR refused;
+    every other check passes but the known three. SVM in make test; KUT_SLOW=1 adds VMX."""
+    wanted = kut.BACKENDS if request.config.getoption("kut_slow") else ("svm",)
+    backends = [b for b in wanted if b in integration.selected_backends(request.config)]
+    if not backends:
+        pytest.skip(f"none of {', '.join(wanted)} selected (--backend / KESTREL_BACKENDS)")
+    for b in backends:
+        test = kut.KutTest("apic2", "apic.flat", 2)
+        esp = kut.build_esp(kut_built, base_esp=esp_dir)
+        boot = kut.Boot(b, [test], esp, tmp_path / b, timeout=APIC_TIMEOUT_S, host_smp=2).run()
+        got = boot.verdicts()[test.name]
+        text = (tmp_path / b / "serial.log").read_text(errors="replace")
+        results = re.findall(r"^\[apic2\] (PASS|FAIL|SKIP): (.*?)\r?$", text, re.M)
+        assert results, got.describe()
+        fails = {name for verdict, name in results if verdict == "FAIL"}
+        passes = {name for verdict, name in results if verdict == "PASS"}
+        for name in APIC_FIXED:
+            assert name in passes and name not in fails, (b, name, got.describe())
+        # nmi-after-sti is a race (an NMI must land in one of 30,000 shadows): either way.
+        assert fails - {"nmi-after-sti"} == set(APIC_KNOWN_FAILS) - {"nmi-after-sti"}, \
+            (b, fails, got.describe())
