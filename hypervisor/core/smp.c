@@ -30,6 +30,9 @@ void vcpu_init_signal(struct vcpu *v)
 	memset(v->pending_irqs, 0, sizeof(v->pending_irqs));
 	v->timer_deadline = 0;
 	v->nmi_pending = 0;
+	/* A benchmark floor left from before (INIT cut its drain short)
+	 * would swallow the new context's exits (test_chaos [svm], seed 1). */
+	v->bench_floor_left = 0;
 	vendor->init_events(v);
 	lapic_init_signal(v);
 	v->state = VCPU_WAIT_SIPI;

@@ -215,8 +215,13 @@ def test_apic_nmi_and_timer_checks_on_two_host_cpus(esp_dir, kut_built, tmp_path
     NMI round trips finish (on one host CPU it times out: expectations.txt). Checked
     one by one: two NMIs latched at once, a one-shot/periodic switch that keeps counting, a TSC deadline
     already past firing at once, APIC_BASE address bits above MAXPHYADDR refused;
-    every other check passes but the known three. SVM in make test; KUT_SLOW=1 adds VMX."""
-    wanted = kut.BACKENDS if request.config.getoption("kut_slow") else ("svm",)
+    every other check passes but the known three. KUT_SLOW=1 only: about 60 s of QEMU
+    alone, but beside Bochs in a CI run test_multiple_nmi's 100,000 cross-CPU rounds
+    did not finish within 600 s."""
+    if not request.config.getoption("kut_slow"):
+        pytest.skip("slow: beside Bochs its NMI rounds outlast 600 s; --kut-slow or "
+                    "KUT_SLOW=1 runs it")
+    wanted = kut.BACKENDS
     backends = [b for b in wanted if b in integration.selected_backends(request.config)]
     if not backends:
         pytest.skip(f"none of {', '.join(wanted)} selected (--backend / KESTREL_BACKENDS)")
