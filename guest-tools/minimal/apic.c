@@ -138,8 +138,12 @@ enum check_result check_x2apic_tsc_deadline(void)
 
 	if (!(ecx & CPUID_1_ECX_X2APIC) || !(ecx & CPUID_1_ECX_TSC_DEADLINE))
 		return check_skip("no x2APIC or TSC-deadline in CPUID");
-	if (rdmsr_safe(MSR_APIC_BASE, &base) >= 0 ||
-	    wrmsr_safe(MSR_APIC_BASE, base | APIC_BASE_EXTD) >= 0)
+	if (rdmsr_safe(MSR_APIC_BASE, &base) >= 0)
+		return check_fail("IA32_APIC_BASE unreadable");
+	/* Address bits from MAXPHYADDR up are reserved (SDM 3, 10.4.4). */
+	if (wrmsr_safe(MSR_APIC_BASE, base | 1ull << (cpuid(0x80000008, 0).eax & 0xff)) != VEC_GP)
+		return check_fail("IA32_APIC_BASE took an address bit above MAXPHYADDR");
+	if (wrmsr_safe(MSR_APIC_BASE, base | APIC_BASE_EXTD) >= 0)
 		return check_fail("IA32_APIC_BASE refused x2APIC mode");
 	x2apic = true;
 	if (apic_read(REG_ID) != 0 || (apic_read(REG_VERSION) & 0xff) != 0x14)

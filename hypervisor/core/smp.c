@@ -72,3 +72,9 @@ void vcpu_nmi(struct vcpu *v)
 		v->state = VCPU_RUNNABLE;
 	vcpu_kick(v);
 }
+
+void vcpu_nmi_blocked(struct vcpu *v)
+{
+	if (v->nmi_pending > 1)
+		v->nmi_pending = 1;
+}

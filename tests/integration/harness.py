@@ -31,6 +31,9 @@ GUEST_LINE = re.compile(r"\[[\w.-]+\] ")   # a line a guest printed, with its VM
 TIMEOUT_SCALE = float(os.environ.get("KESTREL_TIMEOUT_SCALE", "1"))
 BOOT_TIMEOUT = 120 * TIMEOUT_SCALE      # OVMF alone needs 3.4-5.4 s under TCG
 COMMAND_TIMEOUT = 30 * TIMEOUT_SCALE
+# A console command answered within this while guests keep the CPUs busy (times the
+# backend's scale): test_chaos, test_host_smp.
+CONSOLE_LIMIT_S = 1.0
 BATCH_TIMEOUT = 180 * TIMEOUT_SCALE
 TAIL_LINES = 40
 HANG_REPORT_LINES = 200

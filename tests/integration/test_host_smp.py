@@ -7,13 +7,13 @@ answers while busy guests hold every CPU. How evenly they share is measured in
 import re
 import time
 
+import harness
+
 GUEST = "guests/chaos.elf"
 # Work per VM: a few seconds of three VMs on two CPUs (QEMU TCG; Bochs is slower).
 STOP_KIB = {"svm": 4 << 20, "vmx": 48 << 10}
 
 
-# As test_chaos: a `vms` answered within this, times the backend's scale.
-CONSOLE_LIMIT_S = 1.0
 POLLS = 12
 
 
@@ -58,7 +58,7 @@ def test_console_answers_while_busy_guests_hold_every_cpu(interactive_session, b
         s.quit()
     for name in ("here", "there", "both"):
         assert re.search(rf"^\d+\s+{name}\s+running\s", out, re.M), out
-    worst, limit = max(latencies), CONSOLE_LIMIT_S * s.backend.scale
+    worst, limit = max(latencies), harness.CONSOLE_LIMIT_S * s.backend.scale
     print(f"\nconsole[{backend}] on 2 busy CPUs: worst {worst:.2f} s, median "
           f"{sorted(latencies)[len(latencies) // 2]:.2f} s over {POLLS} polls")
     assert worst <= limit, f"`vms` took {worst:.2f} s (limit {limit:.1f} s): {latencies}"

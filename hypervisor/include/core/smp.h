@@ -20,5 +20,8 @@ void vcpu_init_signal(struct vcpu *v);
 void vcpu_sipi(struct vcpu *v, uint8_t vector);
 /* An NMI for v: delivered at its next entry, waking it from HLT. */
 void vcpu_nmi(struct vcpu *v);
+/* The backend found v's NMI handler still running: of the NMIs that came
+ * meanwhile, one stays latched (SDM 3, 6.7.1). */
+void vcpu_nmi_blocked(struct vcpu *v);
 
 #endif

@@ -7,6 +7,7 @@
  */
 #include <core/cpus.h>
 #include <core/page_alloc.h>
+#include <core/smp.h>
 #include <core/vm.h>
 #include <devices/lapic.h>
 #include <hv/hypercall.h>
@@ -413,8 +414,8 @@ static void svm_nmi_before_entry(struct vcpu *v, struct svm_vcpu *s, struct vmcb
 		s->nmi_masked = s->iret_seen = false;
 	if (!v->nmi_pending || (vmcb->control.event_inj & EVENT_VALID))
 		return;
-	if (s->nmi_masked && v->nmi_pending > 1)
-		v->nmi_pending = 1;     /* a handler runs: one is latched */
+	if (s->nmi_masked)
+		vcpu_nmi_blocked(v);
 	if (!s->nmi_masked) {
 		vmcb->control.event_inj = X86_EXC_NMI | EVENT_TYPE_NMI | EVENT_VALID;
 		v->nmi_pending--;

@@ -9,6 +9,7 @@
  */
 #include <core/cpus.h>
 #include <core/page_alloc.h>
+#include <core/smp.h>
 #include <core/vm.h>
 #include <hv/hypercall.h>
 #include <lib/printk.h>
@@ -436,8 +437,8 @@ static void vmx_inject_nmi(struct vcpu *v)
 		intr &= ~INTERRUPTIBILITY_NMI;
 		vmwrite(VMCS_GUEST_INTERRUPTIBILITY, intr);
 	}
-	if ((intr & INTERRUPTIBILITY_NMI) && v->nmi_pending > 1)
-		v->nmi_pending = 1;     /* a handler runs: one is latched */
+	if (intr & INTERRUPTIBILITY_NMI)
+		vcpu_nmi_blocked(v);
 	if (intr & (shadow | INTERRUPTIBILITY_NMI))
 		return;
 	vmwrite(VMCS_ENTRY_INTR_INFO, X86_EXC_NMI | INTR_TYPE_NMI | INTR_INFO_VALID);
