@@ -32,8 +32,10 @@
    sender's own loopback device; virtio-net exits (notifications plus interrupts, both
    VMs, both queues) per MiB moved; EVENT_IDX on and off; --net-rounds rounds, medians.
 6. trace: what the exit trace costs while no recording runs: the exit-cost figures of
-   part 1 (SVM) from the default build and from a `make TRACE=0` build, booted
-   alternately, --trace-rounds rounds; medians and their ratio.
+   part 1 from the default build and from a `make TRACE=0` build, booted
+   alternately, --trace-rounds rounds on each backend; medians and their ratio. Bochs's
+   TSC counts the instructions it runs, the hypervisor's included, so its figures do not
+   move with the host's load and the VMX ratio is the cost in instructions.
 7. smp: host CPUs at work (SVM, QEMU TCG, after the other parts, with no other emulator
    running): two CPU-bound VMs (the chaos guest's victim, 1 vCPU each, checking a fixed
    STOP_KIB of RAM patterns, then powering off) booted with -smp 1, 2 and 4; the time the
@@ -152,21 +154,27 @@ def exit_cost(backend, iters, timeout, esp=ESP):
 
 # ------------------------------------------------------------------ 6. trace cost
 
-def trace_rounds(rounds, iters, timeout):
-    """Full-handler cycles per exit kind, default build vs TRACE=0, alternately."""
+def trace0_esp():
+    """The run's ESP with a `make TRACE=0` hypervisor in it."""
     t0 = WORK / "trace0"
     subprocess.run(["make", "-s", "-C", REPO, "TRACE=0", f"B={t0}", f"{t0}/hv.efi"],
                    check=True, stdout=subprocess.DEVNULL)
-    esp0 = WORK / "esp-trace0"        # the run's ESP with the TRACE=0 hypervisor
+    esp0 = WORK / "esp-trace0"
     shutil.rmtree(esp0, ignore_errors=True)
     shutil.copytree(ESP, esp0)
     shutil.copy(t0 / "hv.efi", esp0 / "EFI" / "BOOT" / "BOOTX64.EFI")
+    return esp0
+
+
+def trace_rounds(backend, esp0, rounds, iters, timeout):
+    """Full-handler cycles per exit kind, default build vs TRACE=0, alternately."""
     runs = {"on": [], "off": []}
     for i in range(rounds):
         for mode, esp in (("on", ESP), ("off", esp0)):
-            rows = exit_cost("svm", iters, timeout, esp)
+            rows = exit_cost(backend, iters, timeout, esp)
             runs[mode].append({name: (full, floor) for name, full, floor in rows})
-        log(f"trace cost round {i + 1}: built in {runs['on'][-1]}, TRACE=0 {runs['off'][-1]}")
+        log(f"trace cost [{backend}] round {i + 1}: built in {runs['on'][-1]}, "
+            f"TRACE=0 {runs['off'][-1]}")
     return runs
 
 
@@ -697,18 +705,26 @@ def report(res, args):
     if "trace" in res:
         t = res["trace"]
         lines += ["", "Exit trace compiled in but not recording, against a `make TRACE=0` "
-                  f"build (SVM, QEMU TCG; full-handler cycles of part 1; {len(t['on'])} rounds, "
-                  "each booting both builds back to back; the ratio of each round's pair, "
-                  "and of their full/floor ratios, which take out a slow emulator):", "",
-                  "| exit | TRACE=1 stopped / TRACE=0, median (min-max) "
-                  "| the same, each over its boot's floor |", "|---|---:|---:|"]
-        for name in t["on"][0]:
-            raw = sorted(on[name][0] / off[name][0] for on, off in zip(t["on"], t["off"]))
-            norm = sorted((on[name][0] / on[name][1]) / (off[name][0] / off[name][1])
-                          for on, off in zip(t["on"], t["off"]))
-            lines.append(f"| {name} | **{statistics.median(raw):.3f}** ({raw[0]:.2f}-"
-                         f"{raw[-1]:.2f}) | {statistics.median(norm):.3f} ({norm[0]:.2f}-"
-                         f"{norm[-1]:.2f}) |")
+                  f"build (full-handler cycles of part 1; {len(t['svm']['on'])} rounds a "
+                  "backend, each booting both builds back to back; the ratio of each round's "
+                  "pair, and of their full/floor ratios, which take out a slow emulator; "
+                  "Bochs's cycles are instructions, so its ratio does not move with the "
+                  "host's load):", "",
+                  "| exit | backend | cycles, TRACE=1 stopped / TRACE=0 (medians) "
+                  "| ratio, median (min-max) | the same, each over its boot's floor |",
+                  "|---|---|---:|---:|---:|"]
+        for backend, label in (("svm", "SVM (QEMU TCG)"), ("vmx", "VMX (Bochs)")):
+            runs = t[backend]
+            for name in runs["on"][0]:
+                pairs = list(zip(runs["on"], runs["off"]))
+                raw = sorted(on[name][0] / off[name][0] for on, off in pairs)
+                norm = sorted((on[name][0] / on[name][1]) / (off[name][0] / off[name][1])
+                              for on, off in pairs)
+                med_on = statistics.median(on[name][0] for on, _ in pairs)
+                med_off = statistics.median(off[name][0] for _, off in pairs)
+                lines.append(f"| {name} | {label} | {med_on:.0f} / {med_off:.0f} | "
+                             f"**{statistics.median(raw):.3f}** ({raw[0]:.3f}-{raw[-1]:.3f}) | "
+                             f"{statistics.median(norm):.3f} ({norm[0]:.3f}-{norm[-1]:.3f}) |")
     return "\n".join(lines)
 
 
@@ -748,6 +764,7 @@ def main():
     shutil.rmtree(ESP, ignore_errors=True)
     shutil.copytree(kut.BASE_ESP, ESP)
     esp = None
+    esp0 = trace0_esp() if "trace" in parts else None
     if "kut" in parts:
         esp = kut.build_esp(kut_tests(), base_esp=ESP, out=WORK / "kut-esp")
 
@@ -764,7 +781,8 @@ def main():
         if "net" in parts:
             out["net"] = net_rounds(args.net_rounds, args.timeout)
         if "trace" in parts:
-            out["trace"] = trace_rounds(args.trace_rounds, args.iters, args.timeout)
+            out["trace"] = trace_rounds("svm", esp0, args.trace_rounds, args.iters,
+                                        args.timeout)
         return out
 
     def bochs_lane():
@@ -773,10 +791,13 @@ def main():
             out["exits"] = exit_cost("vmx", args.iters, args.timeout)
         if "kut" in parts:
             out["kut"] = kut_bochs_lane(args.vmx_rounds, esp, args.vmx_ipi, args.vmx_timeout)
+        if "trace" in parts:
+            out["trace"] = trace_rounds("vmx", esp0, args.trace_rounds, args.iters,
+                                        args.timeout)
         return out
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        bochs = pool.submit(bochs_lane) if parts & {"exits", "kut"} else None
+        bochs = pool.submit(bochs_lane) if parts & {"exits", "kut", "trace"} else None
         q = qemu_lane()
         b = bochs.result() if bochs else {}
     res = {}
@@ -793,7 +814,7 @@ def main():
     if "net" in parts:
         res["net"] = q["net"]
     if "trace" in parts:
-        res["trace"] = q["trace"]
+        res["trace"] = {"svm": q["trace"], "vmx": b["trace"]}
     if "smp" in parts:      # alone: its -smp 4 boots want every host core
         res["smp"] = smp_rounds(args.smp_rounds, args.timeout)
     if "density" in parts:

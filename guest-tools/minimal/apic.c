@@ -129,6 +129,30 @@ enum check_result check_lapic_periodic(void)
 	return CHECK_PASS;
 }
 
+/* The xAPIC page moves with IA32_APIC_BASE (SDM 3, 10.4.5), to the address
+ * kvm-unit-tests' apic test uses; the old page is then unbacked (reads all
+ * ones). Moved back before the x2APIC check. */
+#define APIC_MOVED 0xfed40000ul
+enum check_result check_lapic_relocate(void)
+{
+	uint64_t base = 0;
+	uint32_t version = apic_read(REG_VERSION), moved, old;
+
+	if (rdmsr_safe(MSR_APIC_BASE, &base) >= 0)
+		return check_fail("IA32_APIC_BASE unreadable");
+	if (wrmsr_safe(MSR_APIC_BASE, (base & 0xfff) | APIC_MOVED) >= 0)
+		return check_fail("IA32_APIC_BASE refused the address 0x%lx", APIC_MOVED);
+	moved = *(volatile uint32_t *)(APIC_MOVED + REG_VERSION);
+	old = apic_read(REG_VERSION);
+	wrmsr_safe(MSR_APIC_BASE, base);
+	if (moved != version || old != 0xffffffffu)
+		return check_fail("after the move: version 0x%x at 0x%lx (want 0x%x), 0x%x at "
+				  "the old page (want 0xffffffff)", moved, APIC_MOVED, version, old);
+	if (apic_read(REG_VERSION) != version)
+		return check_fail("moved back: version 0x%x", apic_read(REG_VERSION));
+	return CHECK_PASS;
+}
+
 /* Last of the APIC checks: there is no way back from x2APIC mode short of
  * disabling the APIC (SDM 3, 10.12.5). */
 enum check_result check_x2apic_tsc_deadline(void)

@@ -416,6 +416,7 @@ static const struct check checks[] = {
 	{ "smp",                  check_smp },
 	{ "lapic-oneshot",        check_lapic_oneshot },
 	{ "lapic-periodic",       check_lapic_periodic },
+	{ "lapic-relocate",       check_lapic_relocate },
 	{ "x2apic-tsc-deadline",  check_x2apic_tsc_deadline },
 	{ "outside-ram",          check_outside_ram },
 	{ "ram-pattern",          check_ram_pattern },  /* last: clobbers RAM */

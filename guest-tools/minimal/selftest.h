@@ -20,6 +20,7 @@ enum check_result check_skip(const char *fmt, ...) PRINTF_LIKE(1, 2);
 /* apic.c */
 enum check_result check_lapic_oneshot(void);
 enum check_result check_lapic_periodic(void);
+enum check_result check_lapic_relocate(void);
 enum check_result check_x2apic_tsc_deadline(void);
 
 /* memtest.c */

@@ -7,6 +7,7 @@
 #include <core/handlers.h>
 #include <core/watch.h>
 #include <debug/gdb_stub.h>
+#include <devices/lapic.h>
 #include <lib/printk.h>
 #include <x86/guest_mem.h>
 #include <x86/insn.h>
@@ -57,11 +58,17 @@ static void mmio_access(struct vcpu *v, struct exit_info *e, const struct fetche
 	enum io_result r;
 
 	if (op->kind == X86_MMIO_STORE_REG || op->kind == X86_MMIO_STORE_IMM) {
-		r = iobus_write(bus, gpa, op->size, x86_mmio_store_value(op, v->regs.gpr));
+		uint64_t store = x86_mmio_store_value(op, v->regs.gpr);
+
+		r = lapic_mmio_write(v, gpa, op->size, store);
+		if (r == IO_UNHANDLED)
+			r = iobus_write(bus, gpa, op->size, store);
 		if (r == IO_UNHANDLED)
 			v->vm->unbacked.mem_writes++;
 	} else {
-		r = iobus_read(bus, gpa, op->size, &val);
+		r = lapic_mmio_read(v, gpa, op->size, &val);
+		if (r == IO_UNHANDLED)
+			r = iobus_read(bus, gpa, op->size, &val);
 		if (r == IO_UNHANDLED) {
 			v->vm->unbacked.mem_reads++;
 			val = size_mask(op->size);

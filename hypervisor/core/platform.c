@@ -7,7 +7,6 @@
 #include <core/vm.h>
 #include <devices/acpi_tables.h>
 #include <devices/ioapic.h>
-#include <devices/lapic.h>
 #include <devices/milestone.h>
 #include <devices/pmtimer.h>
 #include <devices/power.h>
@@ -39,7 +38,6 @@ static bool want_console(const struct hv_boot_vm *bv)
  * first, so the restart message follows the guest's last line. */
 static const struct vdev_type platform[] = {
 	{ "uart16550", NULL, com1_create, NULL },
-	{ "local APIC page", NULL, lapic_mmio_register, NULL },
 	{ "ioapic", NULL, ioapic_create, ioapic_reset },
 	{ "8259 pair", NULL, vpic_create, vpic_reset },
 	{ "8254 PIT", NULL, vpit_create, vpit_reset },

@@ -223,37 +223,25 @@ bool lapic_get_state(const struct vcpu *v, struct lapic_state *st)
 	return true;
 }
 
-/* The xAPIC page: the running vCPU's APIC (io_ops carry no vCPU). Without
- * an APIC the page is not there, like any unbacked address. */
-static enum io_result mmio_read(void *opaque, uint64_t off, unsigned size, uint64_t *val)
+/* Without an APIC the page is not there, like any unbacked address. */
+enum io_result lapic_mmio_read(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t *val)
 {
-	struct vcpu *v = current_vcpu();
-	struct vlapic *a = v ? apic_of(v) : NULL;
+	struct vlapic *a = apic_of(v);
 
-	(void)opaque;
-	return a ? vlapic_mmio_read(a, off, size, val, rdtsc()) : IO_UNHANDLED;
+	return a ? vlapic_mmio_read(a, gpa, size, val, rdtsc()) : IO_UNHANDLED;
 }
 
-static enum io_result mmio_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
+enum io_result lapic_mmio_write(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t val)
 {
-	struct vcpu *v = current_vcpu();
-	struct vlapic *a = v ? apic_of(v) : NULL;
+	struct vlapic *a = apic_of(v);
 	struct vlapic_action act;
 	enum io_result r;
 
-	(void)opaque;
 	if (!a)
 		return IO_UNHANDLED;
-	r = vlapic_mmio_write(a, off, size, val, rdtsc(), &act);
-	lapic_act(current_vcpu(), &act);
+	r = vlapic_mmio_write(a, gpa, size, val, rdtsc(), &act);
+	lapic_act(v, &act);
 	return r;
-}
-
-static const struct io_ops lapic_mmio_ops = { .read = mmio_read, .write = mmio_write };
-
-int lapic_mmio_register(struct vm *vm)
-{
-	return iobus_register(&vm->mmio.bus, LAPIC_BASE, PAGE_SIZE, &lapic_mmio_ops, vm, "lapic");
 }
 
 /* IA32_TSC_DEADLINE is in guest TSC units; the model keeps host ones. */

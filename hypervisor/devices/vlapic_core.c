@@ -366,22 +366,32 @@ void vlapic_reg_write(struct vlapic *a, unsigned reg, uint32_t val, uint64_t now
 	}
 }
 
+static bool on_page(const struct vlapic *a, uint64_t gpa)
+{
+	return vlapic_hw_enabled(a) && !vlapic_x2apic(a) &&
+	       (gpa & VLAPIC_BASE_ADDR) == (a->apic_base & VLAPIC_BASE_ADDR);
+}
+
 /* 32-bit accesses to 16-byte aligned registers; other accesses read 0 and
  * write nothing. */
-enum io_result vlapic_mmio_read(const struct vlapic *a, uint64_t off, unsigned size,
+enum io_result vlapic_mmio_read(const struct vlapic *a, uint64_t gpa, unsigned size,
 				uint64_t *val, uint64_t now)
 {
-	if (!vlapic_hw_enabled(a) || vlapic_x2apic(a))
+	uint64_t off = gpa & 0xfff;
+
+	if (!on_page(a, gpa))
 		return IO_UNHANDLED;
 	*val = size == 4 && !(off & 0xf) ? vlapic_reg_read(a, (unsigned)off, now) : 0;
 	return IO_HANDLED;
 }
 
-enum io_result vlapic_mmio_write(struct vlapic *a, uint64_t off, unsigned size, uint64_t val,
+enum io_result vlapic_mmio_write(struct vlapic *a, uint64_t gpa, unsigned size, uint64_t val,
 				 uint64_t now, struct vlapic_action *act)
 {
+	uint64_t off = gpa & 0xfff;
+
 	*act = (struct vlapic_action){ .kind = VLAPIC_ACT_NONE };
-	if (!vlapic_hw_enabled(a) || vlapic_x2apic(a))
+	if (!on_page(a, gpa))
 		return IO_UNHANDLED;
 	if (size == 4 && !(off & 0xf))
 		vlapic_reg_write(a, (unsigned)off, (uint32_t)val, now, act);
@@ -442,9 +452,10 @@ bool vlapic_x2apic_write(struct vlapic *a, unsigned reg, uint64_t val, uint64_t 
 
 /* The mode changes IA32_APIC_BASE allows (10.12.5, figure 10-27):
  * disabled -> xAPIC -> x2APIC, and either back to disabled; EXTD without
- * EN is invalid. Anything else is #GP; so are reserved bits. The base
- * address stays at 0xfee00000 (relocation is not emulated). Disabling the
- * APIC puts it back to its power-up state (10.4.3). */
+ * EN is invalid. Anything else is #GP; so are reserved bits. The page
+ * moves to the address written (10.4.5), also while disabled; INIT keeps
+ * it, reset puts it back. Disabling the APIC puts its registers back to
+ * their power-up state (10.4.3). */
 bool vlapic_base_write(struct vlapic *a, uint64_t val)
 {
 	uint64_t from = a->apic_base & VLAPIC_BASE_MODE, to = val & VLAPIC_BASE_MODE;
@@ -456,10 +467,10 @@ bool vlapic_base_write(struct vlapic *a, uint64_t val)
 		return false;
 	if (!to && from) {
 		vlapic_power_up(a, a->id, false, a->tsc_khz);
-		a->apic_base = bsp | LAPIC_BASE;
+		a->apic_base = bsp | (val & VLAPIC_BASE_ADDR);
 		return true;
 	}
-	a->apic_base = bsp | to | LAPIC_BASE;
+	a->apic_base = bsp | to | (val & VLAPIC_BASE_ADDR);
 	if (to == VLAPIC_BASE_MODE && from != to)   /* x2APIC logical ID (10.12.10.2) */
 		a->ldr = ((a->id >> 4) << 16) | (1u << (a->id & 0xf));
 	return true;

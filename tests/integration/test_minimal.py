@@ -16,7 +16,7 @@ CHECKS_1_VCPU = ["cpuid-hypervisor-bit", "cpuid-signature", "cpuid-hides-svm-vmx
                  "hypercall-nop", "msr-tsc", "msr-unknown-gp", "exception-ud",
                  "shared-hw-insns", "timer",
                  "timer-busy", "timer-cancel", "lapic-oneshot", "lapic-periodic",
-                 "x2apic-tsc-deadline", "outside-ram", "ram-pattern"]
+                 "lapic-relocate", "x2apic-tsc-deadline", "outside-ram", "ram-pattern"]
 
 # How each backend reports the exits these tests provoke: (exit code, name) of the
 # triple fault and of the guest's bad-insn (VMSAVE on AMD, VMXOFF on Intel), and how its

@@ -124,28 +124,46 @@ static void test_mmio(void)
 	uint64_t v = 0;
 
 	power_up(&a, 1);
-	CHECK_EQ(vlapic_mmio_read(&a, VLAPIC_REG_VERSION, 4, &v, T0), IO_HANDLED);
+	CHECK_EQ(vlapic_mmio_read(&a, LAPIC_BASE + VLAPIC_REG_VERSION, 4, &v, T0), IO_HANDLED);
 	CHECK_EQ(v, VLAPIC_VERSION);
 	v = 1;
-	CHECK_EQ(vlapic_mmio_read(&a, VLAPIC_REG_VERSION + 4, 4, &v, T0), IO_HANDLED);
+	CHECK_EQ(vlapic_mmio_read(&a, LAPIC_BASE + VLAPIC_REG_VERSION + 4, 4, &v, T0), IO_HANDLED);
 	CHECK_EQ(v, 0);                                   /* not 16-byte aligned */
 	v = 1;
-	CHECK_EQ(vlapic_mmio_read(&a, VLAPIC_REG_VERSION, 2, &v, T0), IO_HANDLED);
+	CHECK_EQ(vlapic_mmio_read(&a, LAPIC_BASE + VLAPIC_REG_VERSION, 2, &v, T0), IO_HANDLED);
 	CHECK_EQ(v, 0);                                   /* not 4 bytes */
-	vlapic_mmio_write(&a, VLAPIC_REG_TPR, 1, 0x20, T0, &act);
+	vlapic_mmio_write(&a, LAPIC_BASE + VLAPIC_REG_TPR, 1, 0x20, T0, &act);
 	CHECK_EQ(a.tpr, 0);
-	vlapic_mmio_write(&a, VLAPIC_REG_TPR + 4, 4, 0x20, T0, &act);
+	vlapic_mmio_write(&a, LAPIC_BASE + VLAPIC_REG_TPR + 4, 4, 0x20, T0, &act);
 	CHECK_EQ(a.tpr, 0);
-	vlapic_mmio_write(&a, VLAPIC_REG_TPR, 4, 0x20, T0, &act);
+	vlapic_mmio_write(&a, LAPIC_BASE + VLAPIC_REG_TPR, 4, 0x20, T0, &act);
 	CHECK_EQ(a.tpr, 0x20);
 
 	/* Hardware disabled or in x2APIC mode: the page is not there. */
 	CHECK(vlapic_base_write(&a, LAPIC_BASE | VLAPIC_BASE_EN | VLAPIC_BASE_EXTD));
-	CHECK_EQ(vlapic_mmio_read(&a, VLAPIC_REG_VERSION, 4, &v, T0), IO_UNHANDLED);
-	CHECK_EQ(vlapic_mmio_write(&a, VLAPIC_REG_TPR, 4, 0x30, T0, &act), IO_UNHANDLED);
+	CHECK_EQ(vlapic_mmio_read(&a, LAPIC_BASE + VLAPIC_REG_VERSION, 4, &v, T0), IO_UNHANDLED);
+	CHECK_EQ(vlapic_mmio_write(&a, LAPIC_BASE + VLAPIC_REG_TPR, 4, 0x30, T0, &act), IO_UNHANDLED);
 	CHECK_EQ(a.tpr, 0x20);
 	CHECK(vlapic_base_write(&a, LAPIC_BASE));
-	CHECK_EQ(vlapic_mmio_read(&a, VLAPIC_REG_VERSION, 4, &v, T0), IO_UNHANDLED);
+	CHECK_EQ(vlapic_mmio_read(&a, LAPIC_BASE + VLAPIC_REG_VERSION, 4, &v, T0), IO_UNHANDLED);
+
+	/* The page moves with IA32_APIC_BASE (10.4.5), as kvm-unit-tests'
+	 * apic test moves it to 0xfed40000; INIT keeps it, power-up puts it
+	 * back. */
+	CHECK(vlapic_base_write(&a, 0xfed40000 | VLAPIC_BASE_EN));
+	CHECK_EQ(vlapic_mmio_read(&a, LAPIC_BASE + VLAPIC_REG_VERSION, 4, &v, T0), IO_UNHANDLED);
+	CHECK_EQ(vlapic_mmio_read(&a, 0xfed40000 + VLAPIC_REG_VERSION, 4, &v, T0), IO_HANDLED);
+	CHECK_EQ(v, VLAPIC_VERSION);
+	CHECK_EQ(vlapic_mmio_read(&a, 0xfed41000 + VLAPIC_REG_VERSION, 4, &v, T0), IO_UNHANDLED);
+	CHECK_EQ(vlapic_mmio_write(&a, 0xfed40000 + VLAPIC_REG_TPR, 4, 0x40, T0, &act), IO_HANDLED);
+	CHECK_EQ(a.tpr, 0x40);
+	vlapic_init_signal(&a);
+	CHECK_EQ(a.apic_base & VLAPIC_BASE_ADDR, 0xfed40000);
+	CHECK(vlapic_base_write(&a, 0x12345000));               /* disabled, moved */
+	CHECK_EQ(a.apic_base & VLAPIC_BASE_ADDR, 0x12345000);
+	CHECK_EQ(vlapic_mmio_read(&a, 0x12345000 + VLAPIC_REG_VERSION, 4, &v, T0), IO_UNHANDLED);
+	power_up(&a, 1);
+	CHECK_EQ(vlapic_mmio_read(&a, LAPIC_BASE + VLAPIC_REG_VERSION, 4, &v, T0), IO_HANDLED);
 }
 
 static void test_software_enable(void)

@@ -1,6 +1,6 @@
 /*
  * Emulated local APIC, one per vCPU (SDM vol. 3, chapter 10): xAPIC MMIO at
- * 0xFEE00000 and x2APIC MSRs, timer in one-shot, periodic and TSC-deadline
+ * 0xFEE00000 or where the guest moves it, and x2APIC MSRs, timer in one-shot, periodic and TSC-deadline
  * modes, fixed IPIs, EOI with broadcast to the IOAPIC for level-triggered
  * vectors.
  */
@@ -9,6 +9,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include <core/iobus.h>
 
 #define LAPIC_BASE 0xfee00000ull
 
@@ -21,8 +23,13 @@ void lapic_reset(struct vcpu *v);
 void lapic_init_signal(struct vcpu *v);
 /* IA32_APIC_BASE.EN: CPUID.1:EDX.APIC follows it (10.4.3). */
 bool lapic_hw_enabled(const struct vcpu *v);
-/* The xAPIC MMIO page of the VM (accesses go to the running vCPU's APIC). */
-int lapic_mmio_register(struct vm *vm);
+/* An MMIO access by vCPU v, offered to its APIC before the VM's bus (as
+ * KVM's vcpu_mmio_read does): each vCPU's xAPIC page is its own and sits
+ * where its IA32_APIC_BASE says. IO_UNHANDLED when gpa is not on it. The
+ * page is seen only where no RAM is mapped (an access to RAM never exits),
+ * as under KVM without APIC virtualisation. */
+enum io_result lapic_mmio_read(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t *val);
+enum io_result lapic_mmio_write(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t val);
 /* IA32_APIC_BASE, IA32_TSC_DEADLINE and the x2APIC MSRs: true when the MSR
  * is the APIC's (then *ok says whether the access was valid, else #GP). */
 bool lapic_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool *ok);

@@ -82,6 +82,9 @@ _Static_assert(0x800 + VLAPIC_REG_SELF_IPI / 16 == 0x83f, "SELF IPI is MSR 0x83f
 #define VLAPIC_BASE_EN        (1ull << 11)
 #define VLAPIC_BASE_MODE      (VLAPIC_BASE_EN | VLAPIC_BASE_EXTD)
 #define VLAPIC_BASE_RESERVED  0x2ffull        /* bits 0-7 and 9 */
+/* Bits 12 up: the xAPIC page's address; those at and above MAXPHYADDR are
+ * reserved too, which the caller checks (it knows the guest's CPUID). */
+#define VLAPIC_BASE_ADDR      (~0xfffull)
 
 /* The emulated timer counts at 100 MHz (before the divider). */
 #define VLAPIC_TIMER_KHZ      100000ull
@@ -189,11 +192,12 @@ bool vlapic_ipi_targets(const struct vlapic *src, uint64_t icr, const struct vla
 uint32_t vlapic_reg_read(const struct vlapic *a, unsigned reg, uint64_t now);
 void vlapic_reg_write(struct vlapic *a, unsigned reg, uint32_t val, uint64_t now,
 		      struct vlapic_action *act);
-/* The xAPIC page, `off` relative to its base: IO_UNHANDLED while the APIC
- * is disabled or in x2APIC mode (the page is not there, 10.4.3). */
-enum io_result vlapic_mmio_read(const struct vlapic *a, uint64_t off, unsigned size,
+/* An access to guest-physical `gpa`: IO_UNHANDLED unless it falls in the
+ * xAPIC page where IA32_APIC_BASE puts it (10.4.5), and never while the
+ * APIC is disabled or in x2APIC mode (the page is not there, 10.4.3). */
+enum io_result vlapic_mmio_read(const struct vlapic *a, uint64_t gpa, unsigned size,
 				uint64_t *val, uint64_t now);
-enum io_result vlapic_mmio_write(struct vlapic *a, uint64_t off, unsigned size, uint64_t val,
+enum io_result vlapic_mmio_write(struct vlapic *a, uint64_t gpa, unsigned size, uint64_t val,
 				 uint64_t now, struct vlapic_action *act);
 /* An x2APIC MSR, by register offset ((msr - 0x800) * 16); false is #GP. */
 bool vlapic_x2apic_read(const struct vlapic *a, unsigned reg, uint64_t *val, uint64_t now);
