@@ -3,7 +3,7 @@
  * kmain: copy the start info, print the boot log, parse the command line and
  * run the selected mode. Command line: "[mode] [key=value ...]", where mode
  * is selftest (default), triple-fault, bad-insn, bench, ticker, reboot,
- * virtio-hostile (virtio_hostile.c), or one of hostile.c's attacks
+ * reboot-nmi, virtio-hostile (virtio_hostile.c), or one of hostile.c's attacks
  * (xsetbv-bad, xmm-probe, cr8, ...).
  * Options: bench_iters=N, bench_rounds=N, ticks=N (0: forever), period_ms=N,
  * rounds=N (hostile modes that repeat).
@@ -28,6 +28,7 @@ enum mode {
 	MODE_BENCH,
 	MODE_TICKER,
 	MODE_REBOOT,
+	MODE_REBOOT_NMI,
 	MODE_HOSTILE,
 	MODE_VIRTIO_HOSTILE,
 	MODE_INVALID,
@@ -66,6 +67,7 @@ static const char *const mode_names[] = {
 	[MODE_BENCH]        = "bench",
 	[MODE_TICKER]       = "ticker",
 	[MODE_REBOOT]       = "reboot",
+	[MODE_REBOOT_NMI]   = "reboot-nmi",
 	[MODE_VIRTIO_HOSTILE] = "virtio-hostile",
 };
 
@@ -201,13 +203,42 @@ static void __attribute__((noreturn)) bad_insn_run(void)
 
 /* Reboot mode: the first boot counts itself in CMOS RAM (which survives a
  * reset, as NVRAM does) and resets through the ACPI reset register; the
- * boot after that runs the self-checks. */
+ * boot after that runs the self-checks. reboot-nmi resets from an NMI
+ * handler with a second NMI latched (NMIs stay blocked until IRET): the
+ * reset must drop it, or the new boot takes it before it has an IDT. */
 #define CMOS_INDEX      0x70
 #define CMOS_DATA       0x71
 #define CMOS_BOOT_COUNT 0x40
 #define ACPI_RESET_PORT 0xcf9
+#define APIC_SVR        0xfee000f0ul
+#define APIC_ICR_LO     0xfee00300ul
+#define APIC_ICR_HI     0xfee00310ul
+#define ICR_NMI         (4u << 8)       /* delivery mode NMI (SDM 3, 10.6.1) */
 
-static void __attribute__((noreturn)) reboot_run(void)
+static void reset_now(void)
+{
+	outb(ACPI_RESET_PORT, 0x06);
+	kprintf("FAIL: reboot (the reset did not happen)\n");
+	hv_poweroff(1);
+}
+
+/* An NMI to this vCPU (APIC ID 0, the only one): physical destination, as
+ * the self shorthand does not carry NMIs. */
+static void self_nmi(void)
+{
+	*(volatile uint32_t *)APIC_SVR = 0x1ff;
+	*(volatile uint32_t *)APIC_ICR_HI = 0;
+	*(volatile uint32_t *)APIC_ICR_LO = ICR_NMI;
+}
+
+static void reset_with_nmi_latched(void)
+{
+	self_nmi();
+	kprintf("reboot: resetting from the NMI handler, another NMI latched\n");
+	reset_now();
+}
+
+static void __attribute__((noreturn)) reboot_run(bool with_nmi)
 {
 	uint8_t boots;
 
@@ -217,10 +248,14 @@ static void __attribute__((noreturn)) reboot_run(void)
 	if (boots == 0) {
 		outb(CMOS_INDEX, CMOS_BOOT_COUNT);
 		outb(CMOS_DATA, 1);
+		if (with_nmi) {
+			trap_nmi_hook = reset_with_nmi_latched;
+			self_nmi();
+			kprintf("FAIL: reboot-nmi (no NMI)\n");
+			hv_poweroff(1);
+		}
 		kprintf("reboot: resetting through the ACPI reset register\n");
-		outb(ACPI_RESET_PORT, 0x06);
-		kprintf("FAIL: reboot (the reset did not happen)\n");
-		hv_poweroff(1);
+		reset_now();
 	}
 	hv_poweroff(selftest_run());
 }
@@ -263,7 +298,9 @@ void kmain(const struct hv_start_info *si, unsigned long vcpu)
 	case MODE_TICKER:
 		ticker_run(opts.period_ms, opts.ticks);
 	case MODE_REBOOT:
-		reboot_run();
+		reboot_run(false);
+	case MODE_REBOOT_NMI:
+		reboot_run(true);
 	case MODE_HOSTILE:
 		hostile_run(opts.hostile, opts.rounds);
 		hv_poweroff(1);

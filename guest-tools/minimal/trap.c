@@ -39,6 +39,7 @@ static volatile int fatal_entered;
 static volatile bool db_expected;
 static volatile uint32_t db_count;
 static volatile uint64_t db_dr6;
+void (*volatile trap_nmi_hook)(void);
 
 void trap_db_expect(bool on)
 {
@@ -164,6 +165,10 @@ void trap_dispatch(struct trap_frame *f)
 	}
 	if (f->vector == APIC_VECTOR) {
 		apic_interrupt();
+		return;
+	}
+	if (f->vector == 2 && trap_nmi_hook) {
+		trap_nmi_hook();
 		return;
 	}
 	if (f->vector == 1 && db_expected) {

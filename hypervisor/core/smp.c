@@ -18,6 +18,17 @@
 #define SEG_TSS_BUSY32 0x8b
 #define CR0_INIT       (X86_CR0_CD | X86_CR0_NW | X86_CR0_ET)
 
+void vcpu_drop_events(struct vcpu *v)
+{
+	v->epoch++;      /* an exit it took before is void now */
+	memset(v->pending_irqs, 0, sizeof(v->pending_irqs));
+	v->timer_deadline = 0;
+	v->nmi_pending = 0;
+	/* A benchmark floor left from before (INIT cut its drain short)
+	 * would swallow the new context's exits (test_chaos [svm], seed 1). */
+	v->bench_floor_left = 0;
+}
+
 /* An event the backend was injecting when INIT came would otherwise be
  * delivered at the first entry after SIPI, in real mode through the IVT:
  * chaos's second vCPU, lent the CPU by IPIs and so often cut off in an
@@ -26,13 +37,7 @@
 void vcpu_init_signal(struct vcpu *v)
 {
 	vcpu_claim(v);
-	v->epoch++;      /* an exit it took before is void now */
-	memset(v->pending_irqs, 0, sizeof(v->pending_irqs));
-	v->timer_deadline = 0;
-	v->nmi_pending = 0;
-	/* A benchmark floor left from before (INIT cut its drain short)
-	 * would swallow the new context's exits (test_chaos [svm], seed 1). */
-	v->bench_floor_left = 0;
+	vcpu_drop_events(v);
 	vendor->init_events(v);
 	lapic_init_signal(v);
 	v->state = VCPU_WAIT_SIPI;

@@ -11,6 +11,7 @@
 #include <core/page_alloc.h>
 #include <core/vm.h>
 #include <core/platform.h>
+#include <core/smp.h>
 #include <devices/acpi_tables.h>
 #include <devices/lapic.h>
 #include <devices/uart16550.h>
@@ -354,10 +355,7 @@ void vm_create_all(const struct hv_bootinfo *bi)
 static void vcpu_power_on(struct vcpu *v)
 {
 	vcpu_claim(v);
-	v->epoch++;
-	memset(v->pending_irqs, 0, sizeof(v->pending_irqs));
-	v->timer_deadline = 0;
-	v->bench_floor_left = 0;
+	vcpu_drop_events(v);
 	v->state = VCPU_RUNNABLE;
 	v->misc_enable = MISC_ENABLE_DEFAULT;
 	lapic_reset(v);

@@ -13,6 +13,10 @@
 
 struct vcpu;
 
+/* What a vCPU had pending (NMIs, interrupts past the APIC, the PV timer,
+ * a benchmark floor) and an exit not yet handled: gone at INIT and at a
+ * reset or power-on (core/vm.c). The caller holds the vCPU (vcpu_claim). */
+void vcpu_drop_events(struct vcpu *v);
 /* INIT: the vCPU stops wherever it was and waits for a start-up IPI. */
 void vcpu_init_signal(struct vcpu *v);
 /* Start-up IPI: a waiting vCPU starts at CS:IP = (vector << 8):0 in real
