@@ -9,7 +9,8 @@
 
 #define TICK_VECTOR 0x40
 
-/* The tick count in memory, for the console's `watch` (test_watch.py). */
+/* The tick count in memory, for the console's `watch` and gdb's watchpoints
+ * (test_watch.py, test_gdb.py): written, then read, once a tick. */
 volatile uint64_t ticker_count;
 
 void ticker_run(uint64_t period_ms, uint64_t ticks)
@@ -29,7 +30,7 @@ void ticker_run(uint64_t period_ms, uint64_t ticks)
 		if (rdtsc() > next + tsc_ticks_ms(period_ms))
 			next = rdtsc();
 		ticker_count = n;
-		kprintf("tick %lu\n", n);
+		kprintf("tick %lu\n", ticker_count);     /* one MOV store, one MOV load */
 	}
 	hv_poweroff(0);
 }

@@ -78,7 +78,7 @@ void trace_mark(struct vcpu *v, uint8_t code)
 	t->rip = guest_rip(v);
 }
 
-void trace_watch(struct vcpu *v, unsigned size, uint64_t value)
+void trace_watch(struct vcpu *v, unsigned size, uint64_t value, bool write)
 {
 	struct trace_ring *r = recording_ring(v, EXIT_NPF);    /* kept with its exit */
 	struct trace_rec *t;
@@ -88,7 +88,7 @@ void trace_watch(struct vcpu *v, unsigned size, uint64_t value)
 	t = trace_ring_push(r);
 	*t = (struct trace_rec){ .tsc = rdtsc(), .qual = value, .rip = guest_rip(v),
 				 .cycles = size, .kind = TRACE_KIND_WATCH,
-				 .flags = TRACE_F_WRITE };
+				 .flags = write ? TRACE_F_WRITE : 0 };
 }
 
 struct trace_rec *trace_exit(struct vcpu *v, const struct exit_info *e)

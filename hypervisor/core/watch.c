@@ -1,15 +1,17 @@
 /*
- * Write-watch (include/core/watch.h): the altp2m/mem_access idea on the
- * nested page tables. A watched page keeps its read and execute rights and
- * loses write; a write to it exits as a nested page fault, is decoded like
- * an MMIO store, done in guest RAM here and, when it touches a watched
- * range, logged. A write the decoder does not take (a string or
- * read-modify-write instruction, a page-table A/D update, an event frame)
- * ends the watches on that page, with a note naming the instruction, and
- * runs again unwatched: a console watch never stops the guest. A watch of
- * the gdb stub's (a Z2 watchpoint) is not logged: once the write is done,
- * the VM stops for gdb, as after a hardware data breakpoint, which traps
- * after the write.
+ * Watches (include/core/watch.h): the altp2m/mem_access idea on the nested
+ * page tables. A write-watched page keeps its read and execute rights and
+ * loses write; a read-watched page loses every right (NPT has no page that
+ * can be fetched and written but not read). An access that faults there is
+ * decoded like an MMIO load or store, done in guest RAM here and, when it
+ * touches a range watched for its kind, logged. An access the decoder does
+ * not take (a string or read-modify-write instruction, a page-table A/D
+ * update, an event frame, an instruction fetch from a read-watched page)
+ * ends the watches on that page, with a note naming it, and runs again
+ * unwatched: a console watch never stops the guest. A watch of the gdb
+ * stub's (a Z2, Z3 or Z4 watchpoint) is not logged: once the access is
+ * done, the VM stops for gdb, as after a hardware data breakpoint, which
+ * traps after the access.
  */
 #include <core/cpus.h>
 #include <core/console_views.h>
@@ -44,13 +46,23 @@ static struct watch_set *watch_set_of(struct vm *vm)
 	return w ? &w->set : NULL;
 }
 
-/* A page's rights in the nested tables: without write while a range
- * covers it, without execute while one of gdb's hardware breakpoints lies
- * in it, all rights again once neither does. */
+/* A page's rights in the nested tables: none while a read-watch covers
+ * it, without write while a write-watch does, without execute while one of
+ * gdb's hardware breakpoints lies in it, all rights again once none does. */
 static unsigned page_rights(const struct vm *vm, const struct watch_set *s, uint64_t page)
 {
-	return PT_RWX & ~(watch_set_covers_page(s, page) ? PT_WRITE : 0) &
+	unsigned access = watch_set_page_access(s, page);
+
+	if (access & WATCH_READ)
+		return 0;
+	return PT_RWX & ~(access & WATCH_WRITE ? PT_WRITE : 0) &
 	       ~(gdb_stub_exec_watched(vm, page) ? PT_EXEC : 0);
+}
+
+/* What a watch's hits are called in the console's lines. */
+static const char *hits_noun(unsigned access)
+{
+	return access == WATCH_READ ? "reads" : access == WATCH_WRITE ? "writes" : "accesses";
 }
 
 /* Every page of [gpa, gpa+len), its rights as page_rights says. */
@@ -87,76 +99,96 @@ static void watch_give_up(struct vcpu *v, struct watch_set *s, uint64_t gpa,
 	int i;
 
 	while ((i = watch_set_hit(s, gpa & ~0xfffull, PAGE_SIZE)) >= 0) {
-		printk("watch: vm %u (%s) vcpu %u: watch at gpa 0x%lx ends after %lu writes: %s "
+		printk("watch: vm %u (%s) vcpu %u: watch at gpa 0x%lx ends after %lu %s: %s "
 		       "at gpa 0x%lx is not emulated\n", v->vm->id, v->vm->name, v->id,
-		       s->w[i].gpa, s->w[i].hits, what, gpa);
+		       s->w[i].gpa, s->w[i].hits, hits_noun(s->w[i].access), what, gpa);
 		watch_remove(v->vm, s, (unsigned)i);
 	}
 }
 
 static void watch_log(struct vcpu *v, struct watch *w, uint64_t gpa, unsigned size,
-		      uint64_t value)
+		      uint64_t value, bool write)
 {
 	w->hits++;
 	if (w->owner != WATCH_CONSOLE)
 		return;
 	if (w->hits <= WATCH_LOG_MAX)
-		printk("watch: vm %u (%s) vcpu %u rip 0x%lx wrote 0x%lx (%u bytes) at gpa 0x%lx\n",
-		       v->vm->id, v->vm->name, v->id, guest_rip(v), value, size, gpa);
+		printk("watch: vm %u (%s) vcpu %u rip 0x%lx %s 0x%lx (%u bytes) at gpa 0x%lx\n",
+		       v->vm->id, v->vm->name, v->id, guest_rip(v), write ? "wrote" : "read",
+		       value, size, gpa);
 	if (w->hits == WATCH_LOG_MAX)
-		printk("watch: vm %u (%s): %u writes at gpa 0x%lx shown, the rest only counted "
-		       "(`watch`)\n", v->vm->id, v->vm->name, WATCH_LOG_MAX, w->gpa);
+		printk("watch: vm %u (%s): %u %s at gpa 0x%lx shown, the rest only counted "
+		       "(`watch`)\n", v->vm->id, v->vm->name, WATCH_LOG_MAX, hits_noun(w->access),
+		       w->gpa);
 }
 
-/* The write is done: the first gdb watch it touched stops the VM, with
- * the address written in gdb's terms (within the watch). Before the
- * instruction completes, so that a gdb step ending with it says so too. */
+/* The access is done: the first gdb watch it touched stops the VM, with
+ * the address in gdb's terms (within the watch). Before the instruction
+ * completes, so that a gdb step ending with it says so too. */
 static void watch_stop(struct vcpu *v, const struct watch_set *s, unsigned hits, uint64_t gpa)
 {
 	for (unsigned i = 0; i < WATCH_MAX; i++) {
 		const struct watch *w = &s->w[i];
 
 		if (hits & 1u << i && w->owner == WATCH_GDB) {
-			gdb_stub_watch_hit(v, w->tag + (gpa > w->gpa ? gpa - w->gpa : 0));
+			gdb_stub_watch_hit(v, w->tag + (gpa > w->gpa ? gpa - w->gpa : 0), w->access);
 			return;
 		}
 	}
 }
 
+/* The fault's access, as the decoder saw it: a MOV store for a write fault,
+ * a MOV load (or MOVZX, MOVSX) for a read fault. */
+static bool access_matches(const struct exit_info *e, const struct x86_mmio_op *op)
+{
+	bool store = op->kind == X86_MMIO_STORE_REG || op->kind == X86_MMIO_STORE_IMM;
+
+	return store == e->npf.write;
+}
+
 bool watch_npf(struct vcpu *v, struct exit_info *e)
 {
 	struct watch_set *s = watch_set_of(v->vm);
-	uint64_t gpa = e->npf.gpa, value;
+	uint64_t gpa = e->npf.gpa, value = 0;
+	unsigned access = s ? watch_set_page_access(s, gpa) : 0, hits;
+	bool write = e->npf.write;
 	struct fetched_insn f;
 	struct x86_mmio_op op;
 	char hex[48], what[64];
-	unsigned hits;
 	void *hva;
 
-	if (!s || !e->npf.present || !watch_set_covers_page(s, gpa))
+	/* A read-watched page is not present: every access to it faults. */
+	if (!access || (!e->npf.present && !(access & WATCH_READ)))
 		return false;
-	if (!e->npf.write || e->npf.fetch || e->npf.page_walk || e->npf.in_delivery) {
+	if ((!write && !(access & WATCH_READ)) || e->npf.fetch || e->npf.page_walk ||
+	    e->npf.in_delivery) {
 		watch_give_up(v, s, gpa, e->npf.page_walk ? "a page-table update" :
-				  e->npf.in_delivery ? "an event delivery" : "an access");
+				  e->npf.in_delivery ? "an event delivery" :
+				  e->npf.fetch ? "an instruction fetch" : "an access");
 		return true;
 	}
 	if (guest_fetch_insn(v, &f) || x86_mmio_classify(&f.insn, &op) ||
-	    (op.kind != X86_MMIO_STORE_REG && op.kind != X86_MMIO_STORE_IMM) ||
-	    (gpa & 0xfff) + op.size > PAGE_SIZE ||
+	    !access_matches(e, &op) || (gpa & 0xfff) + op.size > PAGE_SIZE ||
 	    !(hva = vm_gpa_to_hva(v->vm, gpa, op.size))) {
 		fetched_insn_hex(&f, hex, sizeof(hex));
 		snprintf(what, sizeof(what), "instruction [%s]", hex);
 		watch_give_up(v, s, gpa, what);
 		return true;
 	}
-	value = x86_mmio_store_value(&op, v->regs.gpr);
-	hits = watch_set_hits(s, gpa, op.size);
+	if (write)
+		value = x86_mmio_store_value(&op, v->regs.gpr);
+	else
+		memcpy(&value, hva, op.size);     /* little-endian: the low op.size bytes */
+	hits = watch_set_hits(s, gpa, op.size, write ? WATCH_WRITE : WATCH_READ);
 	if (hits)
-		trace_watch(v, op.size, value);
+		trace_watch(v, op.size, value, write);
 	for (unsigned i = 0; i < WATCH_MAX; i++)
 		if (hits & 1u << i)
-			watch_log(v, &s->w[i], gpa, op.size, value);
-	memcpy(hva, &value, op.size);     /* little-endian: the low op.size bytes */
+			watch_log(v, &s->w[i], gpa, op.size, value, write);
+	if (write)
+		memcpy(hva, &value, op.size);
+	else
+		x86_mmio_load_result(&op, v->regs.gpr, value);
 	watch_stop(v, s, hits, gpa);
 	exit_complete_insn(v, f.insn.len);
 	return true;
@@ -176,8 +208,8 @@ static void watch_list(void)
 
 			if (!w->len)
 				continue;
-			printk("vm %u (%s) gpa 0x%lx-0x%lx: %lu writes%s\n", vms[i]->id, vms[i]->name,
-			       w->gpa, w->gpa + w->len - 1, w->hits,
+			printk("vm %u (%s) gpa 0x%lx-0x%lx: %lu %s%s\n", vms[i]->id, vms[i]->name,
+			       w->gpa, w->gpa + w->len - 1, w->hits, hits_noun(w->access),
 			       w->owner == WATCH_GDB ? " (gdb's)" : "");
 			n++;
 		}
@@ -212,11 +244,11 @@ static enum range_error watch_translate(struct vm *vm, uint64_t la, uint64_t len
 	return *gpa < vm->mem_size && len <= vm->mem_size - *gpa ? RANGE_OK : RANGE_NOT_RAM;
 }
 
-/* Adds the range to the set and takes the write right from its pages. */
+/* Adds the range to the set and takes the rights from its pages. */
 static int watch_insert(struct vm *vm, struct watch_set *s, uint64_t gpa, uint64_t len,
-			enum watch_owner owner, uint64_t tag)
+			unsigned access, enum watch_owner owner, uint64_t tag)
 {
-	int i = watch_set_add(s, gpa, len, owner, tag);
+	int i = watch_set_add(s, gpa, len, access, owner, tag);
 
 	if (i < 0)
 		return i;
@@ -234,7 +266,8 @@ static struct watch_set *watch_set_live(struct vm *vm)
 	return vm->nr_vcpus && vm_is_live(vm) ? watch_set_of(vm) : NULL;
 }
 
-int watch_add(struct vm *vm, uint64_t la, uint64_t len, enum watch_owner owner)
+int watch_add(struct vm *vm, uint64_t la, uint64_t len, unsigned access,
+	      enum watch_owner owner)
 {
 	struct watch_set *s = watch_set_live(vm);
 	uint64_t gpa = 0, bad;
@@ -243,13 +276,14 @@ int watch_add(struct vm *vm, uint64_t la, uint64_t len, enum watch_owner owner)
 		return -2;
 	if (!len || len > WATCH_MAX_LEN || watch_translate(vm, la, len, &gpa, &bad) != RANGE_OK)
 		return -2;
-	return watch_insert(vm, s, gpa, len, owner, la);
+	return watch_insert(vm, s, gpa, len, access, owner, la);
 }
 
-int watch_del(struct vm *vm, uint64_t la, uint64_t len, enum watch_owner owner)
+int watch_del(struct vm *vm, uint64_t la, uint64_t len, unsigned access,
+	      enum watch_owner owner)
 {
 	struct watch_set *s = watch_set_live(vm);
-	int i = s ? watch_set_find(s, owner, la, len) : -1;
+	int i = s ? watch_set_find(s, owner, la, len, access) : -1;
 
 	if (i < 0)
 		return -1;
@@ -298,6 +332,7 @@ static bool watch_range(struct vm *vm, const char *arg, uint64_t len, uint64_t *
 
 void console_cmd_watch(int argc, char **argv)
 {
+	unsigned access = WATCH_WRITE;
 	struct watch_set *s;
 	uint64_t len, gpa;
 	struct vm *vm;
@@ -307,8 +342,12 @@ void console_cmd_watch(int argc, char **argv)
 		watch_list();
 		return;
 	}
-	if (argc < 4 || (argc == 5 && strcmp(argv[4], "w"))) {
-		printk("error: usage: watch <vm> <addr> <len> [w] (only writes are watched)\n");
+	if (argc == 5)
+		access = !strcmp(argv[4], "r") ? WATCH_READ : !strcmp(argv[4], "w") ? WATCH_WRITE :
+			 !strcmp(argv[4], "rw") ? WATCH_ACCESS : 0;
+	if (argc < 4 || argc > 5 || !access) {
+		printk("error: usage: watch <vm> <addr> <len> [r|w|rw] (reads, writes (the "
+		       "default) or both; for execution, gdb's hbreak)\n");
 		return;
 	}
 	if (!(vm = console_arg_vm(argv[1])))
@@ -324,7 +363,7 @@ void console_cmd_watch(int argc, char **argv)
 	}
 	if (!watch_range(vm, argv[2], len, &gpa))
 		return;
-	if ((i = watch_insert(vm, s, gpa, len, WATCH_CONSOLE, gpa)) == -1) {
+	if ((i = watch_insert(vm, s, gpa, len, access, WATCH_CONSOLE, gpa)) == -1) {
 		printk("error: vm %u (%s) has %u watches already\n", vm->id, vm->name, WATCH_MAX);
 		return;
 	}
@@ -332,8 +371,8 @@ void console_cmd_watch(int argc, char **argv)
 		printk("error: out of memory for the page tables of the watch\n");
 		return;
 	}
-	printk("watch: vm %u (%s) gpa 0x%lx-0x%lx, writes logged\n", vm->id, vm->name, gpa,
-	       gpa + len - 1);
+	printk("watch: vm %u (%s) gpa 0x%lx-0x%lx, %s logged\n", vm->id, vm->name, gpa,
+	       gpa + len - 1, hits_noun(access));
 }
 
 void console_cmd_unwatch(int argc, char **argv)
@@ -349,15 +388,15 @@ void console_cmd_unwatch(int argc, char **argv)
 		return;
 	if (!all && !watch_range(vm, argv[2], 1, &gpa))
 		return;
-	if (!all && (i = watch_set_find(s, WATCH_CONSOLE, gpa, 0)) < 0) {
+	if (!all && (i = watch_set_find(s, WATCH_CONSOLE, gpa, 0, 0)) < 0) {
 		printk("error: vm %u (%s) has no watch starting at gpa 0x%lx (see `watch`)\n",
 		       vm->id, vm->name, gpa);
 		return;
 	}
 	for (unsigned j = 0; j < WATCH_MAX; j++) {
 		if (s->w[j].len && s->w[j].owner == WATCH_CONSOLE && (all || s->w[j].gpa == gpa)) {
-			printk("unwatch: vm %u (%s) gpa 0x%lx: %lu writes\n", vm->id, vm->name,
-			       s->w[j].gpa, s->w[j].hits);
+			printk("unwatch: vm %u (%s) gpa 0x%lx: %lu %s\n", vm->id, vm->name,
+			       s->w[j].gpa, s->w[j].hits, hits_noun(s->w[j].access));
 			watch_remove(vm, s, j);
 		}
 	}

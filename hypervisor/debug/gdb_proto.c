@@ -262,9 +262,9 @@ static size_t put_hex_num(char *out, uint64_t v)
 	return i;
 }
 
-enum stop_why { STOP_PLAIN, STOP_SWBREAK, STOP_WATCH };
+enum stop_why { STOP_PLAIN, STOP_SWBREAK, STOP_WATCH, STOP_RWATCH, STOP_AWATCH };
 
-/* "T<signal>[watch:<addr>;]thread:<n>;[swbreak:;]" (E.3). */
+/* "T<signal>[[r|a]watch:<addr>;]thread:<n>;[swbreak:;]" (E.3). */
 static size_t stop_reply(struct gdb_proto *p, enum stop_why why, uint64_t addr)
 {
 	size_t n = 0;
@@ -272,7 +272,9 @@ static size_t stop_reply(struct gdb_proto *p, enum stop_why why, uint64_t addr)
 	p->reply[n++] = 'T';
 	p->reply[n++] = hex_chars[p->stop_signal >> 4];
 	p->reply[n++] = hex_chars[p->stop_signal & 15];
-	if (why == STOP_WATCH) {
+	if (why == STOP_RWATCH || why == STOP_AWATCH)
+		p->reply[n++] = why == STOP_RWATCH ? 'r' : 'a';
+	if (why >= STOP_WATCH) {
 		memcpy(p->reply + n, "watch:", 6);
 		n += 6;
 		n += put_hex_num(p->reply + n, addr);
@@ -900,14 +902,17 @@ void gdb_proto_stopped(struct gdb_proto *p, uint8_t signal, unsigned thread,
 	send_framed(p, p->reply, stop_reply(p, at_breakpoint ? STOP_SWBREAK : STOP_PLAIN, 0));
 }
 
-void gdb_proto_watch_hit(struct gdb_proto *p, unsigned thread, uint64_t addr)
+void gdb_proto_watch_hit(struct gdb_proto *p, unsigned thread, uint64_t addr,
+			 enum gdb_bp_type type)
 {
 	p->stop_signal = GDB_SIGTRAP;
 	p->stop_thread = thread;
 	if (!p->attached)
 		return;
 	p->running = false;
-	send_framed(p, p->reply, stop_reply(p, STOP_WATCH, addr));
+	send_framed(p, p->reply, stop_reply(p, type == GDB_WP_READ ? STOP_RWATCH :
+					       type == GDB_WP_ACCESS ? STOP_AWATCH : STOP_WATCH,
+					    addr));
 }
 
 void gdb_proto_exited(struct gdb_proto *p, uint8_t status)

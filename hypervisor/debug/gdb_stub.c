@@ -6,8 +6,9 @@
  * and send the stop reply. Software breakpoints are INT3 bytes written
  * into guest RAM through the guest's page tables; the backend intercepts
  * INT3 and steps one instruction for us (GUEST_DEBUG_* in x86/vendor.h).
- * Write watchpoints (Z2) are the console's write-watches with gdb as their
- * owner (core/watch.c): a write to one is done, then the VM stops.
+ * Watchpoints (Z2 write, Z3 read, Z4 access) are the console's watches
+ * with gdb as their owner (core/watch.c): an access to one is done, then
+ * the VM stops.
  * Hardware breakpoints (Z1) take the execute right from their page in the
  * nested tables, so the guest's code is left as it is: a fetch there exits,
  * and the stub stops at the breakpoint, or runs the instruction (another
@@ -52,6 +53,7 @@ static struct {
 	unsigned nr_bps;
 	struct vcpu *watch_vcpu;  /* hit a watchpoint during its step: that stop says so */
 	uint64_t watch_addr;
+	enum gdb_bp_type watch_type;
 	struct gdb_hw_bp {
 		bool used;
 		uint64_t addr, gpa;   /* guest-linear as gdb gave it; where it is */
@@ -426,18 +428,18 @@ static void resume(void *ctx, unsigned thread, bool step, bool others)
 	vm_run();
 }
 
-/* Z2/z2: a write-watch of gdb's over [addr, addr+len). Removing one that
- * is gone already (a write the watch could not emulate ends it) is no
- * error. */
-static int watchpoint(uint64_t addr, uint64_t len, bool insert)
+/* Z2-Z4/z2-z4: a watch of gdb's over [addr, addr+len) for writes, reads
+ * or both. Removing one that is gone already (an access the watch could
+ * not emulate ends it) is no error. */
+static int watchpoint(uint64_t addr, uint64_t len, unsigned access, bool insert)
 {
 	if (!stub.vm)
 		return -1;
 	if (!insert) {
-		watch_del(stub.vm, addr, len, WATCH_GDB);
+		watch_del(stub.vm, addr, len, access, WATCH_GDB);
 		return 0;
 	}
-	return watch_add(stub.vm, addr, len, WATCH_GDB) ? -1 : 0;
+	return watch_add(stub.vm, addr, len, access, WATCH_GDB) ? -1 : 0;
 }
 
 /* Z1/z1: a hardware breakpoint. Removing one that is gone is no error. */
@@ -454,7 +456,7 @@ static int hw_breakpoint(uint64_t addr, bool insert)
 	return 0;
 }
 
-/* Z0, Z1 and Z2; read and access watchpoints (Z3, Z4) are not offered. */
+/* Z0 through Z4. */
 static int breakpoint(void *ctx, enum gdb_bp_type type, uint64_t addr, uint64_t kind,
 		      bool insert)
 {
@@ -462,8 +464,9 @@ static int breakpoint(void *ctx, enum gdb_bp_type type, uint64_t addr, uint64_t 
 	int rc = 0;
 
 	(void)ctx;
-	if (type == GDB_WP_WRITE)
-		return watchpoint(addr, kind, insert);
+	if (type == GDB_WP_WRITE || type == GDB_WP_READ || type == GDB_WP_ACCESS)
+		return watchpoint(addr, kind, type == GDB_WP_WRITE ? WATCH_WRITE :
+				  type == GDB_WP_READ ? WATCH_READ : WATCH_ACCESS, insert);
 	if (type == GDB_BP_HARD)
 		return hw_breakpoint(addr, insert);
 	if (type != GDB_BP_SOFT)
@@ -553,21 +556,23 @@ static void stopped(struct vcpu *v, uint8_t signal, bool at_breakpoint)
 	overs_drop();
 	debug_flags_update();
 	if (watch)
-		gdb_proto_watch_hit(&stub.proto, v->id + 1, stub.watch_addr);
+		gdb_proto_watch_hit(&stub.proto, v->id + 1, stub.watch_addr, stub.watch_type);
 	else
 		gdb_proto_stopped(&stub.proto, signal, v->id + 1, at_breakpoint);
 }
 
-/* Called before the writing instruction completes: a step of gdb's ends
+/* Called before the accessing instruction completes: a step of gdb's ends
  * with it (exit_complete_insn) and its stop reports the watchpoint; else
  * the VM stops here, and gdb reads the registers once the instruction has
  * completed (the stub answers between slices). */
-void gdb_stub_watch_hit(struct vcpu *v, uint64_t addr)
+void gdb_stub_watch_hit(struct vcpu *v, uint64_t addr, unsigned access)
 {
 	if (v->vm != stub.vm || !stub.proto.attached)
 		return;
 	stub.watch_vcpu = v;
 	stub.watch_addr = addr;
+	stub.watch_type = access == WATCH_READ ? GDB_WP_READ :
+			  access == WATCH_WRITE ? GDB_WP_WRITE : GDB_WP_ACCESS;
 	if (v != stub.stepping)
 		stopped(v, GDB_SIGTRAP, false);
 }

@@ -170,7 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	/* Stops and an exit at the end, whatever state the session is in. */
-	gdb_proto_watch_hit(&proto, 1, MEM_BASE);
+	gdb_proto_watch_hit(&proto, 1, MEM_BASE, (enum gdb_bp_type)(size % 3 + GDB_WP_WRITE));
 	gdb_proto_stopped(&proto, GDB_SIGTRAP, 2, true);
 	gdb_proto_exited(&proto, 0);
 	return 0;

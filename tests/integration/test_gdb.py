@@ -7,9 +7,11 @@ $fs_base...) and memory at a symbol, guest-virtual and guest-physical
 tick), continues to it, steps one instruction, watches the tick count (ticker_count,
 written once a tick: gdb's `watch`, a Z2 write watchpoint on the console's write-watch)
 and continues to its next write, whose old and new value gdb shows, deletes the
-watchpoint and lets two more ticks pass without a stop, and detaches; a second session
+watchpoint and lets two more ticks pass without a stop, sets a hardware breakpoint
+(hbreak), a read watchpoint (rwatch: the tick's read of the count stops, its write does
+not) and an access one (awatch: its write, then its read), and detaches; a second session
 by hand sets a Z2 and reads the exact stop reply (T05watch:<addr>;thread:1;), removes
-it, stops on the store to the count and steps over it with the Z2 in (the step's stop
+it, the same for a Z3 (T05rwatch:...), stops on the store to the count and steps over it with the Z2 in (the step's stop
 reply names the watchpoint too; svm only), lets the guest run and stops it with Ctrl-C
 (gdb's batch mode cannot); the guest then ticks on to its normal end. Linux (no
 symbols: its vmlinux has none) is stopped at its first console line, its registers and
@@ -166,7 +168,7 @@ def store_to(elf, name):
 
 def interrupt_running(sock, watch, store):
     """Attach; a write watchpoint (Z2) on the 8 bytes at `watch`, continue: the stop
-    reply names it; removed (z2). A breakpoint on the store to it (`store`), continue
+    reply names it; removed (z2); the same for a read watchpoint (Z3, rwatch). A breakpoint on the store to it (`store`), continue
     to it, the breakpoint out, the watchpoint in and one step (vCont;s:1: the other
     vCPU held, as gdb's scheduler-locking asks): the step's stop reply names the
     watchpoint. Continue, Ctrl-C: the stop reply says SIGINT; then detach.
@@ -183,6 +185,7 @@ def interrupt_running(sock, watch, store):
         z2 = ask(f"Z2,{watch:x},8")
         hit = ask("c")
         unz2 = ask(f"z2,{watch:x},8")
+        read = [ask(p) for p in (f"Z3,{watch:x},8", "c", f"z3,{watch:x},8")]
         step = [ask(p) for p in (f"Z0,{store:x},1", "c", f"z0,{store:x},1",
                                  f"Z2,{watch:x},8", "vCont;s:1", f"z2,{watch:x},8")]
         s.send("c")
@@ -195,7 +198,7 @@ def interrupt_running(sock, watch, store):
         detach = s.reply()
     finally:
         s.close()
-    return first, vcont, z2, hit, unz2, step, stop, detach
+    return first, vcont, z2, hit, unz2, read, step, stop, detach
 
 
 def values(out, name):
@@ -233,6 +236,9 @@ def test_gdb_minimal(backend, esp_dir, tmp_path):
             "echo @HW\\n", f"hbreak *{target:#x}", "continue", "echo HW=", "p/x $rip",
             "echo HWCOUNT=", "p/x ticker_count", "continue", "echo HW=", "p/x $rip",
             "echo HWCOUNT=", "p/x ticker_count", "delete",
+            "echo @RWATCH\\n", "rwatch ticker_count", "continue", "echo RRIP=", "p/x $rip",
+            "delete", "echo @AWATCH\\n", "awatch ticker_count", "continue", "continue",
+            "delete", "echo @END\\n",
             "detach"], timeout=120 * scale)
         gdb_seconds = time.monotonic() - start
         print(out)
@@ -310,12 +316,29 @@ def test_gdb_minimal(backend, esp_dir, tmp_path):
     assert values(out, "HW") == [target, target], out
     first, second = values(out, "HWCOUNT")
     assert second == first + 1, out
+    # rwatch (Z3): the page of ticker_count loses every right; the tick's write passes
+    # (emulated, not a read), its read back stops, RIP past the load, with the value
+    # read. awatch (Z4): the next tick's write (old and new value), then its read.
+    rw_part = out.split("@RWATCH\n", 1)[1].split("@AWATCH\n", 1)[0]
+    assert re.search(r"^Thread 1 hit Hardware read watchpoint 5: ticker_count\n\n"
+                     r"Value = (\d+)$", rw_part, re.M), out
+    read_value = int(re.search(r"^Value = (\d+)$", rw_part, re.M).group(1))
+    assert read_value == second + 1, (read_value, second, out)
+    rrip, = values(out, "RRIP")
+    assert tr_lo < rrip < tr_hi and rrip != wrip, (hex(rrip), out)
+    aw_part = out.split("@AWATCH\n", 1)[1].split("@END\n", 1)[0]
+    hits = re.findall(r"^Thread 1 hit Hardware access \(read/write\) watchpoint 6: "
+                      r"ticker_count\n\n"
+                      r"((?:Old value = \d+\nNew value = \d+)|(?:Value = \d+))$", aw_part, re.M)
+    assert hits == [f"Old value = {read_value}\nNew value = {read_value + 1}",
+                    f"Value = {read_value + 1}"], out
     assert "SIGTRAP" not in out, out
     # The same by hand: the exact stop reply (E.3) with the watched address.
-    first, vcont, z2, hit, unz2, step, stop, detach = replies
+    first, vcont, z2, hit, unz2, read, step, stop, detach = replies
     assert (first, z2, unz2) == ("T05thread:1;", "OK", "OK"), replies
     assert vcont == "vCont;c;C;s;S", replies
     assert hit == f"T05watch:{syms['ticker_count']:x};thread:1;", replies
+    assert read == ["OK", f"T05rwatch:{syms['ticker_count']:x};thread:1;", "OK"], replies
     # A step over the store: the same stop reply, RIP past the store.
     assert step == ["OK", "T05thread:1;", "OK", "OK", hit, "OK"], replies
     assert (stop, detach) == ("T02thread:1;", "OK"), replies

@@ -1,8 +1,11 @@
-"""Write-watch (issue 11, item 4): `watch` on the minimal guest's ticker, whose tick
-count lives in memory (ticker_count, written once a tick by one MOV). Exactly the writes
-made while the watch is on are logged, with the values the guest then prints and the
-RIP of that MOV, and in an exit recording (`trace start`, scripts/kestrel-trace) as
-instants with the same values; the guest's own output is unchanged. A watch on the stack page, which
+"""Watches (issue 11, item 4): `watch` on the minimal guest's ticker, whose tick
+count lives in memory (ticker_count, written by one MOV and read back by another once a
+tick). Exactly the writes made while a write-watch is on are logged, with the values the
+guest then prints and the RIP of that MOV, and in an exit recording (`trace start`,
+scripts/kestrel-trace) as instants with the same values; the guest's own output is
+unchanged. A read-watch (`r`, the page loses every right) logs exactly the reads, with
+the value read, which the emulated load hands the guest (it prints it); `rw` logs
+both, each write before its read. A watch on the stack page, which
 the CPU writes delivering the timer interrupt and PUSH and CALL write (neither is
 emulated), ends with a note and the guest runs on: the interrupt is delivered again
 (QEMU reports its cut delivery as an exception, which the SVM backend corrects). The page
@@ -20,6 +23,8 @@ cmdline = ticker period_ms=200
 """
 WROTE = re.compile(r"^watch: vm 0 \(tick\) vcpu 0 rip 0x([0-9a-f]+) wrote 0x([0-9a-f]+) "
                    r"\(8 bytes\) at gpa 0x([0-9a-f]+)$", re.M)
+ACCESS = re.compile(r"^watch: vm 0 \(tick\) vcpu 0 rip 0x([0-9a-f]+) (read|wrote) "
+                    r"0x([0-9a-f]+) \(8 bytes\) at gpa 0x([0-9a-f]+)$", re.M)
 DESTROYED = r"kestrel: vm 0 \(tick\) destroyed: (\d+) KiB back to the pool"
 TICK = re.compile(r"^\[tick\] tick (\d+)$", re.M)
 
@@ -45,8 +50,8 @@ def test_write_watch(interactive_session, esp_dir, tmp_path):
         s.expect(r"\[tick\] tick 2\b")
         assert "no watches" in s.command("watch")
         assert "error: bad length \"0\"" in s.command(f"watch tick {count:#x} 0")
-        assert "error: usage: watch <vm> <addr> <len> [w]" in \
-            s.command(f"watch tick {count:#x} 8 r")
+        assert "error: usage: watch <vm> <addr> <len> [r|w|rw]" in \
+            s.command(f"watch tick {count:#x} 8 x")
         assert "error: gpa 0x1000000-0x1000007 is not all guest RAM" in \
             s.command("watch tick p:0x1000000 8")
         assert "has no watch starting at gpa" in s.command(f"unwatch tick {count + 8:#x}")
@@ -86,6 +91,43 @@ def test_write_watch(interactive_session, esp_dir, tmp_path):
         s.expect(rf"\[tick\] tick {last + 2}\b")
         assert not WROTE.search(s.output.getvalue()[start + len(window):])
         assert "no watches" in s.command("watch")
+
+        # Reads, then both.
+        for mode, noun in (("r", "reads"), ("rw", "accesses")):
+            start = len(s.output.getvalue())
+            out = s.command(f"watch tick {count:#x} 8 {mode}")
+            assert f"gpa {count:#x}-{count + 7:#x}, {noun} logged" in out, out
+            first = int(s.expect(r"\[tick\] tick (\d+)").group(1))
+            while int(s.expect(r"\[tick\] tick (\d+)").group(1)) < first + 4:
+                pass
+            out = s.command(f"unwatch tick {count:#x}")
+            n = int(re.search(rf"^unwatch: vm 0 \(tick\) gpa {count:#x}: (\d+) {noun}$", out,
+                              re.M).group(1))
+            window = s.output.getvalue()[start:].replace("\r", "")
+            hits = ACCESS.findall(window)
+            assert len(hits) == n >= 4, (mode, n, hits)
+            assert all(lo <= int(rip, 16) < hi and int(gpa, 16) == count
+                       for rip, _, _, gpa in hits), (mode, hits)
+            kinds = [k for _, k, _, _ in hits]
+            values = [int(v, 16) for _, _, v, _ in hits]
+            ticks = [int(t) for t in TICK.findall(window)]
+            if mode == "r":
+                assert set(kinds) == {"read"}, hits
+                assert values == list(range(values[0], values[0] + n)), values
+            else:
+                # A write and the read of the value written, tick by tick (the watch
+                # may start or end between them).
+                if kinds[0] == "read":
+                    kinds, values = kinds[1:], values[1:]
+                if kinds[-1] == "wrote":
+                    kinds, values = kinds[:-1], values[:-1]
+                assert kinds == ["wrote", "read"] * (len(kinds) // 2), hits
+                assert values[::2] == values[1::2] == \
+                    list(range(values[0], values[0] + len(values) // 2)), values
+            # What the guest printed is what it read through the emulated load.
+            assert set(v for k, v in zip(kinds, values) if k == "read") <= set(ticks), \
+                (values, ticks)
+            assert "no watches" in s.command("watch")
 
         # The stack page: CALL/PUSH are not emulated, so the watch ends.
         rsp = int(re.search(r"RSP ([0-9a-f]{16})", s.command("regs tick")).group(1), 16)

@@ -497,19 +497,28 @@ static void check_watch_stop(void)
 	CHECK(!strcmp(send("qSupported:swbreak+"), "PacketSize=1000;qXfer:features:read+;swbreak+"));
 	CHECK(!strcmp(send("c"), "<none>"));
 	t.out_len = 0;
-	gdb_proto_watch_hit(&p, 2, 0xffffffff80012340ull);
+	gdb_proto_watch_hit(&p, 2, 0xffffffff80012340ull, GDB_WP_WRITE);
 	CHECK(!strcmp(t.out, "$T05watch:ffffffff80012340;thread:2;#26"));
 	CHECK(!p.running);
 	CHECK(!strcmp(send("?"), "T05thread:2;"));
 	CHECK(!strcmp(send("qC"), "QC2"));
+	/* A read (Z3) and an access (Z4) watchpoint say so. */
+	CHECK(!strcmp(send("c"), "<none>"));
+	t.out_len = 0;
+	gdb_proto_watch_hit(&p, 1, 0x1234, GDB_WP_READ);
+	CHECK(strstr(t.out, "$T05rwatch:1234;thread:1;#") != NULL);
+	CHECK(!strcmp(send("c"), "<none>"));
+	t.out_len = 0;
+	gdb_proto_watch_hit(&p, 1, 0x1234, GDB_WP_ACCESS);
+	CHECK(strstr(t.out, "$T05awatch:1234;thread:1;#") != NULL);
 	/* Address 0 is written as one digit; no session, no reply. */
 	t.out_len = 0;
-	gdb_proto_watch_hit(&p, 1, 0);
+	gdb_proto_watch_hit(&p, 1, 0, GDB_WP_WRITE);
 	CHECK(strstr(t.out, "$T05watch:0;thread:1;#") != NULL);
 	CHECK(!strcmp(send("D"), "OK"));
 	t.out_len = 0;
 	t.out[0] = 0;
-	gdb_proto_watch_hit(&p, 1, 0x10);
+	gdb_proto_watch_hit(&p, 1, 0x10, GDB_WP_WRITE);
 	CHECK_EQ(t.out_len, 0);
 }
 

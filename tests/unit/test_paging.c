@@ -147,6 +147,23 @@ static void test_protect(struct pool *p, const struct pt_format *fmt)
 	CHECK(pt_walk(&pt, page + PAGE_SIZE, &w));
 	CHECK_EQ(fmt->rights(w.steps[w.nr_steps - 1].entry), PT_RWX);
 	CHECK_EQ(w.pa, 0x80000000 + page + PAGE_SIZE);
+	/* Read-watch: no rights, not present to the CPU (P = 0 for NPT, R = W =
+	 * X = 0 for EPT: bits 2:0 of either), still mapped for the builder;
+	 * given its rights back, the same address, and an uncached page stays
+	 * uncached through it. */
+	CHECK(pt_protect(&pt, page, PAGE_SIZE, 0) == 0);
+	CHECK(pt_walk(&pt, page, &w));
+	CHECK_EQ(w.pa, 0x80000000 + page);
+	CHECK_EQ(w.steps[w.nr_steps - 1].entry & 7, fmt == &pt_format_npt ||
+		 fmt == &pt_format_npt_1g ? 4 : 0);     /* NPT: U/S stays, P is 0 */
+	CHECK_EQ(fmt->rights(w.steps[w.nr_steps - 1].entry), 0);
+	CHECK(pt_map(&pt, page, 0, PAGE_SIZE, PT_RWX) == -1);        /* still taken */
+	CHECK(pt_protect(&pt, page, PAGE_SIZE, PT_RWX) == 0);
+	CHECK(pt_walk(&pt, page, &w));
+	CHECK_EQ(w.pa, 0x80000000 + page);
+	CHECK_EQ(fmt->rights(w.steps[w.nr_steps - 1].entry), PT_RWX);
+	CHECK_EQ(fmt->rights(fmt->leaf_entry(0x5000, 1, PT_UNCACHED)), PT_UNCACHED);
+	CHECK_EQ(fmt->rights(fmt->leaf_entry(0x5000, 1, PT_WRITE | PT_EXEC)), 0);
 	/* Not mapped, misaligned, and out of tables for a split. */
 	CHECK(pt_protect(&pt, 4 * SZ_1G, PAGE_SIZE, PT_READ) == -1);
 	CHECK(pt_protect(&pt, page + 8, PAGE_SIZE, PT_READ) == -1);

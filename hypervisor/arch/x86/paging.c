@@ -10,6 +10,11 @@
 #define X86_PTE_PS    (1ull << 7)
 #define X86_PTE_NX    (1ull << 63)
 #define X86_ADDR_MASK 0x000ffffffffff000ull
+/* A leaf without rights that still maps its page (a read-watch): the
+ * hardware sees it not present, the builder keeps its address and memory
+ * type (bits the CPU ignores in a not-present entry: SDM 3, 4.5 and 29.3.2;
+ * bit 11 is free in both formats). */
+#define PT_HELD       (1ull << 11)
 
 static unsigned level_shift(unsigned level)
 {
@@ -181,6 +186,8 @@ static uint64_t x86_leaf_entry(uint64_t pa, unsigned level, unsigned flags)
 		e |= X86_PTE_PCD | X86_PTE_PWT;
 	if (level > 1)
 		e |= X86_PTE_PS;
+	if (!(flags & PT_READ))     /* no read, no rights: nothing else can say it */
+		e = (e & ~(X86_PTE_P | X86_PTE_RW)) | PT_HELD;
 	return e;
 }
 
@@ -196,7 +203,7 @@ static uint64_t npt_leaf_entry(uint64_t pa, unsigned level, unsigned flags)
 
 static bool x86_present(uint64_t e)
 {
-	return e & X86_PTE_P;
+	return e & (X86_PTE_P | PT_HELD);
 }
 
 static bool x86_is_leaf(uint64_t e, unsigned level)
@@ -208,7 +215,7 @@ static bool x86_is_leaf(uint64_t e, unsigned level)
 static unsigned x86_rights(uint64_t e)
 {
 	if (!(e & X86_PTE_P))
-		return 0;
+		return e & PT_HELD && e & X86_PTE_PCD ? PT_UNCACHED : 0;
 	return PT_READ | (e & X86_PTE_RW ? PT_WRITE : 0) | (e & X86_PTE_NX ? 0 : PT_EXEC) |
 	       (e & X86_PTE_PCD ? PT_UNCACHED : 0);
 }
@@ -257,12 +264,14 @@ static uint64_t ept_leaf_entry(uint64_t pa, unsigned level, unsigned flags)
 		e |= EPT_X;
 	if (level > 1)
 		e |= EPT_LARGE;
+	if (!(flags & PT_READ))     /* W without R is a misconfiguration, X alone optional */
+		e = (e & ~(EPT_R | EPT_W | EPT_X)) | PT_HELD;
 	return e;
 }
 
 static bool ept_present(uint64_t e)
 {
-	return e & (EPT_R | EPT_W | EPT_X);
+	return e & (EPT_R | EPT_W | EPT_X | PT_HELD);
 }
 
 static bool ept_is_leaf(uint64_t e, unsigned level)
@@ -275,6 +284,8 @@ static unsigned ept_rights(uint64_t e)
 {
 	if (!ept_present(e))
 		return 0;
+	if (!(e & (EPT_R | EPT_W | EPT_X)))
+		return (e & EPT_MT_MASK) == EPT_MT_UC ? PT_UNCACHED : 0;
 	return (e & EPT_R ? PT_READ : 0) | (e & EPT_W ? PT_WRITE : 0) |
 	       (e & EPT_X ? PT_EXEC : 0) | ((e & EPT_MT_MASK) == EPT_MT_UC ? PT_UNCACHED : 0);
 }

@@ -7,6 +7,7 @@
 #ifndef CORE_TRACE_H
 #define CORE_TRACE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <core/exit.h>
 
@@ -37,10 +38,10 @@ struct trace_rec *trace_exit(struct vcpu *v, const struct exit_info *e);
 void trace_exit_done(struct trace_rec *t);
 /* A boot milestone the vCPU wrote (devices/milestone.c), into the recording. */
 void trace_mark(struct vcpu *v, uint8_t code);
-/* A write of `size` bytes to a watched range, done by the npf handler
- * (core/watch.c): into the recording after the exit's record, if that was
- * kept. */
-void trace_watch(struct vcpu *v, unsigned size, uint64_t value);
+/* A read or write of `size` bytes in a watched range, done by the npf
+ * handler (core/watch.c): into the recording after the exit's record, if
+ * that was kept. */
+void trace_watch(struct vcpu *v, unsigned size, uint64_t value, bool write);
 #else
 static inline struct trace_rec *trace_exit(struct vcpu *v, const struct exit_info *e)
 {
@@ -57,11 +58,12 @@ static inline void trace_mark(struct vcpu *v, uint8_t code)
 	(void)v;
 	(void)code;
 }
-static inline void trace_watch(struct vcpu *v, unsigned size, uint64_t value)
+static inline void trace_watch(struct vcpu *v, unsigned size, uint64_t value, bool write)
 {
 	(void)v;
 	(void)size;
 	(void)value;
+	(void)write;
 }
 #endif
 /* Prints the newest `count` records, oldest first (all VMs, or one). */

@@ -13,9 +13,9 @@
 #include <stdbool.h>
 
 #define TRACE_KIND_MARK    0xff   /* a boot milestone (port 0x440), not an exit */
-/* A write to a watched range (core/watch.c): right after the npf record of
- * the exit it caused (its GPA is that record's qual); qual is the value
- * written, cycles its size in bytes. */
+/* A read or write in a watched range (core/watch.c): right after the npf
+ * record of the exit it caused (its GPA is that record's qual); qual is the
+ * value read or written, cycles its size in bytes, TRACE_F_WRITE a write. */
 #define TRACE_KIND_WATCH   0xfe
 #define TRACE_F_WRITE      0x01   /* OUT, WRMSR, a write fault */
 

@@ -1,12 +1,13 @@
 /*
- * Write-watch (console `watch`, issue 11 item 4): guest-physical ranges
- * whose pages lose their write right in the nested page tables; each write
- * that faults on such a page is emulated (core/watch.c) and, when it
- * touches a watched range, logged with the vCPU, RIP, address, size and
- * value. The set of ranges is a pure core (core/watch_core.c, host unit
- * test tests/unit/test_watch.c). The gdb stub's write watchpoints (Z2) are
- * watches too, owned by it: a write to one is not logged but stops the VM
- * (gdb_stub_watch_hit).
+ * Watches (console `watch`, issue 11 item 4): guest-physical ranges whose
+ * pages lose rights in the nested page tables, write for a write-watch,
+ * all of them for a read-watch; each access that faults on such a page is
+ * emulated (core/watch.c) and, when it touches a watched range of its
+ * kind, logged with the vCPU, RIP, address, size and value. The set of
+ * ranges is a pure core (core/watch_core.c, host unit test
+ * tests/unit/test_watch.c). The gdb stub's watchpoints (Z2, Z3, Z4) are
+ * watches too, owned by it: an access to one is not logged but stops the
+ * VM (gdb_stub_watch_hit).
  */
 #ifndef CORE_WATCH_H
 #define CORE_WATCH_H
@@ -18,6 +19,11 @@
 #define WATCH_MAX_LEN      (16 * 4096ull)   /* bytes per range */
 #define WATCH_LOG_MAX      1000             /* hits printed per range; the rest counted */
 
+/* What a watch watches: bits, a read-and-write watch has both. */
+#define WATCH_READ         1u
+#define WATCH_WRITE        2u
+#define WATCH_ACCESS       (WATCH_READ | WATCH_WRITE)
+
 /* Who set a watch, and so what a hit does. */
 enum watch_owner {
 	WATCH_CONSOLE,           /* logged */
@@ -27,6 +33,7 @@ enum watch_owner {
 struct watch {
 	uint64_t gpa, len;       /* len 0: the slot is free */
 	uint64_t hits;
+	unsigned access;         /* WATCH_READ, WATCH_WRITE or both */
 	enum watch_owner owner;
 	uint64_t tag;            /* the owner's name for it: the console's gpa, gdb's address */
 };
@@ -35,20 +42,25 @@ struct watch_set {
 	struct watch w[WATCH_MAX];
 };
 
-/* Adds [gpa, gpa+len) for owner: the slot's index, or -1 when the set is
- * full, -2 when len is 0 or over WATCH_MAX_LEN or the range wraps. */
-int watch_set_add(struct watch_set *s, uint64_t gpa, uint64_t len, enum watch_owner owner,
-		  uint64_t tag);
-/* The owner's range with that tag and, unless len is 0, that length; or -1. */
+/* Adds [gpa, gpa+len) watched for `access` for owner: the slot's index, or
+ * -1 when the set is full, -2 when len is 0 or over WATCH_MAX_LEN, the
+ * range wraps or access is not WATCH_READ, WATCH_WRITE or both. */
+int watch_set_add(struct watch_set *s, uint64_t gpa, uint64_t len, unsigned access,
+		  enum watch_owner owner, uint64_t tag);
+/* The owner's range with that tag and, unless 0, that length and access;
+ * or -1. */
 int watch_set_find(const struct watch_set *s, enum watch_owner owner, uint64_t tag,
-		   uint64_t len);
+		   uint64_t len, unsigned access);
 void watch_set_remove(struct watch_set *s, unsigned idx);
-/* The ranges an access of `size` bytes at gpa touches, bit i for slot i. */
-unsigned watch_set_hits(const struct watch_set *s, uint64_t gpa, unsigned size);
-/* The first of them, or -1. */
+/* The ranges watched for any of `access` that an access of `size` bytes
+ * at gpa touches, bit i for slot i. */
+unsigned watch_set_hits(const struct watch_set *s, uint64_t gpa, unsigned size,
+			unsigned access);
+/* The first range of any kind it touches, or -1. */
 int watch_set_hit(const struct watch_set *s, uint64_t gpa, unsigned size);
-/* Whether any range lies (partly) in the 4 KiB page at `page`. */
-bool watch_set_covers_page(const struct watch_set *s, uint64_t page);
+/* What the ranges that lie (partly) in the 4 KiB page at `page` watch,
+ * together: 0 when none does. */
+unsigned watch_set_page_access(const struct watch_set *s, uint64_t page);
 
 struct vcpu;
 struct vm;
@@ -59,9 +71,12 @@ struct exit_info;
  * when the VM has WATCH_MAX watches, -2 when the range is not guest RAM (or
  * not contiguous in it, or too long), -3 when the page tables need memory
  * there is not. */
-int watch_add(struct vm *vm, uint64_t la, uint64_t len, enum watch_owner owner);
-/* Ends the owner's watch added at la with length len: 0, or -1 if none. */
-int watch_del(struct vm *vm, uint64_t la, uint64_t len, enum watch_owner owner);
+int watch_add(struct vm *vm, uint64_t la, uint64_t len, unsigned access,
+	      enum watch_owner owner);
+/* Ends the owner's watch added at la with that length and access: 0, or
+ * -1 if none. */
+int watch_del(struct vm *vm, uint64_t la, uint64_t len, unsigned access,
+	      enum watch_owner owner);
 /* Ends all the owner's watches of the VM. */
 void watch_del_all(struct vm *vm, enum watch_owner owner);
 
@@ -69,10 +84,10 @@ void watch_del_all(struct vm *vm, enum watch_owner owner);
  * its hardware breakpoints there (they take the execute right away): 0, or
  * -1 when the page tables need memory there is not. */
 int watch_page_refresh(struct vm *vm, uint64_t page);
-/* A nested page fault on a watched page: the write emulated and logged.
+/* A nested page fault on a watched page: the access emulated and logged.
  * False when the fault is not the watch's (handle_npf goes on). */
 bool watch_npf(struct vcpu *v, struct exit_info *e);
-/* Console: `watch [<vm> <addr> <len> [w]]`, `unwatch <vm> <addr>|all`. */
+/* Console: `watch [<vm> <addr> <len> [r|w|rw]]`, `unwatch <vm> <addr>|all`. */
 void console_cmd_watch(int argc, char **argv);
 void console_cmd_unwatch(int argc, char **argv);
 

@@ -128,10 +128,12 @@ enum gdb_rx_event gdb_proto_rx(struct gdb_proto *p, uint8_t c);
  * take PC to be past it. */
 void gdb_proto_stopped(struct gdb_proto *p, uint8_t signal, unsigned thread,
 		       bool at_breakpoint);
-/* The target stopped after a write to a Z2 watchpoint's range (the write
- * done, PC past the instruction): "T05watch:<addr>;thread:<n>;" (E.3),
- * addr the data address written, within the watchpoint. */
-void gdb_proto_watch_hit(struct gdb_proto *p, unsigned thread, uint64_t addr);
+/* The target stopped after an access to a watchpoint's range (the access
+ * done, PC past the instruction): "T05watch:<addr>;thread:<n>;" (E.3) for
+ * a Z2, rwatch for a Z3, awatch for a Z4 (type), addr the data address
+ * accessed, within the watchpoint. */
+void gdb_proto_watch_hit(struct gdb_proto *p, unsigned thread, uint64_t addr,
+			 enum gdb_bp_type type);
 /* The target ended (the VM stopped) while running: "W<status>", and the
  * session is over. */
 void gdb_proto_exited(struct gdb_proto *p, uint8_t status);

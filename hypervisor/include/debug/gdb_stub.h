@@ -22,10 +22,11 @@ bool gdb_stub_exception(struct vcpu *v, const struct exit_exception *x);
 /* An emulated instruction completed: true when it was the stub's single
  * step, which ends here (the CPU raises no #DB for it). */
 bool gdb_stub_step_done(struct vcpu *v);
-/* A write to a range of one of gdb's write watchpoints (core/watch.c) is
- * done, before its instruction completes: the VM stops and gdb hears of the
- * watchpoint at addr (the data address, guest-virtual). */
-void gdb_stub_watch_hit(struct vcpu *v, uint64_t addr);
+/* An access to a range of one of gdb's watchpoints (core/watch.c) is done,
+ * before its instruction completes: the VM stops and gdb hears of the
+ * watchpoint at addr (the data address, guest-virtual) watching `access`
+ * (WATCH_READ, WATCH_WRITE or both: Z3, Z2 or Z4). */
+void gdb_stub_watch_hit(struct vcpu *v, uint64_t addr, unsigned access);
 
 struct vm;
 /* Whether one of gdb's hardware breakpoints (Z1) takes the execute right

@@ -59,7 +59,9 @@ int pt_init(struct pt *pt);
 int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned flags);
 /* Gives the 4 KiB pages of [va, va+size) the rights `flags` (PT_RWX
  * bits; a page's PT_UNCACHED is kept), splitting the large pages they lie
- * in: the rest of such a page keeps its rights (write-watch). Fails (-1) on
+ * in: the rest of such a page keeps its rights (write-watch). Without
+ * PT_READ a page has no rights at all (NPT cannot take read alone), yet
+ * stays mapped for the builder, its walks and a later pt_protect. Fails (-1) on
  * a page not mapped or when out of memory, with the pages before it done.
  * The caller flushes the translations the CPU may hold. */
 int pt_protect(struct pt *pt, uint64_t va, uint64_t size, unsigned flags);
