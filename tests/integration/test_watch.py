@@ -42,6 +42,24 @@ def function_range(syms, name):
     return start, min(a for a in addrs if a > start)
 
 
+def watch_ticks(s, count, mode, noun, ticks):
+    """`watch` on the count (mode "" is the default, writes) while `ticks` ticks pass,
+    listed as such, then `unwatch`: how many hits unwatch counted, and the serial
+    output from the watch to the unwatch."""
+    start = len(s.output.getvalue())
+    out = s.command(f"watch tick {count:#x} 8 {mode}".rstrip())
+    assert f"watch: vm 0 (tick) gpa {count:#x}-{count + 7:#x}, {noun} logged" in out, out
+    assert re.search(rf"^vm 0 \(tick\) gpa {count:#x}-{count + 7:#x}: \d+ {noun}$",
+                     s.command("watch"), re.M)
+    first = int(s.expect(r"\[tick\] tick (\d+)").group(1))
+    while int(s.expect(r"\[tick\] tick (\d+)").group(1)) < first + ticks:
+        pass
+    out = s.command(f"unwatch tick {count:#x}")
+    n = int(re.search(rf"^unwatch: vm 0 \(tick\) gpa {count:#x}: (\d+) {noun}$", out,
+                      re.M).group(1))
+    return n, s.output.getvalue()[start:].replace("\r", "")
+
+
 def test_write_watch(interactive_session, esp_dir, tmp_path):
     syms = symbols(esp_dir / "guests" / "minimal.elf")
     count = dict((n, a) for a, n in syms)["ticker_count"]
@@ -58,17 +76,7 @@ def test_write_watch(interactive_session, esp_dir, tmp_path):
 
         assert "recording" in s.command("trace start tick npf")
         start = len(s.output.getvalue())
-        out = s.command(f"watch tick {count:#x} 8")
-        assert f"watch: vm 0 (tick) gpa {count:#x}-{count + 7:#x}, writes logged" in out, out
-        assert re.search(rf"^vm 0 \(tick\) gpa {count:#x}-{count + 7:#x}: \d+ writes$",
-                         s.command("watch"), re.M)
-        first = int(s.expect(r"\[tick\] tick (\d+)").group(1))
-        while int(s.expect(r"\[tick\] tick (\d+)").group(1)) < first + 5:
-            pass
-        out = s.command(f"unwatch tick {count:#x}")
-        n = int(re.search(rf"^unwatch: vm 0 \(tick\) gpa {count:#x}: (\d+) writes$", out,
-                          re.M).group(1))
-        window = s.output.getvalue()[start:].replace("\r", "")
+        n, window = watch_ticks(s, count, "", "writes", 5)
         s.command("trace stop")
         _, _, tracks = dump_to_trace(s, tmp_path, "watch")
         wrote = WROTE.findall(window)
@@ -94,16 +102,7 @@ def test_write_watch(interactive_session, esp_dir, tmp_path):
 
         # Reads, then both.
         for mode, noun in (("r", "reads"), ("rw", "accesses")):
-            start = len(s.output.getvalue())
-            out = s.command(f"watch tick {count:#x} 8 {mode}")
-            assert f"gpa {count:#x}-{count + 7:#x}, {noun} logged" in out, out
-            first = int(s.expect(r"\[tick\] tick (\d+)").group(1))
-            while int(s.expect(r"\[tick\] tick (\d+)").group(1)) < first + 4:
-                pass
-            out = s.command(f"unwatch tick {count:#x}")
-            n = int(re.search(rf"^unwatch: vm 0 \(tick\) gpa {count:#x}: (\d+) {noun}$", out,
-                              re.M).group(1))
-            window = s.output.getvalue()[start:].replace("\r", "")
+            n, window = watch_ticks(s, count, mode, noun, 4)
             hits = ACCESS.findall(window)
             assert len(hits) == n >= 4, (mode, n, hits)
             assert all(lo <= int(rip, 16) < hi and int(gpa, 16) == count
