@@ -59,6 +59,7 @@
 #define APIC_BASE_EXTD   (1ull << 10)
 #define APIC_BASE_EN     (1ull << 11)
 #define XAPIC            0xfee00000ull
+#define APIC_BASE_ADDR   (~0xfffull & ((1ull << 52) - 1))
 #define IOAPIC           0xfec00000ull
 #define HOLE_RIP         0x7ff00000ull   /* RIP-relative MMIO target (a hole) */
 #define TRAMPOLINE       0x7000ull       /* SIPI vector 7: cli; hlt */
@@ -828,6 +829,14 @@ static void op_msr(struct op *o)
 	vec = wrmsr_safe(msr, val);
 	if (msr == MSR_APIC_BASE)
 		o->c->apic_base = 0;
+	/* The xAPIC page moved with it (SDM 3, 10.4.5): the MSR says so, and it
+	 * goes back at once, for our own MMIO accesses to it. */
+	if (msr == MSR_APIC_BASE && vec < 0 && (val & APIC_BASE_ADDR) != XAPIC) {
+		if (rdmsr_safe(MSR_APIC_BASE, &got) < 0 &&
+		    (got & APIC_BASE_ADDR) != (val & APIC_BASE_ADDR))
+			anomaly(o, "IA32_APIC_BASE <- 0x%lx reads back 0x%lx", val, got);
+		apic_base_set((val & ~APIC_BASE_ADDR) | XAPIC);
+	}
 	note_vec(o, vec);
 	if (vec >= 0 && vec != VEC_GP)
 		anomaly(o, "WRMSR 0x%x <- 0x%lx raised vector %d", msr, val, vec);
@@ -2090,6 +2099,12 @@ void ops_boot(unsigned vcpu)
 
 	struct cpuid_regs r7 = cpuid(0, 0).eax >= 7 ? cpuid(7, 0) : (struct cpuid_regs){ 0 };
 
+	uint64_t base = 0;
+
+	/* INIT keeps the xAPIC page where it was: one that came between a
+	 * move of ours and its undoing (the msr ops) leaves it moved. */
+	if (rdmsr_safe(MSR_APIC_BASE, &base) < 0 && (base & APIC_BASE_ADDR) != XAPIC)
+		apic_base_set((base & ~APIC_BASE_ADDR) | XAPIC);
 	has_fxsr = r.edx & (1u << 24);
 	has_xsave = r.ecx & (1u << 26);
 	/* CR4 bits the CPU has (SDM 3, 2.5 and CPUID): the rest are reserved. */
