@@ -101,6 +101,8 @@ struct trace_rec *trace_exit(struct vcpu *v, const struct exit_info *e)
 		.tsc = tsc, .detail = exit_detail(v, e), .raw = (uint32_t)e->raw,
 		.reason = (uint8_t)e->reason, .vm = (uint8_t)v->vm->id, .vcpu = (uint8_t)v->id,
 	};
+	if (!rec.on)        /* the common case: no call into the filter */
+		return NULL;
 	if (!(r = recording_ring(v, e->reason)))
 		return NULL;
 	t = trace_ring_push(r);
@@ -112,13 +114,10 @@ struct trace_rec *trace_exit(struct vcpu *v, const struct exit_info *e)
 	return t;
 }
 
-void trace_exit_done(struct trace_rec *t)
+void trace_exit_close(struct trace_rec *t)
 {
-	uint64_t cycles;
+	uint64_t cycles = rdtsc() - t->tsc;
 
-	if (!t)
-		return;
-	cycles = rdtsc() - t->tsc;
 	t->cycles = cycles > UINT32_MAX ? UINT32_MAX : (uint32_t)cycles;
 }
 

@@ -35,7 +35,13 @@ struct trace_rec;
  * recording ring if one is running for it (then the record, to be closed
  * by trace_exit_done after the handler, else NULL). */
 struct trace_rec *trace_exit(struct vcpu *v, const struct exit_info *e);
-void trace_exit_done(struct trace_rec *t);
+void trace_exit_close(struct trace_rec *t);
+/* Inline: with no recording running, every exit passes here for nothing. */
+static inline void trace_exit_done(struct trace_rec *t)
+{
+	if (t)
+		trace_exit_close(t);
+}
 /* A boot milestone the vCPU wrote (devices/milestone.c), into the recording. */
 void trace_mark(struct vcpu *v, uint8_t code);
 /* A read or write of `size` bytes in a watched range, done by the npf
