@@ -203,7 +203,7 @@ $(B)/fuzz/fuzz_elf: tests/fuzz/fuzz_elf.c hypervisor/core/elf.c hypervisor/inclu
 	@echo "  FUZZ    $@"
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_elf.c hypervisor/core/elf.c
 # The others name what they link in "// FUZZ-SOURCES: a.c b.c" (and "// FUZZ-LIBS:",
-# "// FUZZ-OPTIONS:" for libFuzzer). hypervisor/lib/printk.c comes in renamed, so the
+# "// FUZZ-CFLAGS:" for the compiler, "// FUZZ-OPTIONS:" for libFuzzer). hypervisor/lib/printk.c comes in renamed, so the
 # hypervisor's own vsnprintf is the one tested and libc's stays libFuzzer's, and
 # without coverage feedback (tests/fuzz/coverage-ignore.txt).
 FUZZ_HV_FLAGS := -Dsnprintf=hv_snprintf -Dvsnprintf=hv_vsnprintf \
@@ -212,8 +212,8 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/coverage-ignore.txt $(HV_C_SRCS
                   $(wildcard include/hv/*.h hypervisor/include/*/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	$(Q)clang $(FUZZ_CFLAGS) $(FUZZ_HV_FLAGS) -o $@ $< $$(sed -n 's|^// FUZZ-SOURCES: ||p' $<) \
-	   $$(sed -n 's|^// FUZZ-LIBS: ||p' $<)
+	$(Q)clang $(FUZZ_CFLAGS) $(FUZZ_HV_FLAGS) $$(sed -n 's|^// FUZZ-CFLAGS: ||p' $<) -o $@ $< \
+	   $$(sed -n 's|^// FUZZ-SOURCES: ||p' $<) $$(sed -n 's|^// FUZZ-LIBS: ||p' $<)
 fuzz: $(B)/.setup-stamp $(FUZZERS)
 	@echo "| harness | executions | seconds | exec/s | edges | features | corpus |" > $(FUZZ_FIGURES)
 	@echo "|---|---:|---:|---:|---:|---:|---:|" >> $(FUZZ_FIGURES)

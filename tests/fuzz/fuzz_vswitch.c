@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // FUZZ-SOURCES: hypervisor/net/vswitch.c hypervisor/lib/printk.c
 // FUZZ-OPTIONS: -max_len=512
+// FUZZ-CFLAGS: -fno-sanitize-coverage=trace-cmp
 // libFuzzer target for the virtual Ethernet switch (hypervisor/net/vswitch.c):
 // what the guests' NICs send decides everything it does.
 //
@@ -14,6 +15,10 @@
 //                  at most 320 burst frames an input, to keep runs fast)
 // A source or destination byte picks one of 64 unicast addresses, or the
 // broadcast, a multicast or the zero address; burst addresses are others.
+// The switch's table scans compare a key with each of 256 entries: traced
+// comparisons (libFuzzer's trace-cmp) guide nothing here, since the harness
+// picks the addresses, and cost half the run: built without them (about
+// 3,600 executions a second instead of 1,700 on the same corpus).
 //
 // After each send the harness checks the verdict and every port's counters
 // against what the switch must have done, given the table as it is after the
