@@ -202,11 +202,10 @@ def test_pause_spin_hands_the_cpu_to_a_sibling(esp_dir, kut_built, tmp_path, req
 # apic.flat's checks that each took a fix (issue 7), and the two it still fails.
 APIC_FIXED = ("multiple nmi", "pending nmi", "TMCCT should have a non-zero value",
               "TMCCT should be reset to the initial-count", "tsc deadline timer",
-              "apicbase: reserved physaddr bits")
+              "apicbase: reserved physaddr bits", "apicbase: relocate apic")
 APIC_TIMEOUT_S = 600    # QEMU seconds (scaled for Bochs); 37 s alone, more beside Bochs
 APIC_KNOWN_FAILS = {"PV IPIs testing": "KVM's send-IPI hypercall is not offered",
-                    "nmi-after-sti": "SVM injects an NMI inside an STI shadow",
-                    "apicbase: relocate apic": "the xAPIC page does not move with APIC_BASE"}
+                    "nmi-after-sti": "SVM injects an NMI inside an STI shadow"}
 
 
 @pytest.mark.xdist_group("kut-svm")
@@ -214,8 +213,8 @@ def test_apic_nmi_and_timer_checks_on_two_host_cpus(esp_dir, kut_built, tmp_path
     """kvm-unit-tests' x2apic (apic.flat, 2 vCPUs) on two host CPUs, where its 30,000
     NMI round trips finish (on one host CPU it times out: expectations.txt). Checked
     one by one: two NMIs latched at once, a one-shot/periodic switch that keeps counting, a TSC deadline
-    already past firing at once, APIC_BASE address bits above MAXPHYADDR refused;
-    every other check passes but the known three. KUT_SLOW=1 only: about 60 s of QEMU
+    already past firing at once, APIC_BASE address bits above MAXPHYADDR refused, the
+    xAPIC page moved with APIC_BASE; every other check passes but the known two. KUT_SLOW=1 only: about 60 s of QEMU
     alone, but beside Bochs in a CI run test_multiple_nmi's 100,000 cross-CPU rounds
     did not finish within 600 s."""
     if not request.config.getoption("kut_slow"):
