@@ -2098,7 +2098,6 @@ void ops_boot(unsigned vcpu)
 	uint64_t cr4 = read_cr4();
 
 	struct cpuid_regs r7 = cpuid(0, 0).eax >= 7 ? cpuid(7, 0) : (struct cpuid_regs){ 0 };
-
 	uint64_t base = 0;
 
 	/* INIT keeps the xAPIC page where it was: one that came between a
