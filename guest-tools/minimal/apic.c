@@ -13,6 +13,9 @@
 #define REG_VERSION      0x030
 #define REG_EOI          0x0b0
 #define REG_SVR          0x0f0
+#define REG_ICR_LO       0x300
+#define REG_ICR_HI       0x310
+#define ICR_NMI          (4u << 8)      /* delivery mode NMI (SDM 3, 10.6.1) */
 #define REG_LVT_TIMER    0x320
 #define REG_TIMER_INIT   0x380
 #define REG_TIMER_CUR    0x390
@@ -78,6 +81,15 @@ static void apic_quiet(unsigned ms)
 
 	while (rdtsc() < until)
 		asm volatile("sti; pause; cli" ::: "memory");
+}
+
+/* An NMI to this vCPU (APIC ID 0, the only one) through the xAPIC page:
+ * physical destination, as the self shorthand does not carry NMIs. */
+void apic_nmi_to_self(void)
+{
+	apic_write(REG_SVR, 0x1ff);
+	apic_write(REG_ICR_HI, 0);
+	apic_write(REG_ICR_LO, ICR_NMI);
 }
 
 enum check_result check_lapic_oneshot(void)

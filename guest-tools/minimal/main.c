@@ -210,10 +210,6 @@ static void __attribute__((noreturn)) bad_insn_run(void)
 #define CMOS_DATA       0x71
 #define CMOS_BOOT_COUNT 0x40
 #define ACPI_RESET_PORT 0xcf9
-#define APIC_SVR        0xfee000f0ul
-#define APIC_ICR_LO     0xfee00300ul
-#define APIC_ICR_HI     0xfee00310ul
-#define ICR_NMI         (4u << 8)       /* delivery mode NMI (SDM 3, 10.6.1) */
 
 static void reset_now(void)
 {
@@ -222,18 +218,9 @@ static void reset_now(void)
 	hv_poweroff(1);
 }
 
-/* An NMI to this vCPU (APIC ID 0, the only one): physical destination, as
- * the self shorthand does not carry NMIs. */
-static void self_nmi(void)
-{
-	*(volatile uint32_t *)APIC_SVR = 0x1ff;
-	*(volatile uint32_t *)APIC_ICR_HI = 0;
-	*(volatile uint32_t *)APIC_ICR_LO = ICR_NMI;
-}
-
 static void reset_with_nmi_latched(void)
 {
-	self_nmi();
+	apic_nmi_to_self();
 	kprintf("reboot: resetting from the NMI handler, another NMI latched\n");
 	reset_now();
 }
@@ -250,7 +237,7 @@ static void __attribute__((noreturn)) reboot_run(bool with_nmi)
 		outb(CMOS_DATA, 1);
 		if (with_nmi) {
 			trap_nmi_hook = reset_with_nmi_latched;
-			self_nmi();
+			apic_nmi_to_self();
 			kprintf("FAIL: reboot-nmi (no NMI)\n");
 			hv_poweroff(1);
 		}
