@@ -83,13 +83,19 @@ static void apic_quiet(unsigned ms)
 		asm volatile("sti; pause; cli" ::: "memory");
 }
 
-/* An NMI to this vCPU (APIC ID 0, the only one) through the xAPIC page:
- * physical destination, as the self shorthand does not carry NMIs. */
-void apic_nmi_to_self(void)
+/* An NMI through the xAPIC page (x2APIC has no ICR_HI): physical
+ * destination, as the self shorthand does not carry NMIs. */
+void apic_nmi_to(uint32_t apic_id)
 {
 	apic_write(REG_SVR, 0x1ff);
-	apic_write(REG_ICR_HI, 0);
+	apic_write(REG_ICR_HI, apic_id << 24);
 	apic_write(REG_ICR_LO, ICR_NMI);
+}
+
+/* This vCPU is APIC ID 0 in the VMs that use it (one vCPU). */
+void apic_nmi_to_self(void)
+{
+	apic_nmi_to(0);
 }
 
 enum check_result check_lapic_oneshot(void)

@@ -75,12 +75,14 @@ void trap_init(void);
 void trap_dispatch(struct trap_frame *f);
 void trap_fault_reset(void);
 int trap_fault_vector(void);
-/* trap.c: called for an NMI (vector 2) when set; else an NMI is fatal. */
-extern void (*volatile trap_nmi_hook)(void);
+/* trap.c: called for an NMI (vector 2), with the RIP it interrupted, when
+ * set; else an NMI is fatal. */
+extern void (*volatile trap_nmi_hook)(uint64_t rip);
 const char *trap_exception_name(int vector);
 /* apic.c: the APIC timer interrupt (counts it and sends the EOI). */
 void apic_interrupt(void);
 uint32_t apic_hit_count(void);
+void apic_nmi_to(uint32_t apic_id);
 void apic_nmi_to_self(void);
 /* trap.c: #DB is expected (a trap: the guest goes on after the instruction,
  * with RFLAGS.TF cleared); each one is counted with the DR6 it left. */
@@ -132,6 +134,8 @@ unsigned virtio_hostile_run(void);
 unsigned selftest_run(void);
 void smp_check_in(unsigned vcpu);
 bool smp_all_online(void);
+/* selftest.c: where vCPUs 1.. wait after checking in (halted between checks). */
+void __attribute__((noreturn)) smp_idle(unsigned vcpu);
 void bench_run(uint64_t iters, uint64_t rounds) __attribute__((noreturn));
 /* ticker.c: print "tick N" every period_ms (timer + HLT); 0 ticks = forever. */
 void ticker_run(uint64_t period_ms, uint64_t ticks) __attribute__((noreturn));

@@ -73,11 +73,11 @@ static const char *const mode_names[] = {
 
 struct boot_info boot_info;
 
-/* Secondary vCPUs: check in for the smp check, then stay parked. */
+/* Secondary vCPUs: check in for the smp check, then idle for the others. */
 static void __attribute__((noreturn)) secondary_main(unsigned vcpu)
 {
 	smp_check_in(vcpu);
-	halt_forever();
+	smp_idle(vcpu);
 }
 
 /* The start info and command line live in the boot data area: copy them. */
@@ -218,8 +218,9 @@ static void reset_now(void)
 	hv_poweroff(1);
 }
 
-static void reset_with_nmi_latched(void)
+static void reset_with_nmi_latched(uint64_t rip)
 {
+	(void)rip;
 	apic_nmi_to_self();
 	kprintf("reboot: resetting from the NMI handler, another NMI latched\n");
 	reset_now();

@@ -88,15 +88,18 @@ static enum x86_mode code_mode(const struct guest_sregs *s)
 	return s->cs.attr & SEG_ATTR_DB ? X86_MODE_32 : X86_MODE_16;
 }
 
+uint64_t guest_code_linear(const struct guest_sregs *s)
+{
+	return code_mode(s) == X86_MODE_64 ? s->rip : s->cs.base + (uint32_t)s->rip;
+}
+
 int guest_fetch_insn(struct vcpu *v, struct fetched_insn *f)
 {
 	struct guest_sregs s;
-	uint64_t la;
 
 	vendor->read_sregs(v, &s);
 	f->mode = code_mode(&s);
-	la = f->mode == X86_MODE_64 ? s.rip : s.cs.base + (uint32_t)s.rip;
-	f->nr_bytes = guest_read_linear(v, &s, la, f->bytes, sizeof(f->bytes));
+	f->nr_bytes = guest_read_linear(v, &s, guest_code_linear(&s), f->bytes, sizeof(f->bytes));
 	if (!f->nr_bytes)
 		return -1;
 	return x86_decode(f->bytes, f->nr_bytes, f->mode, &f->insn);

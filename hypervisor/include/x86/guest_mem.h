@@ -21,6 +21,8 @@ int guest_linear_to_phys(struct vcpu *v, const struct guest_sregs *s, uint64_t l
 /* The vCPU's RIP, through read_sregs: for rare paths (recordings,
  * write-watch), not the exit hot path (47 VMREADs on VMX). */
 uint64_t guest_rip(struct vcpu *v);
+/* The guest-linear address of RIP (CS base outside 64-bit mode). */
+uint64_t guest_code_linear(const struct guest_sregs *s);
 /* Copies len bytes at guest-linear la; returns how many could be read. */
 unsigned guest_read_linear(struct vcpu *v, const struct guest_sregs *s, uint64_t la,
 			   void *buf, unsigned len);

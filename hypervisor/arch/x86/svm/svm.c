@@ -35,6 +35,7 @@ struct svm_vcpu {
 	bool nmi_masked;
 	bool iret_seen;            /* the IRET exited at iret_rip; runs next */
 	bool nmi_singlestep;       /* TF set by us to exit right after it */
+	bool nmi_tf_ours;          /* ...over a shadow: TF to be taken back */
 	uint64_t iret_rip;
 	/* A debugger's single step (GUEST_DEBUG_STEP) and whether its TF is
 	 * ours alone, to be taken away afterwards. */
@@ -189,7 +190,7 @@ static void svm_init_events(struct vcpu *v)
 	s->vmcb->control.int_ctl &= ~V_IRQ;
 	s->vmcb->control.intercept_misc1 &= ~INTERCEPT1_IRET;
 	s->irq_in_flight = false;
-	s->nmi_masked = s->iret_seen = s->nmi_singlestep = false;
+	s->nmi_masked = s->iret_seen = s->nmi_singlestep = s->nmi_tf_ours = false;
 }
 
 static void svm_vcpu_reset(struct vcpu *v)
@@ -407,7 +408,46 @@ static void svm_hold_irqs(struct svm_vcpu *s)
  * entry that finds RIP moved on. When an NMI is waiting for that moment,
  * the IRET is single-stepped (TF is sampled before IRET pops RFLAGS, so
  * the guest never sees it) and the NMI goes in right after it.
+ * EVENTINJ also ignores the interrupt shadow, under which a CPU holds an
+ * NMI as KVM does (SDM 3, 6.8.3: STI and MOV SS may block NMIs for one
+ * instruction; kvm-unit-tests' nmi-after-sti): the shadowed instruction is
+ * stepped the same way first.
  */
+static void svm_nmi_step_done(struct svm_vcpu *s, struct vmcb *vmcb)
+{
+	if (s->nmi_tf_ours)
+		vmcb->save.rflags &= ~X86_RFLAGS_TF;
+	s->nmi_singlestep = s->nmi_tf_ours = false;
+}
+
+/* A step of ours over a shadow, unless a TF already set (the guest's, or a
+ * debugger's step) ends the shadow with a #DB exit anyway. */
+static bool svm_may_step(const struct svm_vcpu *s, const struct vmcb *vmcb)
+{
+	return !s->dbg_step && !(vmcb->save.rflags & X86_RFLAGS_TF);
+}
+
+/*
+ * The interrupt shadow an NMI waits out. QEMU's TCG leaves it out of the
+ * VMCB when an interrupt exit lands right after STI (where TCG looks for
+ * interrupts), so an STI byte just before RIP, with IF now set, counts as
+ * one too. A wrong guess (0xfb ending another instruction) only delays the
+ * NMI by the one instruction stepped.
+ */
+static bool svm_in_shadow(struct vcpu *v, const struct vmcb *vmcb)
+{
+	struct guest_sregs sr;
+	uint8_t byte;
+
+	if (vmcb->control.int_state & INT_STATE_SHADOW)
+		return true;
+	if (!(vmcb->save.rflags & X86_RFLAGS_IF))
+		return false;
+	svm_read_sregs(v, &sr);
+	return guest_read_linear(v, &sr, guest_code_linear(&sr) - 1, &byte, 1) == 1 &&
+	       byte == 0xfb;
+}
+
 static void svm_nmi_before_entry(struct vcpu *v, struct svm_vcpu *s, struct vmcb *vmcb)
 {
 	if (s->iret_seen && vmcb->save.rip != s->iret_rip)
@@ -416,13 +456,18 @@ static void svm_nmi_before_entry(struct vcpu *v, struct svm_vcpu *s, struct vmcb
 		return;
 	if (s->nmi_masked)
 		vcpu_nmi_blocked(v);
-	if (!s->nmi_masked) {
+	if (!s->nmi_masked && !svm_in_shadow(v, vmcb)) {
+		if (s->nmi_singlestep)   /* the stepped instruction was emulated */
+			svm_nmi_step_done(s, vmcb);
 		vmcb->control.event_inj = X86_EXC_NMI | EVENT_TYPE_NMI | EVENT_VALID;
 		v->nmi_pending--;
 		s->nmi_masked = true;
 		vmcb->control.intercept_misc1 |= INTERCEPT1_IRET;
-	} else if (s->iret_seen && !s->nmi_singlestep) {
+	} else if (!s->nmi_singlestep && (s->nmi_masked ? s->iret_seen : svm_may_step(s, vmcb))) {
+		/* IRET pops RFLAGS itself; after any other instruction our TF
+		 * is taken back. */
 		s->nmi_singlestep = true;
+		s->nmi_tf_ours = !s->nmi_masked;
 		vmcb->save.rflags |= X86_RFLAGS_TF | X86_RFLAGS_RF;
 	}
 }
@@ -441,9 +486,10 @@ static bool svm_nmi_after_exit(struct svm_vcpu *s, struct vmcb *vmcb)
 	}
 	if (code != SVM_EXIT_EXCP_BASE + X86_EXC_DB || !s->nmi_singlestep)
 		return false;
-	s->nmi_singlestep = false;
+	svm_nmi_step_done(s, vmcb);
 	/* Our step set BS; any other cause (a data breakpoint hit by the
-	 * IRET's stack reads) is the guest's and is still delivered. */
+	 * stepped instruction's memory accesses) is the guest's and is still
+	 * delivered. */
 	vmcb->save.dr6 &= ~DR6_BS;
 	return !(vmcb->save.dr6 & (DR6_TRAP_BITS & ~DR6_BS));
 }
