@@ -175,8 +175,12 @@ def run_chaos(interactive_session, backend, seed, ops, resets):
                         f"{budget * be.scale:.0f} s (hang?)\n{dump}\n"
                         f"{reproduce_hint(backend, seed, cmdline)}")
             t = time.monotonic()
-            s.command("vms", timeout=30)
+            out = s.command("vms", timeout=30)
             latencies.append(time.monotonic() - t)
+            # The end line may come while the poll reads (then it is in its output).
+            if re.search(end_re, out) or re.search(r"^\d+\s+chaos\s+(stopped|failed)\s", out,
+                                                   re.M):
+                break
         elapsed = time.monotonic() - start
         for _ in range(2):
             t = time.monotonic()
