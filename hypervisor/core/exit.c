@@ -6,6 +6,7 @@
 #include <core/handlers.h>
 #include <core/sched.h>
 #include <core/trace.h>
+#include <core/watch.h>
 #include <debug/gdb_stub.h>
 #include <devices/lapic.h>
 #include <lib/printk.h>
@@ -58,7 +59,7 @@ void exit_stop_vm(struct vcpu *v, const struct exit_info *e, const char *fmt, ..
 void exit_complete_insn(struct vcpu *v, unsigned len)
 {
 	vendor->skip_insn(v, len);
-	if (gdb_stub_step_done(v))       /* gdb's step, not the guest's */
+	if (watch_step_done(v) || gdb_stub_step_done(v))   /* ours, not the guest's */
 		return;
 	if (vendor->get_rflags(v) & X86_RFLAGS_TF) {
 		debugreg_set_dr6(v, debugreg_get_dr6(v) | DR6_BS);
@@ -275,6 +276,8 @@ static void handle_exception(struct vcpu *v, struct exit_info *e)
 {
 	if (e->exc.vector < 32)
 		v->stats.exceptions[e->exc.vector]++;
+	if (e->exc.vector == X86_EXC_DB && watch_step_done(v))
+		return;
 	if ((e->exc.vector == X86_EXC_BP || e->exc.vector == X86_EXC_DB) &&
 	    gdb_stub_exception(v, &e->exc))
 		return;

@@ -6,7 +6,6 @@
  */
 #include <core/handlers.h>
 #include <core/watch.h>
-#include <debug/gdb_stub.h>
 #include <devices/lapic.h>
 #include <lib/printk.h>
 #include <x86/guest_mem.h>
@@ -89,7 +88,7 @@ void handle_npf(struct vcpu *v, struct exit_info *e)
 	char hex[48];
 	int err;
 
-	if (gdb_stub_npf(v, e) || watch_npf(v, e))
+	if (watch_npf(v, e))
 		return;
 	/* The access was the CPU's own, delivering an event through an IDT,
 	 * stack or TSS outside RAM: there is no instruction to emulate, and

@@ -78,7 +78,7 @@ void trace_mark(struct vcpu *v, uint8_t code)
 	t->rip = guest_rip(v);
 }
 
-void trace_watch(struct vcpu *v, unsigned size, uint64_t value, bool write)
+void trace_watch(struct vcpu *v, unsigned size, uint64_t value, unsigned flags)
 {
 	struct trace_ring *r = recording_ring(v, EXIT_NPF);    /* kept with its exit */
 	struct trace_rec *t;
@@ -88,7 +88,7 @@ void trace_watch(struct vcpu *v, unsigned size, uint64_t value, bool write)
 	t = trace_ring_push(r);
 	*t = (struct trace_rec){ .tsc = rdtsc(), .qual = value, .rip = guest_rip(v),
 				 .cycles = size, .kind = TRACE_KIND_WATCH,
-				 .flags = write ? TRACE_F_WRITE : 0 };
+				 .flags = (uint8_t)flags };
 }
 
 struct trace_rec *trace_exit(struct vcpu *v, const struct exit_info *e)

@@ -12,6 +12,7 @@
 #include <core/vm.h>
 #include <core/platform.h>
 #include <core/smp.h>
+#include <core/watch.h>
 #include <devices/acpi_tables.h>
 #include <devices/lapic.h>
 #include <devices/uart16550.h>
@@ -364,6 +365,7 @@ static void vcpu_power_on(struct vcpu *v)
 	machine_msrs_reset(&v->machine);
 	tsc_aux_vcpu_reset(v);
 	vendor->vcpu_reset(v);
+	watch_vcpu_reset(v);
 }
 
 /* RAM cleared, devices and vCPUs at power-on, tables and images written

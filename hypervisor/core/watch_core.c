@@ -4,7 +4,7 @@
 int watch_set_add(struct watch_set *s, uint64_t gpa, uint64_t len, unsigned access,
 		  enum watch_owner owner, uint64_t tag)
 {
-	if (!len || len > WATCH_MAX_LEN || gpa + len < gpa || !access || access & ~WATCH_ACCESS)
+	if (!len || len > WATCH_MAX_LEN || gpa + len < gpa || !access || access & ~WATCH_ANY)
 		return -2;
 	for (unsigned i = 0; i < WATCH_MAX; i++) {
 		if (!s->w[i].len) {

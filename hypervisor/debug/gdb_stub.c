@@ -9,10 +9,11 @@
  * Watchpoints (Z2 write, Z3 read, Z4 access) are the console's watches
  * with gdb as their owner (core/watch.c): an access to one is done, then
  * the VM stops.
- * Hardware breakpoints (Z1) take the execute right from their page in the
- * nested tables, so the guest's code is left as it is: a fetch there exits,
- * and the stub stops at the breakpoint, or runs the instruction (another
- * one on the page) with the right back for one step. A vCont
+ * Hardware breakpoints (Z1) are execute watches of gdb's: their page loses
+ * the execute right in the nested tables, so the guest's code is left as
+ * it is; at the breakpoint the VM stops before the instruction runs, and
+ * every other instruction of the page runs one step with the right back
+ * (core/watch.c). A vCont
  * that leaves the other threads stopped (scheduler-locking) holds their
  * vCPUs (debug_hold, which the scheduler honours) while the VM runs.
  */
@@ -31,7 +32,6 @@
 #include <x86/vendor.h>
 
 #define GDB_MAX_BPS   32
-#define GDB_MAX_HW_BPS 4      /* as many as x86 has debug registers */
 #define POLL_MAX      8192    /* bytes read per poll, so a flood cannot hold the CPU */
 #define INT3          0xcc
 
@@ -54,15 +54,6 @@ static struct {
 	struct vcpu *watch_vcpu;  /* hit a watchpoint during its step: that stop says so */
 	uint64_t watch_addr;
 	enum gdb_bp_type watch_type;
-	struct gdb_hw_bp {
-		bool used;
-		uint64_t addr, gpa;   /* guest-linear as gdb gave it; where it is */
-	} hw[GDB_MAX_HW_BPS];
-	/* By vCPU id: runs one instruction of a Z1 page, with the right back;
-	 * if it casts an interrupt shadow, on through the instruction at
-	 * over_shadow (see gdb_stub_npf). */
-	bool over[MAX_VCPUS_PER_VM];
-	uint64_t over_page[MAX_VCPUS_PER_VM], over_shadow[MAX_VCPUS_PER_VM];
 } stub;
 
 /* gdb's amd64 order (gdb_proto.h) to the x86 encoding order of regs.h. */
@@ -106,21 +97,23 @@ static void holds_set(const struct vcpu *runs, bool others)
 		vm_kick(stub.vm);
 }
 
-static bool stepping_over(const struct vcpu *v)
+unsigned gdb_stub_debug_flags(const struct vcpu *v)
 {
-	return v->vm == stub.vm && stub.over[v->id];
+	if (v->vm != stub.vm)
+		return 0;
+	return (stub.nr_bps ? GUEST_DEBUG_BP : 0) | (v == stub.stepping ? GUEST_DEBUG_STEP : 0);
+}
+
+bool gdb_stub_stepping(const struct vcpu *v)
+{
+	return v == stub.stepping;
 }
 
 /* What the backend must intercept now, on every vCPU of the VM. */
 static void debug_flags_update(void)
 {
-	for (unsigned i = 0; stub.vm && i < stub.vm->nr_vcpus; i++) {
-		struct vcpu *v = stub.vm->vcpus[i];
-
-		vendor->set_guest_debug(v, (stub.nr_bps ? GUEST_DEBUG_BP : 0) |
-					   (v == stub.stepping || stepping_over(v) ?
-					    GUEST_DEBUG_STEP : 0));
-	}
+	for (unsigned i = 0; stub.vm && i < stub.vm->nr_vcpus; i++)
+		vcpu_debug_update(stub.vm->vcpus[i]);
 }
 
 /* ------------------------------------------------------------ breakpoints */
@@ -186,80 +179,13 @@ static void bp_hide(uint64_t addr, uint8_t *buf, size_t len)
 
 /* -------------------------------------------------- hardware breakpoints */
 
-static struct gdb_hw_bp *hw_find(uint64_t addr)
-{
-	for (unsigned i = 0; i < GDB_MAX_HW_BPS; i++)
-		if (stub.hw[i].used && stub.hw[i].addr == addr)
-			return &stub.hw[i];
-	return NULL;
-}
-
-bool gdb_stub_exec_watched(const struct vm *vm, uint64_t page)
-{
-	if (vm != stub.vm)
-		return false;
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		if (stub.over[i] && stub.over_page[i] == page)
-			return false;
-	for (unsigned i = 0; i < GDB_MAX_HW_BPS; i++)
-		if (stub.hw[i].used && (stub.hw[i].gpa & ~0xfffull) == page)
-			return true;
-	return false;
-}
-
-/* Z1: where thread 1's paging puts addr, in guest RAM (whose pages have all
- * rights when nothing is watched there), loses execute. */
-static int hw_insert(uint64_t addr)
-{
-	struct vcpu *v = thread_vcpu(1);
-	struct gdb_hw_bp *bp = NULL;
-	struct guest_sregs s;
-	uint64_t gpa;
-
-	if (hw_find(addr))
-		return 0;
-	for (unsigned i = 0; i < GDB_MAX_HW_BPS && !bp; i++)
-		if (!stub.hw[i].used)
-			bp = &stub.hw[i];
-	if (!v || !bp)
-		return -1;
-	vendor->read_sregs(v, &s);
-	if (guest_linear_to_phys(v, &s, addr, &gpa) || gpa >= stub.vm->mem_size)
-		return -1;
-	*bp = (struct gdb_hw_bp){ .used = true, .addr = addr, .gpa = gpa };
-	if (watch_page_refresh(stub.vm, gpa)) {
-		bp->used = false;
-		watch_page_refresh(stub.vm, gpa);
-		return -1;
-	}
-	return 0;
-}
-
-static void hw_remove(struct gdb_hw_bp *bp)
-{
-	bp->used = false;
-	watch_page_refresh(stub.vm, bp->gpa);
-}
-
-static void hw_remove_all(void)
-{
-	for (unsigned i = 0; i < GDB_MAX_HW_BPS; i++)
-		if (stub.hw[i].used)
-			hw_remove(&stub.hw[i]);
-}
-
-/* The VM stops for gdb or gdb goes: steps over a Z1 page that have not run
- * yet are dropped (the stub runs between exits, so none is under way); the
- * vCPU fetches again when it runs. Then the pages' rights again. */
+/* Steps over an execute-watched instruction not run yet are dropped when
+ * the VM stops for gdb or gdb goes (the stub runs between exits, so none
+ * is under way): the vCPU fetches again when it runs. */
 static void overs_drop(void)
 {
-	for (unsigned i = 0; stub.vm && i < stub.vm->nr_vcpus; i++) {
-		if (!stub.over[i])
-			continue;
-		stub.over[i] = false;
-		stub.over_shadow[i] = 0;
-		watch_page_refresh(stub.vm, stub.over_page[i]);
-	}
+	if (stub.vm)
+		watch_steps_drop(stub.vm);
 }
 
 /* ----------------------------------------------------------- the target */
@@ -286,7 +212,6 @@ static void detach(void *ctx)
 	(void)ctx;
 	stub.phys = false;
 	bp_remove_all();
-	hw_remove_all();
 	overs_drop();
 	if (stub.vm)
 		watch_del_all(stub.vm, WATCH_GDB);
@@ -442,18 +367,17 @@ static int watchpoint(uint64_t addr, uint64_t len, unsigned access, bool insert)
 	return watch_add(stub.vm, addr, len, access, WATCH_GDB) ? -1 : 0;
 }
 
-/* Z1/z1: a hardware breakpoint. Removing one that is gone is no error. */
+/* Z1/z1: a hardware breakpoint, an execute watch of the instruction's
+ * first byte. Removing one that is gone is no error. */
 static int hw_breakpoint(uint64_t addr, bool insert)
 {
-	struct gdb_hw_bp *hw;
-
 	if (!stub.vm)
 		return -1;
-	if (insert)
-		return hw_insert(addr);
-	if ((hw = hw_find(addr)))
-		hw_remove(hw);
-	return 0;
+	if (!insert) {
+		watch_del(stub.vm, addr, 1, WATCH_EXEC, WATCH_GDB);
+		return 0;
+	}
+	return watch_add(stub.vm, addr, 1, WATCH_EXEC, WATCH_GDB) ? -1 : 0;
 }
 
 /* Z0 through Z4. */
@@ -577,75 +501,13 @@ void gdb_stub_watch_hit(struct vcpu *v, uint64_t addr, unsigned access)
 		stopped(v, GDB_SIGTRAP, false);
 }
 
-/* The end of a step: gdb's, or one over an instruction of a Z1 page, whose
- * execute right goes away again (and which gdb does not hear of, unless it
- * was stepping too). */
-static void step_ended(struct vcpu *v)
+/* A fetch at one of gdb's hardware breakpoints (core/watch.c): the VM
+ * stops before the instruction runs. */
+bool gdb_stub_exec_hit(struct vcpu *v)
 {
-	if (stepping_over(v) && stub.over_shadow[v->id]) {
-		bool between = guest_rip(v) == stub.over_shadow[v->id];
-
-		stub.over_shadow[v->id] = 0;
-		if (between)
-			return;      /* stopped before the shadowed instruction: on through it */
-	}
-	if (stepping_over(v)) {
-		stub.over[v->id] = false;
-		watch_page_refresh(v->vm, stub.over_page[v->id]);
-		debug_flags_update();
-		if (v != stub.stepping)
-			return;
-	}
-	stopped(v, GDB_SIGTRAP, false);
-}
-
-/* After STI, MOV SS or POP SS, the RIP of the instruction in their shadow;
- * else 0. */
-static uint64_t shadowed_rip(struct vcpu *v)
-{
-	struct fetched_insn f;
-
-	if (guest_fetch_insn(v, &f) || f.insn.map != X86_MAP_1B ||
-	    !(f.insn.opcode == 0xfb || f.insn.opcode == 0x17 ||
-	      (f.insn.opcode == 0x8e && f.insn.reg == 2)))
-		return 0;
-	return guest_rip(v) + f.insn.len;
-}
-
-/*
- * A fetch from a page without execute for a Z1: at the breakpoint (the
- * instruction starts at its address), the VM stops before it runs, as the
- * CPU's instruction breakpoints do. Any other instruction there (or one
- * that crosses into the page) runs for one step with the right back; the
- * VM's other vCPUs are not held meanwhile, so one of them running that
- * page in the window passes the breakpoint. Each vCPU has its own step.
- * A step over STI, MOV SS or POP SS that stops right after it goes on
- * through the next instruction: the exit between them lost the interrupt
- * shadow (Bochs saves none at the step's #DB), so an interrupt came between
- * `sti` and `hlt`, and the guest halted with the wake-up it waited for
- * already taken. No interrupt is offered during a step, which keeps the
- * shadow's promise. (Under QEMU the step ends after the shadowed
- * instruction: a version that always stepped one more hung there.)
- */
-bool gdb_stub_npf(struct vcpu *v, const struct exit_info *e)
-{
-	uint64_t page = e->npf.gpa & ~0xfffull;
-	struct guest_sregs s;
-
-	if (!e->npf.fetch || !gdb_stub_exec_watched(v->vm, page))
+	if (v->vm != stub.vm || !stub.proto.attached)
 		return false;
-	vendor->read_sregs(v, &s);
-	if (hw_find(s.cs.base + s.rip) && v != stub.stepping) {
-		stopped(v, GDB_SIGTRAP, false);
-		return true;
-	}
-	stub.over[v->id] = true;
-	stub.over_page[v->id] = page;
-	stub.over_shadow[v->id] = shadowed_rip(v);
-	if (watch_page_refresh(v->vm, page))
-		printk("kestrel: gdb: no memory to give vm %u page 0x%lx its execute right "
-		       "back\n", v->vm->id, page);
-	debug_flags_update();
+	stopped(v, GDB_SIGTRAP, false);
 	return true;
 }
 
@@ -656,8 +518,8 @@ bool gdb_stub_exception(struct vcpu *v, const struct exit_exception *x)
 
 	if (v->vm != stub.vm)
 		return false;
-	if (x->vector == X86_EXC_DB && (v == stub.stepping || stepping_over(v))) {
-		step_ended(v);
+	if (x->vector == X86_EXC_DB && v == stub.stepping) {
+		stopped(v, GDB_SIGTRAP, false);
 		return true;
 	}
 	if (x->vector != X86_EXC_BP)
@@ -677,9 +539,9 @@ bool gdb_stub_exception(struct vcpu *v, const struct exit_exception *x)
 
 bool gdb_stub_step_done(struct vcpu *v)
 {
-	if (!v || (v != stub.stepping && !stepping_over(v)))
+	if (!v || v != stub.stepping)
 		return false;
-	step_ended(v);
+	stopped(v, GDB_SIGTRAP, false);
 	return true;
 }
 
@@ -691,9 +553,7 @@ static void check_vm_ended(void)
 		holds_set(NULL, true);
 		stub.nr_bps = 0;
 		memset(stub.bps, 0, sizeof(stub.bps));
-		memset(stub.hw, 0, sizeof(stub.hw));
-		memset(stub.over, 0, sizeof(stub.over));
-		memset(stub.over_shadow, 0, sizeof(stub.over_shadow));
+		overs_drop();
 		stub.watch_vcpu = NULL;
 		gdb_proto_exited(&stub.proto, (uint8_t)stub.vm->exit_status);
 	}

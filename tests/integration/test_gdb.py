@@ -310,7 +310,7 @@ def test_gdb_minimal(backend, esp_dir, tmp_path):
     # hbreak: a hardware breakpoint (Z1: the page of timer_arm loses its execute right in
     # the nested tables; the rest of the page runs a step at a time with it back). Two
     # stops at timer_arm, one tick apart (the page also holds timer_wait's `sti; hlt`,
-    # stepped as one: see gdb_stub_npf).
+    # stepped as one: see step_over in core/watch.c).
     hw_part = out.split("@HW\n", 1)[1]
     assert re.search(rf"^Hardware assisted breakpoint 4 at {target:#x}", hw_part, re.M), out
     assert values(out, "HW") == [target, target], out

@@ -5,7 +5,8 @@ guest then prints and the RIP of that MOV, and in an exit recording (`trace star
 scripts/kestrel-trace) as instants with the same values; the guest's own output is
 unchanged. A read-watch (`r`, the page loses every right) logs exactly the reads, with
 the value read, which the emulated load hands the guest (it prints it); `rw` logs
-both, each write before its read. A watch on the stack page, which
+both, each write before its read. An execute watch (`x`) on the store logs each time it
+runs, and the rest of its page runs on, one stepped instruction at a time. A watch on the stack page, which
 the CPU writes delivering the timer interrupt and PUSH and CALL write (neither is
 emulated), ends with a note and the guest runs on: the interrupt is delivered again
 (QEMU reports its cut delivery as an exception, which the SVM backend corrects). The page
@@ -25,6 +26,8 @@ WROTE = re.compile(r"^watch: vm 0 \(tick\) vcpu 0 rip 0x([0-9a-f]+) wrote 0x([0-
                    r"\(8 bytes\) at gpa 0x([0-9a-f]+)$", re.M)
 ACCESS = re.compile(r"^watch: vm 0 \(tick\) vcpu 0 rip 0x([0-9a-f]+) (read|wrote) "
                     r"0x([0-9a-f]+) \(8 bytes\) at gpa 0x([0-9a-f]+)$", re.M)
+EXECUTED = re.compile(r"^watch: vm 0 \(tick\) vcpu 0 rip 0x([0-9a-f]+) executed at gpa "
+                      r"0x([0-9a-f]+)$", re.M)
 DESTROYED = r"kestrel: vm 0 \(tick\) destroyed: (\d+) KiB back to the pool"
 TICK = re.compile(r"^\[tick\] tick (\d+)$", re.M)
 
@@ -42,14 +45,15 @@ def function_range(syms, name):
     return start, min(a for a in addrs if a > start)
 
 
-def watch_ticks(s, count, mode, noun, ticks):
+def watch_ticks(s, count, mode, noun, ticks, length=8):
     """`watch` on the count (mode "" is the default, writes) while `ticks` ticks pass,
     listed as such, then `unwatch`: how many hits unwatch counted, and the serial
     output from the watch to the unwatch."""
     start = len(s.output.getvalue())
-    out = s.command(f"watch tick {count:#x} 8 {mode}".rstrip())
-    assert f"watch: vm 0 (tick) gpa {count:#x}-{count + 7:#x}, {noun} logged" in out, out
-    assert re.search(rf"^vm 0 \(tick\) gpa {count:#x}-{count + 7:#x}: \d+ {noun}$",
+    out = s.command(f"watch tick {count:#x} {length} {mode}".rstrip())
+    end = count + length - 1
+    assert f"watch: vm 0 (tick) gpa {count:#x}-{end:#x}, {noun} logged" in out, out
+    assert re.search(rf"^vm 0 \(tick\) gpa {count:#x}-{end:#x}: \d+ {noun}$",
                      s.command("watch"), re.M)
     first = int(s.expect(r"\[tick\] tick (\d+)").group(1))
     while int(s.expect(r"\[tick\] tick (\d+)").group(1)) < first + ticks:
@@ -68,8 +72,8 @@ def test_write_watch(interactive_session, esp_dir, tmp_path):
         s.expect(r"\[tick\] tick 2\b")
         assert "no watches" in s.command("watch")
         assert "error: bad length \"0\"" in s.command(f"watch tick {count:#x} 0")
-        assert "error: usage: watch <vm> <addr> <len> [r|w|rw]" in \
-            s.command(f"watch tick {count:#x} 8 x")
+        assert "error: usage: watch <vm> <addr> <len> [r|w|x...]" in \
+            s.command(f"watch tick {count:#x} 8 rr")
         assert "error: gpa 0x1000000-0x1000007 is not all guest RAM" in \
             s.command("watch tick p:0x1000000 8")
         assert "has no watch starting at gpa" in s.command(f"unwatch tick {count + 8:#x}")
@@ -127,6 +131,32 @@ def test_write_watch(interactive_session, esp_dir, tmp_path):
             assert set(v for k, v in zip(kinds, values) if k == "read") <= set(ticks), \
                 (values, ticks)
             assert "no watches" in s.command("watch")
+
+        # Executions: the store's first byte. Its page loses execute; the store is
+        # logged each time it runs, once a tick, and it and every other instruction
+        # of the page run one step with the right back: no tick is lost or repeated.
+        store = int(wrote[0][0], 16)
+        assert "recording" in s.command("trace start tick npf")
+        n, window = watch_ticks(s, store, "x", "executions", 4, length=1)
+        s.command("trace stop")
+        _, _, tracks = dump_to_trace(s, tmp_path, "exec")
+        marks = [e["args"] for t in tracks.values() for e in t
+                 if e["name"] == "watched execution"]
+        # The ring keeps the newest 2,048 exits, most of them the page's steps.
+        assert 1 <= len(marks) <= n, (len(marks), n)
+        assert all(int(a["gpa"], 16) == int(a["rip"], 16) == store for a in marks), marks
+        hits = EXECUTED.findall(window)
+        assert len(hits) == n >= 4, (n, hits)
+        assert all(int(rip, 16) == int(gpa, 16) == store for rip, gpa in hits), hits
+        # Between the watch's start and the unwatch: ticks printed before it may still be
+        # in the window, and the steps slow the guest, which catches up on its ticks after.
+        during = window.split("executions logged", 1)[1].split(f"unwatch tick {store:#x}")[0]
+        ticks = [int(t) for t in TICK.findall(during)]
+        assert ticks == list(range(ticks[0], ticks[0] + len(ticks))), ticks
+        assert abs(len(ticks) - n) <= 1, (n, ticks)
+        last = int(s.expect(r"\[tick\] tick (\d+)").group(1))
+        s.expect(rf"\[tick\] tick {last + 1}\b")
+        assert "no watches" in s.command("watch")
 
         # The stack page: CALL/PUSH are not emulated, so the watch ends.
         rsp = int(re.search(r"RSP ([0-9a-f]{16})", s.command("regs tick")).group(1), 16)

@@ -1,4 +1,4 @@
-/* Write-watch ranges: adding up to the limit, refusing empty, oversized and
+/* Watch ranges: adding up to the limit, refusing empty, oversized and
  * wrapping ranges, finding a range by its owner, tag and length, which
  * ranges an access touches (its first and last byte, and the bytes just
  * outside; all of the overlapping ones), which pages hold a range, and a
@@ -94,7 +94,7 @@ static void check_access(void)
 
 	memset(&s, 0, sizeof(s));
 	CHECK_EQ(watch_set_add(&s, 0x3000, 8, 0, WATCH_CONSOLE, 0x3000), -2);
-	CHECK_EQ(watch_set_add(&s, 0x3000, 8, 4, WATCH_CONSOLE, 0x3000), -2);
+	CHECK_EQ(watch_set_add(&s, 0x3000, 8, 8, WATCH_CONSOLE, 0x3000), -2);
 	CHECK_EQ(watch_set_add(&s, 0x3000, 8, WATCH_READ, WATCH_CONSOLE, 0x3000), 0);
 	CHECK_EQ(watch_set_add(&s, 0x3004, 4, WATCH_WRITE, WATCH_GDB, 0xa004), 1);
 	CHECK_EQ(watch_set_add(&s, 0x3004, 4, WATCH_ACCESS, WATCH_GDB, 0xa004), 2);
@@ -115,11 +115,34 @@ static void check_access(void)
 	CHECK_EQ(watch_set_page_access(&s, 0x3000), WATCH_WRITE);
 }
 
+/* Execute watches: hit by an execution only, part of their page's access;
+ * the first read-or-write range a give-up ends (watch_set_hit) is never
+ * one of them. */
+static void check_exec(void)
+{
+	struct watch_set s;
+
+	memset(&s, 0, sizeof(s));
+	CHECK_EQ(watch_set_add(&s, 0x7010, 1, WATCH_EXEC, WATCH_GDB, 0x7010), 0);
+	CHECK_EQ(watch_set_add(&s, 0x7000, 16, WATCH_EXEC | WATCH_WRITE, WATCH_CONSOLE, 0x7000), 1);
+	CHECK_EQ(watch_set_hits(&s, 0x7010, 1, WATCH_EXEC), 1u);
+	CHECK_EQ(watch_set_hits(&s, 0x700f, 1, WATCH_EXEC), 2u);
+	CHECK_EQ(watch_set_hits(&s, 0x7010, 1, WATCH_ACCESS), 0u);
+	CHECK_EQ(watch_set_hits(&s, 0x7008, 8, WATCH_WRITE), 2u);
+	CHECK_EQ(watch_set_page_access(&s, 0x7000), WATCH_EXEC | WATCH_WRITE);
+	CHECK_EQ(watch_set_hit(&s, 0x7010, 1), -1);
+	CHECK_EQ(watch_set_hit(&s, 0x7000, 4), 1);
+	CHECK_EQ(watch_set_find(&s, WATCH_GDB, 0x7010, 1, WATCH_EXEC), 0);
+	watch_set_remove(&s, 1);
+	CHECK_EQ(watch_set_page_access(&s, 0x7fff), WATCH_EXEC);
+}
+
 int main(void)
 {
 	check_add_remove();
 	check_hits();
 	check_owners();
 	check_access();
+	check_exec();
 	return unit_finish("test_watch");
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <core/exit.h>
+#include <core/trace_ring.h>
 
 #ifndef CONFIG_TRACE
 #define CONFIG_TRACE 1
@@ -45,10 +46,14 @@ static inline void trace_exit_done(struct trace_rec *t)
 /* A boot milestone the vCPU wrote (devices/milestone.c), into the recording. */
 void trace_mark(struct vcpu *v, uint8_t code);
 /* A read or write of `size` bytes in a watched range, done by the npf
- * handler (core/watch.c): into the recording after the exit's record, if
- * that was kept. */
-void trace_watch(struct vcpu *v, unsigned size, uint64_t value, bool write);
+ * handler (core/watch.c), or an execution (flags TRACE_F_*, trace_ring.h):
+ * into the recording after the exit's record, if that was kept. */
+void trace_watch(struct vcpu *v, unsigned size, uint64_t value, unsigned flags);
 #else
+static inline bool trace_active(void)
+{
+	return false;
+}
 static inline struct trace_rec *trace_exit(struct vcpu *v, const struct exit_info *e)
 {
 	(void)v;
@@ -64,12 +69,12 @@ static inline void trace_mark(struct vcpu *v, uint8_t code)
 	(void)v;
 	(void)code;
 }
-static inline void trace_watch(struct vcpu *v, unsigned size, uint64_t value, bool write)
+static inline void trace_watch(struct vcpu *v, unsigned size, uint64_t value, unsigned flags)
 {
 	(void)v;
 	(void)size;
 	(void)value;
-	(void)write;
+	(void)flags;
 }
 #endif
 /* Prints the newest `count` records, oldest first (all VMs, or one). */

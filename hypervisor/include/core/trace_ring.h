@@ -15,9 +15,11 @@
 #define TRACE_KIND_MARK    0xff   /* a boot milestone (port 0x440), not an exit */
 /* A read or write in a watched range (core/watch.c): right after the npf
  * record of the exit it caused (its GPA is that record's qual); qual is the
- * value read or written, cycles its size in bytes, TRACE_F_WRITE a write. */
+ * value read or written, cycles its size in bytes, TRACE_F_WRITE a write.
+ * An execution (TRACE_F_EXEC): qual is the instruction's GPA, cycles 0. */
 #define TRACE_KIND_WATCH   0xfe
 #define TRACE_F_WRITE      0x01   /* OUT, WRMSR, a write fault */
+#define TRACE_F_EXEC       0x02   /* a watched instruction fetched */
 
 struct trace_rec {
 	uint64_t tsc;        /* host TSC when the exit reached the dispatcher */

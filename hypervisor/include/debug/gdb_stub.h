@@ -28,13 +28,14 @@ bool gdb_stub_step_done(struct vcpu *v);
  * (WATCH_READ, WATCH_WRITE or both: Z3, Z2 or Z4). */
 void gdb_stub_watch_hit(struct vcpu *v, uint64_t addr, unsigned access);
 
-struct vm;
-/* Whether one of gdb's hardware breakpoints (Z1) takes the execute right
- * from the guest-physical page now (core/watch.c asks, for its rights). */
-bool gdb_stub_exec_watched(const struct vm *vm, uint64_t page);
-/* A nested page fault: true when it was an instruction fetch from a page
- * of gdb's hardware breakpoints, and the stub dealt with it (a stop at the
- * breakpoint, or the instruction run with the right back for one step). */
-bool gdb_stub_npf(struct vcpu *v, const struct exit_info *e);
+/* A fetch at one of gdb's hardware breakpoints (Z1, an execute watch of
+ * gdb's, core/watch.c): the VM stops before the instruction; false when
+ * no gdb is there to stop for. */
+bool gdb_stub_exec_hit(struct vcpu *v);
+/* GUEST_DEBUG_* (x86/vendor.h) the stub wants for v: INT3 intercepted while
+ * it has breakpoints, the step of gdb's stepping vCPU. */
+unsigned gdb_stub_debug_flags(const struct vcpu *v);
+/* Whether gdb steps v now. */
+bool gdb_stub_stepping(const struct vcpu *v);
 
 #endif
