@@ -31,7 +31,7 @@ struct parser {
 	const char    *val;
 	size_t         val_len;
 	unsigned       key_line[NR_KEYS_MAX]; /* where each key of this [vm] was set */
-	unsigned       hv_key_line[1];        /* ... of [hypervisor], which may reopen */
+	unsigned       hv_key_line[2];        /* ... of [hypervisor], which may reopen */
 	size_t         msg_len;
 	char           msg[HV_ERROR_MAX];     /* message being built; last, so that
 					       * ASan notices if it is overrun */
@@ -239,6 +239,14 @@ static void set_batch(struct parser *p, const char *v, size_t n)
 
 	if (on >= 0)
 		p->out->batch = on;
+}
+
+static void set_flight_recorder(struct parser *p, const char *v, size_t n)
+{
+	int on = parse_switch(p, v, n);
+
+	if (on >= 0)
+		p->out->no_flight_recorder = !on;
 }
 
 /* A key that turns one HV_DEV_* flag on or off. */
@@ -525,6 +533,7 @@ static const struct key_desc vm_keys[] = {
 
 static const struct key_desc hypervisor_keys[] = {
 	{ "batch", set_batch },
+	{ "flight-recorder", set_flight_recorder },
 };
 
 _Static_assert(ARRAY_LEN(vm_keys) <= NR_KEYS_MAX, "key_line[] too small");
@@ -656,7 +665,7 @@ static void key_dispatch(struct parser *p, const struct key_desc *keys, size_t n
 	}
 	report(p, p->line, p->sec == SEC_VM ?
 	       "unknown key %q (docs/config.md lists the keys)" :
-	       "unknown key %q (expected batch)", key, key_len, 0);
+	       "unknown key %q (expected batch or flight-recorder)", key, key_len, 0);
 }
 
 static void assignment_parse(struct parser *p, const char *s, size_t n)

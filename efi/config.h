@@ -49,6 +49,7 @@ struct cfg_vm {
 
 struct cfg {
 	bool     batch;                   /* power off once every VM has stopped */
+	bool     no_flight_recorder;      /* flight-recorder = off */
 	unsigned nr_vms;                  /* vms[0 .. nr_vms-1], valid or not */
 	struct cfg_vm vms[HV_MAX_VMS];
 	unsigned nr_errors;               /* errors[0 .. nr_errors-1], <= CFG_MAX_ERRORS */

@@ -310,6 +310,8 @@ static void read_config(struct hv_bootinfo *bi, struct cfg *cfg)
 		printk("kestrel: %s\n", cfg->errors[i]);
 	if (cfg->batch)
 		bi->flags |= HV_BOOT_BATCH;
+	if (cfg->no_flight_recorder)
+		bi->flags |= HV_BOOT_NO_FLIGHT_RECORDER;
 	for (unsigned i = 0; i < cfg->nr_vms; i++)
 		prepare_vm(&bi->vms[bi->nr_vms++], &cfg->vms[i], bi->nr_cpus);
 	memory_release();

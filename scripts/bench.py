@@ -32,8 +32,9 @@
    sender's own loopback device; virtio-net exits (notifications plus interrupts, both
    VMs, both queues) per MiB moved; EVENT_IDX on and off; --net-rounds rounds, medians.
 6. trace: what the exit trace costs while no recording runs: the exit-cost figures of
-   part 1 from the default build and from a `make TRACE=0` build, booted
-   alternately, --trace-rounds rounds on each backend; medians and their ratio. Bochs's
+   part 1 from the default build (flight recorder on, as by default; and off,
+   `flight-recorder = off`) and from a `make TRACE=0` build, booted in turn,
+   --trace-rounds rounds on each backend; medians and their ratios. Bochs's
    TSC counts the instructions it runs, the hypervisor's included, so its figures do not
    move with the host's load and the VMX ratio is the cost in instructions.
 7. smp: host CPUs at work (SVM, QEMU TCG, after the other parts, with no other emulator
@@ -141,8 +142,8 @@ def boot(backend, config, timeout, esp=ESP, smp=1, check=True):
 
 # ------------------------------------------------------------------ 1. exit cost
 
-def exit_cost(backend, iters, timeout, esp=ESP):
-    cfg = ("[vm bench]\nmemory = 16M\nkernel = guests/minimal.elf\n"
+def exit_cost(backend, iters, timeout, esp=ESP, hv_cfg=""):
+    cfg = (hv_cfg + "[vm bench]\nmemory = 16M\nkernel = guests/minimal.elf\n"
            f"cmdline = bench bench_iters={iters} bench_rounds=5\n")
     rows = [(m[1], int(m[2]), int(m[3]))
             for m in BENCH_LINE.finditer(boot(backend, cfg, timeout, esp))]
@@ -166,15 +167,21 @@ def trace0_esp():
     return esp0
 
 
+TRACE_MODES = (("on", "ESP", ""),                    # the default: flight recorder on
+               ("quiet", "ESP", "[hypervisor]\nflight-recorder = off\n"),
+               ("off", "esp0", ""))                   # make TRACE=0
+
+
 def trace_rounds(backend, esp0, rounds, iters, timeout):
-    """Full-handler cycles per exit kind, default build vs TRACE=0, alternately."""
-    runs = {"on": [], "off": []}
+    """Full-handler cycles per exit kind: the default build with its flight recorder on
+    and off, and TRACE=0, in turn."""
+    runs = {mode: [] for mode, _, _ in TRACE_MODES}
     for i in range(rounds):
-        for mode, esp in (("on", ESP), ("off", esp0)):
-            rows = exit_cost(backend, iters, timeout, esp)
+        for mode, which, hv_cfg in TRACE_MODES:
+            rows = exit_cost(backend, iters, timeout, ESP if which == "ESP" else esp0, hv_cfg)
             runs[mode].append({name: (full, floor) for name, full, floor in rows})
-        log(f"trace cost [{backend}] round {i + 1}: built in {runs['on'][-1]}, "
-            f"TRACE=0 {runs['off'][-1]}")
+        log(f"trace cost [{backend}] round {i + 1}: flight recorder on {runs['on'][-1]}, "
+            f"off {runs['quiet'][-1]}, TRACE=0 {runs['off'][-1]}")
     return runs
 
 
@@ -706,25 +713,28 @@ def report(res, args):
         t = res["trace"]
         lines += ["", "Exit trace compiled in but not recording, against a `make TRACE=0` "
                   f"build (full-handler cycles of part 1; {len(t['svm']['on'])} rounds a "
-                  "backend, each booting both builds back to back; the ratio of each round's "
+                  "backend, each booting the three in turn; the ratio of each round's "
                   "pair, and of their full/floor ratios, which take out a slow emulator; "
                   "Bochs's cycles are instructions, so its ratio does not move with the "
-                  "host's load):", "",
-                  "| exit | backend | cycles, TRACE=1 stopped / TRACE=0 (medians) "
-                  "| ratio, median (min-max) | the same, each over its boot's floor |",
-                  "|---|---|---:|---:|---:|"]
+                  "host's load). The flight recorder (`trace [vm]`, the last exits) is on "
+                  "by default; `flight-recorder = off` in hv.cfg leaves one test per exit:",
+                  "", "| exit | backend | flight recorder | cycles, TRACE=1 / TRACE=0 "
+                  "(medians) | ratio, median (min-max) | the same, each over its boot's "
+                  "floor |", "|---|---|---|---:|---:|---:|"]
         for backend, label in (("svm", "SVM (QEMU TCG)"), ("vmx", "VMX (Bochs)")):
             runs = t[backend]
             for name in runs["on"][0]:
-                pairs = list(zip(runs["on"], runs["off"]))
-                raw = sorted(on[name][0] / off[name][0] for on, off in pairs)
-                norm = sorted((on[name][0] / on[name][1]) / (off[name][0] / off[name][1])
-                              for on, off in pairs)
-                med_on = statistics.median(on[name][0] for on, _ in pairs)
-                med_off = statistics.median(off[name][0] for _, off in pairs)
-                lines.append(f"| {name} | {label} | {med_on:.0f} / {med_off:.0f} | "
-                             f"**{statistics.median(raw):.3f}** ({raw[0]:.3f}-{raw[-1]:.3f}) | "
-                             f"{statistics.median(norm):.3f} ({norm[0]:.3f}-{norm[-1]:.3f}) |")
+                for mode, flight in (("on", "on"), ("quiet", "off")):
+                    pairs = list(zip(runs[mode], runs["off"]))
+                    raw = sorted(on[name][0] / off[name][0] for on, off in pairs)
+                    norm = sorted((on[name][0] / on[name][1]) / (off[name][0] / off[name][1])
+                                  for on, off in pairs)
+                    med_on = statistics.median(on[name][0] for on, _ in pairs)
+                    med_off = statistics.median(off[name][0] for _, off in pairs)
+                    lines.append(f"| {name} | {label} | {flight} | {med_on:.0f} / "
+                                 f"{med_off:.0f} | **{statistics.median(raw):.3f}** "
+                                 f"({raw[0]:.3f}-{raw[-1]:.3f}) | {statistics.median(norm):.3f} "
+                                 f"({norm[0]:.3f}-{norm[-1]:.3f}) |")
     return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@
 #include <core/hv_main.h>
 #include <core/page_alloc.h>
 #include <core/sched.h>
+#include <core/trace.h>
 #include <core/vm.h>
 #include <lib/printk.h>
 #include <x86/acpi.h>
@@ -57,6 +58,7 @@ static __attribute__((noreturn)) void hv_start(struct hv_bootinfo *bi)
 	vm_create_all(bi);
 	console_init();
 	hv_lock();
+	trace_flight_recorder(!(bi->flags & HV_BOOT_NO_FLIGHT_RECORDER));
 	smp_start_aps();
 	sched_loop(bi->flags & HV_BOOT_BATCH);
 }

@@ -20,6 +20,8 @@
 
 static struct trace_record ring[TRACE_RECORDS];
 static uint64_t next;    /* records written so far */
+static bool flight_on = true;
+bool trace_running = true;   /* the flight recorder or a recording: trace_exit has work */
 
 /* A recording: rings indexed by VM and vCPU id, so a VM stopped, destroyed
  * and started again keeps its rings and nothing points into a VM. */
@@ -34,6 +36,18 @@ static struct recording {
 	struct trace_ring *by_vcpu[MAX_VMS][MAX_VCPUS_PER_VM];
 	struct trace_ring rings[TRACE_RINGS_MAX];
 } rec;
+
+static void recording_set(bool on)
+{
+	rec.on = on;
+	trace_running = flight_on || rec.on;
+}
+
+void trace_flight_recorder(bool on)
+{
+	flight_on = on;
+	recording_set(rec.on);
+}
 
 #if CONFIG_TRACE
 static uint64_t exit_detail(const struct vcpu *v, const struct exit_info *e)
@@ -97,10 +111,12 @@ struct trace_rec *trace_exit(struct vcpu *v, const struct exit_info *e)
 	struct trace_ring *r;
 	struct trace_rec *t;
 
-	ring[next++ % TRACE_RECORDS] = (struct trace_record){
-		.tsc = tsc, .detail = exit_detail(v, e), .raw = (uint32_t)e->raw,
-		.reason = (uint8_t)e->reason, .vm = (uint8_t)v->vm->id, .vcpu = (uint8_t)v->id,
-	};
+	if (flight_on)
+		ring[next++ % TRACE_RECORDS] = (struct trace_record){
+			.tsc = tsc, .detail = exit_detail(v, e), .raw = (uint32_t)e->raw,
+			.reason = (uint8_t)e->reason, .vm = (uint8_t)v->vm->id,
+			.vcpu = (uint8_t)v->id,
+		};
 	if (!rec.on)        /* the common case: no call into the filter */
 		return NULL;
 	if (!(r = recording_ring(v, e->reason)))
@@ -130,6 +146,11 @@ void trace_print(unsigned count, int vm_id)
 
 	if (!CONFIG_TRACE) {
 		printk("error: built without the exit trace (TRACE=0)\n");
+		return;
+	}
+	if (!flight_on) {
+		printk("error: the flight recorder is off (flight-recorder = off in hv.cfg); "
+		       "`trace start` records\n");
 		return;
 	}
 	/* Walk back to find where the newest `count` matching records start. */
@@ -214,7 +235,7 @@ static void trace_start(int argc, char **argv)
 		printk(")\n");
 		return;
 	}
-	rec.on = false;
+	recording_set(false);
 	recording_free();
 	if (recording_alloc(f.vm)) {
 		recording_free();
@@ -223,7 +244,7 @@ static void trace_start(int argc, char **argv)
 	rec.filter = f;
 	rec.start_tsc = rdtsc();
 	rec.stop_tsc = 0;
-	rec.on = true;
+	recording_set(true);
 	printk("trace: recording %s%s%s, %u vCPUs, %lu records each\n",
 	       vm ? "vm " : "every VM", vm ? vm->name : "",
 	       f.reasons == ~0u ? "" : " (the reasons named)", rec.nr_rings,
@@ -236,7 +257,7 @@ static void trace_stop(void)
 		printk("error: no recording is running (`trace start`)\n");
 		return;
 	}
-	rec.on = false;
+	recording_set(false);
 	rec.stop_tsc = rdtsc();
 	printk("trace: stopped\n");
 }

@@ -76,6 +76,7 @@ struct hv_memmap {
 };
 
 #define HV_BOOT_BATCH  (1u << 0)  /* power off when every VM has stopped */
+#define HV_BOOT_NO_FLIGHT_RECORDER (1u << 1)  /* hv.cfg: flight-recorder = off */
 
 struct hv_bootinfo {
 	uint64_t magic;

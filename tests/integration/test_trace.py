@@ -117,3 +117,21 @@ def test_trace_recording(interactive_session, esp_dir, tmp_path):
         _, summary, tracks = dump_to_trace(s, tmp_path, "some")
         names = {e["name"] for e in tracks[(1, 0)] if e["ph"] == "X" and e["cat"] == "exit"}
         assert names == {"hlt", "hypercall"}, summary
+
+
+def test_flight_recorder_off(interactive_session, tmp_path):
+    """`flight-recorder = off` ([hypervisor] in hv.cfg): `trace [vm]` says so instead of
+    listing the last exits (the exit path then pays one test, make bench "trace"), and a
+    recording still records."""
+    with interactive_session("[hypervisor]\nflight-recorder = off\n" + CONFIG) as s:
+        s.expect(r"\[tick\] tick 2")
+        out = s.command("trace tick")
+        assert "error: the flight recorder is off (flight-recorder = off in hv.cfg)" in out, out
+        s.command("trace start tick hypercall")
+        s.expect(r"\[tick\] tick \d+")
+        s.expect(r"\[tick\] tick \d+")
+        s.command("trace stop")
+        _, summary, tracks = dump_to_trace(s, tmp_path, "quiet")
+        names = {e["name"] for e in tracks[(1, 0)] if e["ph"] == "X" and e["cat"] == "exit"}
+        assert names == {"hypercall"}, summary
+    # On by default, the same command lists the exits: test_console.py.

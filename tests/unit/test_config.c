@@ -193,6 +193,23 @@ static void test_one_of_three_broken(void)
 	CHECK_STR(c->vms[2].cmdline, "x");
 }
 
+/* flight-recorder: on by default, off by the key; a bad value keeps it on. */
+static void test_flight_recorder(void)
+{
+	const struct cfg *c;
+
+	c = parse("[vm a]\nmemory=2M\nkernel=k\n");
+	CHECK(!c->no_flight_recorder);
+	c = parse("[hypervisor]\nflight-recorder = off\nbatch = on\n[vm a]\nmemory=2M\nkernel=k\n");
+	CHECK(c->no_flight_recorder && c->batch && c->nr_errors == 0);
+	c = parse("[hypervisor]\nflight-recorder = yes\n[vm a]\nmemory=2M\nkernel=k\n");
+	CHECK(!c->no_flight_recorder && c->nr_errors == 0);
+	c = parse("[hypervisor]\nflight-recorder = sometimes\n[vm a]\nmemory=2M\nkernel=k\n");
+	CHECK(!c->no_flight_recorder && c->nr_errors == 1 && c->vms[0].valid);
+	CHECK_STR(c->errors[0], "hv.cfg:2: flight-recorder \"sometimes\": expected on or off (or "
+		  "yes/no, true/false, 1/0)");
+}
+
 static void test_batch(void)
 {
 	static const char *const on[] = { "on", "ON", "yes", "True", "1" };
@@ -222,7 +239,7 @@ static void test_batch(void)
 	CHECK_STR(c->errors[0], "hv.cfg:3: batch: set twice (first on line 2)");
 	CHECK(c->vms[0].valid);
 	c = parse("[hypervisor]\nfoo = 1\n[vm a]\nmemory=2M\nkernel=k\n");
-	CHECK_STR(c->errors[0], "hv.cfg:2: unknown key \"foo\" (expected batch)");
+	CHECK_STR(c->errors[0], "hv.cfg:2: unknown key \"foo\" (expected batch or flight-recorder)");
 	CHECK(c->vms[0].valid);
 	c = parse("[hypervisor]\nbatch=1\n[vm a]\nmemory=2M\nkernel=k\n[hypervisor]\nbatch=0\n");
 	CHECK(c->batch);
@@ -902,6 +919,7 @@ int main(void)
 	test_valid_multi_vm();
 	test_one_of_three_broken();
 	test_batch();
+	test_flight_recorder();
 	test_comments();
 	test_cmdline();
 	test_memory();

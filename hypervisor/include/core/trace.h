@@ -2,7 +2,8 @@
  * Exit trace: the flight recorder, a fixed-size ring of small records of
  * every VM's newest exits (`trace [vm]`), and recordings with a ring per
  * vCPU (`trace start|stop|dump`, core/trace_ring.h, docs/tracing.md).
- * Build with TRACE=0 (make TRACE=0) to compile both out of the exit path.
+ * Build with TRACE=0 (make TRACE=0) to compile both out of the exit path;
+ * with the flight recorder off and no recording, an exit pays one test.
  */
 #ifndef CORE_TRACE_H
 #define CORE_TRACE_H
@@ -31,7 +32,17 @@ _Static_assert(sizeof(struct trace_record) == 24, "trace records stay small");
 struct vcpu;
 struct trace_rec;
 
+/* The flight recorder on or off (hv.cfg's flight-recorder, on by default). */
+void trace_flight_recorder(bool on);
+/* Whether trace_exit has anything to do: the flight recorder is on or a
+ * recording runs. Read on every exit; false in a TRACE=0 build. */
+extern bool trace_running;
+
 #if CONFIG_TRACE
+static inline bool trace_active(void)
+{
+	return trace_running;
+}
 /* At the dispatcher: into the flight recorder, and into the vCPU's
  * recording ring if one is running for it (then the record, to be closed
  * by trace_exit_done after the handler, else NULL). */
