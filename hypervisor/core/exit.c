@@ -59,7 +59,9 @@ void exit_stop_vm(struct vcpu *v, const struct exit_info *e, const char *fmt, ..
 void exit_complete_insn(struct vcpu *v, unsigned len)
 {
 	vendor->skip_insn(v, len);
-	if (watch_step_done(v) || gdb_stub_step_done(v))   /* ours, not the guest's */
+	/* Ours, not the guest's: a step over an execute-watched instruction
+	 * (tested here first: every emulated instruction passes), or gdb's. */
+	if ((v->exec_step.on && watch_step_done(v)) || gdb_stub_step_done(v))
 		return;
 	if (vendor->get_rflags(v) & X86_RFLAGS_TF) {
 		debugreg_set_dr6(v, debugreg_get_dr6(v) | DR6_BS);
