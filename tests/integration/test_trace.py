@@ -67,6 +67,17 @@ def dump_to_trace(s, tmp_path, name):
     return out, res.stdout, check_trace_events(doc)
 
 
+def record_ticks(s, tmp_path, name, reasons):
+    """A recording of the tick VM's exits of `reasons` over two ticks: the names of the
+    exits in it, and kestrel-trace's summary."""
+    s.command(f"trace start tick {reasons}")
+    s.expect(r"\[tick\] tick \d+")
+    s.expect(r"\[tick\] tick \d+")
+    s.command("trace stop")
+    _, summary, tracks = dump_to_trace(s, tmp_path, name)
+    return {e["name"] for e in tracks[(1, 0)] if e["ph"] == "X" and e["cat"] == "exit"}, summary
+
+
 def test_trace_recording(interactive_session, esp_dir, tmp_path):
     lo, hi = text_range(esp_dir / "guests" / "minimal.elf")
     with interactive_session(CONFIG) as s:
@@ -110,12 +121,7 @@ def test_trace_recording(interactive_session, esp_dir, tmp_path):
             assert (tmp_path / "all" / f"{png}.png").read_bytes()[:8] == PNG_MAGIC
 
         # Only the reasons named: no port I/O in a recording of HLTs and hypercalls.
-        s.command("trace start tick hlt hypercall")
-        s.expect(r"\[tick\] tick \d+")
-        s.expect(r"\[tick\] tick \d+")
-        s.command("trace stop")
-        _, summary, tracks = dump_to_trace(s, tmp_path, "some")
-        names = {e["name"] for e in tracks[(1, 0)] if e["ph"] == "X" and e["cat"] == "exit"}
+        names, summary = record_ticks(s, tmp_path, "some", "hlt hypercall")
         assert names == {"hlt", "hypercall"}, summary
 
 
@@ -127,11 +133,6 @@ def test_flight_recorder_off(interactive_session, tmp_path):
         s.expect(r"\[tick\] tick 2")
         out = s.command("trace tick")
         assert "error: the flight recorder is off (flight-recorder = off in hv.cfg)" in out, out
-        s.command("trace start tick hypercall")
-        s.expect(r"\[tick\] tick \d+")
-        s.expect(r"\[tick\] tick \d+")
-        s.command("trace stop")
-        _, summary, tracks = dump_to_trace(s, tmp_path, "quiet")
-        names = {e["name"] for e in tracks[(1, 0)] if e["ph"] == "X" and e["cat"] == "exit"}
+        names, summary = record_ticks(s, tmp_path, "quiet", "hypercall")
         assert names == {"hypercall"}, summary
     # On by default, the same command lists the exits: test_console.py.
