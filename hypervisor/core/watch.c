@@ -204,14 +204,14 @@ static uint64_t shadowed_rip(struct vcpu *v)
  * shadow's promise. (Under QEMU the step ends after the shadowed
  * instruction: a version that always stepped one more hung there.)
  */
-static void step_over(struct vcpu *v, uint64_t page)
+static void step_over(struct vcpu *v, uint64_t page, uint64_t la)
 {
 	struct exec_step *x = &v->exec_step;
 
-	if (x->on && x->pages[0] != page)          /* crossing into a second page */
+	if (x->on)                                 /* crossing into a second page */
 		x->pages[1] = page;
 	else
-		*x = (struct exec_step){ .on = true, .pages = { page, page },
+		*x = (struct exec_step){ .on = true, .pages = { page, page }, .la = la,
 					 .shadow_rip = shadowed_rip(v) };
 	if (watch_page_refresh(v->vm, page))
 		printk("watch: no memory to give vm %u page 0x%lx its execute right back\n",
@@ -264,11 +264,18 @@ void watch_steps_drop(struct vm *vm)
 static bool watch_fetch(struct vcpu *v, struct watch_set *s, uint64_t page)
 {
 	struct guest_sregs sr;
-	uint64_t gpa;
+	uint64_t gpa, la;
 	unsigned hits = 0;
 
 	vendor->read_sregs(v, &sr);
-	if (!guest_linear_to_phys(v, &sr, guest_code_linear(&sr), &gpa))
+	la = guest_code_linear(&sr);
+	if (v->exec_step.on && v->exec_step.la == la) {
+		step_over(v, page, la);      /* the instruction crosses into this page too */
+		return true;
+	}
+	if (v->exec_step.on)                 /* a step whose end went unseen */
+		step_over_end(v);
+	if (!guest_linear_to_phys(v, &sr, la, &gpa))
 		hits = watch_set_hits(s, gpa, 1, WATCH_EXEC);
 	for (unsigned i = 0; i < WATCH_MAX; i++) {
 		if (hits & 1u << i && s->w[i].owner == WATCH_GDB && !gdb_stub_stepping(v) &&
@@ -280,7 +287,7 @@ static bool watch_fetch(struct vcpu *v, struct watch_set *s, uint64_t page)
 	for (unsigned i = 0; i < WATCH_MAX; i++)
 		if (hits & 1u << i)
 			watch_log(v, &s->w[i], gpa, 0, 0, WATCH_EXEC);
-	step_over(v, page);
+	step_over(v, page, la);
 	return true;
 }
 

@@ -51,13 +51,14 @@ struct vcpu {
 	unsigned id;
 	enum vcpu_state state;
 	bool debug_hold;              /* gdb keeps it stopped while its VM runs (vCont) */
-	/* Running one instruction of an execute-watched page with the right back
-	 * (core/watch.c): pages[1] when it crosses into a second such page (else
-	 * the same as pages[0]); shadow_rip: the instruction in the shadow of the
-	 * one stepped (STI, MOV SS, POP SS), stepped too. */
+	/* Running one instruction (at linear address la) of an execute-watched
+	 * page with the right back (core/watch.c): pages[1] when it crosses into
+	 * a second such page (else the same as pages[0]); shadow_rip: the
+	 * instruction in the shadow of the one stepped (STI, MOV SS, POP SS),
+	 * stepped too. */
 	struct exec_step {
 		bool on;
-		uint64_t pages[2], shadow_rip;
+		uint64_t pages[2], la, shadow_rip;
 	} exec_step;
 	unsigned home;                /* the physical CPU it runs on (core/cpus.c) */
 	struct pcpu *runner;          /* the CPU in its guest or handling its exit, or NULL */
