@@ -75,9 +75,9 @@ void trap_init(void);
 void trap_dispatch(struct trap_frame *f);
 void trap_fault_reset(void);
 int trap_fault_vector(void);
-/* trap.c: called for an NMI (vector 2), with the RIP it interrupted, when
- * set; else an NMI is fatal. */
-extern void (*volatile trap_nmi_hook)(uint64_t rip);
+/* trap.c: called for an NMI (vector 2), with its frame (the hook may move
+ * the RIP it returns to), when set; else an NMI is fatal. */
+extern void (*volatile trap_nmi_hook)(struct trap_frame *f);
 const char *trap_exception_name(int vector);
 /* apic.c: the APIC timer interrupt (counts it and sends the EOI). */
 void apic_interrupt(void);

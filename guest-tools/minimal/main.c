@@ -218,9 +218,9 @@ static void reset_now(void)
 	hv_poweroff(1);
 }
 
-static void reset_with_nmi_latched(uint64_t rip)
+static void reset_with_nmi_latched(struct trap_frame *f)
 {
-	(void)rip;
+	(void)f;
 	apic_nmi_to_self();
 	kprintf("reboot: resetting from the NMI handler, another NMI latched\n");
 	reset_now();

@@ -381,8 +381,12 @@ bool smp_all_online(void)
  * nmi-after-sti). vCPU 1 loops STI; NOP; CLI while vCPU 0 sends it NMIs
  * one at a time; none may interrupt it at the NOP. Under QEMU's TCG most
  * of vCPU 1's exits land on that NOP, as TCG looks for interrupts where
- * STI ends its block.
+ * STI ends its block. Then STI; JMP to itself, which comes back to the
+ * shadowed RIP forever: each NMI must still be taken (the handler moves
+ * the return past the loop).
  */
+#define STI_JMP_NMIS 20
+
 static volatile uint32_t sti_loop_on, sti_nmis, sti_nmis_in_shadow;
 
 static void __attribute__((noinline)) sti_nop_cli(void)
@@ -390,34 +394,42 @@ static void __attribute__((noinline)) sti_nop_cli(void)
 	asm volatile("sti\n.globl sti_shadow\nsti_shadow: nop\ncli" ::: "memory");
 }
 
-static void count_sti_nmi(uint64_t rip)
+static void __attribute__((noinline)) sti_jmp_self(void)
 {
-	extern const char sti_shadow[];
+	asm volatile("sti\n.globl sti_self\nsti_self: jmp sti_self\n"
+		     ".globl sti_self_out\nsti_self_out: cli" ::: "memory");
+}
 
-	if (rip == (uintptr_t)sti_shadow)
+static void count_sti_nmi(struct trap_frame *f)
+{
+	extern const char sti_shadow[], sti_self[], sti_self_out[];
+
+	if (f->rip == (uintptr_t)sti_shadow)
 		sti_nmis_in_shadow++;
+	if (f->rip == (uintptr_t)sti_self)
+		f->rip = (uintptr_t)sti_self_out;
 	sti_nmis++;
 }
 
 void __attribute__((noreturn)) smp_idle(unsigned vcpu)
 {
+	uint32_t mode;
+
 	for (;;) {
 		asm volatile("cli; hlt" ::: "memory");
-		while (vcpu == 1 && __atomic_load_n(&sti_loop_on, __ATOMIC_ACQUIRE))
-			sti_nop_cli();
+		while (vcpu == 1 && (mode = __atomic_load_n(&sti_loop_on, __ATOMIC_ACQUIRE)))
+			mode == 1 ? sti_nop_cli() : sti_jmp_self();
 	}
 }
 
-/* Runs after smp (vCPU 1 checked in) and before the x2APIC checks. */
-static enum check_result check_nmi_sti_shadow(void)
+/* NMIs to vCPU 1 one at a time while it loops in `mode`: how many it took
+ * before one was not taken within the limit. */
+static uint32_t sti_nmis_taken(uint32_t mode, uint32_t count)
 {
 	uint32_t sent;
 
-	if (boot_info.si.nr_vcpus < 2 || smp_checked_in < 1)
-		return check_skip("no vCPU 1");
-	trap_nmi_hook = count_sti_nmi;
-	__atomic_store_n(&sti_loop_on, 1, __ATOMIC_RELEASE);
-	for (sent = 0; sent < STI_NMIS; sent++) {
+	__atomic_store_n(&sti_loop_on, mode, __ATOMIC_RELEASE);
+	for (sent = 0; sent < count; sent++) {
 		uint32_t before = sti_nmis;
 		uint64_t limit = rdtsc() + tsc_ticks_ms(TIMER_LIMIT_MS);
 
@@ -428,11 +440,25 @@ static enum check_result check_nmi_sti_shadow(void)
 			break;
 	}
 	__atomic_store_n(&sti_loop_on, 0, __ATOMIC_RELEASE);
-	if (sent < STI_NMIS)
+	return sent;
+}
+
+/* Runs after smp (vCPU 1 checked in) and before the x2APIC checks. */
+static enum check_result check_nmi_sti_shadow(void)
+{
+	uint32_t sent;
+
+	if (boot_info.si.nr_vcpus < 2 || smp_checked_in < 1)
+		return check_skip("no vCPU 1");
+	trap_nmi_hook = count_sti_nmi;
+	if ((sent = sti_nmis_taken(1, STI_NMIS)) < STI_NMIS)
 		return check_fail("NMI %u of %u never taken", sent + 1, STI_NMIS);
 	if (sti_nmis_in_shadow)
 		return check_fail("%u of %u NMIs taken inside STI's shadow", sti_nmis_in_shadow,
 				  STI_NMIS);
+	if ((sent = sti_nmis_taken(2, STI_JMP_NMIS)) < STI_JMP_NMIS)
+		return check_fail("NMI %u of %u to STI; JMP to itself never taken", sent + 1,
+				  STI_JMP_NMIS);
 	return CHECK_PASS;
 }
 

@@ -39,7 +39,7 @@ static volatile int fatal_entered;
 static volatile bool db_expected;
 static volatile uint32_t db_count;
 static volatile uint64_t db_dr6;
-void (*volatile trap_nmi_hook)(uint64_t rip);
+void (*volatile trap_nmi_hook)(struct trap_frame *f);
 
 void trap_db_expect(bool on)
 {
@@ -168,7 +168,7 @@ void trap_dispatch(struct trap_frame *f)
 		return;
 	}
 	if (f->vector == 2 && trap_nmi_hook) {
-		trap_nmi_hook(f->rip);
+		trap_nmi_hook(f);
 		return;
 	}
 	if (f->vector == 1 && db_expected) {

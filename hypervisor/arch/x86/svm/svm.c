@@ -36,6 +36,7 @@ struct svm_vcpu {
 	bool iret_seen;            /* the IRET exited at iret_rip; runs next */
 	bool nmi_singlestep;       /* TF set by us to exit right after it */
 	bool nmi_tf_ours;          /* ...over a shadow: TF to be taken back */
+	bool nmi_shadow_stepped;   /* that step is done: the shadow is over */
 	uint64_t iret_rip;
 	/* A debugger's single step (GUEST_DEBUG_STEP) and whether its TF is
 	 * ours alone, to be taken away afterwards. */
@@ -191,6 +192,7 @@ static void svm_init_events(struct vcpu *v)
 	s->vmcb->control.intercept_misc1 &= ~INTERCEPT1_IRET;
 	s->irq_in_flight = false;
 	s->nmi_masked = s->iret_seen = s->nmi_singlestep = s->nmi_tf_ours = false;
+	s->nmi_shadow_stepped = false;
 }
 
 static void svm_vcpu_reset(struct vcpu *v)
@@ -417,6 +419,7 @@ static void svm_nmi_step_done(struct svm_vcpu *s, struct vmcb *vmcb)
 {
 	if (s->nmi_tf_ours)
 		vmcb->save.rflags &= ~X86_RFLAGS_TF;
+	s->nmi_shadow_stepped = s->nmi_tf_ours;
 	s->nmi_singlestep = s->nmi_tf_ours = false;
 }
 
@@ -432,7 +435,8 @@ static bool svm_may_step(const struct svm_vcpu *s, const struct vmcb *vmcb)
  * VMCB when an interrupt exit lands right after STI (where TCG looks for
  * interrupts), so an STI byte just before RIP, with IF now set, counts as
  * one too. A wrong guess (0xfb ending another instruction) only delays the
- * NMI by the one instruction stepped.
+ * NMI by the one instruction stepped. Once that step is done the shadow is
+ * over whatever the byte says (`sti; jmp .` comes back to the same RIP).
  */
 static bool svm_in_shadow(struct vcpu *v, const struct vmcb *vmcb)
 {
@@ -456,9 +460,10 @@ static void svm_nmi_before_entry(struct vcpu *v, struct svm_vcpu *s, struct vmcb
 		return;
 	if (s->nmi_masked)
 		vcpu_nmi_blocked(v);
-	if (!s->nmi_masked && !svm_in_shadow(v, vmcb)) {
+	if (!s->nmi_masked && (s->nmi_shadow_stepped || !svm_in_shadow(v, vmcb))) {
 		if (s->nmi_singlestep)   /* the stepped instruction was emulated */
 			svm_nmi_step_done(s, vmcb);
+		s->nmi_shadow_stepped = false;
 		vmcb->control.event_inj = X86_EXC_NMI | EVENT_TYPE_NMI | EVENT_VALID;
 		v->nmi_pending--;
 		s->nmi_masked = true;
