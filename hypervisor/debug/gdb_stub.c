@@ -26,7 +26,6 @@
 #include <lib/printk.h>
 #include <lib/string.h>
 #include <x86/guest_mem.h>
-#include <x86/paging.h>
 #include <x86/processor.h>
 #include <x86/serial.h>
 #include <x86/vendor.h>
@@ -177,7 +176,7 @@ static void bp_hide(uint64_t addr, uint8_t *buf, size_t len)
 			buf[stub.bps[i].addr - addr] = stub.bps[i].orig;
 }
 
-/* -------------------------------------------------- hardware breakpoints */
+/* ------------------------------------------- steps over watched pages */
 
 /* Steps over an execute-watched instruction not run yet are dropped when
  * the VM stops for gdb or gdb goes (the stub runs between exits, so none
