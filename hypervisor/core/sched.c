@@ -288,23 +288,30 @@ static void switch_to(struct vcpu *v)
  * IPI and spins until the target answers (kvm-unit-tests' on_cpu, Linux's
  * smp_call_function, an AP started by SIPI) spun to the end of its slice
  * before the target ran: one slice per round trip (vmexit.flat's `ipi` cost
- * 424 times bare QEMU). The sender lends the target the CPU for at most
- * SCHED_HANDOFF_US (or until it halts), then carries on. The loan comes out
- * of the sender's slice, whose end does not move: vCPUs of one VM passing
- * IPIs back and forth take no time from other VMs. A vCPU spinning with
- * PAUSE lends it the same way to the next of its VM that can run.
+ * 424 times bare QEMU). The sender lends the target the CPU until it has
+ * handled the IPI (its EOI, or the IRET ending an NMI) and SCHED_HANDOFF_US
+ * more to answer, or until it halts, then carries on. A target that takes
+ * SCHED_HANDOFF_MAX_US to handle it gives the CPU back then: a fixed loan
+ * could end inside the handler on a slow (emulated) CPU, and the sender
+ * then spun out its slice anyway (kvm-unit-tests' NMI round trips,
+ * test_sti_nmi, took a slice each under QEMU's TCG). The loan comes out of
+ * the sender's slice, whose end does not move: vCPUs of one VM passing IPIs
+ * back and forth take no time from other VMs. A vCPU spinning with PAUSE
+ * lends the next of its VM that can run SCHED_HANDOFF_US the same way.
  */
-static void lend_cpu(const struct vcpu *from, struct vcpu *to)
+static void lend_cpu(const struct vcpu *from, struct vcpu *to, bool ipi)
 {
 	struct pcpu *c = this_cpu();
 
-	if (from == c->current && to != from && to->vm == from->vm && homed_here(to))
+	if (from == c->current && to != from && to->vm == from->vm && homed_here(to)) {
 		c->handoff = to;
+		c->handoff_ipi = ipi;
+	}
 }
 
 void sched_ipi_sent(const struct vcpu *from, struct vcpu *to)
 {
-	lend_cpu(from, to);
+	lend_cpu(from, to, true);
 }
 
 void sched_pause_spin(const struct vcpu *v)
@@ -315,46 +322,62 @@ void sched_pause_spin(const struct vcpu *v)
 		struct vcpu *t = vm->vcpus[(v->id + i) % vm->nr_vcpus];
 
 		if (vcpu_can_run(t)) {
-			lend_cpu(v, t);
+			lend_cpu(v, t, false);
 			return;
 		}
 	}
 }
 
+void sched_irq_done(const struct vcpu *v)
+{
+	struct pcpu *c = this_cpu();
+
+	if (c->lent == v && c->loan_waits) {
+		c->loan_waits = false;
+		c->loan_end = rdtsc() + SCHED_HANDOFF_US * tsc_khz() / 1000;
+	}
+}
+
 /* Who runs next within the slice of `owner`: the target of a hand-off,
  * `owner` again once the loan is over or the target cannot run. */
-static struct vcpu *slice_next(struct vcpu *owner, struct vcpu *cur, uint64_t now,
-			       uint64_t *loan_end)
+static struct vcpu *slice_next(struct vcpu *owner, struct vcpu *cur, uint64_t now)
 {
-	struct vcpu *to = this_cpu()->handoff;
+	struct pcpu *c = this_cpu();
+	struct vcpu *to = c->handoff;
 
-	this_cpu()->handoff = NULL;
+	c->handoff = NULL;
 	if (to && to != cur && vcpu_can_run(to)) {
-		*loan_end = now + SCHED_HANDOFF_US * tsc_khz() / 1000;
+		c->lent = to == owner ? NULL : to;
+		c->loan_waits = c->handoff_ipi;
+		c->loan_end = now + (c->handoff_ipi ? SCHED_HANDOFF_MAX_US : SCHED_HANDOFF_US) *
+				    tsc_khz() / 1000;
 		return to;
 	}
-	if (cur != owner && (!vcpu_can_run(cur) || now >= *loan_end))
+	if (cur != owner && (!vcpu_can_run(cur) || now >= c->loan_end)) {
+		c->lent = NULL;
 		return owner;
+	}
 	return cur;
 }
 
 static void run_slice(struct vcpu *v)
 {
 	struct pcpu *c = this_cpu();
-	uint64_t now = rdtsc(), slice_end = now + ms_to_tsc(SCHED_SLICE_MS), loan_end = 0;
+	uint64_t now = rdtsc(), slice_end = now + ms_to_tsc(SCHED_SLICE_MS);
 	uint64_t poll = now + ms_to_tsc(SCHED_HOUSEKEEPING_MS), seen = c->timer_ticks;
 	struct vcpu *cur = v;
 	struct exit_info e;
 
 	c->handoff = NULL;
+	c->lent = NULL;
 	while ((now = rdtsc()) < slice_end) {
-		struct vcpu *next = slice_next(v, cur, now, &loan_end);
+		struct vcpu *next = slice_next(v, cur, now);
 
 		if (!vcpu_can_run(next) || !homed_here(next))
 			break;
 		/* Every time: another CPU may have claimed it meanwhile. */
 		switch_to(cur = next);
-		arm_host_timer(earlier(cur == v ? slice_end : loan_end, poll));
+		arm_host_timer(earlier(cur == v ? slice_end : c->loan_end, poll));
 		cur->runner = c;
 		now = rdtsc();
 		vendor->run(cur, &e);
@@ -370,6 +393,7 @@ static void run_slice(struct vcpu *v)
 			housekeeping();
 		}
 	}
+	c->lent = NULL;
 	restart_requested(v->vm);
 }
 

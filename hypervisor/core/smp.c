@@ -1,5 +1,6 @@
 /* INIT, SIPI and NMI delivery to vCPUs (see include/core/smp.h). */
 #include <core/cpus.h>
+#include <core/sched.h>
 #include <core/smp.h>
 #include <core/tsc.h>
 #include <core/vm.h>
@@ -82,4 +83,10 @@ void vcpu_nmi_blocked(struct vcpu *v)
 {
 	if (v->nmi_pending > 1)
 		v->nmi_pending = 1;
+}
+
+/* An NMI IPI's sender may be waiting for the answer (core/sched.c). */
+void vcpu_nmi_done(struct vcpu *v)
+{
+	sched_irq_done(v);
 }

@@ -172,6 +172,10 @@ static void lapic_act(struct vcpu *v, const struct vlapic_action *act)
 	switch (act->kind) {
 	case VLAPIC_ACT_EOI_LEVEL:
 		ioapic_eoi(v->vm, act->vector);
+		sched_irq_done(v);
+		break;
+	case VLAPIC_ACT_EOI:
+		sched_irq_done(v);
 		break;
 	case VLAPIC_ACT_IPI:
 		send_ipi(v, act->icr);

@@ -329,10 +329,13 @@ static void timer_init_write(struct vlapic *a, uint32_t val, uint64_t now)
 
 static void eoi_write(struct vlapic *a, struct vlapic_action *act)
 {
-	int vector = vlapic_eoi(a);
+	int retired = vlapic_highest(a->isr);
+	int level = vlapic_eoi(a);
 
-	if (vector >= 0)
-		*act = (struct vlapic_action){ .kind = VLAPIC_ACT_EOI_LEVEL, .vector = (uint8_t)vector };
+	if (level >= 0)
+		*act = (struct vlapic_action){ .kind = VLAPIC_ACT_EOI_LEVEL, .vector = (uint8_t)level };
+	else if (retired >= 0)
+		*act = (struct vlapic_action){ .kind = VLAPIC_ACT_EOI, .vector = (uint8_t)retired };
 }
 
 static void self_ipi_write(struct vlapic *a, uint32_t val, struct vlapic_action *act)

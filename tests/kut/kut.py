@@ -37,14 +37,15 @@ serial lines and its stop line:
 
 A boot in which the hypervisor crashes is cut short at once; if several tests were still
 running, each of them is booted again alone, so only the culprit gets `crash`. Tests
-expected to crash boot alone from the start, tests expected to time out boot together.
+expected to crash boot alone from the start, tests expected to time out boot together,
+tests flagged long-<backend> (minutes of that backend) boot alone with their own budget.
 
 The boots go through tests/integration/harness.py (runner arguments, backends and their
 timeout scales: Bochs gets 3x), so `svm` runs QEMU TCG and `vmx` Bochs. Environment:
 KUT_MEMORY (MiB per VM, default 128), KUT_TIMEOUT (seconds per boot on QEMU, default
 60, plus KUT_TIMEOUT_PER_TEST, default 30, per VM in it; scaled for Bochs),
 KUT_HANG_TIMEOUT and KUT_HANG_TIMEOUT_PER_TEST (60 and 10: the same for a boot of tests
-that may time out), KUT_MAX_VMS (VMs per boot, default 8), KUT_ESP (the ESP built here,
+that may time out), KUT_LONG_TIMEOUT (400: a long test's boot), KUT_MAX_VMS (VMs per boot, default 8), KUT_ESP (the ESP built here,
 default build/kut-esp), KESTREL_ESP (the ESP whose EFI/ is copied, default build/esp),
 KUT_HOST_SMP (host CPUs of the emulated machine, default 1: the verdicts in
 expectations.txt are for one; with 2, xapic and x2apic finish on SVM).
@@ -78,7 +79,9 @@ BACKENDS = tuple(harness.BACKENDS)                 # ("svm", "vmx")
 VERDICTS = ("pass", "fail", "skip", "error", "timeout", "crash")
 # Flags: left out of the default (CI) run on both backends / on one; for tests that
 # hang until the boot's timeout, or cost minutes on Bochs for little information.
-FLAGS = ("slow", *(f"slow-{b}" for b in BACKENDS))
+# long-<backend>: finishes, but needs minutes of that backend: booted alone with
+# LONG_TIMEOUT, so it neither runs out a group's budget nor slows the group's tests.
+FLAGS = ("slow", *(f"slow-{b}" for b in BACKENDS), *(f"long-{b}" for b in BACKENDS))
 MAX_VMS = int(os.environ.get("KUT_MAX_VMS", "8"))  # Kestrel: "too many VMs (at most 8)"
 # QEMU's default, which kvm-unit-tests assumes: at 64M smap/pku/pks cannot reserve their
 # 32 MiB at 32 MiB, sieve cannot malloc 100 MB, apic's sti_loop touches pages up to
@@ -94,6 +97,8 @@ TIMEOUT_PER_TEST = float(os.environ.get("KUT_TIMEOUT_PER_TEST", "30"))
 # 40 s of QEMU time (sieve excepted), so waiting longer only costs time.
 HANG_TIMEOUT = float(os.environ.get("KUT_HANG_TIMEOUT", "60"))
 HANG_TIMEOUT_PER_TEST = float(os.environ.get("KUT_HANG_TIMEOUT_PER_TEST", "10"))
+# A test flagged long-<backend>, booted alone (apic.flat on one host CPU: 141 s of QEMU).
+LONG_TIMEOUT = float(os.environ.get("KUT_LONG_TIMEOUT", "400"))
 HOST_MEMORY = "2G"                                 # the emulated machine's RAM
 SKIP_STATUS = 77 >> 1                              # report_summary() when all skipped
 VM_NAME_MAX = 31
@@ -179,8 +184,9 @@ HEADER = """\
 # verdicts: pass fail skip error timeout crash (tests/kut/kut.py says what each means);
 # a/b/c: any of these (a race decides). Flags slow, slow-svm, slow-vmx: left out of the
 # default run on both backends / on one (they hang until the boot's timeout, or cost
-# minutes on Bochs); `make kut-test KUT_SLOW=1` runs them too. Every non-pass needs a
-# reason. `make kut-record` rewrites the verdicts (keeps the reasons and flags).
+# minutes on Bochs); `make kut-test KUT_SLOW=1` runs them too. long-svm, long-vmx: the
+# test needs minutes of that backend and boots alone. Every non-pass needs a reason.
+# `make kut-record` rewrites the verdicts (keeps the reasons and flags).
 """
 
 
@@ -197,6 +203,9 @@ class Expectation:
 
     def slow_on(self, backend):
         return "slow" in self.flags or f"slow-{backend}" in self.flags
+
+    def long_on(self, backend):
+        return f"long-{backend}" in self.flags
 
 
 def load_expectations(path=EXPECTATIONS):
@@ -498,20 +507,23 @@ class Boot:
 # ------------------------------------------------------------------ a whole suite
 
 def plan(tests, backend, expectations):
-    """[(group, may_hang)]: groups of at most MAX_VMS tests, expected crashes alone, tests
-    that may time out together (may_hang: they get the shorter HANG_TIMEOUT), the rest
-    in file order. A backend never recorded takes the other's
-    verdicts as a hint."""
-    crash, hang, rest = [], [], []
+    """[(group, timeout)]: groups of at most MAX_VMS tests, expected crashes alone, tests
+    flagged long-<backend> alone (LONG_TIMEOUT), tests that may time out together
+    (HANG_TIMEOUT and HANG_TIMEOUT_PER_TEST), the rest in file order (timeout None: the
+    Boot's default). A backend never recorded takes the other's verdicts as a hint."""
+    crash, long, hang, rest = [], [], [], []
     for t in tests:
         e = expectations.get(t.name)
         want = set(e.allowed(backend)) if e else {"?"}
         if e and want == {"?"}:
             want = {v for b in BACKENDS for v in e.allowed(b)} - {"?"} or {"?"}
-        (crash if want == {"crash"} else hang if "timeout" in want else rest).append(t)
-    chunks = [(rest[i:i + MAX_VMS], False) for i in range(0, len(rest), MAX_VMS)]
-    chunks += [(hang[i:i + MAX_VMS], True) for i in range(0, len(hang), MAX_VMS)]
-    chunks += [([t], False) for t in crash]
+        (crash if want == {"crash"} else long if e and e.long_on(backend) else
+         hang if "timeout" in want else rest).append(t)
+    chunks = [(rest[i:i + MAX_VMS], None) for i in range(0, len(rest), MAX_VMS)]
+    chunks += [(hang[i:i + MAX_VMS], HANG_TIMEOUT + HANG_TIMEOUT_PER_TEST * len(hang[i:i + MAX_VMS]))
+               for i in range(0, len(hang), MAX_VMS)]
+    chunks += [([t], LONG_TIMEOUT) for t in long]
+    chunks += [([t], None) for t in crash]
     return chunks
 
 
@@ -535,9 +547,8 @@ def run_suite(backend, names=None, *, expectations=None, workdir=None, esp=None,
     todo = [tests[n] for n in names if n not in results]
     counter = [0]
 
-    def boot(group, may_hang=False):
+    def boot(group, timeout=None):
         counter[0] += 1
-        timeout = HANG_TIMEOUT + HANG_TIMEOUT_PER_TEST * len(group) if may_hang else None
         b = Boot(backend, group, esp, workdir / f"boot-{counter[0]:02d}", timeout).run()
         vs = b.verdicts()
         ready = f", VMs from {b.ready_at:.0f} s" if b.ready_at is not None else ""
@@ -547,8 +558,8 @@ def run_suite(backend, names=None, *, expectations=None, workdir=None, esp=None,
         return b, vs
 
     start = time.monotonic()
-    for group, may_hang in plan(todo, backend, expectations):
-        b, vs = boot(group, may_hang)
+    for group, timeout in plan(todo, backend, expectations):
+        b, vs = boot(group, timeout)
         suspects = [t for t in group if vs[t.name].verdict == "crash"]
         if b.crashed and len(suspects) > 1:
             log(f"kut[{backend}] hypervisor crash with {len(suspects)} tests running: "

@@ -64,15 +64,19 @@ def test_config_passes_the_kernel_name_first():
 
 
 def test_plan_groups():
-    tests = [T(f"t{i}") for i in range(10)] + [T("hang"), T("boom")]
+    tests = [T(f"t{i}") for i in range(10)] + [T("hang"), T("long"), T("boom")]
     e = {"hang": kut.Expectation("hang", {"svm": "fail/timeout", "vmx": "?"}),
+         "long": kut.Expectation("long", {"svm": "fail", "vmx": "?"}, ["long-svm"]),
          "boom": kut.Expectation("boom", {"svm": "crash", "vmx": "?"})}
+    hang_budget = kut.HANG_TIMEOUT + kut.HANG_TIMEOUT_PER_TEST
     groups = kut.plan(tests, "svm", e)
     assert [([t.name for t in g], h) for g, h in groups] == [
-        ([f"t{i}" for i in range(8)], False), (["t8", "t9"], False), (["hang"], True),
-        (["boom"], False)]
-    # A backend never recorded follows the other backend's verdicts.
-    assert [h for _, h in kut.plan(tests, "vmx", e)] == [False, False, True, False]
+        ([f"t{i}" for i in range(8)], None), (["t8", "t9"], None), (["hang"], hang_budget),
+        (["long"], kut.LONG_TIMEOUT), (["boom"], None)]
+    # A backend never recorded follows the other backend's verdicts, not its flags.
+    assert [([t.name for t in g], h) for g, h in kut.plan(tests, "vmx", e)] == [
+        ([f"t{i}" for i in range(8)], None), (["t8", "t9", "long"], None),
+        (["hang"], hang_budget), (["boom"], None)]
 
 
 def test_expectations_round_trip(tmp_path):

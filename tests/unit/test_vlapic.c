@@ -248,7 +248,8 @@ static void test_eoi_order(void)
 	vlapic_accept(&a, 0x31, false);
 	CHECK_EQ(vlapic_pending(&a), -1);                 /* below the 0x50 in service */
 	wr(&a, VLAPIC_REG_EOI, 0);                        /* retires the highest: 0x50 */
-	CHECK_EQ(act.kind, VLAPIC_ACT_NONE);              /* edge: nobody to tell */
+	CHECK_EQ(act.kind, VLAPIC_ACT_EOI);               /* edge: only the scheduler cares */
+	CHECK_EQ(act.vector, 0x50);
 	CHECK(!reg_bit(&a, VLAPIC_REG_ISR, 0x50));
 	CHECK(reg_bit(&a, VLAPIC_REG_ISR, 0x30));
 	CHECK_EQ(vlapic_pending(&a), -1);                 /* 0x31 still below 0x30's class */
@@ -270,7 +271,8 @@ static void test_level_eoi(void)
 	vlapic_accept(&a, 0x70, false);
 	vlapic_ack(&a, 0x70);
 	wr(&a, VLAPIC_REG_EOI, 0);                        /* 0x70, edge */
-	CHECK_EQ(act.kind, VLAPIC_ACT_NONE);
+	CHECK_EQ(act.kind, VLAPIC_ACT_EOI);
+	CHECK_EQ(act.vector, 0x70);
 	wr(&a, VLAPIC_REG_EOI, 0);                        /* 0x61, level */
 	CHECK_EQ(act.kind, VLAPIC_ACT_EOI_LEVEL);
 	CHECK_EQ(act.vector, 0x61);

@@ -8,6 +8,7 @@
 #define SCHED_SLICE_MS        10   /* a vCPU's turn */
 #define SCHED_HOUSEKEEPING_MS 10   /* console input is read at least this often */
 #define SCHED_HANDOFF_US      200  /* an IPI's target runs this long in the sender's slice */
+#define SCHED_HANDOFF_MAX_US  2000 /* ... after handling the IPI, unless it takes this long */
 #define SCHED_BALANCE_MS      100  /* the boot CPU evens out the CPUs' loads this often */
 
 struct vcpu;
@@ -18,6 +19,9 @@ void sched_ipi_sent(const struct vcpu *from, struct vcpu *to);
 /* `v` spins with PAUSE: lend the next vCPU of its VM that can run the rest of
  * the slice for a while, as for an IPI. */
 void sched_pause_spin(const struct vcpu *v);
+/* `v` is done with an interrupt (EOI, or the IRET ending an NMI): if it runs
+ * on an IPI's loan, the loan ends SCHED_HANDOFF_US from now. */
+void sched_irq_done(const struct vcpu *v);
 
 /* Never returns. In batch mode the machine powers off once every VM has
  * stopped. */

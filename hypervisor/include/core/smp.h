@@ -27,5 +27,7 @@ void vcpu_nmi(struct vcpu *v);
 /* The backend found v's NMI handler still running: of the NMIs that came
  * meanwhile, one stays latched (SDM 3, 6.7.1). */
 void vcpu_nmi_blocked(struct vcpu *v);
+/* v's NMI handler ends (the backend saw its IRET). */
+void vcpu_nmi_done(struct vcpu *v);
 
 #endif

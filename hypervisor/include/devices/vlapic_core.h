@@ -125,7 +125,8 @@ _Static_assert(sizeof(((struct vlapic *)0)->irr) * 8 == 256, "IRR holds a bit pe
 /* What a register write leaves to the glue. */
 enum vlapic_action_kind {
 	VLAPIC_ACT_NONE,
-	VLAPIC_ACT_EOI_LEVEL,       /* EOI of a level-triggered vector: tell the IOAPIC */
+	VLAPIC_ACT_EOI,             /* EOI of an edge-triggered vector */
+	VLAPIC_ACT_EOI_LEVEL,       /* EOI of a level-triggered vector: tell the IOAPIC too */
 	VLAPIC_ACT_IPI,             /* deliver the IPI in `icr` (already latched) */
 	VLAPIC_ACT_IPI_UNEMULATED,  /* an IPI mode met for the first time: log it */
 	VLAPIC_ACT_ACCEPTED,        /* `vector` entered IRR (x2APIC self IPI): wake */

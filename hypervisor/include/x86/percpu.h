@@ -60,6 +60,10 @@ struct pcpu {
 	/* The scheduler's (core/sched.c). */
 	struct vcpu *current;        /* the vCPU it runs or last ran */
 	struct vcpu *handoff;        /* an IPI's target, lent the rest of a slice */
+	bool handoff_ipi;            /* ... to handle an IPI (else a PAUSE spin's) */
+	struct vcpu *lent;           /* the vCPU running on loan, if any */
+	uint64_t loan_end;           /* TSC */
+	bool loan_waits;             /* for `lent` to handle the IPI */
 	uint64_t armed;              /* the LAPIC timer's deadline, 0: re-arm */
 	unsigned rr_vm, rr_vcpu;     /* round-robin position */
 	const struct vm *tag_vm;     /* the VM that used the shared tag last */

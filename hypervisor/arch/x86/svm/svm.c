@@ -479,7 +479,7 @@ static void svm_nmi_before_entry(struct vcpu *v, struct svm_vcpu *s, struct vmcb
 
 /* Returns true when the exit was ours alone (the IRET, or the #DB of our
  * single step) and needs no handling beyond this. */
-static bool svm_nmi_after_exit(struct svm_vcpu *s, struct vmcb *vmcb)
+static bool svm_nmi_after_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *vmcb)
 {
 	uint64_t code = vmcb->control.exit_code;
 
@@ -487,6 +487,7 @@ static bool svm_nmi_after_exit(struct svm_vcpu *s, struct vmcb *vmcb)
 		vmcb->control.intercept_misc1 &= ~INTERCEPT1_IRET;
 		s->iret_seen = true;
 		s->iret_rip = vmcb->save.rip;
+		vcpu_nmi_done(v);
 		return true;
 	}
 	if (code != SVM_EXIT_EXCP_BASE + X86_EXC_DB || !s->nmi_singlestep)
@@ -683,7 +684,7 @@ static void svm_run(struct vcpu *v, struct exit_info *e)
 	if (vmcb->control.exit_int_info & EVENT_VALID)
 		vmcb->control.event_inj = svm_exit_int_info(vmcb);
 	svm_decode_exit(vmcb, e);
-	if (svm_nmi_after_exit(s, vmcb))
+	if (svm_nmi_after_exit(v, s, vmcb))
 		e->reason = EXIT_NONE;
 	if (vmcb->control.exit_code == SVM_EXIT_SWINT)
 		svm_swint(v, vmcb, e);
