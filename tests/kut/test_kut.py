@@ -143,6 +143,21 @@ def tsc_cycles_and_khz(text, test, figure):
     return (int(m[1]) if m else None), (int(khz[1]) if khz else None)
 
 
+def session_boot(kut_verdicts, request, backend, name):
+    """(verdict, serial logs): test `name` from this session's kvm-unit-tests boots of
+    `backend`, and the logs of those boots; skips when it is flagged slow there or was
+    not booted."""
+    exp = EXPECTATIONS[name]
+    if exp.slow_on(backend) and not request.config.getoption("kut_slow"):
+        pytest.skip(f"{name} is flagged slow-{backend} ({exp.reason}); "
+                    f"--kut-slow or KUT_SLOW=1 runs it")
+    got = kut_verdicts(backend).get(name)
+    if got is None:
+        pytest.skip(f"{name} was not booted in this session (run test_kut with it)")
+    return got, [log.read_text(errors="replace")
+                 for log in sorted((kut.RESULTS_DIR / backend).glob("boot-*/serial.log"))]
+
+
 def test_ipi_round_trip_ends_within_the_senders_slice(ipi_backend, kut_verdicts, request):
     """vmexit_ipi's on_cpu round trip (send an IPI, spin until the target has run the
     function) between two vCPUs sharing the physical CPU takes less than half a
@@ -151,18 +166,11 @@ def test_ipi_round_trip_ends_within_the_senders_slice(ipi_backend, kut_verdicts,
     TSC cycles a round trip, 15 ms at 2.1 GHz; VMX: 1,009,636 at 50 MHz, 20 ms). Read
     from the kvm-unit-tests boot of this session, no boot of its own."""
     backend = ipi_backend
-    exp = EXPECTATIONS["vmexit_ipi"]
-    if exp.slow_on(backend) and not request.config.getoption("kut_slow"):
-        pytest.skip(f"vmexit_ipi is flagged slow-{backend} ({exp.reason}); "
-                    f"--kut-slow or KUT_SLOW=1 runs it")
-    got = kut_verdicts(backend).get("vmexit_ipi")
-    if got is None:
-        pytest.skip("vmexit_ipi was not booted in this session (run test_kut with it)")
+    got, logs = session_boot(kut_verdicts, request, backend, "vmexit_ipi")
     assert got.verdict == "pass", got.describe()
     figure = tsc_khz = None
-    for log in sorted((kut.RESULTS_DIR / backend).glob("boot-*/serial.log")):
-        figure, tsc_khz = tsc_cycles_and_khz(log.read_text(errors="replace"),
-                                             "vmexit_ipi", "  ipi ipi")
+    for text in logs:
+        figure, tsc_khz = tsc_cycles_and_khz(text, "vmexit_ipi", "  ipi ipi")
         if figure is not None:
             break
     assert figure is not None, f"no 'ipi ipi' figure in {kut.RESULTS_DIR / backend}"
@@ -229,18 +237,8 @@ def test_apic_checks_on_one_host_cpu(ipi_backend, kut_verdicts, request):
     sender's and the target's slices (about 50 rounds a second), and the test was still
     in test_sti_nmi at 8 minutes. Every check of APIC_FIXED passes, only the known one
     fails. VMX: xapic is flagged slow-vmx; KUT_SLOW=1 runs it."""
-    backend = ipi_backend
-    exp = EXPECTATIONS["xapic"]
-    if exp.slow_on(backend) and not request.config.getoption("kut_slow"):
-        pytest.skip(f"xapic is flagged slow-{backend} ({exp.reason}); "
-                    f"--kut-slow or KUT_SLOW=1 runs it")
-    got = kut_verdicts(backend).get("xapic")
-    if got is None:
-        pytest.skip("xapic was not booted in this session (run test_kut with it)")
-    text = ""
-    for log in sorted((kut.RESULTS_DIR / backend).glob("boot-*/serial.log")):
-        text += log.read_text(errors="replace")
-    check_apic_results(backend, "xapic", text, got.describe())
+    got, logs = session_boot(kut_verdicts, request, ipi_backend, "xapic")
+    check_apic_results(ipi_backend, "xapic", "".join(logs), got.describe())
 
 
 @pytest.mark.xdist_group("kut-svm")
