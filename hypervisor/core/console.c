@@ -133,6 +133,10 @@ void console_print_stats(const struct vm *vm)
 	printk("  unbacked memory: %lu reads, %lu writes; unclaimed ports: %lu reads, %lu writes\n",
 	       vm->unbacked.mem_reads, vm->unbacked.mem_writes, vm->unbacked.port_reads,
 	       vm->unbacked.port_writes);
+	if (vm->nr_vcpus > 1)
+		printk("  hand-offs: %lu to IPI targets (%lu handled the IPI within the loan), "
+		       "%lu from PAUSE spins\n", vm->handoffs.ipi, vm->handoffs.answered,
+		       vm->handoffs.pause);
 	print_hot("ports", &vm->hot_ports, HOT_OUT, "in", "out", 4);
 	print_hot("MSRs", &vm->hot_msrs, HOT_WRITE, "read", "write", 8);
 	print_hot("MMIO pages", &vm->hot_gpas, 0, "", "", 8);

@@ -334,6 +334,7 @@ void sched_irq_done(const struct vcpu *v)
 
 	if (c->lent == v && c->loan_waits) {
 		c->loan_waits = false;
+		v->vm->handoffs.answered++;
 		c->loan_end = rdtsc() + SCHED_HANDOFF_US * tsc_khz() / 1000;
 	}
 }
@@ -346,14 +347,20 @@ static struct vcpu *slice_next(struct vcpu *owner, struct vcpu *cur, uint64_t no
 	struct vcpu *to = c->handoff;
 
 	c->handoff = NULL;
-	if (to && to != cur && vcpu_can_run(to)) {
-		c->lent = to == owner ? NULL : to;
+	if (to && to != cur && to != owner && vcpu_can_run(to)) {
+		c->lent = to;
 		c->loan_waits = c->handoff_ipi;
+		if (c->handoff_ipi)
+			to->vm->handoffs.ipi++;
+		else
+			to->vm->handoffs.pause++;
 		c->loan_end = now + (c->handoff_ipi ? SCHED_HANDOFF_MAX_US : SCHED_HANDOFF_US) *
 				    tsc_khz() / 1000;
 		return to;
 	}
-	if (cur != owner && (!vcpu_can_run(cur) || now >= c->loan_end)) {
+	/* The end of the loan, or the target handing the CPU back to `owner`. */
+	if (cur != owner && ((to == owner && vcpu_can_run(owner)) || !vcpu_can_run(cur) ||
+			     now >= c->loan_end)) {
 		c->lent = NULL;
 		return owner;
 	}

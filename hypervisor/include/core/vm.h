@@ -128,6 +128,13 @@ struct vm_unbacked_stats {
 	uint64_t port_reads, port_writes;  /* port I/O no device claims */
 };
 
+/* Its vCPUs lending each other the CPU (core/sched.c, hand-off). */
+struct vm_handoff_stats {
+	uint64_t ipi;        /* loans to an IPI's target */
+	uint64_t answered;   /* ... that the target handled within the loan */
+	uint64_t pause;      /* loans from a vCPU spinning with PAUSE */
+};
+
 struct vm {
 	unsigned id;
 	char name[HV_VM_NAME_MAX];
@@ -166,6 +173,7 @@ struct vm {
 	struct pio_bus pio;
 	struct mmio_bus mmio;
 	struct vm_unbacked_stats unbacked;
+	struct vm_handoff_stats handoffs;
 	/* Where the exits go (core/hot.c): port | HOT_OUT, MSR | HOT_WRITE, and
 	 * the guest-physical page of each emulated MMIO access. */
 	struct hot_table hot_ports, hot_msrs, hot_gpas;

@@ -443,6 +443,7 @@ static void vmx_inject_nmi(struct vcpu *v)
 		return;
 	vmwrite(VMCS_ENTRY_INTR_INFO, X86_EXC_NMI | INTR_TYPE_NMI | INTR_INFO_VALID);
 	v->nmi_pending--;
+	to_vmx(v)->nmi_in_handler = vmx_ctl.nmi_window;
 }
 
 /* Deliver the highest pending interrupt if the guest can take it now, else
@@ -480,6 +481,8 @@ static void vmx_offer_irq(struct vcpu *v)
 	 * for the interrupt window (vmx_inject_nmi). */
 	if (v->nmi_pending)
 		proc |= vmx_ctl.nmi_window ? PROC_NMI_WINDOW : PROC_INTR_WINDOW;
+	if (to_vmx(v)->nmi_in_handler)
+		proc |= PROC_NMI_WINDOW;
 	vmwrite(VMCS_PROC_CONTROLS, proc);
 }
 
@@ -601,6 +604,10 @@ static void vmx_run(struct vcpu *v, struct exit_info *e)
 		return;
 	}
 	vmx_read_exit(x);
+	if (x->nmi_in_handler && (x->exit.reason & 0xffff) == VMX_EXIT_NMI_WINDOW) {
+		x->nmi_in_handler = false;
+		vcpu_nmi_done(v);
+	}
 	vmx_iret_nmi_blocking(v, x);
 	vmx_reinject();
 	vmx_decode_exit(&x->exit, e);

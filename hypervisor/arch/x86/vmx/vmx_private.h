@@ -23,6 +23,9 @@ struct vmx_vcpu {
 	/* A debugger's single step (GUEST_DEBUG_STEP): by the monitor trap
 	 * flag, or by a TF that is ours alone when dbg_tf_added. */
 	bool dbg_step, dbg_tf_added;
+	/* An NMI went in: the NMI-window exit after its IRET tells the core
+	 * (vcpu_nmi_done), as SVM's IRET intercept does. */
+	bool nmi_in_handler;
 };
 
 extern struct vmx_caps vmx_caps;
