@@ -70,7 +70,7 @@ def test_guests_pass_every_selfcheck(boot_batch, backend):
     so does gamma, whose 2 vCPUs share host CPU 1 (`cpus = 1`). There the sender of
     each of nmi-sti-shadow's 520 NMIs lends its sibling the CPU until the NMI's handler
     has ended (its IRET: SVM's IRET intercept, VMX's NMI-window exit) and 200 us more
-    (core/sched.c): each of those loans is counted as handled. Without the IRET report
+    (core/sched.c): most of those loans are counted as handled. Without the IRET report
     such a loan would run out its 2 ms unanswered. (beta's vCPUs start on two CPUs, but
     the balancer may put them together, so beta may lend too.)"""
     n = HOST_CPUS[backend]
@@ -91,8 +91,9 @@ def test_guests_pass_every_selfcheck(boot_batch, backend):
     r.search(r"^2\s+gamma\s+stopped\s+2\s+16M\s+\d+\s+powered off")
     ipi, handled, pause = handoffs(r, "gamma")
     print(f"gamma: {ipi} hand-offs to IPI targets, {handled} handled, {pause} from PAUSE")
-    # Not all: a loan still runs out if the handler outlasts 2 ms (a loaded host).
-    assert handled >= STI_NMIS_SENT * 9 // 10, (ipi, handled, r.describe())
+    # Not all: the end of the sender's slice cuts a loan short, and so does a handler
+    # that outlasts 2 ms on a loaded host (seen: 497-519 of 520).
+    assert handled >= STI_NMIS_SENT * 3 // 4, (ipi, handled, r.describe())
 
 
 def test_sti_hlt_never_loses_its_wakeup(boot_batch, backend):

@@ -63,6 +63,7 @@ struct pcpu {
 	bool handoff_ipi;            /* ... to handle an IPI (else a PAUSE spin's) */
 	struct vcpu *lent;           /* the vCPU running on loan, if any */
 	uint64_t loan_end;           /* TSC */
+	uint64_t loan_look;          /* TSC: the host timer's first look at it */
 	bool loan_waits;             /* for `lent` to handle the IPI */
 	uint64_t armed;              /* the LAPIC timer's deadline, 0: re-arm */
 	unsigned rr_vm, rr_vcpu;     /* round-robin position */
