@@ -7,8 +7,11 @@
 
 #define SCHED_SLICE_MS        10   /* a vCPU's turn */
 #define SCHED_HOUSEKEEPING_MS 10   /* console input is read at least this often */
-#define SCHED_HANDOFF_US      200  /* an IPI's target runs this long in the sender's slice */
-#define SCHED_HANDOFF_MAX_US  2000 /* ... after handling the IPI, unless it takes this long */
+/* An IPI's target runs in the sender's slice until SCHED_HANDOFF_US after it
+ * handled the IPI, or SCHED_HANDOFF_MAX_US without handling it; a PAUSE
+ * spinner's sibling SCHED_HANDOFF_US (core/sched.c, hand-off). */
+#define SCHED_HANDOFF_US      200
+#define SCHED_HANDOFF_MAX_US  2000
 #define SCHED_BALANCE_MS      100  /* the boot CPU evens out the CPUs' loads this often */
 
 struct vcpu;
