@@ -14,7 +14,7 @@ tables split for the watches belong to the VM: `destroy` gives them back."""
 import re
 import subprocess
 
-from test_trace import dump_to_trace
+from test_trace import TICK_LINE, dump_to_trace
 
 CONFIG = """
 [vm tick]
@@ -55,8 +55,8 @@ def watch_ticks(s, count, mode, noun, ticks, length=8):
     assert f"watch: vm 0 (tick) gpa {count:#x}-{end:#x}, {noun} logged" in out, out
     assert re.search(rf"^vm 0 \(tick\) gpa {count:#x}-{end:#x}: \d+ {noun}$",
                      s.command("watch"), re.M)
-    first = int(s.expect(r"\[tick\] tick (\d+)").group(1))
-    while int(s.expect(r"\[tick\] tick (\d+)").group(1)) < first + ticks:
+    first = int(s.expect(TICK_LINE).group(1))
+    while int(s.expect(TICK_LINE).group(1)) < first + ticks:
         pass
     out = s.command(f"unwatch tick {count:#x}")
     n = int(re.search(rf"^unwatch: vm 0 \(tick\) gpa {count:#x}: (\d+) {noun}$", out,
@@ -99,7 +99,7 @@ def test_write_watch(interactive_session, esp_dir, tmp_path):
         assert all(a["bytes"] == 8 and int(a["gpa"], 16) == count for a in marks), marks
         assert [int(a["rip"], 16) for a in marks] == [int(r, 16) for r, *_ in wrote], marks
         # Unwatched: the ticks go on, nothing more is logged.
-        last = int(s.expect(r"\[tick\] tick (\d+)").group(1))
+        last = int(s.expect(TICK_LINE).group(1))
         s.expect(rf"\[tick\] tick {last + 2}\b")
         assert not WROTE.search(s.output.getvalue()[start + len(window):])
         assert "no watches" in s.command("watch")
@@ -154,7 +154,7 @@ def test_write_watch(interactive_session, esp_dir, tmp_path):
         ticks = [int(t) for t in TICK.findall(during)]
         assert ticks == list(range(ticks[0], ticks[0] + len(ticks))), ticks
         assert abs(len(ticks) - n) <= 1, (n, ticks)
-        last = int(s.expect(r"\[tick\] tick (\d+)").group(1))
+        last = int(s.expect(TICK_LINE).group(1))
         s.expect(rf"\[tick\] tick {last + 1}\b")
         assert "no watches" in s.command("watch")
 
@@ -165,7 +165,7 @@ def test_write_watch(interactive_session, esp_dir, tmp_path):
         s.expect(rf"watch: vm 0 \(tick\) vcpu 0: watch at gpa {page:#x} ends after \d+ "
                  r"writes: (an event delivery|instruction \[[0-9a-f ]+\]) at gpa 0x[0-9a-f]+ "
                  r"is not emulated")
-        last = int(s.expect(r"\[tick\] tick (\d+)").group(1))
+        last = int(s.expect(TICK_LINE).group(1))
         s.expect(rf"\[tick\] tick {last + 1}\b")
         assert "no watches" in s.command("watch")
 
