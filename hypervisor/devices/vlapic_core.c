@@ -58,7 +58,9 @@ static unsigned timer_mode(const struct vlapic *a)
 
 void vlapic_power_up(struct vlapic *a, uint32_t id, bool bsp, uint64_t tsc_khz)
 {
-	*a = (struct vlapic){ .id = id, .tsc_khz = tsc_khz };
+	*a = (struct vlapic){ .id = id, .tsc_khz = tsc_khz,
+			      .timer_khz = tsc_khz && tsc_khz < VLAPIC_TIMER_KHZ ? tsc_khz :
+					   VLAPIC_TIMER_KHZ };
 	a->apic_base = LAPIC_BASE | VLAPIC_BASE_EN | (bsp ? VLAPIC_BASE_BSP : 0);
 	a->dfr = 0xffffffff;   /* flat model */
 	a->svr = 0xff;         /* spurious vector 0xff, software disabled */
@@ -145,7 +147,7 @@ static uint64_t timer_period_tsc(const struct vlapic *a)
 	 * 0b111 = 1. */
 	unsigned code = (a->timer_div & 3) | ((a->timer_div >> 1) & 4);
 	uint64_t div = code == 7 ? 1 : 2ull << code;
-	uint64_t period = (uint64_t)a->timer_init * div * a->tsc_khz / VLAPIC_TIMER_KHZ;
+	uint64_t period = (uint64_t)a->timer_init * div * a->tsc_khz / a->timer_khz;
 	uint64_t floor = a->tsc_khz * VLAPIC_TIMER_MIN_PERIOD_US / 1000;
 
 	return timer_mode(a) == VLAPIC_TIMER_PERIODIC && period && period < floor ?

@@ -407,6 +407,25 @@ static void test_divide(void)
 	CHECK_EQ(rd(&a, VLAPIC_REG_TIMER_DIV), 0);
 }
 
+/* A TSC slower than the 100 MHz bus (Bochs's runs at 50 MHz): the timer
+ * counts at the TSC's rate, so a count is never shorter than a TSC tick,
+ * as on every real CPU. */
+static void test_slow_tsc(void)
+{
+	struct vlapic a;
+
+	vlapic_power_up(&a, 0, true, 50000);
+	enable(&a);
+	wr(&a, VLAPIC_REG_TIMER_DIV, DIV_1);
+	wr(&a, VLAPIC_REG_LVT_TIMER, VLAPIC_TIMER_ONESHOT << 17 | 0x44);
+	wr(&a, VLAPIC_REG_TIMER_INIT, 0x10000);
+	CHECK_EQ(a.timer_deadline, T0 + 0x10000);
+	CHECK_EQ(vlapic_reg_read(&a, VLAPIC_REG_TIMER_CUR, T0 + 0x8000), 0x8000);
+	/* A TSC rate of 0 (not measured) keeps the bus rate, not a division by 0. */
+	vlapic_power_up(&a, 0, true, 0);
+	CHECK_EQ(a.timer_khz, VLAPIC_TIMER_KHZ);
+}
+
 static void test_tsc_deadline(void)
 {
 	struct vlapic a;
@@ -666,6 +685,7 @@ int main(void)
 	test_periodic();
 	test_masked_lvt();
 	test_divide();
+	test_slow_tsc();
 	test_tsc_deadline();
 	test_mode_change();
 	test_destinations();

@@ -86,7 +86,10 @@ _Static_assert(0x800 + VLAPIC_REG_SELF_IPI / 16 == 0x83f, "SELF IPI is MSR 0x83f
  * reserved too, which the caller checks (it knows the guest's CPUID). */
 #define VLAPIC_BASE_ADDR      (~0xfffull)
 
-/* The emulated timer counts at 100 MHz (before the divider). */
+/* The emulated timer counts at 100 MHz (before the divider), or at the
+ * TSC's rate where the TSC is slower (Bochs's is 50 MHz): on every real CPU
+ * the bus clock is slower than the TSC, and guests rely on it (kvm-unit-
+ * tests' one-shot check wants at least one TSC tick a count). */
 #define VLAPIC_TIMER_KHZ      100000ull
 /* Shortest periodic timer period, as KVM's min_timer_period_us: a guest's
  * period of a few cycles would otherwise make every VM entry of every VM
@@ -112,6 +115,7 @@ enum vlapic_icr_shorthand {
 struct vlapic {
 	uint32_t id;                      /* the APIC ID, the vCPU's number */
 	uint64_t tsc_khz;                 /* for the timer's count-to-TSC conversion */
+	uint64_t timer_khz;               /* the timer's count rate, at most tsc_khz */
 	uint64_t apic_base;               /* IA32_APIC_BASE */
 	uint32_t tpr, ldr, dfr, svr, esr, icr_lo, icr_hi;
 	uint32_t irr[8], isr[8], tmr[8];  /* one bit a vector, as the registers show them */
