@@ -83,13 +83,24 @@ static void apic_quiet(unsigned ms)
 		asm volatile("sti; pause; cli" ::: "memory");
 }
 
-/* An NMI through the xAPIC page (x2APIC has no ICR_HI): physical
+/* An IPI through the xAPIC page (x2APIC has no ICR_HI): physical
  * destination, as the self shorthand does not carry NMIs. */
-void apic_nmi_to(uint32_t apic_id)
+static void apic_ipi(uint32_t apic_id, uint32_t icr_lo)
 {
 	apic_write(REG_SVR, 0x1ff);
 	apic_write(REG_ICR_HI, apic_id << 24);
-	apic_write(REG_ICR_LO, ICR_NMI);
+	apic_write(REG_ICR_LO, icr_lo);
+}
+
+void apic_nmi_to(uint32_t apic_id)
+{
+	apic_ipi(apic_id, ICR_NMI);
+}
+
+/* A fixed interrupt on APIC_VECTOR: apic_interrupt counts it. */
+void apic_interrupt_to(uint32_t apic_id)
+{
+	apic_ipi(apic_id, APIC_VECTOR);
 }
 
 /* This vCPU is APIC ID 0 in the VMs that use it (one vCPU). */

@@ -83,6 +83,7 @@ const char *trap_exception_name(int vector);
 void apic_interrupt(void);
 uint32_t apic_hit_count(void);
 void apic_nmi_to(uint32_t apic_id);
+void apic_interrupt_to(uint32_t apic_id);
 void apic_nmi_to_self(void);
 /* trap.c: #DB is expected (a trap: the guest goes on after the instruction,
  * with RFLAGS.TF cleared); each one is counted with the DR6 it left. */

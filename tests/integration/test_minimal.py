@@ -17,7 +17,7 @@ CHECKS_1_VCPU = ["cpuid-hypervisor-bit", "cpuid-signature", "cpuid-hides-svm-vmx
                  "shared-hw-insns", "timer",
                  "timer-busy", "timer-cancel", "lapic-oneshot", "lapic-periodic",
                  "lapic-relocate", "x2apic-tsc-deadline", "outside-ram", "ram-pattern"]
-CHECKS_SMP = CHECKS_1_VCPU + ["smp", "nmi-sti-shadow"]
+CHECKS_SMP = CHECKS_1_VCPU + ["smp", "nmi-sti-shadow", "nmi-pair"]
 STI_NMIS_SENT = 500 + 20   # nmi-sti-shadow: STI_NMIS and STI_JMP_NMIS (guest-tools/minimal)
 
 # How each backend reports the exits these tests provoke: (exit code, name) of the
