@@ -335,6 +335,7 @@ static void vmx_init_events(struct vcpu *v)
 	vmwrite(VMCS_ENTRY_INTR_INFO, 0);
 	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
 	vmwrite(VMCS_GUEST_PENDING_DBG, 0);
+	to_vmx(v)->nmi_in_handler = false;
 }
 
 /* The instruction is done here, and so are its debug traps: exit_complete_insn
@@ -423,6 +424,14 @@ static void vmx_set_guest_debug(struct vcpu *v, unsigned flags)
  * taken to be over once the guest has interrupts enabled again, and the
  * blocking is cleared then; it had kept every later NMI out, and the
  * interrupt-window exits for it coming forever (a chaos-found livelock).
+ *
+ * With virtual NMIs only an NMI injected here blocks the next, so a vCPU
+ * that reads back "blocked by NMI" without one in its handler is wrong,
+ * and is unblocked: Bochs 2.7 keeps the NMI mask of the guest it ran last
+ * across VM exit and entry (fixed after 2.7: Bochs bug #1456), so a vCPU
+ * entered after another in its NMI handler came back blocked, and of the
+ * two NMIs then pending for it one was dropped (vcpu_nmi_blocked;
+ * kvm-unit-tests' "multiple nmi", the selftest nmi-pair).
  */
 static void vmx_inject_nmi(struct vcpu *v)
 {
@@ -432,6 +441,10 @@ static void vmx_inject_nmi(struct vcpu *v)
 	if (!v->nmi_pending || (vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID))
 		return;
 	intr = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
+	if (vmx_ctl.nmi_window && (intr & INTERRUPTIBILITY_NMI) && !to_vmx(v)->nmi_in_handler) {
+		intr &= ~INTERRUPTIBILITY_NMI;
+		vmwrite(VMCS_GUEST_INTERRUPTIBILITY, intr);
+	}
 	if (!vmx_ctl.nmi_window && (intr & INTERRUPTIBILITY_NMI) && !(intr & shadow) &&
 	    (vmread(VMCS_GUEST_RFLAGS) & X86_RFLAGS_IF)) {
 		intr &= ~INTERRUPTIBILITY_NMI;
