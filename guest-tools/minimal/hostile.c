@@ -182,19 +182,24 @@ static uint64_t dr_read(unsigned n)
 static volatile uint32_t watched;
 
 /* A data breakpoint and a single step, delivered to the guest with the
- * DR6 bits that name their cause (B0, BS) now that #DB is intercepted. */
+ * DR6 bits that name their cause (B0, BS) now that #DB is intercepted.
+ * The breakpoint's #DB sets B0 and leaves the BS software set: only B0-B3
+ * are cleared by the processor (SDM 3, 18.2.3; kvm-unit-tests' debug). */
 static void debug_exceptions(void)
 {
 	uint64_t dr7 = 1ul | (1ul << 16) | (3ul << 18);   /* L0, R/W0 = write, LEN0 = 4 */
+	uint64_t dr6_bs = 0xffff0ff0ul | (1ul << 14);
 	char detail[64];
 
 	trap_db_expect(true);
 	dr_write(0, (uintptr_t)&watched);
+	asm volatile("mov %0, %%dr6" : : "r"(dr6_bs));
 	asm volatile("mov %0, %%dr7" : : "r"(dr7));
 	watched = 1;
 	asm volatile("mov %0, %%dr7" : : "r"(0x400ul));
 	ksnprintf(detail, sizeof(detail), "%u #DB, DR6 0x%lx", trap_db_count(), trap_db_dr6());
 	check(trap_db_count() == 1 && (trap_db_dr6() & 1), "db-data-breakpoint", detail);
+	check(trap_db_dr6() == (dr6_bs | 1), "db-dr6-bs-kept", detail);
 	trap_db_expect(true);
 	asm volatile("pushf; orq $0x100, (%%rsp); popf; nop" ::: "memory", "cc");
 	ksnprintf(detail, sizeof(detail), "%u #DB, DR6 0x%lx", trap_db_count(), trap_db_dr6());

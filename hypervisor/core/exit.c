@@ -273,7 +273,7 @@ static void handle_ud(struct vcpu *v, struct exit_info *e)
 /* Exceptions are intercepted only to observe them: give them back, unless
  * they are the gdb stub's (its INT3s and single steps). A #DB that VMX
  * intercepted has not updated DR6 yet (SDM 3, 28.1): do it as its
- * delivery would have. */
+ * delivery would have, BD and BS staying set if software set them. */
 static void handle_exception(struct vcpu *v, struct exit_info *e)
 {
 	if (e->exc.vector < 32)
@@ -284,7 +284,7 @@ static void handle_exception(struct vcpu *v, struct exit_info *e)
 	    gdb_stub_exception(v, &e->exc))
 		return;
 	if (e->exc.vector == X86_EXC_DB && e->exc.dr6_bits)
-		debugreg_set_dr6(v, (debugreg_get_dr6(v) & ~DR6_TRAP_BITS) | e->exc.dr6_bits);
+		debugreg_set_dr6(v, (debugreg_get_dr6(v) & ~DR6_B0_B3) | e->exc.dr6_bits);
 	vendor->reflect_exception(v, &e->exc);
 }
 

@@ -47,7 +47,7 @@ def test_cpu_state_attacks_leave_the_host_and_neighbours_intact(boot_batch):
     for name in ("xmm-a", "xmm-b"):
         assert_passes(r, name, ["xmm-kept-across-switches"])
     for name in ("dr-a", "dr-b"):
-        assert_passes(r, name, ["db-data-breakpoint", "db-single-step",
+        assert_passes(r, name, ["db-data-breakpoint", "db-dr6-bs-kept", "db-single-step",
                                 "debug-regs-kept-across-switches"])
     assert_passes(r, "cr8", ["cr8-kept", "cr8-cleared"])
 
