@@ -310,13 +310,21 @@ static uint64_t svm_get_rflags(struct vcpu *v)
 	return ((struct svm_vcpu *)v->vendor)->vmcb->save.rflags;
 }
 
+static void svm_nmi_step_done(struct svm_vcpu *s, struct vmcb *vmcb);
+
+/* An instruction emulated under our step over a shadow (PAUSE in
+ * `sti; pause`) ends the step here: its TF is ours, and must not pass for
+ * the guest's own single step (exit_complete_insn). */
 static void svm_skip_insn(struct vcpu *v, unsigned len)
 {
-	struct vmcb *vmcb = ((struct svm_vcpu *)v->vendor)->vmcb;
+	struct svm_vcpu *s = v->vendor;
+	struct vmcb *vmcb = s->vmcb;
 
 	vcpu_claim(v);
 	vmcb->save.rip += len;
 	vmcb->control.int_state &= ~INT_STATE_SHADOW;
+	if (s->nmi_singlestep && s->nmi_tf_ours)
+		svm_nmi_step_done(s, vmcb);
 }
 
 static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
