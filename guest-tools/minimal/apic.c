@@ -75,12 +75,15 @@ static bool apic_wait(uint32_t hits)
 	return apic_hits >= hits;
 }
 
+/* At least one interrupt window, however late the host ran us: an
+ * interrupt already pending is taken here, not in the next quiet spell. */
 static void apic_quiet(unsigned ms)
 {
 	uint64_t until = rdtsc() + tsc_ticks_ms(ms);
 
-	while (rdtsc() < until)
+	do
 		asm volatile("sti; pause; cli" ::: "memory");
+	while (rdtsc() < until);
 }
 
 /* An IPI through the xAPIC page (x2APIC has no ICR_HI): physical
