@@ -387,6 +387,9 @@ bool smp_all_online(void)
  */
 #define STI_JMP_NMIS 20
 
+/* What vCPU 1 does while vcpu1_task is set (smp_idle). */
+enum { TASK_STI_NOP = 1, TASK_STI_JMP, TASK_NMI_PAIR };
+
 static volatile uint32_t vcpu1_task, sti_nmis, sti_nmis_in_shadow;
 
 static void __attribute__((noinline)) sti_nop_cli(void)
@@ -419,7 +422,6 @@ static void count_sti_nmi(struct trap_frame *f)
  * that interrupt comes, both NMIs must have been taken.
  */
 #define PAIR_ROUNDS 2000
-#define TASK_NMI_PAIR 3
 
 static volatile uint32_t pair_round, pair_ready, pair_nmis;
 
@@ -456,18 +458,18 @@ void __attribute__((noreturn)) smp_idle(unsigned vcpu)
 			if (task == TASK_NMI_PAIR)
 				nmi_pair_sender();
 			else
-				task == 1 ? sti_nop_cli() : sti_jmp_self();
+				task == TASK_STI_NOP ? sti_nop_cli() : sti_jmp_self();
 		}
 	}
 }
 
-/* NMIs to vCPU 1 one at a time while it loops in `mode`: how many it took
+/* NMIs to vCPU 1 one at a time while it runs `task`: how many it took
  * before one was not taken within the limit. */
-static uint32_t sti_nmis_taken(uint32_t mode, uint32_t count)
+static uint32_t sti_nmis_taken(uint32_t task, uint32_t count)
 {
 	uint32_t sent;
 
-	__atomic_store_n(&vcpu1_task, mode, __ATOMIC_RELEASE);
+	__atomic_store_n(&vcpu1_task, task, __ATOMIC_RELEASE);
 	for (sent = 0; sent < count; sent++) {
 		uint32_t before = sti_nmis;
 		uint64_t limit = rdtsc() + tsc_ticks_ms(TIMER_LIMIT_MS);
@@ -490,12 +492,12 @@ static enum check_result check_nmi_sti_shadow(void)
 	if (boot_info.si.nr_vcpus < 2 || smp_checked_in < 1)
 		return check_skip("no vCPU 1");
 	trap_nmi_hook = count_sti_nmi;
-	if ((sent = sti_nmis_taken(1, STI_NMIS)) < STI_NMIS)
+	if ((sent = sti_nmis_taken(TASK_STI_NOP, STI_NMIS)) < STI_NMIS)
 		return check_fail("NMI %u of %u never taken", sent + 1, STI_NMIS);
 	if (sti_nmis_in_shadow)
 		return check_fail("%u of %u NMIs taken inside STI's shadow", sti_nmis_in_shadow,
 				  STI_NMIS);
-	if ((sent = sti_nmis_taken(2, STI_JMP_NMIS)) < STI_JMP_NMIS)
+	if ((sent = sti_nmis_taken(TASK_STI_JMP, STI_JMP_NMIS)) < STI_JMP_NMIS)
 		return check_fail("NMI %u of %u to STI; JMP to itself never taken", sent + 1,
 				  STI_JMP_NMIS);
 	return CHECK_PASS;
