@@ -181,25 +181,38 @@ static uint64_t dr_read(unsigned n)
 
 static volatile uint32_t watched;
 
-/* A data breakpoint and a single step, delivered to the guest with the
- * DR6 bits that name their cause (B0, BS) now that #DB is intercepted.
- * The breakpoint's #DB sets B0 and leaves the BS software set: only B0-B3
- * are cleared by the processor (SDM 3, 18.2.3; kvm-unit-tests' debug). */
-static void debug_exceptions(void)
+#define DR7_RESET        0x400ul
+#define DR7_L0_WRITE4    (1ul | (1ul << 16) | (3ul << 18))  /* L0, R/W0 = write, LEN0 = 4 */
+
+static void dr7_write(uint64_t v)
 {
-	uint64_t dr7 = 1ul | (1ul << 16) | (3ul << 18);   /* L0, R/W0 = write, LEN0 = 4 */
+	asm volatile("mov %0, %%dr7" : : "r"(v));
+}
+
+/* A data breakpoint's #DB sets B0 and leaves the BS software set: only
+ * B0-B3 are cleared by the processor (SDM 3, 18.2.3; kvm-unit-tests'
+ * debug), now that #DB is intercepted. */
+static void data_breakpoint_checks(void)
+{
 	uint64_t dr6_bs = 0xffff0ff0ul | (1ul << 14);
 	char detail[64];
 
 	trap_db_expect(true);
 	dr_write(0, (uintptr_t)&watched);
 	asm volatile("mov %0, %%dr6" : : "r"(dr6_bs));
-	asm volatile("mov %0, %%dr7" : : "r"(dr7));
+	dr7_write(DR7_L0_WRITE4);
 	watched = 1;
-	asm volatile("mov %0, %%dr7" : : "r"(0x400ul));
+	dr7_write(DR7_RESET);
 	ksnprintf(detail, sizeof(detail), "%u #DB, DR6 0x%lx", trap_db_count(), trap_db_dr6());
 	check(trap_db_count() == 1 && (trap_db_dr6() & 1), "db-data-breakpoint", detail);
 	check(trap_db_dr6() == (dr6_bs | 1), "db-dr6-bs-kept", detail);
+	trap_db_expect(false);
+}
+
+static void single_step_check(void)
+{
+	char detail[64];
+
 	trap_db_expect(true);
 	asm volatile("pushf; orq $0x100, (%%rsp); popf; nop" ::: "memory", "cc");
 	ksnprintf(detail, sizeof(detail), "%u #DB, DR6 0x%lx", trap_db_count(), trap_db_dr6());
@@ -207,27 +220,72 @@ static void debug_exceptions(void)
 	trap_db_expect(false);
 }
 
-/* Two VMs in this mode write their own DR0-DR3 and must find them after
- * the other ran (they are switched per vCPU, not shared). */
-static void __attribute__((noreturn)) debug_regs_run(unsigned rounds)
+/* The bystander stores to `watched` all through its spins: at the same
+ * linear address the armed VM's breakpoint watches. */
+static void spin_storing_ms(uint64_t ms)
+{
+	uint64_t until = rdtsc() + tsc_ticks_ms(ms);
+
+	while (rdtsc() < until)
+		watched++;
+}
+
+/*
+ * Two VMs in these modes write their own DR0-DR3 and must find them after
+ * the other ran (they are switched per vCPU, not shared). The armed one
+ * ("debug-regs") keeps a write breakpoint on `watched` in DR0/DR7 all
+ * through, and takes it at the end; the bystander ("debug-regs-bystander")
+ * has the same DR0 but never enables it, and stores to `watched` all
+ * through without a #DB: DR7 is each VM's own too.
+ *
+ * Only one of the two writes DR7: QEMU 7.2's TCG loads DR7 at VMRUN and
+ * #VMEXIT without re-registering its breakpoints, so the next MOV to DR7
+ * removes the breakpoint another guest armed as the type its own DR7
+ * names, and a data watchpoint freed as an instruction breakpoint crashes
+ * QEMU (SIGSEGV in cpu_breakpoint_remove_by_ref).
+ */
+static void __attribute__((noreturn)) debug_regs_run(unsigned rounds, bool armed)
 {
 	uint64_t base = 0x7e57000000ul | (uint64_t)boot_info.si.vm_id << 12;
 	char detail[80] = "";
 	bool kept = true;
 
-	debug_exceptions();
+	if (armed)
+		data_breakpoint_checks();
+	single_step_check();
+	trap_db_expect(true);
+	dr_write(0, (uintptr_t)&watched);
+	if (armed)
+		dr7_write(DR7_L0_WRITE4);
 	for (unsigned r = 0; r < rounds && kept; r++) {
-		for (unsigned n = 0; n < 4; n++)
+		for (unsigned n = 1; n < 4; n++)
 			dr_write(n, base + n * 8);
-		spin_ms(SLICE_SPAN_MS);
+		if (armed)
+			spin_ms(SLICE_SPAN_MS);
+		else
+			spin_storing_ms(SLICE_SPAN_MS);
 		for (unsigned n = 0; n < 4 && kept; n++) {
-			kept = dr_read(n) == base + n * 8;
+			uint64_t want = n ? base + n * 8 : (uintptr_t)&watched;
+
+			kept = dr_read(n) == want;
 			if (!kept)
 				ksnprintf(detail, sizeof(detail), "round %u: DR%u = 0x%lx, wrote 0x%lx",
-					  r, n, dr_read(n), base + n * 8);
+					  r, n, dr_read(n), want);
 		}
 	}
 	check(kept, "debug-regs-kept-across-switches", detail);
+	if (armed) {
+		watched = 2;
+		dr7_write(DR7_RESET);
+		ksnprintf(detail, sizeof(detail), "%u #DB, DR6 0x%lx", trap_db_count(),
+			  trap_db_dr6());
+		check(trap_db_count() == 1 && (trap_db_dr6() & 1), "db-armed-across-switches",
+		      detail);
+	} else {
+		ksnprintf(detail, sizeof(detail), "%u #DB in %u stores", trap_db_count(), watched);
+		check(trap_db_count() == 0, "db-neighbour-dr7-not-taken", detail);
+	}
+	trap_db_expect(false);
 	hv_poweroff(failures);
 }
 
@@ -342,8 +400,9 @@ static void __attribute__((noreturn)) mwait_run(void)
 }
 
 const char *const hostile_modes[] = {
-	"xsetbv-bad", "xmm-probe", "cr8", "debug-regs", "timer-storm", "reset-storm",
-	"uart-loop-fill", "spoof", "mmio-string", "idt-unbacked", "cli-hlt", "mwait", NULL,
+	"xsetbv-bad", "xmm-probe", "cr8", "debug-regs", "debug-regs-bystander", "timer-storm",
+	"reset-storm", "uart-loop-fill", "spoof", "mmio-string", "idt-unbacked", "cli-hlt",
+	"mwait", NULL,
 };
 
 void hostile_run(const char *mode, uint64_t rounds)
@@ -355,7 +414,9 @@ void hostile_run(const char *mode, uint64_t rounds)
 	if (!strcmp(mode, "cr8"))
 		cr8_run();
 	if (!strcmp(mode, "debug-regs"))
-		debug_regs_run((unsigned)rounds);
+		debug_regs_run((unsigned)rounds, true);
+	if (!strcmp(mode, "debug-regs-bystander"))
+		debug_regs_run((unsigned)rounds, false);
 	if (!strcmp(mode, "timer-storm"))
 		timer_storm_run();
 	if (!strcmp(mode, "reset-storm"))
