@@ -41,7 +41,10 @@
  *    keep PG, PE, NW and the high half;
  *  - armed breakpoints (DR7 enable bits, also through DR5) crash QEMU with
  *    SIGSEGV (PLATFORM.md saw it with two guests; seed=1 only=8 does it
- *    with one in a few hundred ops): DR7 is written with them clear.
+ *    with one in a few hundred ops): DR7 is written with them clear. QEMU
+ *    loads DR7 at VMRUN without registering its breakpoints again, and the
+ *    next MOV to DR7 frees them as the types the loaded DR7 names (README,
+ *    "Emulator behaviour").
  */
 #include "ops.h"
 
