@@ -141,13 +141,24 @@ void vlapic_cr8_write(struct vlapic *a, uint8_t cr8)
 
 /* ---- timer (10.5.4) ---- */
 
-static uint64_t timer_period_tsc(const struct vlapic *a)
+static uint64_t timer_divisor(const struct vlapic *a)
 {
 	/* Divide configuration (figure 10-10): bits 0, 1, 3 encode 2^(n+1),
 	 * 0b111 = 1. */
 	unsigned code = (a->timer_div & 3) | ((a->timer_div >> 1) & 4);
-	uint64_t div = code == 7 ? 1 : 2ull << code;
-	uint64_t period = (uint64_t)a->timer_init * div * a->tsc_khz / a->timer_khz;
+
+	return code == 7 ? 1 : 2ull << code;
+}
+
+/* At most 2^32 counts * 128 * tsc_khz: fits 64 bits below a 33 GHz TSC. */
+static uint64_t timer_period_raw(const struct vlapic *a)
+{
+	return (uint64_t)a->timer_init * timer_divisor(a) * a->tsc_khz / a->timer_khz;
+}
+
+static uint64_t timer_period_tsc(const struct vlapic *a)
+{
+	uint64_t period = timer_period_raw(a);
 	uint64_t floor = a->tsc_khz * VLAPIC_TIMER_MIN_PERIOD_US / 1000;
 
 	return timer_mode(a) == VLAPIC_TIMER_PERIODIC && period && period < floor ?
@@ -160,6 +171,10 @@ static void timer_start(struct vlapic *a, uint64_t now)
 	a->timer_deadline = a->timer_init ? now + timer_period_tsc(a) : 0;
 }
 
+/* The TSC ticks left, in counts at the timer's rate. Not left * init /
+ * period: for a long count that product passes 2^64 (0xffffffff counts at
+ * divide-by-1 are 1.1e11 ticks of a 2.6 GHz TSC) and the count read back
+ * jumped around. A period stretched to the floor is short: both are small. */
 uint32_t vlapic_timer_current(const struct vlapic *a, uint64_t now)
 {
 	uint64_t period = timer_period_tsc(a), left;
@@ -167,7 +182,9 @@ uint32_t vlapic_timer_current(const struct vlapic *a, uint64_t now)
 	if (!a->timer_deadline || timer_mode(a) == VLAPIC_TIMER_TSC_DEADLINE || !period)
 		return 0;
 	left = a->timer_deadline > now ? a->timer_deadline - now : 0;
-	return (uint32_t)(left * a->timer_init / period);
+	if (period != timer_period_raw(a))
+		return (uint32_t)(left * a->timer_init / period);
+	return (uint32_t)(left * a->timer_khz / (timer_divisor(a) * a->tsc_khz));
 }
 
 /* Not while the last expiry still waits in IRR: they coalesce, as on

@@ -426,6 +426,40 @@ static void test_slow_tsc(void)
 	CHECK_EQ(a.timer_khz, VLAPIC_TIMER_KHZ);
 }
 
+/* The longest count at a GHz TSC: 0xffffffff counts at divide-by-1 are
+ * 1.1e11 ticks of a 2.6 GHz TSC, and left * init passed 2^64, so the count
+ * read back jumped around (the minimal guest's lapic-oneshot saw 1825834,
+ * then 152277617). It must count down from the initial count, evenly. */
+static void test_long_count(void)
+{
+	static const uint32_t codes[] = { DIV_1, 0xa };    /* by 1, by 128 */
+	const uint64_t tsc_khz = 2600000;
+	struct vlapic a;
+
+	for (unsigned i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		uint64_t period;
+		uint32_t last = 0xffffffffu;
+
+		vlapic_power_up(&a, 0, true, tsc_khz);
+		enable(&a);
+		wr(&a, VLAPIC_REG_TIMER_DIV, codes[i]);
+		wr(&a, VLAPIC_REG_LVT_TIMER, VLAPIC_TIMER_ONESHOT << 17 | 0x44);
+		wr(&a, VLAPIC_REG_TIMER_INIT, 0xffffffffu);
+		period = a.timer_deadline - T0;
+		CHECK_EQ(rd(&a, VLAPIC_REG_TIMER_CUR), 0xffffffffu);
+		for (unsigned k = 1; k <= 1000; k++) {
+			uint32_t cur = vlapic_reg_read(&a, VLAPIC_REG_TIMER_CUR,
+						       T0 + period / 1000 * k);
+			uint64_t want = 0xffffffffull / 1000 * (1000 - k);
+
+			CHECK_MSG(cur <= last && cur + 2000 >= want && cur <= want + 2000,
+				  "divide code %#x, %u/1000 of the period: %u, want about %lu",
+				  codes[i], k, cur, want);
+			last = cur;
+		}
+	}
+}
+
 static void test_tsc_deadline(void)
 {
 	struct vlapic a;
@@ -686,6 +720,7 @@ int main(void)
 	test_masked_lvt();
 	test_divide();
 	test_slow_tsc();
+	test_long_count();
 	test_tsc_deadline();
 	test_mode_change();
 	test_destinations();
