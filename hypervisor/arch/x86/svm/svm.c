@@ -38,6 +38,7 @@ struct svm_vcpu {
 	bool nmi_tf_ours;          /* ...over a shadow: TF to be taken back */
 	bool nmi_shadow_stepped;   /* that step is done: the shadow is over */
 	uint64_t iret_rip;
+	uint64_t nmi_step_rip;     /* the instruction it steps */
 	/* A debugger's single step (GUEST_DEBUG_STEP) and whether its TF is
 	 * ours alone, to be taken away afterwards. */
 	bool dbg_step, dbg_tf_added;
@@ -481,8 +482,22 @@ static void svm_nmi_before_entry(struct vcpu *v, struct svm_vcpu *s, struct vmcb
 		 * is taken back. */
 		s->nmi_singlestep = true;
 		s->nmi_tf_ours = !s->nmi_masked;
+		s->nmi_step_rip = vmcb->save.rip;
 		vmcb->save.rflags |= X86_RFLAGS_TF | X86_RFLAGS_RF;
 	}
+}
+
+/*
+ * Our step has not run its instruction yet: nothing is offered. QEMU's TCG
+ * leaves the shadow out of the VMCB, so it would take an interrupt before
+ * the instruction, push our TF in the frame, and the handler's IRET would
+ * give the guest a single step it never asked for (nmi-pair: a #DB after the
+ * PAUSE of `sti; pause; cli`, once the step had ended in the handler for the
+ * NMI). Held, the interrupt comes right after the step, as under a shadow.
+ */
+static bool svm_nmi_step_ahead(const struct svm_vcpu *s, const struct vmcb *vmcb)
+{
+	return s->nmi_singlestep && vmcb->save.rip == s->nmi_step_rip;
 }
 
 /* Returns true when the exit was ours alone (the IRET, or the #DB of our
@@ -677,7 +692,7 @@ static void svm_run(struct vcpu *v, struct exit_info *e)
 	if (v->vm->nr_vcpus > 1)
 		vmcb->control.intercept_misc1 |= INTERCEPT1_PAUSE;
 	svm_nmi_before_entry(v, s, vmcb);
-	if (s->dbg_step || svm_shadowed_hlt(v, vmcb))
+	if (s->dbg_step || svm_nmi_step_ahead(s, vmcb) || svm_shadowed_hlt(v, vmcb))
 		svm_hold_irqs(s);
 	else
 		svm_offer_irq(v, s);
