@@ -231,9 +231,13 @@ static void test_exit_decoding(void)
 	CHECK_EQ(e.exc.vector, 1);
 	CHECK_EQ(e.exc.dr6_bits, 0x4001);
 	CHECK_EQ(e.exc.soft_len, 0);
-	/* ICEBP: a privileged software exception (type 5) keeps its length. */
+	/* ICEBP: a privileged software exception (type 5) keeps its length.
+	 * The BS Bochs reports with it under TF is dropped, a breakpoint kept. */
 	e = decode(VMX_EXIT_EXCEPTION_NMI, 0, 0x80000501, 1, 0);
 	CHECK_EQ(e.exc.soft_len, 1);
+	CHECK_EQ(decode(VMX_EXIT_EXCEPTION_NMI, 0x4002, 0x80000501, 1, 0).exc.dr6_bits, 0x2);
+	/* A general-detect fault: BD alone, though Bochs adds BS under TF. */
+	CHECK_EQ(decode(VMX_EXIT_EXCEPTION_NMI, 0x6000, 0x80000301, 0, 0).exc.dr6_bits, 0x2000);
 	/* A debugger's INT3: a software exception (type 6), its length kept;
 	 * a hardware exception has none. */
 	e = decode(VMX_EXIT_EXCEPTION_NMI, 0, 0x80000603, 1, 0);

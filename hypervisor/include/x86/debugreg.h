@@ -16,6 +16,7 @@
 #define DR7_GD     (1ull << 13)  /* general detect (SDM 3, 18.2.4) */
 #define DR6_TRAP_BITS 0x600full     /* B0-B3, BD, BS: set by the #DB cause */
 #define DR6_B0_B3  0xfull           /* the only bits a #DB clears (SDM 3, 18.2.3) */
+#define DR6_BD     (1ull << 13)  /* general detect */
 #define DR6_BS     (1ull << 14)  /* single step */
 
 struct vcpu;

@@ -4,6 +4,7 @@
  * table come out as EXIT_UNHANDLED and stop the VM.
  */
 #include <stddef.h>
+#include <x86/debugreg.h>
 #include "vmcs.h"
 #include "vmx_exit.h"
 
@@ -68,8 +69,15 @@ static void decode_exception(const struct vmx_exit_fields *f, struct exit_info *
 	e->exc.error = e->exc.has_error ? f->intr_error : 0;
 	e->exc.cr2 = e->exc.vector == 14 ? f->qualification : 0;
 	/* #DB: the qualification has the DR6 bits the exit kept out of DR6
-	 * (SDM 3, table 28-1). */
-	e->exc.dr6_bits = e->exc.vector == 1 ? f->qualification & 0x600f : 0;
+	 * (SDM 3, table 28-1). Bochs adds BS whenever TF is set: to ICEBP's
+	 * #DB, which takes the place of the step, and to a general-detect
+	 * fault, raised before its instruction ran (one in a MOV SS shadow
+	 * ends the step the shadow deferred). Neither is a single step, and
+	 * hardware reports none (kvm-unit-tests' debug). */
+	e->exc.dr6_bits = e->exc.vector == 1 ? f->qualification & DR6_TRAP_BITS : 0;
+	if ((f->intr_info & INTR_TYPE_MASK) == INTR_TYPE_PRIV_SOFT_EXCEPTION ||
+	    (e->exc.dr6_bits & DR6_BD))
+		e->exc.dr6_bits &= ~DR6_BS;
 	/* ICEBP, and INT3 (intercepted only for a debugger): their lengths. */
 	if ((f->intr_info & INTR_TYPE_MASK) == INTR_TYPE_PRIV_SOFT_EXCEPTION ||
 	    (f->intr_info & INTR_TYPE_MASK) == INTR_TYPE_SOFT_EXCEPTION)
