@@ -28,8 +28,8 @@ def pytest_generate_tests(metafunc):
     """test_kut[<test>-<backend>] for every test in expectations.txt and both backends,
     in the backend's xdist group; unselected backends and slow tests are skipped."""
     selected = integration.selected_backends(metafunc.config)
-    if "ipi_backend" in metafunc.fixturenames:
-        metafunc.parametrize("ipi_backend", [
+    if "kut_backend" in metafunc.fixturenames:
+        metafunc.parametrize("kut_backend", [
             pytest.param(b, id=b, marks=[pytest.mark.xdist_group(f"kut-{b}"),
                                          *integration.backend_param(b, selected).marks])
             for b in kut.BACKENDS])
@@ -158,14 +158,14 @@ def session_boot(kut_verdicts, request, backend, name):
                  for log in sorted((kut.RESULTS_DIR / backend).glob("boot-*/serial.log"))]
 
 
-def test_ipi_round_trip_ends_within_the_senders_slice(ipi_backend, kut_verdicts, request):
+def test_ipi_round_trip_ends_within_the_senders_slice(kut_backend, kut_verdicts, request):
     """vmexit_ipi's on_cpu round trip (send an IPI, spin until the target has run the
     function) between two vCPUs sharing the physical CPU takes less than half a
     scheduler slice: the sender lends the target the CPU (core/sched.c, IPI hand-off).
     Without the hand-off the sender spun to the end of its slice first (SVM: 31,709,861
     TSC cycles a round trip, 15 ms at 2.1 GHz; VMX: 1,009,636 at 50 MHz, 20 ms). Read
     from the kvm-unit-tests boot of this session, no boot of its own."""
-    backend = ipi_backend
+    backend = kut_backend
     got, logs = session_boot(kut_verdicts, request, backend, "vmexit_ipi")
     assert got.verdict == "pass", got.describe()
     figure = tsc_khz = None
@@ -228,11 +228,7 @@ def check_report_lines(backend, vm, text, fixed, known_fails, describe):
     assert fails == set(known_fails), (backend, fails, describe)
 
 
-def check_apic_results(backend, vm, text, describe):
-    check_report_lines(backend, vm, text, APIC_FIXED, APIC_KNOWN_FAILS, describe)
-
-
-def test_apic_checks_on_one_host_cpu(ipi_backend, kut_verdicts, request):
+def test_apic_checks_on_one_host_cpu(kut_backend, kut_verdicts, request):
     """kvm-unit-tests' xapic (apic.flat, 2 vCPUs) on one host CPU, read from this
     session's boot of it (flagged long-svm and long-vmx: alone, 141 s of QEMU, 85-130 s of
     Bochs). Its 30,000 NMI round trips (test_sti_nmi: the sender spins without PAUSE,
@@ -244,8 +240,9 @@ def test_apic_checks_on_one_host_cpu(ipi_backend, kut_verdicts, request):
     passes, only the known one fails. On VMX two of them took fixes of their own: Bochs
     2.7 carried one guest's NMI mask into the next (multiple nmi lost an NMI), and its
     50 MHz TSC was slower than the APIC timer's 100 MHz (one shot)."""
-    got, logs = session_boot(kut_verdicts, request, ipi_backend, "xapic")
-    check_apic_results(ipi_backend, "xapic", "".join(logs), got.describe())
+    got, logs = session_boot(kut_verdicts, request, kut_backend, "xapic")
+    check_report_lines(kut_backend, "xapic", "".join(logs), APIC_FIXED, APIC_KNOWN_FAILS,
+                       got.describe())
 
 
 DEBUG_FIXED = ("Single-Step + ICEBP #DB w/ MOVSS blocking",
@@ -258,15 +255,15 @@ DEBUG_KNOWN_FAILS = {
 }
 
 
-def test_debug_checks(ipi_backend, kut_verdicts, request):
+def test_debug_checks(kut_backend, kut_verdicts, request):
     """kvm-unit-tests' debug, read from this session's boot of it (VMX; on SVM it is
     flagged slow: TCG decodes ICEBP as #UD). Fixed: DR6.BS kept across a breakpoint's
     #DB, and the BS Bochs reports with ICEBP's #DB and with a general-detect fault when
     TF is set (vmx_exit.c drops it: neither is a single step). The two left fail inside
     Bochs: a data breakpoint hit by MOV SS, with INT $1 or INT3 next, never comes as a
     #DB exit (seen with a printk at every exception exit)."""
-    got, logs = session_boot(kut_verdicts, request, ipi_backend, "debug")
-    check_report_lines(ipi_backend, "debug", "".join(logs), DEBUG_FIXED, DEBUG_KNOWN_FAILS,
+    got, logs = session_boot(kut_verdicts, request, kut_backend, "debug")
+    check_report_lines(kut_backend, "debug", "".join(logs), DEBUG_FIXED, DEBUG_KNOWN_FAILS,
                        got.describe())
 
 
@@ -292,4 +289,4 @@ def test_apic_nmi_and_timer_checks_on_two_host_cpus(esp_dir, kut_built, tmp_path
         boot = kut.Boot(b, [test], esp, tmp_path / b, timeout=APIC_TIMEOUT_S, host_smp=2).run()
         got = boot.verdicts()[test.name]
         text = (tmp_path / b / "serial.log").read_text(errors="replace")
-        check_apic_results(b, "apic2", text, got.describe())
+        check_report_lines(b, "apic2", text, APIC_FIXED, APIC_KNOWN_FAILS, got.describe())

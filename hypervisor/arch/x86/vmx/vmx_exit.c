@@ -64,6 +64,8 @@ static void decode_cr_access(const struct vmx_exit_fields *f, struct exit_info *
 
 static void decode_exception(const struct vmx_exit_fields *f, struct exit_info *e)
 {
+	uint32_t type = f->intr_info & INTR_TYPE_MASK;
+
 	e->exc.vector = (uint8_t)f->intr_info;
 	e->exc.has_error = f->intr_info & INTR_INFO_ERROR_VALID;
 	e->exc.error = e->exc.has_error ? f->intr_error : 0;
@@ -75,16 +77,14 @@ static void decode_exception(const struct vmx_exit_fields *f, struct exit_info *
 	 * ends the step the shadow deferred). Neither is a single step, and
 	 * hardware reports none (kvm-unit-tests' debug). */
 	e->exc.dr6_bits = e->exc.vector == 1 ? f->qualification & DR6_TRAP_BITS : 0;
-	if ((f->intr_info & INTR_TYPE_MASK) == INTR_TYPE_PRIV_SOFT_EXCEPTION ||
-	    (e->exc.dr6_bits & DR6_BD))
+	if (type == INTR_TYPE_PRIV_SOFT_EXCEPTION || (e->exc.dr6_bits & DR6_BD))
 		e->exc.dr6_bits &= ~DR6_BS;
 	/* ICEBP, and INT3 (intercepted only for a debugger): their lengths. */
-	if ((f->intr_info & INTR_TYPE_MASK) == INTR_TYPE_PRIV_SOFT_EXCEPTION ||
-	    (f->intr_info & INTR_TYPE_MASK) == INTR_TYPE_SOFT_EXCEPTION)
+	if (type == INTR_TYPE_PRIV_SOFT_EXCEPTION || type == INTR_TYPE_SOFT_EXCEPTION)
 		e->exc.soft_len = (uint8_t)f->insn_len;
 	/* A physical NMI arrives here too (pin-based NMI exiting): it is the
 	 * host's, and the guest goes on (review R4). */
-	if ((f->intr_info & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
+	if (type == INTR_TYPE_NMI) {
 		e->reason = EXIT_NONE;
 		e->raw_name = "NMI";
 	}
